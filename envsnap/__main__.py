@@ -1,0 +1,5 @@
+"""`python -m envsnap`."""
+
+from .cli import entry
+
+entry()

@@ -1,0 +1,69 @@
+"""The public Python API: capture(), check(), require(), diff(), rebuild().
+
+Each function imports its layer lazily, so `import envsnap` costs almost nothing at job start.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .check.findings import Report
+    from .model import Snapshot
+
+__all__ = ["capture", "check", "diff", "rebuild", "require"]
+
+DEFAULT_DIR = "envsnap"
+
+
+def capture(
+    output: str | os.PathLike[str] | None = DEFAULT_DIR,
+    *,
+    python: str | None = None,
+    offline: bool = False,
+) -> Snapshot:
+    """Capture this machine and the environment of *python*; write the files into *output*.
+
+    Pass ``output=None`` to capture without writing.
+    """
+    from .capture import capture as _capture
+    from .capture import write
+
+    snap = _capture(python, offline=offline)
+    if output is not None:
+        write(snap, output)
+    return snap
+
+
+def check(directory: str | os.PathLike[str] = DEFAULT_DIR, *, python: str | None = None) -> Report:
+    """Compare this machine (and *python*'s environment) with the capture in *directory*."""
+    from .check import check as _check
+
+    return _check(directory, python=python)
+
+
+def require(
+    directory: str | os.PathLike[str] = DEFAULT_DIR,
+    *,
+    strict: bool = False,
+    python: str | None = None,
+) -> Report:
+    """Like `check`, but raise `CheckFailed` listing the errors (and warnings when *strict*)."""
+    from .check import require as _require
+
+    return _require(directory, strict=strict, python=python)
+
+
+def diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Report:
+    """Compare two captures: what changed from *a* (recorded) to *b* (current)."""
+    from .check import diff as _diff
+
+    return _diff(a, b)
+
+
+def rebuild(directory: str | os.PathLike[str] = DEFAULT_DIR, **options: Any) -> Any:
+    """Render (and build) a Docker image or virtualenv from the capture in *directory*."""
+    from .rebuild import rebuild as _rebuild
+
+    return _rebuild(directory, **options)

@@ -1,0 +1,104 @@
+"""Capture: read the running machine and a target interpreter into a `Snapshot`.
+
+Each fact has its own probe module; probes never raise on missing hardware. This module only
+assembles them and writes the files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import __version__
+from ..model import Environment, Hardware, Snapshot
+
+__all__ = ["CaptureResult", "capture", "write"]
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    """What capture wrote and what it could not pin."""
+
+    snapshot: Snapshot
+    files: tuple[str, ...]
+    unhashed: tuple[str, ...]
+
+
+def _now() -> str:
+    # SOURCE_DATE_EPOCH makes the one time field reproducible too (reproducible-builds.org).
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (
+        datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+        if epoch and epoch.isdigit()
+        else datetime.now(tz=timezone.utc)
+    )
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def capture(
+    python: str | None = None,
+    *,
+    offline: bool = False,
+    lock: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Snapshot:
+    """Capture the environment of *python* (default: this interpreter) and this machine.
+
+    With ``lock=False`` no index hashes are looked up at all (what `check` needs: the installed
+    set, fast); with ``offline=True`` only the local hash cache is used.
+    """
+    from . import blas, conda, cpu, cuda, envvars, index, memory, nvml, osinfo, packages, target
+
+    say = progress or (lambda _msg: None)
+    tgt = target.probe(python)
+    say(f"reading {len(tgt.site_dirs)} site folder(s) of {tgt.executable}")
+    pkgs = packages.scan(tgt.site_dirs)
+    conda_env = conda.probe(tgt.prefix) if tgt.is_conda else None
+    if conda_env is not None:
+        pkgs = conda.drop_conda_owned(pkgs, conda_env)
+    if lock:
+        locked = index.lock_hashes(pkgs, offline=offline, progress=say)
+        pkgs, unhashed = locked.packages, locked.unhashed
+    else:
+        unhashed = ()
+    stamp = _now()
+    environment = Environment(
+        python=tgt.python,
+        os=osinfo.probe(),
+        packages=pkgs,
+        unhashed=unhashed,
+        cuda=cuda.probe(pkgs, tgt.site_dirs),
+        blas=blas.probe(pkgs, tgt.site_dirs),
+        envvars=envvars.probe(os.environ),
+        conda=conda_env,
+        created_at=stamp,
+        created_by=f"envsnap {__version__}",
+    )
+    hardware = Hardware(
+        cpu=cpu.probe(),
+        gpus=nvml.probe(),
+        memory=memory.probe(),
+        created_at=stamp,
+        created_by=f"envsnap {__version__}",
+    )
+    return Snapshot(environment=environment, hardware=hardware)
+
+
+def write(snapshot: Snapshot, out_dir: str | os.PathLike[str]) -> tuple[str, ...]:
+    """Write pylock.toml, requirements.txt, hardware.toml and (for conda) conda-lock.yml."""
+    from ..formats import condalock, hardware, pylock, requirements
+
+    out = Path(out_dir)
+    written = [
+        pylock.write(out / "pylock.toml", snapshot.environment),
+        requirements.write(out / "requirements.txt", snapshot.environment),
+    ]
+    if snapshot.hardware is not None:
+        written.append(hardware.write(out / "hardware.toml", snapshot.hardware))
+    if snapshot.environment.conda is not None:
+        written.append(condalock.write(out / "conda-lock.yml", snapshot.environment))
+    return tuple(str(p) for p in written)
+

@@ -1,0 +1,84 @@
+"""`envsnap capture`: write pylock.toml, requirements.txt, hardware.toml (and conda-lock.yml)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+__all__ = ["register", "run"]
+
+HELP = """\
+Record the environment of this interpreter (or --python PATH) and this machine into DIR:
+
+  pylock.toml       PEP 751 lock of every installed distribution, with hashes and sources;
+                    [tool.envsnap] holds Python, OS, CUDA stack, BLAS and determinism variables
+  requirements.txt  the same pins with --hash lines (pip install --require-hashes -r)
+  hardware.toml     GPUs (NVML), driver, CPU and instruction sets, RAM, NUMA
+  conda-lock.yml    conda packages, when the target is a conda environment
+
+Index hashes are looked up once per (index, name, version) and cached; --offline skips the
+look-ups and lists the packages it could not pin.
+"""
+
+
+def register(sub: Any) -> None:
+    """Add the `capture` sub-command to *sub*."""
+    p = sub.add_parser(
+        "capture",
+        help="record packages, CUDA stack and hardware",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("-o", "--output", metavar="DIR", default="envsnap", help="default: ./envsnap")
+    p.add_argument("--python", metavar="PATH", help="interpreter of the environment to capture")
+    p.add_argument("--offline", action="store_true", help="no index look-ups (hashes from cache)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Capture and write the files; return 0."""
+    from ..capture import capture, write
+
+    def progress(msg: str) -> None:
+        if not args.quiet and not args.json and sys.stderr.isatty():
+            print(f"envsnap: {msg}", file=sys.stderr)
+
+    snap = capture(args.python, offline=args.offline, progress=progress)
+    files = write(snap, args.output)
+    env = snap.environment
+    hw = snap.hardware
+    summary = {
+        "version": 1,
+        "files": list(files),
+        "packages": len(env.packages) + len(env.unhashed),
+        "unhashed": list(env.unhashed),
+        "python": env.python.version,
+        "gpus": len(hw.gpus.devices) if hw else 0,
+        "gpu_status": hw.gpus.status if hw else "none",
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+        return 0
+    if not args.quiet:
+        gpu = (
+            f"{summary['gpus']} GPU(s)"
+            if hw and hw.gpus.status == "ok"
+            else f"no GPU ({hw.gpus.reason})"
+            if hw
+            else "no GPU"
+        )
+        print(
+            f"captured {summary['packages']} packages, Python {env.python.version}, {gpu} "
+            f"-> {args.output}/"
+        )
+        if env.unhashed:
+            print(
+                f"warning: {len(env.unhashed)} package(s) not pinned by hash "
+                f"(offline or not on any index): {', '.join(env.unhashed)}",
+                file=sys.stderr,
+            )
+    return 0

@@ -1,0 +1,47 @@
+"""The one error root: every expected failure is an EnvsnapError with an exit code and a hint."""
+
+from __future__ import annotations
+
+__all__ = [
+    "BuildError",
+    "CaptureError",
+    "CheckFailed",
+    "EnvsnapError",
+    "InputError",
+]
+
+
+class EnvsnapError(Exception):
+    """An expected failure that the CLI turns into one line and an exit status."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None, exit_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(EnvsnapError):
+    """Bad input: a missing, unreadable or malformed file or argument (exit 2)."""
+
+
+class CaptureError(EnvsnapError):
+    """The environment could not be captured (exit 2)."""
+
+
+class BuildError(EnvsnapError):
+    """An image or virtualenv build step failed (exit 1)."""
+
+    exit_code = 1
+
+
+class CheckFailed(EnvsnapError):
+    """`require()` found errors: the machine will not run the job as recorded (exit 1)."""
+
+    exit_code = 1

@@ -1,0 +1,399 @@
+"""Frozen data models of a capture: the software environment and the hardware.
+
+Every model converts to and from plain dicts (`to_dict` / `from_dict`) with kebab-case keys, the
+shape the TOML files use. `from_dict` validates types and names the offending field path, so a
+hand-edited file gives one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+__all__ = [
+    "CPU",
+    "GPU",
+    "SCHEMA_VERSION",
+    "ArtifactFile",
+    "BlasInfo",
+    "CondaEnv",
+    "CondaPackage",
+    "Component",
+    "CudaStack",
+    "Environment",
+    "FrameworkBuild",
+    "GPUs",
+    "Hardware",
+    "Memory",
+    "ModelError",
+    "OSInfo",
+    "Package",
+    "PythonInfo",
+    "Snapshot",
+]
+
+SCHEMA_VERSION = 1
+
+T = TypeVar("T", bound="Model")
+
+
+class ModelError(ValueError):
+    """A dict does not fit a model; the message starts with the field path."""
+
+
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (float, int),
+    "bool": (bool,),
+}
+
+
+def _check_scalar(kind: str, value: Any, where: str) -> Any:
+    types = _SCALARS[kind]
+    if isinstance(value, bool) and bool not in types:
+        raise ModelError(f"{where}: expected {kind}, got bool")
+    if not isinstance(value, types):
+        raise ModelError(f"{where}: expected {kind}, got {type(value).__name__}")
+    return value
+
+
+def _key(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class Model:
+    """Mixin for frozen dataclasses: typed dict round trip with kebab-case keys.
+
+    `_nested` maps a field name to the model class of its value, or to a 1-tuple holding the class
+    for a tuple of models. Other fields must be scalars, `X | None`, or `tuple[scalar, ...]`.
+    """
+
+    _nested: ClassVar[Mapping[str, Any]] = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a dict of this model, dropping `None` values and empty tuples."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is None or value == ():
+                continue
+            if isinstance(value, Model):
+                value = value.to_dict()
+            elif isinstance(value, tuple):
+                value = [
+                    v.to_dict() if isinstance(v, Model) else list(v) if isinstance(v, tuple) else v
+                    for v in value
+                ]
+            out[_key(f.name)] = value
+        return out
+
+    @classmethod
+    def from_dict(cls: type[T], data: Any, where: str = "") -> T:
+        """Build the model from *data*, raising `ModelError` naming the first bad field."""
+        label = where or cls.__name__
+        if not isinstance(data, Mapping):
+            raise ModelError(f"{label}: expected a table, got {type(data).__name__}")
+        known = {_key(f.name): f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        kwargs: dict[str, Any] = {}
+        for key, f in known.items():
+            path = f"{where}.{key}" if where else key
+            if key not in data:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    raise ModelError(f"{path}: missing")
+                continue
+            kwargs[f.name] = cls._convert(f, data[key], path)
+        return cls(**kwargs)
+
+    @classmethod
+    def _convert(cls, f: dataclasses.Field[Any], value: Any, path: str) -> Any:
+        nested = cls._nested.get(f.name)
+        if isinstance(nested, tuple):
+            if not isinstance(value, list):
+                raise ModelError(f"{path}: expected an array")
+            return tuple(nested[0].from_dict(v, f"{path}[{i}]") for i, v in enumerate(value))
+        if nested is not None:
+            return nested.from_dict(value, path)
+        kind = str(f.type).replace(" ", "")
+        if kind.endswith("|None"):
+            kind = kind[: -len("|None")]
+        if kind.startswith("tuple[tuple[str,str]"):
+            if not isinstance(value, list) or not all(
+                isinstance(v, list) and len(v) == 2 and all(isinstance(s, str) for s in v)
+                for v in value
+            ):
+                raise ModelError(f"{path}: expected an array of [name, value] pairs")
+            return tuple((v[0], v[1]) for v in value)
+        if kind.startswith("tuple["):
+            inner = kind[len("tuple[") :].split(",")[0]
+            if not isinstance(value, list):
+                raise ModelError(f"{path}: expected an array")
+            return tuple(_check_scalar(inner, v, f"{path}[{i}]") for i, v in enumerate(value))
+        if kind in _SCALARS:
+            return _check_scalar(kind, value, path)
+        return value  # Literal-typed strings and Any
+
+
+# --- software -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArtifactFile(Model):
+    """One file of a package version on an index: a wheel or an sdist."""
+
+    name: str
+    url: str | None = None
+    path: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    upload_time: str | None = None
+
+
+@dataclass(frozen=True)
+class Package(Model):
+    """One installed distribution and where it came from.
+
+    `source` is one of: ``index`` (a wheel or sdist from an index or find-links folder), ``url``
+    (a direct URL archive), ``vcs``, ``directory`` (a local path), ``editable``, ``conda``
+    (installed by conda, no pip record), ``unknown``.
+    """
+
+    name: str
+    version: str
+    source: str = "unknown"
+    requested: bool = False
+    installer: str | None = None
+    url: str | None = None
+    vcs: str | None = None
+    commit_id: str | None = None
+    requested_revision: str | None = None
+    subdirectory: str | None = None
+    archive_sha256: str | None = None
+    wheel_tags: tuple[str, ...] = ()
+    index: str | None = None
+    installed_file: str | None = None
+    files: tuple[ArtifactFile, ...] = ()
+    _nested: ClassVar[Mapping[str, Any]] = {"files": (ArtifactFile,)}
+
+    @property
+    def hashed(self) -> bool:
+        """True when the lock can pin this package by hash or commit."""
+        if self.source == "index":
+            return any(f.sha256 for f in self.files)
+        if self.source == "url":
+            return self.archive_sha256 is not None
+        return self.source in ("vcs", "directory", "editable")
+
+
+@dataclass(frozen=True)
+class PythonInfo(Model):
+    """The interpreter: implementation, exact version, build and the tags it installs."""
+
+    implementation: str
+    version: str
+    build: str = ""
+    compiler: str = ""
+    abi: str = ""
+    soabi: str = ""
+    gil_disabled: bool = False
+    platform_tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OSInfo(Model):
+    """The operating system, C library and kernel; `container` names the runtime or is None."""
+
+    system: str
+    machine: str
+    distro: str = ""
+    version: str = ""
+    codename: str = ""
+    pretty_name: str = ""
+    libc: str = ""
+    libc_version: str = ""
+    kernel: str = ""
+    container: str | None = None
+
+
+@dataclass(frozen=True)
+class FrameworkBuild(Model):
+    """A numeric framework's build: the CUDA version and GPU architectures it ships kernels for."""
+
+    name: str
+    version: str
+    cuda: str | None = None
+    cudnn: str | None = None
+    arch_list: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Component(Model):
+    """A CUDA user-space component (cuda-runtime, cudnn, cublas, nccl, nvcc, cuda-toolkit)."""
+
+    name: str
+    version: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class CudaStack(Model):
+    """The CUDA user-space stack that the environment loads."""
+
+    frameworks: tuple[FrameworkBuild, ...] = ()
+    components: tuple[Component, ...] = ()
+    _nested: ClassVar[Mapping[str, Any]] = {
+        "frameworks": (FrameworkBuild,),
+        "components": (Component,),
+    }
+
+    def component(self, name: str) -> Component | None:
+        """Return the component called *name*, or None."""
+        return next((c for c in self.components if c.name == name), None)
+
+    def framework(self, name: str) -> FrameworkBuild | None:
+        """Return the framework build called *name*, or None."""
+        return next((f for f in self.frameworks if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class BlasInfo(Model):
+    """The BLAS a numeric library was built with (e.g. numpy → scipy-openblas 0.3.27)."""
+
+    owner: str
+    name: str
+    version: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CondaPackage(Model):
+    """One package from a conda environment's `conda-meta/*.json`."""
+
+    name: str
+    version: str
+    build: str
+    channel: str = ""
+    url: str = ""
+    md5: str = ""
+    sha256: str = ""
+    platform: str = ""
+    depends: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CondaEnv(Model):
+    """A conda environment: its platform, channels and packages."""
+
+    platform: str
+    channels: tuple[str, ...] = ()
+    packages: tuple[CondaPackage, ...] = ()
+    _nested: ClassVar[Mapping[str, Any]] = {"packages": (CondaPackage,)}
+
+
+@dataclass(frozen=True)
+class Environment(Model):
+    """The software side of a capture (pylock.toml and conda-lock.yml)."""
+
+    python: PythonInfo
+    os: OSInfo
+    packages: tuple[Package, ...] = ()
+    unhashed: tuple[str, ...] = ()
+    cuda: CudaStack = field(default_factory=CudaStack)
+    blas: tuple[BlasInfo, ...] = ()
+    envvars: tuple[tuple[str, str], ...] = ()
+    conda: CondaEnv | None = None
+    created_at: str = ""
+    created_by: str = ""
+    _nested: ClassVar[Mapping[str, Any]] = {
+        "python": PythonInfo,
+        "os": OSInfo,
+        "packages": (Package,),
+        "cuda": CudaStack,
+        "blas": (BlasInfo,),
+        "conda": CondaEnv,
+    }
+
+    def package(self, name: str) -> Package | None:
+        """Return the installed package with normalized *name*, or None."""
+        return next((p for p in self.packages if p.name == name), None)
+
+
+# --- hardware -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GPU(Model):
+    """One NVIDIA GPU as NVML reports it."""
+
+    index: int
+    name: str
+    uuid: str = ""
+    memory_total_bytes: int = 0
+    compute_capability: str = ""
+    architecture: str = ""
+    mig_mode: bool | None = None
+    ecc_mode: bool | None = None
+    multiprocessor_count: int | None = None
+
+
+@dataclass(frozen=True)
+class GPUs(Model):
+    """The NVIDIA GPUs, or why there are none.
+
+    `status` is ``ok`` (NVML answered; `devices` may still be empty), ``none`` (no NVIDIA driver
+    library: a normal CPU machine) or ``unavailable`` (library present but NVML failed: driver not
+    loaded, no permission, ...). `reason` says why in words.
+    """
+
+    status: str = "none"
+    reason: str = ""
+    driver_version: str | None = None
+    cuda_driver_version: str | None = None
+    devices: tuple[GPU, ...] = ()
+    _nested: ClassVar[Mapping[str, Any]] = {"devices": (GPU,)}
+
+
+@dataclass(frozen=True)
+class CPU(Model):
+    """The CPU model and instruction sets."""
+
+    arch: str
+    vendor: str = ""
+    model_name: str = ""
+    family: int | None = None
+    model: int | None = None
+    stepping: int | None = None
+    sockets: int | None = None
+    physical_cores: int | None = None
+    logical_cores: int | None = None
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Memory(Model):
+    """Total RAM and NUMA layout."""
+
+    total_bytes: int = 0
+    numa_nodes: int = 1
+
+
+@dataclass(frozen=True)
+class Hardware(Model):
+    """The hardware side of a capture (hardware.toml)."""
+
+    cpu: CPU
+    gpus: GPUs = field(default_factory=GPUs)
+    memory: Memory = field(default_factory=Memory)
+    created_at: str = ""
+    created_by: str = ""
+    _nested: ClassVar[Mapping[str, Any]] = {"cpu": CPU, "gpus": GPUs, "memory": Memory}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A whole capture: what `capture` writes and what `check`, `diff` and `rebuild` read."""
+
+    environment: Environment
+    hardware: Hardware | None = None

@@ -1,0 +1,1 @@
+"""Test fake: docker (fixtures registered through tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Test fake: nvml (fixtures registered through tests/conftest.py)."""

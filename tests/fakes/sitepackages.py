@@ -1,0 +1,1 @@
+"""Test fake: sitepackages (fixtures registered through tests/conftest.py)."""
