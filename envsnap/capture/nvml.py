@@ -1,0 +1,202 @@
+"""NVIDIA GPUs through NVML (`pynvml` from nvidia-ml-py): driver, CUDA driver API, devices.
+
+A machine without ``libnvidia-ml.so.1`` is the normal CPU case: a cheap ``ctypes`` load decides
+it before `pynvml` is imported. NVML failures become a status and a reason, never an exception;
+a per-device query that the GPU or driver does not support leaves that field None. NVML ignores
+``CUDA_VISIBLE_DEVICES``, so `visible` applies it here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from ..model import GPU, GPUs
+
+__all__ = ["architecture_name", "cuda_version", "probe", "visible"]
+
+LIBRARY = "libnvidia-ml.so.1"
+NO_LIBRARY = f"{LIBRARY} not found (no NVIDIA driver)"
+
+# nvmlDeviceArchitecture_t (nvml.h NVML_DEVICE_ARCH_*).
+_ARCH_BY_ENUM = {
+    2: "Kepler",
+    3: "Maxwell",
+    4: "Pascal",
+    5: "Volta",
+    6: "Turing",
+    7: "Ampere",
+    8: "Ada",
+    9: "Hopper",
+    10: "Blackwell",
+    13: "Rubin",
+}
+# Fallback by compute capability (CUDA C Programming Guide, compute capabilities table).
+_ARCH_BY_CC = {
+    "3": "Kepler",
+    "5": "Maxwell",
+    "6": "Pascal",
+    "7.0": "Volta",
+    "7.2": "Volta",
+    "7.5": "Turing",
+    "8.0": "Ampere",
+    "8.6": "Ampere",
+    "8.7": "Ampere",
+    "8.9": "Ada",
+    "9": "Hopper",
+    "10": "Blackwell",
+    "11": "Blackwell",
+    "12": "Blackwell",
+}
+# NVML return codes that explain why there is no usable NVML (nvml.h nvmlReturn_t).
+_REASONS = {
+    4: "no permission to query the NVIDIA driver (NVML: insufficient permissions)",
+    9: "NVIDIA driver not loaded (NVML: driver not loaded)",
+    12: f"{LIBRARY} could not be loaded (NVML: library not found)",
+    18: "NVIDIA driver and NVML library versions differ (NVML: RM version mismatch)",
+}
+_NOT_SUPPORTED = 3
+_FUNCTION_NOT_FOUND = 13
+_ENABLED = 1
+
+T = TypeVar("T")
+
+
+def probe(environ: Mapping[str, str] | None = None) -> GPUs:
+    """Query NVML for the driver and the GPUs visible to CUDA (per ``CUDA_VISIBLE_DEVICES``)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(LIBRARY)
+    except OSError:
+        return GPUs(status="none", reason=NO_LIBRARY)
+    try:
+        import pynvml
+    except ImportError:
+        return GPUs(status="unavailable", reason="nvidia-ml-py (module pynvml) is not installed")
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError as exc:
+        return GPUs(status="unavailable", reason=_reason(exc))
+    try:
+        return _query(pynvml, os.environ if environ is None else environ)
+    except pynvml.NVMLError as exc:
+        return GPUs(status="unavailable", reason=_reason(exc))
+    finally:
+        with contextlib.suppress(pynvml.NVMLError):
+            pynvml.nvmlShutdown()
+
+
+def _reason(exc: Any) -> str:
+    code = getattr(exc, "value", None)
+    if code in _REASONS:
+        return _REASONS[code]
+    try:
+        words = str(exc)
+    except Exception:  # pynvml's __str__ itself calls into NVML
+        words = "unknown error"
+    return f"NVML error {code}: {words}"
+
+
+def _query(pynvml: Any, environ: Mapping[str, str]) -> GPUs:
+    driver = _text(pynvml.nvmlSystemGetDriverVersion())
+    cuda = _optional(pynvml, pynvml.nvmlSystemGetCudaDriverVersion_v2)
+    if cuda is None:
+        cuda = _optional(pynvml, pynvml.nvmlSystemGetCudaDriverVersion)
+    count = int(pynvml.nvmlDeviceGetCount())
+    devices = [_device(pynvml, i) for i in range(count)]
+    mask = environ.get("CUDA_VISIBLE_DEVICES")
+    shown = visible(devices, mask)
+    reason = "NVML reports no GPU" if count == 0 else ""
+    if len(shown) < count:
+        reason = f"CUDA_VISIBLE_DEVICES={mask!r} shows {len(shown)} of {count} GPU(s)"
+    return GPUs(
+        status="ok",
+        reason=reason,
+        driver_version=driver,
+        cuda_driver_version=cuda_version(cuda) if isinstance(cuda, int) else None,
+        devices=tuple(shown),
+    )
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _optional(pynvml: Any, fn: Callable[..., T], *args: Any) -> T | None:
+    """Call an NVML query; None where this GPU or driver does not support it."""
+    try:
+        return fn(*args)
+    except pynvml.NVMLError as exc:
+        if getattr(exc, "value", None) in (_NOT_SUPPORTED, _FUNCTION_NOT_FOUND):
+            return None
+        raise
+
+
+def _device(pynvml: Any, index: int) -> GPU:
+    handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+    cc_pair = _optional(pynvml, pynvml.nvmlDeviceGetCudaComputeCapability, handle)
+    cc = f"{cc_pair[0]}.{cc_pair[1]}" if cc_pair else ""
+    memory = _optional(pynvml, pynvml.nvmlDeviceGetMemoryInfo, handle)
+    arch = _optional(pynvml, pynvml.nvmlDeviceGetArchitecture, handle)
+    mig = _optional(pynvml, pynvml.nvmlDeviceGetMigMode, handle)
+    ecc = _optional(pynvml, pynvml.nvmlDeviceGetEccMode, handle)
+    attrs = _optional(pynvml, pynvml.nvmlDeviceGetAttributes, handle)
+    sms = getattr(attrs, "multiprocessorCount", None) if attrs is not None else None
+    return GPU(
+        index=index,
+        name=_text(pynvml.nvmlDeviceGetName(handle)),
+        uuid=_text(_optional(pynvml, pynvml.nvmlDeviceGetUUID, handle) or ""),
+        memory_total_bytes=int(memory.total) if memory is not None else 0,
+        compute_capability=cc,
+        architecture=architecture_name(arch, cc),
+        mig_mode=mig[0] == _ENABLED if mig else None,
+        ecc_mode=ecc[0] == _ENABLED if ecc else None,
+        multiprocessor_count=int(sms) if sms else None,
+    )
+
+
+def cuda_version(value: int) -> str:
+    """Pure: NVML's CUDA driver version integer as text (12020 → "12.2", 13000 → "13.0")."""
+    return f"{value // 1000}.{value % 1000 // 10}"
+
+
+def architecture_name(arch: int | None, compute_capability: str) -> str:
+    """Pure: the architecture name from NVML's enum, else from the compute capability."""
+    if arch in _ARCH_BY_ENUM:
+        return _ARCH_BY_ENUM[arch]
+    major = compute_capability.split(".", maxsplit=1)[0]
+    return _ARCH_BY_CC.get(compute_capability) or _ARCH_BY_CC.get(major, "")
+
+
+def visible(devices: Sequence[GPU], cuda_visible: str | None) -> list[GPU]:
+    """Pure: the GPUs CUDA would see under ``CUDA_VISIBLE_DEVICES``, in that order.
+
+    Unset → all. Entries are indices or (prefixes of) ``GPU-`` UUIDs; like CUDA, parsing stops
+    at the first entry that names no device, so ``""`` and ``"-1"`` hide every GPU. A ``MIG-``
+    entry keeps the MIG-enabled GPUs (NVML's parent lookup is not worth a query here).
+    """
+    if cuda_visible is None:
+        return list(devices)
+    shown: list[GPU] = []
+    for raw in cuda_visible.split(","):
+        entry = raw.strip()
+        if entry.startswith("MIG-"):
+            shown.extend(d for d in devices if d.mig_mode and d not in shown)
+            continue
+        match = _match(devices, entry)
+        if match is None or match in shown:
+            break
+        shown.append(match)
+    return shown
+
+
+def _match(devices: Sequence[GPU], entry: str) -> GPU | None:
+    if entry.isdigit():
+        return next((d for d in devices if d.index == int(entry)), None)
+    if entry.startswith("GPU-") and len(entry) > len("GPU-"):
+        found = [d for d in devices if d.uuid.startswith(entry)]
+        return found[0] if len(found) == 1 else None
+    return None
