@@ -1,0 +1,432 @@
+"""Hashes for index installs: look each installed version up on the indexes pip is configured with.
+
+Sources are tried in pip's order (index-url, extra-index-urls, find-links); the first one that has
+the installed wheel (matched by the tags in ``WHEEL``) wins, else the first with any file of that
+version. Every file of the version on that source is recorded, so the lock serves other platforms.
+Remote answers are cached per (index, name, version) as JSON, so an unchanged environment
+re-captures with no network; ``offline`` uses only the cache and local folders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+from packaging.tags import Tag, parse_tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from ..model import ArtifactFile, Package
+from .pipconfig import PipConfig
+
+__all__ = [
+    "Locked",
+    "cache_dir_default",
+    "canonical_time",
+    "installed_file",
+    "lock_hashes",
+    "parse_html_page",
+    "parse_json_page",
+    "select_version",
+]
+
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+WORKERS = 12
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Locked:
+    """The packages with their index files filled in, and the names still without a hash."""
+
+    packages: tuple[Package, ...]
+    unhashed: tuple[str, ...]
+
+
+class _Unavailable(Exception):
+    """A source could not answer (network error, or offline with nothing cached)."""
+
+
+@dataclass(frozen=True)
+class _Source:
+    url: str  # as recorded in the lock: no credentials
+    fetch: str  # as requested: may carry user:password@
+    kind: str  # "index" or "find-links"
+    local: str | None  # a folder or file on this machine, for file:// and path sources
+
+
+def cache_dir_default() -> Path:
+    """``$ENVSNAP_CACHE_DIR/index``, else ``$XDG_CACHE_HOME/envsnap/index`` (~/.cache)."""
+    if os.environ.get("ENVSNAP_CACHE_DIR"):
+        return Path(os.environ["ENVSNAP_CACHE_DIR"]) / "index"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "envsnap" / "index"
+
+
+def lock_hashes(
+    packages: Sequence[Package],
+    *,
+    offline: bool,
+    progress: Callable[[str], None],
+    config: PipConfig | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Locked:
+    """Fill in `index`, `installed_file` and `files` of every ``source == "index"`` package.
+
+    Never raises for network trouble: a package that no source could pin is listed in
+    `Locked.unhashed` (and a progress message says why).
+    """
+    if config is None:
+        from . import pipconfig
+
+        config = pipconfig.load()
+    ctx = _Context(config, Path(cache_dir) if cache_dir else cache_dir_default(), offline, progress)
+    todo = [p for p in packages if p.source == "index"]
+    if todo:
+        where = ", ".join(s.url for s in ctx.sources) or "no index"
+        progress(f"looking up {len(todo)} package(s) on {where}{' (offline)' if offline else ''}")
+    with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(todo)))) as pool:
+        done = dict(zip([p.name for p in todo], pool.map(ctx.lock_one, todo)))
+    result = tuple(done.get(p.name, p) for p in packages)
+    unhashed = tuple(p.name for p in result if not _pinned(p))
+    if offline and unhashed:
+        progress(f"offline: {len(unhashed)} package(s) not pinned by hash: {', '.join(unhashed)}")
+    return Locked(packages=result, unhashed=unhashed)
+
+
+def _pinned(p: Package) -> bool:
+    if p.source == "vcs":
+        return p.commit_id is not None and p.url is not None
+    if p.source in ("directory", "editable"):
+        return p.url is not None
+    return p.source in ("index", "url") and p.hashed
+
+
+class _Context:
+    def __init__(
+        self, config: PipConfig, cache: Path, offline: bool, progress: Callable[[str], None]
+    ) -> None:
+        self.config, self.cache, self.offline, self.say = config, cache, offline, progress
+        self.sources = _sources(config)
+        self._ssl: Any = None
+        self._lock = threading.Lock()
+
+    def lock_one(self, pkg: Package) -> Package:
+        want = {t for line in pkg.wheel_tags for t in _tags(line)}
+        fallback: tuple[_Source, tuple[ArtifactFile, ...]] | None = None
+        for src in self.sources:
+            try:
+                files = self.files_on(src, pkg.name, pkg.version)
+            except _Unavailable as exc:
+                if str(exc):
+                    self.say(f"{pkg.name} {pkg.version}: {src.url}: {exc}")
+                return pkg
+            if not files:
+                continue
+            chosen = installed_file(files, want)
+            if chosen is not None and chosen.endswith(".whl"):
+                return replace(pkg, index=src.url, installed_file=chosen, files=files)
+            if fallback is None:
+                fallback = (src, files)
+        if fallback is None:
+            return pkg
+        src, files = fallback
+        return replace(pkg, index=src.url, installed_file=installed_file(files, want), files=files)
+
+    def files_on(self, src: _Source, name: str, version: str) -> tuple[ArtifactFile, ...]:
+        """Every file of *name* *version* on *src* (empty: not there)."""
+        if src.local is not None and src.kind == "find-links" and Path(src.local).is_dir():
+            return self._folder(src, Path(src.local), name, version, flat=True)
+        if src.local is not None and src.kind == "index":
+            project = Path(src.local) / name
+            if not (project / "index.html").is_file():
+                if project.is_dir():
+                    return self._folder(src, project, name, version, flat=False)
+                return ()
+            page = (project / "index.html").read_text(encoding="utf-8", errors="replace")
+            base = project.as_uri() + "/"
+            return _with_local_sizes(select_version(parse_html_page(page, base), name, version))
+        if src.local is not None:  # a find-links HTML file
+            text = Path(src.local).read_text(encoding="utf-8", errors="replace")
+            return select_version(parse_html_page(text, Path(src.local).as_uri()), name, version)
+        return self._remote(src, name, version)
+
+    def _remote(self, src: _Source, name: str, version: str) -> tuple[ArtifactFile, ...]:
+        key = _key(src.url, name, version)
+        cached = self._cache_get(key)
+        if cached is not None:
+            return tuple(ArtifactFile.from_dict(f) for f in cached.get("files", []))
+        if self.offline:
+            raise _Unavailable("")
+        page = src.fetch.rstrip("/") + f"/{name}/" if src.kind == "index" else src.fetch
+        found = _fetch(page, self.ssl(), self.config.timeout)
+        if found is None:
+            files: tuple[ArtifactFile, ...] = ()
+        else:
+            ctype, body, final = found
+            parse = parse_json_page if ctype.endswith("json") else parse_html_page
+            files = select_version(parse(body, final), name, version)
+        self._cache_put(key, {"files": [f.to_dict() for f in files]})
+        return files
+
+    def _folder(
+        self, src: _Source, folder: Path, name: str, version: str, *, flat: bool
+    ) -> tuple[ArtifactFile, ...]:
+        """Files of a local folder, hashed once and cached against (size, mtime)."""
+        try:
+            names = sorted(e.name for e in os.scandir(folder) if e.is_file())
+        except OSError:
+            return ()
+        listed = select_version([ArtifactFile(name=n) for n in names], name, version)
+        key = _key(src.url + ("" if flat else f"/{name}"), name, version)
+        old = {f["name"]: f for f in (self._cache_get(key) or {}).get("files", [])}
+        out, entries = [], []
+        for art in listed:
+            st = (folder / art.name).stat()
+            stamp = [st.st_size, st.st_mtime_ns]
+            prev = old.get(art.name)
+            sha = prev["sha256"] if prev and prev.get("stamp") == stamp else None
+            sha = sha or _sha256(folder / art.name)
+            out.append(
+                ArtifactFile(
+                    name=art.name, url=(folder / art.name).as_uri(), sha256=sha, size=st.st_size
+                )
+            )
+            entries.append({"name": art.name, "sha256": sha, "stamp": stamp})
+        if entries and [e for e in entries if old.get(e["name"]) != e]:
+            self._cache_put(key, {"files": entries})
+        return tuple(out)
+
+    def ssl(self) -> Any:
+        with self._lock:
+            if self._ssl is None:
+                import ssl
+
+                cert = self.config.cert
+                try:
+                    if cert and Path(cert).is_dir():
+                        self._ssl = ssl.create_default_context(capath=cert)
+                    else:
+                        self._ssl = ssl.create_default_context(cafile=cert or None)
+                except (OSError, ssl.SSLError) as exc:
+                    self.say(f"cert {cert}: {exc}; using the system certificates")
+                    self._ssl = ssl.create_default_context()
+            return self._ssl
+
+    def _cache_get(self, key: str) -> dict[str, Any] | None:
+        try:
+            with open(self.cache / key[:2] / f"{key}.json", encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _cache_put(self, key: str, data: dict[str, Any]) -> None:
+        from .._io import write_atomic
+
+        try:
+            write_atomic(self.cache / key[:2] / f"{key}.json", json.dumps(data, sort_keys=True))
+        except OSError as exc:
+            self.say(f"cannot write the hash cache {self.cache}: {exc.strerror}")
+
+
+def _key(index: str, name: str, version: str) -> str:
+    return hashlib.sha256(f"{index}\0{name}\0{version}".encode()).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _with_local_sizes(files: Iterable[ArtifactFile]) -> tuple[ArtifactFile, ...]:
+    out = []
+    for f in files:
+        size = f.size
+        if size is None and f.url and f.url.startswith("file:"):
+            with contextlib.suppress(OSError):
+                size = Path(url2pathname(urlsplit(f.url).path)).stat().st_size
+        out.append(replace(f, size=size))
+    return tuple(out)
+
+
+def _sources(config: PipConfig) -> tuple[_Source, ...]:
+    out = []
+    for url in config.indexes:
+        local = url2pathname(urlsplit(url).path) if url.startswith("file:") else None
+        out.append(_Source(_redact(url.rstrip("/")), url, "index", local))
+    for link in config.find_links:
+        if urlsplit(link).scheme in ("http", "https"):
+            out.append(_Source(_redact(link), link, "find-links", None))
+            continue
+        path = url2pathname(urlsplit(link).path) if link.startswith("file:") else link
+        resolved = Path(path).expanduser().absolute()
+        out.append(_Source(resolved.as_uri(), link, "find-links", str(resolved)))
+    return tuple(out)
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def _fetch(url: str, context: Any, timeout: float) -> tuple[str, str, str] | None:
+    """GET a simple-API page: (content type, text, final URL), or None for 404/410."""
+    import base64
+    import urllib.error
+    import urllib.request
+
+    parts = urlsplit(url)
+    headers = {"Accept": ACCEPT, "User-Agent": "envsnap"}
+    if parts.username is not None:
+        user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
+        url = _redact(url)
+    if parts.scheme not in ("http", "https"):
+        raise _Unavailable(f"unsupported URL scheme {parts.scheme!r}")
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (http/https only)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:  # noqa: S310
+            body = resp.read()
+            ctype = resp.headers.get_content_type()
+            charset = resp.headers.get_content_charset() or "utf-8"
+            final = resp.geturl()
+    except urllib.error.HTTPError as exc:
+        if exc.code in (404, 410):
+            return None
+        raise _Unavailable(f"HTTP {exc.code} {exc.reason}") from None
+    except (OSError, ValueError) as exc:
+        raise _Unavailable(str(getattr(exc, "reason", exc))) from None
+    return ctype, body.decode(charset, errors="replace"), final
+
+
+def canonical_time(text: str) -> str | None:
+    """An ISO 8601 upload time as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (UTC), or None."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_json_page(text: str, base_url: str) -> list[ArtifactFile]:
+    """Parse a PEP 691 JSON project page into files (URLs made absolute, no credentials)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    out = []
+    for f in data.get("files", []) if isinstance(data, dict) else []:
+        if not isinstance(f, dict) or not isinstance(f.get("filename"), str):
+            continue
+        hashes: dict[str, Any] = f["hashes"] if isinstance(f.get("hashes"), dict) else {}
+        size = f.get("size")
+        upload = f.get("upload-time")
+        out.append(
+            ArtifactFile(
+                name=f["filename"],
+                url=_redact(urljoin(base_url, str(f.get("url", "")))),
+                sha256=hashes.get("sha256") if isinstance(hashes.get("sha256"), str) else None,
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                upload_time=canonical_time(upload) if isinstance(upload, str) else None,
+            )
+        )
+    return out
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def parse_html_page(text: str, base_url: str) -> list[ArtifactFile]:
+    """Parse a PEP 503 HTML page (or find-links page) into files; sha256 from the URL fragment."""
+    parser = _Anchors()
+    parser.feed(text)
+    out = []
+    for href in parser.hrefs:
+        url, _, fragment = urljoin(base_url, href).partition("#")
+        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        algo, _, digest = fragment.partition("=")
+        sha = digest if algo == "sha256" and digest else None
+        out.append(ArtifactFile(name=name, url=_redact(url), sha256=sha))
+    return out
+
+
+def _file_version(filename: str) -> tuple[str, Version] | None:
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return name, version
+
+
+def select_version(
+    files: Iterable[ArtifactFile], name: str, version: str
+) -> tuple[ArtifactFile, ...]:
+    """Pure: the files of exactly *name* *version* (local versions included), sorted by name."""
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        return ()
+    target = canonicalize_name(name)
+    seen: dict[str, ArtifactFile] = {}
+    for f in files:
+        parsed = _file_version(f.name)
+        if parsed == (target, wanted) and f.name not in seen:
+            seen[f.name] = f
+    return tuple(seen[n] for n in sorted(seen))
+
+
+def _tags(line: str) -> frozenset[Tag]:
+    try:
+        return parse_tag(line)
+    except ValueError:
+        return frozenset()
+
+
+def installed_file(files: Sequence[ArtifactFile], tags: set[Tag]) -> str | None:
+    """Pure: the wheel whose tags equal (else overlap) the installed *tags*; else the sdist."""
+    wheels = [(f.name, parse_wheel_filename(f.name)[3]) for f in files if f.name.endswith(".whl")]
+    for match in (lambda t: t == tags, lambda t: bool(t & tags)):
+        for fname, ftags in wheels:
+            if tags and match(ftags):
+                return fname
+    return next((f.name for f in files if not f.name.endswith(".whl")), None)

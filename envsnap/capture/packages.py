@@ -1,0 +1,186 @@
+"""Installed distributions: read `*.dist-info` (and `*.egg-info`) folders without importing them.
+
+Only the METADATA headers up to the first blank line are read, plus the small PEP 610 / PEP 376
+marker files (`direct_url.json`, `REQUESTED`, `INSTALLER`, `WHEEL`), so a scan costs a handful of
+system calls per distribution and grows linearly with their number.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from ..errors import InputError
+from ..model import Package
+
+__all__ = ["parse_direct_url", "parse_metadata_headers", "read_distribution", "scan"]
+
+_HINT = "reinstall that distribution (pip install --force-reinstall NAME) or delete the folder"
+
+
+def scan(site_dirs: Sequence[str]) -> tuple[Package, ...]:
+    """Return every distribution installed in *site_dirs*, sorted by normalized name.
+
+    The first occurrence in *site_dirs* order wins, as on ``sys.path``; shadowed copies are
+    ignored. A broken METADATA raises `InputError` naming the file.
+    """
+    found: dict[str, Package] = {}
+    for site in site_dirs:
+        for path in _meta_dirs(site):
+            pkg = read_distribution(path)
+            if pkg is not None and pkg.name not in found:
+                found[pkg.name] = pkg
+    return tuple(found[name] for name in sorted(found))
+
+
+def _meta_dirs(site: str) -> Iterator[str]:
+    try:
+        entries = sorted((e.name, e.path) for e in os.scandir(site))
+    except OSError:
+        return
+    for name, path in entries:
+        # "~name.dist-info" is a leftover of an interrupted pip run; pip ignores it too.
+        if name.endswith((".dist-info", ".egg-info")) and not name.startswith("~"):
+            yield path
+
+
+def read_distribution(path: str) -> Package | None:
+    """Read one `.dist-info` / `.egg-info` folder (or egg-info file) into a `Package`."""
+    if path.endswith(".egg-info"):
+        return _read_egg_info(path)
+    try:
+        present = {e.name: e.path for e in os.scandir(path)}
+    except NotADirectoryError:
+        return None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})", hint=_HINT) from None
+    metadata = present.get("METADATA")
+    if metadata is None:
+        raise InputError(f"{path}/METADATA: missing", hint=_HINT)
+    name, version = _name_version(metadata, _read_head(metadata))
+    fields: dict[str, Any] = {"source": "index"}
+    direct = present.get("direct_url.json")
+    if direct is not None:
+        try:
+            data = json.loads(_read(direct))
+        except ValueError as exc:
+            raise InputError(f"{direct}: not valid JSON ({exc})", hint=_HINT) from None
+        fields = parse_direct_url(data, direct)
+    installer = _read(present["INSTALLER"]).strip() if "INSTALLER" in present else ""
+    tags = _wheel_tags(_read(present["WHEEL"])) if "WHEEL" in present else ()
+    return Package(
+        name=name,
+        version=version,
+        requested="REQUESTED" in present,
+        installer=installer or None,
+        wheel_tags=tags,
+        **fields,
+    )
+
+
+def _read_egg_info(path: str) -> Package | None:
+    folder = Path(path)
+    pkg_info = str(folder / "PKG-INFO") if folder.is_dir() else path
+    if not Path(pkg_info).is_file():
+        return None
+    name, version = _name_version(pkg_info, _read_head(pkg_info))
+    return Package(name=name, version=version, source="index")
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text", hint=_HINT) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})", hint=_HINT) from None
+
+
+def _read_head(path: str) -> str:
+    """Read the header block of an email-style metadata file (up to the first blank line)."""
+    lines: list[str] = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    break
+                lines.append(line)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text", hint=_HINT) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})", hint=_HINT) from None
+    return "".join(lines)
+
+
+def _name_version(path: str, head: str) -> tuple[str, str]:
+    headers = parse_metadata_headers(head)
+    name = headers.get("name", "")
+    if not name:
+        raise InputError(f"{path}: no Name header in the metadata", hint=_HINT)
+    version = headers.get("version", "")
+    if not version:
+        raise InputError(f"{path}: no Version header for {name}", hint=_HINT)
+    return canonicalize_name(name), version
+
+
+def parse_metadata_headers(head: str) -> dict[str, str]:
+    """Parse ``Key: value`` header lines (lower-cased keys, first occurrence wins).
+
+    Continuation lines (starting with whitespace) are skipped: Name and Version never fold.
+    """
+    out: dict[str, str] = {}
+    for line in head.splitlines():
+        if not line or line[0] in " \t":
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        out.setdefault(key.strip().lower(), value.strip())
+    return out
+
+
+def _wheel_tags(text: str) -> tuple[str, ...]:
+    return tuple(
+        line.partition(":")[2].strip()
+        for line in text.splitlines()
+        if line.lower().startswith("tag:")
+    )
+
+
+def parse_direct_url(data: Any, path: str = "direct_url.json") -> dict[str, Any]:
+    """Turn a PEP 610 ``direct_url.json`` document into `Package` keyword arguments."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("url"), str):
+        raise InputError(f"{path}: not a PEP 610 direct URL record (no 'url')", hint=_HINT)
+    fields: dict[str, Any] = {"url": data["url"]}
+    if isinstance(data.get("subdirectory"), str):
+        fields["subdirectory"] = data["subdirectory"]
+    vcs, archive, folder = (data.get(k) for k in ("vcs_info", "archive_info", "dir_info"))
+    if isinstance(vcs, Mapping):
+        fields["source"] = "vcs"
+        for key in ("vcs", "commit_id", "requested_revision"):
+            if isinstance(vcs.get(key), str):
+                fields[key] = vcs[key]
+    elif isinstance(archive, Mapping):
+        fields["source"] = "url"
+        fields["archive_sha256"] = _archive_sha256(archive)
+    elif isinstance(folder, Mapping):
+        fields["source"] = "editable" if folder.get("editable") is True else "directory"
+    else:
+        raise InputError(f"{path}: no vcs_info, archive_info or dir_info", hint=_HINT)
+    return fields
+
+
+def _archive_sha256(info: Mapping[str, Any]) -> str | None:
+    hashes = info.get("hashes")
+    if isinstance(hashes, Mapping) and isinstance(hashes.get("sha256"), str):
+        return str(hashes["sha256"])
+    legacy = info.get("hash")  # PEP 610's deprecated "sha256=<hex>" form
+    if isinstance(legacy, str) and legacy.startswith("sha256="):
+        return legacy[len("sha256=") :]
+    return None

@@ -1,0 +1,118 @@
+"""The user's pip configuration: which indexes and find-links folders pip installs from.
+
+Reads the same files and ``PIP_*`` variables as pip, with pip's precedence: global files
+(``$XDG_CONFIG_DIRS/pip/pip.conf``, ``/etc/pip.conf``), user files (``~/.pip/pip.conf``,
+``~/.config/pip/pip.conf``; skipped when ``$PIP_CONFIG_FILE`` exists), the site file
+(``$VIRTUAL_ENV/pip.conf``), ``$PIP_CONFIG_FILE``; later files override earlier ones, an
+``[install]`` value overrides a ``[global]`` one, and ``PIP_*`` variables override every file.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DEFAULT_INDEX", "PipConfig", "config_files", "load", "merge"]
+
+DEFAULT_INDEX = "https://pypi.org/simple"
+_KEYS = ("index-url", "extra-index-url", "find-links", "cert", "no-index", "timeout")
+_TRUE = ("1", "true", "yes", "on", "y", "t")
+
+
+@dataclass(frozen=True)
+class PipConfig:
+    """Where pip looks for distributions, in pip's order."""
+
+    index_url: str = DEFAULT_INDEX
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    cert: str | None = None
+    no_index: bool = False
+    timeout: float = 15.0
+
+    @property
+    def indexes(self) -> tuple[str, ...]:
+        """The simple-API index URLs, primary first (none with ``no-index``)."""
+        if self.no_index:
+            return ()
+        return (self.index_url, *self.extra_index_urls)
+
+
+def config_files(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Return pip's configuration file paths, lowest precedence first (existing or not)."""
+    env = os.environ if environ is None else environ
+    env_file = env.get("PIP_CONFIG_FILE")
+    if env_file == os.devnull:
+        return ()
+    home = Path(env.get("HOME") or Path.home())
+    xdg_dirs = env.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    files = [Path(d) / "pip" / "pip.conf" for d in xdg_dirs.split(os.pathsep) if d]
+    files.append(Path("/etc/pip.conf"))
+    if not (env_file and Path(env_file).exists()):
+        xdg_home = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+        files += [home / ".pip" / "pip.conf", xdg_home / "pip" / "pip.conf"]
+    files.append(Path(env.get("VIRTUAL_ENV") or sys.prefix) / "pip.conf")
+    if env_file:
+        files.append(Path(env_file))
+    return tuple(str(f) for f in files)
+
+
+def load(environ: Mapping[str, str] | None = None) -> PipConfig:
+    """Read pip's configuration files and ``PIP_*`` variables into a `PipConfig`.
+
+    An unreadable or malformed file is skipped, as pip would refuse it but capture must not.
+    """
+    env = os.environ if environ is None else environ
+    texts: list[str] = []
+    for path in config_files(env):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                texts.append(fh.read())
+        except (OSError, UnicodeDecodeError):
+            continue
+    return merge(texts, env)
+
+
+def _read_sections(text: str) -> dict[str, dict[str, str]]:
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for section in ("global", "install"):
+        if parser.has_section(section):
+            out[section] = {k.replace("_", "-").lstrip("-"): v for k, v in parser.items(section)}
+    return out
+
+
+def merge(texts: Sequence[str], environ: Mapping[str, str]) -> PipConfig:
+    """Pure: combine pip.conf *texts* (lowest precedence first) and *environ* into a config."""
+    merged: dict[str, dict[str, str]] = {"global": {}, "install": {}}
+    for text in texts:
+        for section, values in _read_sections(text).items():
+            merged[section].update(values)
+    final = {**merged["global"], **merged["install"]}
+    for key in _KEYS:
+        var = "PIP_" + key.upper().replace("-", "_")
+        if environ.get(var):
+            final[key] = environ[var]
+    if "timeout" not in final and environ.get("PIP_DEFAULT_TIMEOUT"):
+        final["timeout"] = environ["PIP_DEFAULT_TIMEOUT"]
+    final.setdefault("timeout", final.get("default-timeout", "15"))
+    try:
+        timeout = float(final["timeout"])
+    except ValueError:
+        timeout = 15.0
+    return PipConfig(
+        index_url=(final.get("index-url") or DEFAULT_INDEX).strip(),
+        extra_index_urls=tuple(final.get("extra-index-url", "").split()),
+        find_links=tuple(final.get("find-links", "").split()),
+        cert=final.get("cert", "").strip() or None,
+        no_index=final.get("no-index", "").strip().lower() in _TRUE,
+        timeout=min(timeout, 30.0),
+    )
