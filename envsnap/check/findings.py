@@ -1,0 +1,112 @@
+"""The result of a check or diff: frozen findings and the report that holds them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["CATEGORIES", "SEVERITIES", "Finding", "Report"]
+
+# Worst first: the engine sorts by this order and the exit code comes from the worst severity.
+SEVERITIES = ("error", "warning", "info")
+CATEGORIES = (
+    "python",
+    "os",
+    "packages",
+    "cuda",
+    "driver",
+    "gpu",
+    "cpu",
+    "memory",
+    "blas",
+    "determinism",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference between the recorded capture and the machine (or capture) checked.
+
+    `severity`: ``error`` (will not run, or not as recorded), ``warning`` (runs, numbers or speed
+    may differ), ``info`` (harmless drift). `code` is stable (``driver.too-old``); `remedy` is the
+    command, variable or setting that removes the risk.
+    """
+
+    severity: str
+    category: str
+    code: str
+    message: str
+    expected: str = ""
+    actual: str = ""
+    remedy: str = ""
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+        if self.category not in CATEGORIES:
+            raise ValueError(f"unknown category {self.category!r}")
+
+    def sort_key(self) -> tuple[int, int, str, str, str]:
+        """Worst severity first, then category order, code and message."""
+        return (
+            SEVERITIES.index(self.severity),
+            CATEGORIES.index(self.category),
+            self.code,
+            self.message,
+            self.actual,
+        )
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the finding as a flat dict (every key always present)."""
+        return {
+            "severity": self.severity,
+            "category": self.category,
+            "code": self.code,
+            "message": self.message,
+            "expected": self.expected,
+            "actual": self.actual,
+            "remedy": self.remedy,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """All findings of one check or diff, sorted worst first."""
+
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        """The findings that mean the job will not run as recorded."""
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        """The findings that mean the job runs but may compute different numbers."""
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+    @property
+    def infos(self) -> tuple[Finding, ...]:
+        """Harmless drift."""
+        return tuple(f for f in self.findings if f.severity == "info")
+
+    @property
+    def compatible(self) -> bool:
+        """True when no finding is an error."""
+        return not self.errors
+
+    def ok(self, *, strict: bool = False) -> bool:
+        """True when there is no error (and, with *strict*, no warning either)."""
+        return self.compatible and not (strict and self.warnings)
+
+    def exit_code(self, *, strict: bool = False) -> int:
+        """0 when `ok(strict=strict)`, else 1."""
+        return 0 if self.ok(strict=strict) else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The versioned JSON envelope: ``{"version": 1, "compatible": ..., "findings": [...]}``."""
+        return {
+            "version": 1,
+            "compatible": self.compatible,
+            "findings": [f.to_dict() for f in self.findings],
+        }

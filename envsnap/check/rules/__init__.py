@@ -1,0 +1,1 @@
+"""Pure rules: each module exposes `RULES`, functions ``(recorded, current) -> list[Finding]``."""

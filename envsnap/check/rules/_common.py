@@ -1,0 +1,59 @@
+"""Small helpers the rules share: environment variables, package maps, GPU presence."""
+
+from __future__ import annotations
+
+import re
+
+from envsnap.model import GPU, Environment, Snapshot
+
+__all__ = ["envvars", "framework_versions", "gpu_devices", "has_gpus", "norm", "packages"]
+
+# Packages whose presence means a numeric framework runs; the name is the framework key used in
+# the knowledge files.
+FRAMEWORKS = {
+    "torch": "torch",
+    "tensorflow": "tensorflow",
+    "tensorflow-cpu": "tensorflow",
+    "tensorflow-gpu": "tensorflow",
+    "jax": "jax",
+}
+
+
+def norm(name: str) -> str:
+    """PEP 503 normalized distribution name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def envvars(env: Environment) -> dict[str, str]:
+    """The recorded allowlisted environment variables as a dict."""
+    return dict(env.envvars)
+
+
+def packages(env: Environment) -> dict[str, str]:
+    """Normalized name → version of every pip-installed distribution."""
+    return {norm(p.name): p.version for p in env.packages}
+
+
+def framework_versions(env: Environment) -> dict[str, str]:
+    """Framework key (torch, tensorflow, jax) → installed version."""
+    out: dict[str, str] = {}
+    for name, version in packages(env).items():
+        key = FRAMEWORKS.get(name)
+        if key is not None:
+            out[key] = version
+    for fw in env.cuda.frameworks:
+        out.setdefault(FRAMEWORKS.get(norm(fw.name), norm(fw.name)), fw.version)
+    return out
+
+
+def gpu_devices(snap: Snapshot) -> tuple[GPU, ...]:
+    """The GPUs NVML reported in *snap* (empty when it reported none or failed)."""
+    hw = snap.hardware
+    if hw is None or hw.gpus.status != "ok":
+        return ()
+    return hw.gpus.devices
+
+
+def has_gpus(snap: Snapshot) -> bool:
+    """True when *snap* saw at least one NVIDIA GPU."""
+    return bool(gpu_devices(snap))
