@@ -38,13 +38,17 @@ class Target:
     python: PythonInfo
 
 
-def probe(python: str | None = None) -> Target:
-    """Describe *python* (a path or command name), or the running interpreter when None."""
+def probe(python: str | None = None, *, timeout: float = TIMEOUT_S) -> Target:
+    """Describe *python* (a path or command name), or the running interpreter when None.
+
+    Raises `InputError` naming *python* when it is missing, not executable, not a Python, or
+    does not answer within *timeout* seconds.
+    """
     if python is None:
         from . import _target_script
 
         return from_facts(_target_script.collect())
-    return from_facts(_run_script(_resolve(python)))
+    return from_facts(_run_script(_resolve(python), timeout))
 
 
 def _resolve(python: str) -> str:
@@ -63,14 +67,16 @@ def _resolve(python: str) -> str:
     return str(path)
 
 
-def _run_script(python: str) -> dict[str, Any]:
+def _run_script(python: str, timeout: float) -> dict[str, Any]:
     from .. import _subprocess
     from . import _target_script
 
     source = Path(_target_script.__file__).read_text(encoding="utf-8")
-    done = _subprocess.run([python, "-c", source], timeout=TIMEOUT_S)
+    done = _subprocess.run([python, "-c", source], timeout=timeout)
     if done.returncode is None:
-        why = "timed out" if "timed out" in done.stderr else done.stderr.strip() or "did not start"
+        timed_out = "timed out" in done.stderr
+        started = (done.stderr.strip().splitlines() or ["did not start"])[0]
+        why = f"no answer within {timeout:g} s" if timed_out else started
         raise InputError(f"{python}: --python could not be run ({why})")
     if not done.ok:
         last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
@@ -79,7 +85,12 @@ def _run_script(python: str) -> dict[str, Any]:
         facts = json.loads(done.stdout)
     except ValueError:
         facts = None
-    if not isinstance(facts, dict) or not isinstance(facts.get("site_dirs"), list):
+    if (
+        not isinstance(facts, dict)
+        or not isinstance(facts.get("site_dirs"), list)
+        or not isinstance(facts.get("prefix"), str)
+        or not isinstance(facts.get("executable"), str)
+    ):
         raise InputError(f"{python}: --python is not a Python interpreter (unexpected output)")
     return facts
 

@@ -8,6 +8,7 @@
  *   FAKE_NVML_GPUS=8              device count (default 1, at most 64)
  *   FAKE_NVML_DRIVER=535.104.05   nvmlSystemGetDriverVersion
  *   FAKE_NVML_CUDA=12020          nvmlSystemGetCudaDriverVersion(_v2)
+ *   FAKE_NVML_LOG=/path           append "nvmlInit" / "nvmlShutdown" lines there (call tracing)
  * per device, as FAKE_NVML_<KEY>_<index> or for all devices as FAKE_NVML_<KEY>:
  *   NAME, UUID, MEMORY_MIB, CC ("8.0"), ARCH (enum; "none" = NOT_SUPPORTED; unset = from CC),
  *   MIG / ECC / SM_COUNT (unset = NOT_SUPPORTED, as on GPUs without the feature).
@@ -93,10 +94,19 @@ static void compute_capability(int index, int *major, int *minor) {
     sscanf(cc, "%d.%d", major, minor);
 }
 
+static void trace(const char *call) {
+    const char *path = getenv("FAKE_NVML_LOG");
+    FILE *log;
+    if (path == NULL || (log = fopen(path, "a")) == NULL) return;
+    fprintf(log, "%s\n", call);
+    fclose(log);
+}
+
 static nvmlReturn_t init(void) {
     const char *error = cfg("INIT_ERROR", -1);
     long count;
     unsigned int i;
+    trace("nvmlInit");
     if (error != NULL && atoi(error) != 0) return (nvmlReturn_t)atoi(error);
     count = strtol(cfg_or("GPUS", -1, "1"), NULL, 10);
     if (count < 0) count = 0;
@@ -112,6 +122,7 @@ nvmlReturn_t nvmlInit_v2(void) { return init(); }
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags) { (void)flags; return init(); }
 
 nvmlReturn_t nvmlShutdown(void) {
+    trace("nvmlShutdown");
     if (!initialized) return NVML_ERROR_UNINITIALIZED;
     initialized--;
     return NVML_SUCCESS;
