@@ -11,9 +11,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from envsnap.capture import capture
 from envsnap.errors import CheckFailed, InputError
-from envsnap.formats import condalock, hardware, pylock
 from envsnap.model import Snapshot
 
 from .engine import run
@@ -24,6 +22,10 @@ __all__ = ["Finding", "Report", "check", "diff", "load", "require"]
 
 def load(directory: str | os.PathLike[str]) -> Snapshot:
     """Read the capture in *directory*: pylock.toml (required), hardware.toml, conda-lock.yml."""
+    # The readers and the probes load only when a capture is read: the rules and the engine
+    # import alone (the Python API's diff needs no probe, the rule tests need no file format).
+    from envsnap.formats import condalock, hardware, pylock  # noqa: PLC0415
+
     root = Path(directory)
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "capture directory not found"
@@ -42,6 +44,8 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
 def check(directory: str | os.PathLike[str] = "envsnap", *, python: str | None = None) -> Report:
     """Compare this machine and the environment of *python* (default: this interpreter) with the
     capture in *directory*; return the report (never raises for findings)."""
+    from envsnap.capture import capture  # noqa: PLC0415
+
     recorded = load(directory)
     current = capture(python, lock=False)
     return run(recorded, current)

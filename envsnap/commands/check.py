@@ -1,19 +1,108 @@
-"""`envsnap check` (being written)."""
+"""`envsnap check`: will this machine run the recorded job, and compute the same numbers?"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ..errors import EnvsnapError
+if TYPE_CHECKING:
+    from envsnap.check.findings import Report
+
+__all__ = ["print_report", "register", "run"]
+
+HELP = """\
+Compare this machine, and the environment of this interpreter (or --python PATH), with the
+capture in DIR (default ./envsnap: pylock.toml, hardware.toml, conda-lock.yml).
+
+  error    the job will not run, or not as recorded (driver too old, no kernels for this GPU,
+           missing package, another Python, ...)
+  warning  it runs, but may compute different numbers or be much slower (another GPU model,
+           TF32, missing determinism variables, another BLAS or SIMD level, ...)
+  info     harmless drift
+
+Exit status: 0 no error (with --strict: no warning either), 1 otherwise, 2 bad input.
+"""
+
+_COLOURS = {"error": "31", "warning": "33", "info": "36"}
 
 
 def register(sub: Any) -> None:
     """Add the `check` sub-command to *sub*."""
-    p = sub.add_parser("check", help="(not yet available)")
+    p = sub.add_parser(
+        "check",
+        help="will this machine run the capture, and compute the same numbers?",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "directory", metavar="DIR", nargs="?", default="envsnap", help="default: ./envsnap"
+    )
+    p.add_argument("--python", metavar="PATH", help="interpreter of the environment to check")
+    p.add_argument("--json", action="store_true", help="print the findings as one JSON object")
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Placeholder until the verb lands."""
-    raise EnvsnapError("'check' is not available in this build")
+    """Check the machine against the capture; print the report; return the exit status."""
+    # Imported here: the CLI registers every verb at start, and only `check` needs the engine.
+    from envsnap.check import check  # noqa: PLC0415
+
+    report = check(args.directory, python=args.python)
+    ok_line = f"envsnap: this machine matches the capture in {args.directory}"
+    return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)
+
+
+def _use_colour(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _paint(text: str, severity: str, colour: bool) -> str:
+    return f"\033[{_COLOURS[severity]}m{text}\033[0m" if colour else text
+
+
+def render_text(report: Report, *, colour: bool = False) -> str:
+    """The findings as an aligned table: one row per finding, then its expected/actual and fix."""
+    rows = [(f.severity, f.category, f.code, f.message) for f in report.findings]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    pad = " " * (sum(widths) + 6)
+    lines: list[str] = []
+    for f in report.findings:
+        head = "  ".join(v.ljust(w) for v, w in zip((f.severity, f.category, f.code), widths))
+        lines.append(_paint(head, f.severity, colour) + "  " + f.message)
+        if f.expected or f.actual:
+            lines.append(f"{pad}expected {f.expected or '-'}, found {f.actual or '-'}")
+        if f.remedy:
+            lines.append(f"{pad}fix: {f.remedy}")
+    counts = [
+        f"{len(report.errors)} error(s)",
+        f"{len(report.warnings)} warning(s)",
+        f"{len(report.infos)} info",
+    ]
+    verdict = "will not run as recorded" if report.errors else "runs; results may differ"
+    if not report.errors and not report.warnings:
+        verdict = "compatible"
+    lines.append(f"{', '.join(counts)}: {verdict}")
+    return "\n".join(lines)
+
+
+def print_report(
+    report: Report,
+    *,
+    json_output: bool,
+    strict: bool,
+    ok_line: str,
+    stream: TextIO | None = None,
+) -> int:
+    """Print *report* as JSON or as text (one *ok_line* when empty); return 0 or 1."""
+    out = stream or sys.stdout
+    if json_output:
+        print(json.dumps(report.to_dict(), indent=2, sort_keys=True), file=out)
+    elif not report.findings:
+        print(ok_line, file=out)
+    else:
+        print(render_text(report, colour=_use_colour(out)), file=out)
+    return report.exit_code(strict=strict)

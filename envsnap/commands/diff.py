@@ -1,19 +1,42 @@
-"""`envsnap diff` (being written)."""
+"""`envsnap diff A B`: what changed between two captures, with the findings of `check`."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from ..errors import EnvsnapError
+from envsnap.commands.check import print_report
+
+__all__ = ["register", "run"]
+
+HELP = """\
+Compare capture A (the run that worked) with capture B (the run that did not), using the same
+rules and severities as `envsnap check`: B is judged as the machine and environment to run on.
+
+Exit status: 0 no error (with --strict: no warning either), 1 otherwise, 2 bad input.
+"""
 
 
 def register(sub: Any) -> None:
     """Add the `diff` sub-command to *sub*."""
-    p = sub.add_parser("diff", help="(not yet available)")
+    p = sub.add_parser(
+        "diff",
+        help="what changed between two captures",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("a", metavar="A", help="the recorded capture directory")
+    p.add_argument("b", metavar="B", help="the capture directory to compare with A")
+    p.add_argument("--json", action="store_true", help="print the findings as one JSON object")
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Placeholder until the verb lands."""
-    raise EnvsnapError("'diff' is not available in this build")
+    """Diff two captures; print the report; return the exit status."""
+    # Imported here: the CLI registers every verb at start, and only `diff` needs the engine.
+    from envsnap.check import diff  # noqa: PLC0415
+
+    report = diff(args.a, args.b)
+    ok_line = f"envsnap: {args.a} and {args.b} match"
+    return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)

@@ -118,6 +118,8 @@ def tf32(recorded: Snapshot, current: Snapshot) -> list[Finding]:
         framework_versions(recorded.environment),
         framework_versions(current.environment),
     )
+    if not (has_gpus(recorded) and has_gpus(current)):
+        return []  # GPU vs no GPU is already an error (gpu.missing), not a precision question
     found: list[Finding] = []
     for name in sorted(set(rec_fw) & set(cur_fw)):
         before = effective_tf32(recorded, name, rec_fw[name])

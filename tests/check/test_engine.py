@@ -1,0 +1,72 @@
+"""The findings model, the report envelope and the engine's ordering."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from envsnap.check.engine import run
+from envsnap.check.findings import Finding, Report
+from envsnap.model import GPUs, Memory
+
+from .snapshots import GIB, snapshot, with_envvars
+
+
+def test_finding_is_frozen_and_validated() -> None:
+    f = Finding("error", "gpu", "gpu.missing", "no GPU")
+    with pytest.raises(AttributeError):
+        f.severity = "info"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="severity"):
+        Finding("fatal", "gpu", "x", "y")
+    with pytest.raises(ValueError, match="category"):
+        Finding("error", "network", "x", "y")
+
+
+def test_envelope_keys_are_pinned() -> None:
+    report = Report((Finding("warning", "gpu", "gpu.count", "m", "8", "4", "r"),))
+    data = report.to_dict()
+    assert list(data) == ["version", "compatible", "findings"]
+    assert data["version"] == 1 and data["compatible"] is True
+    assert list(data["findings"][0]) == [
+        "severity",
+        "category",
+        "code",
+        "message",
+        "expected",
+        "actual",
+        "remedy",
+    ]
+    json.dumps(data)
+
+
+def test_exit_codes_and_strict() -> None:
+    warning = Report((Finding("warning", "gpu", "gpu.count", "m"),))
+    error = Report((Finding("error", "gpu", "gpu.missing", "m"),))
+    info = Report((Finding("info", "os", "os.distro", "m"),))
+    assert (warning.exit_code(), warning.exit_code(strict=True)) == (0, 1)
+    assert (error.exit_code(), error.compatible) == (1, False)
+    assert (info.exit_code(strict=True), Report().exit_code(strict=True)) == (0, 0)
+
+
+def test_engine_sorts_worst_first_and_is_deterministic() -> None:
+    current = with_envvars(
+        snapshot(
+            hw={
+                "gpus": GPUs(status="none", reason="no library"),
+                "memory": Memory(total_bytes=900 * GIB),
+            }
+        ),
+        PYTHONHASHSEED=None,
+        NCCL_ALGO="Ring",
+    )
+    report = run(snapshot(), current)
+    severities = [f.severity for f in report.findings]
+    assert severities == sorted(severities, key=["error", "warning", "info"].index)
+    assert report.errors[0].code == "gpu.missing"
+    assert {f.code for f in report.warnings} == {"memory.ram", "determinism.missing-var"}
+    assert run(snapshot(), current) == report
+
+
+def test_identical_snapshots_have_no_findings() -> None:
+    assert run(snapshot(), snapshot()).findings == ()
