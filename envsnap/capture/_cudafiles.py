@@ -83,26 +83,46 @@ def parse_version_txt(text: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _tf_value(node: ast.expr) -> Any:
+    # `{...}` (TF 2.3) or `collections.OrderedDict([(key, value), ...])` (TF >= 2.4)
+    if isinstance(node, ast.Call) and node.args:
+        pairs = ast.literal_eval(node.args[0])
+        return dict(pairs) if isinstance(pairs, list) else None
+    return ast.literal_eval(node)
+
+
+def _windows_version(value: Any, *, split_minor: bool) -> Any:
+    # Windows builds spell the DLL suffix: cuda '64_112' → '11.2', cudnn '64_8' → '8'
+    if isinstance(value, str) and re.fullmatch(r"64_\d+", value):
+        digits = value[3:]
+        return f"{digits[:-1]}.{digits[-1]}" if split_minor and len(digits) > 1 else digits
+    return value
+
+
 def parse_tf_build_info(text: str) -> dict[str, Any]:
-    """Literal values in TensorFlow's `build_info.py` (``build_info['cuda_version'] = '12.2'``
-    or a ``build_info = {...}`` dict)."""
+    """The `build_info` mapping of TensorFlow's generated `build_info.py` (pure)."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return {}
     out: dict[str, Any] = {}
-    for node in ast.walk(tree):
+    for node in tree.body:
         if not isinstance(node, ast.Assign) or len(node.targets) != 1:
             continue
         target = node.targets[0]
         try:
-            if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
+            if isinstance(target, ast.Name) and target.id == "build_info":
+                value = _tf_value(node.value)
+                if isinstance(value, dict):
+                    out.update({str(k): v for k, v in value.items()})
+            elif isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
                 out[str(target.slice.value)] = ast.literal_eval(node.value)
-            elif isinstance(target, ast.Name) and isinstance(node.value, ast.Dict):
-                value = ast.literal_eval(node.value)
-                out.update({str(k): v for k, v in value.items()})
-        except ValueError:
+        except (ValueError, TypeError, SyntaxError):
             continue
+    if "cuda_version" in out:
+        out["cuda_version"] = _windows_version(out["cuda_version"], split_minor=True)
+    if "cudnn_version" in out:
+        out["cudnn_version"] = _windows_version(out["cudnn_version"], split_minor=False)
     return out
 
 

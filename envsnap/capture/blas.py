@@ -19,7 +19,7 @@ __all__ = ["parse_aten_config", "parse_numpy_config", "probe"]
 
 _CONFIG_OWNERS = ("numpy", "scipy")
 _BLAS_LIB = re.compile(r"^lib(mkl|openblas|scipy_openblas|blas|cblas|gomp|iomp|omp|nvpl|flexiblas)")
-_ATEN_FLAG = re.compile(r"^\s*#\s*define\s+(AT_\w+)\(\)\s+(\d)", re.MULTILINE)
+_ATEN_FLAG = re.compile(r"^\s*#\s*define\s+(AT_\w+)(?:\(\))?\s+([01])\b", re.MULTILINE)
 
 
 def _literal(node: ast.AST) -> Any:
