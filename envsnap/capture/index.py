@@ -116,11 +116,23 @@ def lock_hashes(
 
 
 def _pinned(p: Package) -> bool:
+    # The same rule as formats.pylock.lockable: what PEP 751 can express with a hash or commit.
     if p.source == "vcs":
-        return p.commit_id is not None and p.url is not None
+        return p.commit_id is not None and p.url is not None and p.vcs is not None
     if p.source in ("directory", "editable"):
         return p.url is not None
     return p.source in ("index", "url") and p.hashed
+
+
+def _lockable_files(files: Iterable[ArtifactFile]) -> tuple[ArtifactFile, ...]:
+    """Hashed files only, and one sdist (PEP 751 has room for one; prefer .tar.gz)."""
+    hashed = [f for f in files if f.sha256]
+    sdists = sorted(
+        (f for f in hashed if not f.name.endswith(".whl")),
+        key=lambda f: (not f.name.endswith(".tar.gz"), f.name),
+    )
+    keep = [f for f in hashed if f.name.endswith(".whl")] + sdists[:1]
+    return tuple(sorted(keep, key=lambda f: f.name))
 
 
 class _Context:
@@ -142,6 +154,7 @@ class _Context:
                 if str(exc):
                     self.say(f"{pkg.name} {pkg.version}: {src.url}: {exc}")
                 return pkg
+            files = _lockable_files(files)
             if not files:
                 continue
             chosen = installed_file(files, want)
