@@ -1,0 +1,102 @@
+"""Collect benchmark rows and print them as one aligned table (and as JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from measure import Stats
+
+__all__ = ["Report", "Row", "fmt_ms", "fmt_rss", "fmt_stats"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    section: str
+    what: str
+    value: str
+    rss: str = ""
+    target: str = ""
+    result: str = ""
+
+
+@dataclass
+class Report:
+    """The rows for the table and the numbers for `--json`."""
+
+    rows: list[Row] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def add(
+        self,
+        section: str,
+        what: str,
+        value: str,
+        *,
+        rss: str = "",
+        target: str = "",
+        result: str = "",
+    ) -> None:
+        """Append a row."""
+        self.rows.append(Row(section, what, value, rss, target, result))
+
+    def put(self, section: str, key: str, value: Any) -> None:
+        """Record a number (or note) for the JSON output."""
+        self.data.setdefault(section, {})[key] = value
+
+    def unavailable(self, section: str, what: str, reason: str) -> None:
+        """A verb that does not work yet: say why in place of a number."""
+        self.add(section, what, f"unavailable: {reason}")
+        self.put(section, f"{what} (unavailable)", reason)
+
+    def skipped(self, section: str, what: str, reason: str) -> None:
+        """A row that cannot run here (no network, no Docker): say why."""
+        self.add(section, what, f"skipped: {reason}")
+        self.put(section, f"{what} (skipped)", reason)
+
+    def table(self) -> str:
+        """Return the rows as an aligned plain-text table."""
+        head = Row("section", "measurement", "median (min-max)", "peak RSS", "target", "result")
+        rows = [head, *self.rows]
+        cols = ("section", "what", "value", "rss", "target", "result")
+        # Long free-text values (unavailable/skipped reasons) must not stretch every column.
+        widths = {
+            c: min(max(len(getattr(r, c)) for r in rows), 34 if c == "value" else 48) for c in cols
+        }
+        lines = []
+        last_section = None
+        for row in rows:
+            section = row.section if row.section != last_section else ""
+            last_section = row.section
+            cells = [section, row.what, row.value, row.rss, row.target, row.result]
+            line = "  ".join(
+                cell.ljust(widths[c]) if len(cell) <= widths[c] else cell
+                for c, cell in zip(cols, cells)
+            )
+            lines.append(line.rstrip())
+            if row is head:
+                lines.append("-" * min(sum(widths.values()) + 2 * (len(cols) - 1), 160))
+        return "\n".join(lines)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the numbers and the table rows as one JSON-ready object."""
+        return {"version": 1, **self.data, "rows": [asdict(r) for r in self.rows]}
+
+
+def fmt_ms(seconds: float) -> str:
+    """Format seconds as milliseconds (or seconds when long)."""
+    if seconds >= 10:
+        return f"{seconds:.1f} s"
+    return f"{seconds * 1000:.0f} ms"
+
+
+def fmt_stats(stats: Stats) -> str:
+    """Format a median with its range."""
+    return f"{fmt_ms(stats.median_s)} ({fmt_ms(stats.min_s)}-{fmt_ms(stats.max_s)})"
+
+
+def fmt_rss(kib: int) -> str:
+    """Format a peak RSS in MiB."""
+    return f"{kib / 1024:.0f} MiB"

@@ -1,0 +1,122 @@
+"""`make bench`: envsnap's speed targets measured side by side, medians of several runs.
+
+Sections: the reference environment (~40 distributions, built once under .bench/), capture
+against `pip freeze` (time and peak memory), growth from 40 to 500 installed distributions,
+`envsnap check` against `python -c pass`, the rebuild render time, and (with --docker) image
+build times and size. A verb that does not work yet shows as "unavailable: <why>".
+
+Usage: python bench/run.py [--runs N] [--json] [--docker]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import docker_bench
+from core import ROOT, Bench
+from sections_capture import section_capture, section_growth, section_reference
+from sections_check import section_check, section_render
+
+__all__ = ["main"]
+
+
+def _envsnap_command() -> tuple[list[str], str]:
+    script = ROOT / ".venv" / "bin" / "envsnap"
+    dev_py = ROOT / ".venv" / "bin" / "python"
+    if script.exists() and dev_py.exists():
+        return [str(script)], str(dev_py)
+    return [sys.executable, "-m", "envsnap"], sys.executable
+
+
+def _machine() -> dict[str, Any]:
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": model,
+        "load1": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=int, default=7, help="measured runs per command (default 7)")
+    p.add_argument("--warmup", type=int, default=1, help="unmeasured runs first (default 1)")
+    p.add_argument("--sizes", default="40,250,500", help="generated env sizes (default 40,250,500)")
+    p.add_argument("--json", action="store_true", help="print JSON on stdout (table on stderr)")
+    p.add_argument("--docker", action="store_true", help="also build images (several minutes)")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every section and print the table (and JSON with --json)."""
+    args = parse_args(argv)
+    started = time.perf_counter()
+    out = sys.stderr if args.json else sys.stdout
+    envsnap, dev_py = _envsnap_command()
+    with tempfile.TemporaryDirectory(prefix="envsnap-bench-") as tmp:
+        bench = Bench(
+            runs=args.runs, warmup=args.warmup, work=Path(tmp), envsnap=envsnap, dev_python=dev_py
+        )
+        bench.report.put("machine", "info", _machine())
+        print("bench: reference environment ...", file=sys.stderr)
+        ref = section_reference(bench)
+        print("bench: capture vs pip freeze ...", file=sys.stderr)
+        section_capture(bench, ref)
+        print("bench: growth 40 -> 500 ...", file=sys.stderr)
+        section_growth(bench, [int(s) for s in args.sizes.split(",") if s.strip()])
+        print("bench: check overhead ...", file=sys.stderr)
+        section_check(bench)
+        print("bench: rebuild render ...", file=sys.stderr)
+        section_render(bench)
+        print("bench: docker ...", file=sys.stderr)
+        docker_bench.section_docker(
+            bench.report,
+            docker_bench.DockerInputs(
+                envsnap=bench.envsnap,
+                capture_env=bench.cache_env("warm"),
+                hashed_capture=bench.captures.get("ref-hashed"),
+                ref=ref,
+                work=bench.work,
+                enabled=args.docker,
+            ),
+        )
+        total = time.perf_counter() - started
+        bench.report.put("bench", "total_s", round(total, 1))
+        bench.report.put("bench", "runs", args.runs)
+        info = bench.report.data["machine"]["info"]
+        print(
+            f"\nenvsnap bench: medians of {args.runs} interleaved runs after {args.warmup} "
+            f"warm-up; {info['cpus']} CPUs ({info['cpu']}), load {info['load1']} at start",
+            file=out,
+        )
+        print(bench.report.table(), file=out)
+        print(
+            f"\nnoise: a shared {info['cpus']}-core VM; medians move by ~10-20% between runs "
+            f"(compare the min-max range). whole bench took {total:.0f} s.",
+            file=out,
+        )
+        if args.json:
+            print(json.dumps(bench.report.as_json(), indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

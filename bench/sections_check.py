@@ -1,0 +1,133 @@
+"""Bench sections 4-5: `envsnap check` overhead and `envsnap rebuild` render time."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import refenv
+from core import ROOT, Bench, Cmd, compare, run_once, verdict
+from measure import Sample, failure_line, summarize
+from report import fmt_rss, fmt_stats
+
+__all__ = ["section_check", "section_render"]
+
+
+def section_check(bench: Bench) -> None:
+    """Section 4: `envsnap check` against a capture of the same env vs `python -c pass`."""
+    sec = "4 check overhead"
+    cap = bench.work / "cap-dev"
+    sample = run_once(
+        Cmd(
+            [*bench.envsnap, "capture", "--offline", "-o", str(cap)], env=bench.cache_env("offline")
+        )
+    )
+    if sample.returncode != 0:
+        bench.report.unavailable(sec, "check (needs a capture)", failure_line(sample))
+        return
+    probe = run_once(Cmd([*bench.envsnap, "check", "--json", str(cap)], ok=(0, 1)))
+    if probe.returncode not in (0, 1):
+        bench.report.unavailable(sec, "envsnap check", failure_line(probe))
+        return
+    try:
+        doc = json.loads(probe.stdout)
+        findings = f"{len(doc.get('findings', []))} findings, compatible={doc.get('compatible')}"
+    except (ValueError, AttributeError):
+        findings = "no JSON"
+    cmds = {
+        "python -c pass": Cmd([bench.dev_python, "-c", "pass"]),
+        "check": Cmd([*bench.envsnap, "check", str(cap)], ok=(0, 1)),
+    }
+    ref_cap = bench.captures.get("ref-offline")
+    if ref_cap is not None:
+        ref_py = refenv.bin_python(ROOT / ".bench" / "ref-venv")
+        cmds["check --python ref-venv"] = Cmd(
+            [*bench.envsnap, "check", "--python", str(ref_py), str(ref_cap)], ok=(0, 1)
+        )
+    result = compare(bench, cmds)
+    if isinstance(result, str):
+        bench.report.unavailable(sec, "envsnap check", result)
+        return
+    base = result.pop("python -c pass")
+    bench.report.add(sec, "python -c pass (same interpreter)", fmt_stats(base))
+    bench.report.put("check", "python_pass_s", base.median_s)
+    for name, stats in result.items():
+        added = (stats.median_s - base.median_s) * 1000
+        target = "<=150 ms added" if name == "check" else "(info: probes another venv)"
+        res = f"+{added:.0f} ms " + (verdict(added <= 150) if name == "check" else "")
+        bench.report.add(
+            sec,
+            f"{name} ({findings})" if name == "check" else name,
+            fmt_stats(stats),
+            target=target,
+            result=res.strip(),
+        )
+        bench.report.put("check", f"{name.replace(' ', '_')}_added_ms", round(added, 1))
+
+
+def _render_ms(stdout: str) -> float | None:
+    """Find a render time in rebuild's --json output (a key naming 'render', in ms or s)."""
+    try:
+        doc: Any = json.loads(stdout)
+    except ValueError:
+        return None
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, val in node.items():
+                if "render" in key and isinstance(val, (int, float)) and not isinstance(val, bool):
+                    return float(val) if key.endswith("ms") else float(val) * 1000
+                stack.append(val)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
+def section_render(bench: Bench) -> None:
+    """Section 5: `envsnap rebuild --no-build --context` on the 40-package capture."""
+    sec = "5 rebuild render"
+    cap = bench.captures.get("ref-hashed") or bench.captures.get("ref-offline")
+    if cap is None:
+        bench.report.unavailable(sec, "rebuild --no-build", "no capture of the reference env")
+        return
+    ctx = bench.work / "context"
+    argv = [*bench.envsnap, "rebuild", str(cap), "--no-build", "--context", str(ctx)]
+    probe = run_once(Cmd([*argv, "--json"], fresh=ctx))
+    if probe.returncode == 2 and "--json" in probe.stderr:
+        probe = run_once(Cmd(argv, fresh=ctx))
+    else:
+        argv.append("--json")
+    if probe.returncode != 0:
+        bench.report.unavailable(sec, "rebuild --no-build", failure_line(probe))
+        return
+    samples: list[Sample] = []
+    for round_no in range(bench.warmup + bench.runs):
+        sample = run_once(Cmd(argv, fresh=ctx))
+        if sample.returncode != 0:
+            bench.report.unavailable(sec, "rebuild --no-build", failure_line(sample))
+            return
+        if round_no >= bench.warmup:
+            samples.append(sample)
+    stats = summarize(samples)
+    renders = [r for r in (_render_ms(s.stdout) for s in samples) if r is not None]
+    bench.report.add(
+        sec,
+        "rebuild --no-build (whole command)",
+        fmt_stats(stats),
+        rss=fmt_rss(stats.rss_kib),
+        target="render <100 ms",
+        result="" if renders else verdict(stats.median_s < 0.1) + " (upper bound)",
+    )
+    bench.report.put("render", "command_s", stats.median_s)
+    if renders:
+        renders.sort()
+        median = renders[len(renders) // 2]
+        bench.report.add(
+            sec,
+            "render alone (from --json)",
+            f"{median:.1f} ms",
+            target="<100 ms",
+            result=verdict(median < 100),
+        )
+        bench.report.put("render", "render_ms", median)
