@@ -120,7 +120,7 @@ def test_toolkit_files() -> None:
 def test_headers() -> None:
     cudnn9 = "#define CUDNN_MAJOR 9\n#define CUDNN_MINOR 10\n#define CUDNN_PATCHLEVEL 2\n"
     assert files.parse_cudnn_version_h(cudnn9) == "9.10.2"
-    nccl = '#define NCCL_MAJOR 2\n#define NCCL_MINOR 27\n#define NCCL_PATCH 3\n#define NCCL_SUFFIX ""\n'
+    nccl = "#define NCCL_MAJOR 2\n#define NCCL_MINOR 27\n#define NCCL_PATCH 3\n"
     assert files.parse_nccl_h(nccl) == "2.27.3"
     assert files.parse_cudnn_version_h("/* nothing */") is None
 
@@ -341,8 +341,17 @@ def test_real_cpu_torch_wheel(tmp_path: Path) -> None:
         pytest.skip("no torch CPU wheel in /opt/wheels on this machine")
     target = tmp_path / "t"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target)]
-        + [str(wheels[-1])],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheels[-1]),
+        ],
         check=True,
         timeout=300,
     )
