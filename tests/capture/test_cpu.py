@@ -28,7 +28,8 @@ def test_amd_epyc_vm() -> None:
     assert (got.family, got.model, got.stepping) == (25, 1, 1)
     assert (got.sockets, got.physical_cores, got.logical_cores) == (1, 2, 2)
     line = next(
-        ln for ln in (DATA / "x86_64-amd-epyc-2cpu.txt").read_text().splitlines()
+        ln
+        for ln in (DATA / "x86_64-amd-epyc-2cpu.txt").read_text().splitlines()
         if ln.startswith("flags")
     )
     assert list(got.flags) == sorted(set(line.split(":", 1)[1].split()))
@@ -130,9 +131,7 @@ def test_cli_capture_with_unreadable_proc_cpuinfo_still_succeeds(cli, tmp_path: 
     proc = _tree(tmp_path, None)
     (proc / "cpuinfo").mkdir()  # reading it fails with EISDIR, as an unreadable file would
     out = tmp_path / "out"
-    result = cli(
-        "capture", "--offline", "-q", "-o", str(out), env={"ENVSNAP_PROC_ROOT": str(proc)}
-    )
+    result = cli("capture", "--offline", "-q", "-o", str(out), env={"ENVSNAP_PROC_ROOT": str(proc)})
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     hw = hardware.load(out / "hardware.toml")
@@ -144,9 +143,7 @@ def test_cli_capture_against_recorded_proc(cli, tmp_path: Path) -> None:
     proc = _tree(tmp_path, "x86_64-xeon-8480-2socket-ht.txt")
     shutil.copy(DATA.parent / "meminfo" / "debian12-24g.txt", proc / "meminfo")
     out = tmp_path / "out"
-    result = cli(
-        "capture", "--offline", "-q", "-o", str(out), env={"ENVSNAP_PROC_ROOT": str(proc)}
-    )
+    result = cli("capture", "--offline", "-q", "-o", str(out), env={"ENVSNAP_PROC_ROOT": str(proc)})
     assert result.returncode == 0, result.stderr
     hw = hardware.load(out / "hardware.toml")
     assert hw.cpu.model_name == "Intel(R) Xeon(R) Platinum 8480+"

@@ -158,8 +158,7 @@ def test_importing_the_module_loads_neither_pynvml_nor_the_library() -> None:
 
 
 def test_pynvml_comes_from_nvidia_ml_py() -> None:
-    import pynvml
-
+    pynvml = importlib.import_module("pynvml")
     dist = importlib.metadata.distribution("nvidia-ml-py")
     files = {str(f) for f in dist.files or ()}
     assert "pynvml.py" in files

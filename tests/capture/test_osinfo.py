@@ -29,7 +29,7 @@ def test_recorded_os_release(name: str, expected: tuple[str, str, str, str]) -> 
 
 
 def test_hand_edited_os_release_does_not_break() -> None:
-    text = 'ID=debian\nPRETTY_NAME="unbalanced\n# comment\ngarbage line\nVERSION_ID=\'12\'\n'
+    text = "ID=debian\nPRETTY_NAME=\"unbalanced\n# comment\ngarbage line\nVERSION_ID='12'\n"
     fields = osinfo.parse_os_release(text)
     assert fields == {"ID": "debian", "PRETTY_NAME": "unbalanced", "VERSION_ID": "12"}
 

@@ -85,7 +85,7 @@ def _script(path: Path, text: str, mode: int = 0o755) -> Path:
         (lambda d: _script(d / "plain.txt", "print(1)\n", 0o644), "not executable"),
         (lambda d: _script(d / "shell", "#!/bin/sh\necho hello\n"), "not a Python interpreter"),
         (lambda d: _script(d / "fails", "#!/bin/sh\necho boom >&2\nexit 3\n"), "boom"),
-        (lambda d: _script(d / "json", '#!/bin/sh\necho \'{"site_dirs": 1}\'\n'), "not a Python"),
+        (lambda d: _script(d / "json", "#!/bin/sh\necho '{\"site_dirs\": 1}'\n"), "not a Python"),
         (lambda d: _script(d / "binary", "\x7fELF garbage"), "could not be run"),
     ],
     ids=["missing", "directory", "not-executable", "not-python", "fails", "bad-json", "bad-binary"],
