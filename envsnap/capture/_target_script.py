@@ -10,17 +10,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import site
-import subprocess
 import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
 
 __all__ = ["collect", "site_dirs"]
-
-_MUSL_VERSION = re.compile(r"Version\s+(\d+)\.(\d+)")
 
 
 def _norm(path: str) -> str:
@@ -85,6 +81,9 @@ def _glibc() -> str:
 
 def _musl() -> str:
     """The musl version ("1.2") from running the musl dynamic loader, or ""."""
+    import re
+    import subprocess  # only on musl systems: keeps the common path import-light
+
     for loader in sorted(Path("/lib").glob("ld-musl-*.so.1")):
         try:
             proc = subprocess.run(
@@ -92,7 +91,7 @@ def _musl() -> str:
             )
         except (OSError, subprocess.SubprocessError):
             continue
-        match = _MUSL_VERSION.search(proc.stderr)
+        match = re.search(r"Version\s+(\d+)\.(\d+)", proc.stderr)
         if match:
             return f"{match.group(1)}.{match.group(2)}"
     return ""
