@@ -99,7 +99,9 @@ def make_wheel(
         f"{info}/METADATA": meta,
         f"{info}/WHEEL": f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n",
     }
-    record = "".join(f"{p},{_record_hash(d.encode())},{len(d.encode())}\n" for p, d in files.items())
+    record = "".join(
+        f"{p},{_record_hash(d.encode())},{len(d.encode())}\n" for p, d in files.items()
+    )
     files[f"{info}/RECORD"] = record + f"{info}/RECORD,,\n"
     path = out / f"{dist}-{version}-{tag}.whl"
     with zipfile.ZipFile(path, "w") as zf:
