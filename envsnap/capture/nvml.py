@@ -57,8 +57,6 @@ _REASONS = {
     12: f"{LIBRARY} could not be loaded (NVML: library not found)",
     18: "NVIDIA driver and NVML library versions differ (NVML: RM version mismatch)",
 }
-_NOT_SUPPORTED = 3
-_FUNCTION_NOT_FOUND = 13
 _ENABLED = 1
 
 T = TypeVar("T")
@@ -126,13 +124,16 @@ def _text(value: Any) -> str:
 
 
 def _optional(pynvml: Any, fn: Callable[..., T], *args: Any) -> T | None:
-    """Call an NVML query; None where this GPU or driver does not support it."""
+    """Call an NVML query for an optional field; None where it fails.
+
+    NOT_SUPPORTED and FUNCTION_NOT_FOUND (an older driver) are the usual answers; drivers also
+    answer INVALID_ARGUMENT for queries that only apply to MIG handles, so every NVML error
+    leaves the field unknown rather than losing the whole GPU list.
+    """
     try:
         return fn(*args)
-    except pynvml.NVMLError as exc:
-        if getattr(exc, "value", None) in (_NOT_SUPPORTED, _FUNCTION_NOT_FOUND):
-            return None
-        raise
+    except pynvml.NVMLError:
+        return None
 
 
 def _device(pynvml: Any, index: int) -> GPU:

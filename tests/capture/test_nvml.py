@@ -66,6 +66,13 @@ def test_eight_a100_with_mig_ecc_and_sm_count(fake_nvml: FakeNVML) -> None:
     assert all(d["multiprocessor-count"] == 108 for d in devices)
 
 
+def test_other_errors_of_optional_queries_leave_the_field_unknown(fake_nvml: FakeNVML) -> None:
+    got = _probe(fake_nvml.env(gpus=2, sm_count="error:2", devices=[{"sm_count": "error:13"}]))
+    assert got["status"] == "ok"
+    assert [d["name"] for d in got["devices"]] == ["NVIDIA A100-SXM4-80GB"] * 2
+    assert all("multiprocessor-count" not in d for d in got["devices"])
+
+
 def test_zero_gpus(fake_nvml: FakeNVML) -> None:
     got = _probe(fake_nvml.env(gpus=0))
     assert got == {

@@ -11,7 +11,8 @@
  *   FAKE_NVML_LOG=/path           append "nvmlInit" / "nvmlShutdown" lines there (call tracing)
  * per device, as FAKE_NVML_<KEY>_<index> or for all devices as FAKE_NVML_<KEY>:
  *   NAME, UUID, MEMORY_MIB, CC ("8.0"), ARCH (enum; "none" = NOT_SUPPORTED; unset = from CC),
- *   MIG / ECC / SM_COUNT (unset = NOT_SUPPORTED, as on GPUs without the feature).
+ *   MIG / ECC / SM_COUNT (unset = NOT_SUPPORTED, as on GPUs without the feature;
+ *   SM_COUNT="error:N" makes nvmlDeviceGetAttributes_v2 return code N).
  * Build: gcc -shared -fPIC -O2 -o libnvidia-ml.so.1 fake_nvml.c
  */
 #include <stdio.h>
@@ -297,6 +298,7 @@ nvmlReturn_t nvmlDeviceGetAttributes_v2(nvmlDevice_t device, nvmlDeviceAttribute
     if (attributes == NULL) return NVML_ERROR_INVALID_ARGUMENT;
     sms = cfg("SM_COUNT", (int)device->index);
     if (sms == NULL) return NVML_ERROR_NOT_SUPPORTED; /* real NVML: MIG device handles only */
+    if (strncmp(sms, "error:", 6) == 0) return (nvmlReturn_t)atoi(sms + 6);
     memset(attributes, 0, sizeof *attributes);
     attributes->multiprocessorCount = (unsigned int)atoi(sms);
     attributes->memorySizeMB = memory_bytes(device) / (1024ULL * 1024ULL);

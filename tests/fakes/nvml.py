@@ -59,15 +59,16 @@ class FakeNVML:
         arch: int | str | None = None,
         mig: int | None = None,
         ecc: int | None = None,
-        sm_count: int | None = None,
+        sm_count: int | str | None = None,
         init_error: int | None = None,
         devices: Sequence[Mapping[str, Any]] = (),
     ) -> dict[str, str]:
         """Environment variables that make a subprocess see this machine through NVML.
 
         ``arch=None`` derives the NVML architecture from *cc*; ``arch="none"`` makes the query
-        NOT_SUPPORTED. ``mig``/``ecc``/``sm_count`` None → NOT_SUPPORTED. ``devices[i]`` overrides
-        keys (name, memory_mib, cc, arch, mig, ecc, sm_count, uuid) for device *i*.
+        NOT_SUPPORTED. ``mig``/``ecc``/``sm_count`` None → NOT_SUPPORTED (``sm_count="error:N"``
+        → NVML error N). ``devices[i]`` overrides keys (name, memory_mib, cc, arch, mig, ecc,
+        sm_count, uuid) for device *i*.
         """
         settings: dict[str, Any] = {
             "GPUS": gpus,
