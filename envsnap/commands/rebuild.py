@@ -1,19 +1,91 @@
-"""`envsnap rebuild` (being written)."""
+"""`envsnap rebuild`: a Docker image (or a virtualenv) from a capture."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from typing import Any
 
-from ..errors import EnvsnapError
+__all__ = ["register", "run"]
+
+HELP = """\
+Turn the capture in DIR (default ./envsnap) into a Docker image, or with --venv into a virtualenv.
+
+The build context holds a Dockerfile, the capture and whatever the lock needs that no index
+serves (local directories, editables and VCS commits built into wheels on this machine). The
+base image is the smallest that reproduces the capture: python:<X.Y.Z>-slim-<codename> for CPU
+and pip-wheel CUDA, nvidia/cuda for a system CUDA toolkit, micromamba for conda. Packages are
+installed exactly as locked (hashes, no resolution), heavy ones (torch, nvidia-*) in an earlier
+layer. The image is recorded in DIR/image.toml.
+
+  --no-build              render only: print the Dockerfile, or write it all to --context OUT
+  --wheelhouse            fetch every locked file here; the build needs no network
+  --ca-cert FILE          CA for pip inside the build (proxies); never left in the image
+"""
 
 
 def register(sub: Any) -> None:
     """Add the `rebuild` sub-command to *sub*."""
-    p = sub.add_parser("rebuild", help="(not yet available)")
+    p = sub.add_parser(
+        "rebuild",
+        help="turn a capture into a Docker image or a virtualenv",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("directory", nargs="?", default="envsnap", metavar="DIR")
+    p.add_argument("-t", "--tag", metavar="TAG", help="tag for the built image")
+    p.add_argument("--context", metavar="OUT", help="write the build context here (kept)")
+    p.add_argument("--no-build", action="store_true", help="render the context, do not build")
+    p.add_argument("--wheelhouse", action="store_true", help="hermetic: all files in the context")
+    p.add_argument("--base-image", metavar="IMAGE", help="override the chosen base image")
+    p.add_argument("--ca-cert", metavar="FILE", help="CA bundle for pip during the build")
+    p.add_argument("--venv", metavar="PATH", help="rebuild into a virtualenv at PATH instead")
+    p.add_argument("--python", metavar="PYTHON", help="with --venv: the interpreter to use")
+    p.add_argument("--json", action="store_true", help="print a JSON result")
+    p.add_argument("-v", "--verbose", action="store_true", help="show each build step's output")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Placeholder until the verb lands."""
-    raise EnvsnapError("'rebuild' is not available in this build")
+    """Run the rebuild and print what it did; return 0."""
+    from ..errors import InputError
+    from ..rebuild import rebuild
+
+    if args.python and not args.venv:
+        raise InputError("--python: only meaningful with --venv PATH")
+
+    def progress(msg: str) -> None:
+        if not args.json:
+            print(f"envsnap: {msg}", file=sys.stderr, flush=True)
+
+    result = rebuild(
+        args.directory,
+        tag=args.tag,
+        context=args.context,
+        build=not args.no_build,
+        wheelhouse=args.wheelhouse,
+        base_image=args.base_image,
+        ca_cert=args.ca_cert,
+        venv=args.venv,
+        python=args.python,
+        verbose=args.verbose,
+        progress=progress,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+        return 0
+    for item in result.skipped:
+        print(f"warning: not installable from the lock, left out: {item}", file=sys.stderr)
+    if result.kind == "venv":
+        print(f"rebuilt {len(result.installed)} packages into {result.venv}")
+    elif result.kind == "context" and result.context is None:
+        sys.stdout.write(result.dockerfile)
+    elif result.kind == "context":
+        print(f"base image: {result.base_image} ({result.base_reason})")
+        print(f"wrote the build context to {result.context} ({len(result.files)} files)")
+    else:
+        print(f"base image: {result.base_image} ({result.base_reason})")
+        tag = f", tagged {result.tag}" if result.tag else ""
+        print(f"built image {result.image_id}{tag}; recorded in {result.image_record}")
+    return 0

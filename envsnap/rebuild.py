@@ -1,0 +1,242 @@
+"""`rebuild`: turn a capture into a Docker build context and image, or into a virtualenv.
+
+Reads DIR (pylock.toml, conda-lock.yml), plans and renders the build context, hands it to the
+Docker Engine adapter (`envsnap.build.docker`, imported lazily) and records what was built in
+``DIR/image.toml``. A temporary context is removed in every case, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ._subprocess import run
+from .errors import EnvsnapError, InputError
+from .model import Environment
+
+__all__ = ["RebuildResult", "git_origin", "load_capture", "rebuild"]
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    """What rebuild did. `kind` is ``image``, ``context`` (``--no-build``) or ``venv``."""
+
+    kind: str
+    base_image: str = ""
+    base_reason: str = ""
+    dockerfile: str = ""
+    context: str | None = None
+    files: tuple[str, ...] = ()
+    image_id: str = ""
+    base_digest: str = ""
+    tag: str = ""
+    venv: str = ""
+    installed: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    image_record: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a versioned JSON-ready dict of this result."""
+        data = dataclasses.asdict(self)
+        data["version"] = 1
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+
+def load_capture(directory: Path) -> Environment:
+    """Read DIR/pylock.toml (and DIR/conda-lock.yml when present) into an `Environment`."""
+    from .formats import pylock
+
+    if not directory.is_dir():
+        raise InputError(f"{directory}: capture directory not found", hint="run envsnap capture")
+    env = pylock.load(directory / "pylock.toml")
+    conda_lock = directory / "conda-lock.yml"
+    if conda_lock.is_file() and env.conda is None:
+        from .formats import condalock
+
+        env = dataclasses.replace(env, conda=condalock.load(conda_lock))
+    return env
+
+
+def _clean_url(url: str) -> str | None:
+    """An https URL for a git remote, without credentials; None when it cannot be one."""
+    scp = re.match(r"^[\w.-]+@([\w.-]+):(?!/)(.+)$", url)
+    if scp:
+        url = f"https://{scp.group(1)}/{scp.group(2)}"
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http", "ssh", "git") or not parts.hostname:
+        return None
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(("https", host, parts.path, "", ""))
+
+
+def git_origin(cwd: Path) -> tuple[str | None, str | None]:
+    """Return (source URL, HEAD commit) of the git checkout at *cwd*, or Nones."""
+    head = run(["git", "-C", str(cwd), "rev-parse", "--verify", "-q", "HEAD"], timeout=10)
+    if not head.ok:
+        return None, None
+    remote = run(["git", "-C", str(cwd), "config", "--get", "remote.origin.url"], timeout=10)
+    source = _clean_url(remote.stdout.strip()) if remote.ok else None
+    revision = head.stdout.strip()
+    return source, revision if re.fullmatch(r"[0-9a-f]{40,64}", revision) else None
+
+
+def _build(context: Path, tag: str | None, verbose: bool, say: Callable[[str], None]) -> Any:
+    try:
+        from .build import docker
+    except ImportError:
+        raise EnvsnapError(
+            "building images is not available in this envsnap (envsnap.build.docker missing)",
+            hint="render the context only with --no-build --context DIR",
+        ) from None
+    events: Iterable[Any] = docker.build(context, tag=tag, verbose=verbose)
+    last = None
+    for event in events:
+        text = _describe(event, verbose)
+        if text:
+            say(text)
+        last = event
+    return last
+
+
+def _describe(event: Any, verbose: bool) -> str:
+    """One progress line for a build event (any object with the adapter's attributes)."""
+    step, total = getattr(event, "step", None), getattr(event, "total", None)
+    line = getattr(event, "line", None) or getattr(event, "text", None)
+    if getattr(event, "image_id", None):
+        return ""
+    if step and line and getattr(event, "kind", "step") == "step":
+        return f"step {step}/{total}: {line}" if total else f"step {step}: {line}"
+    if line and verbose:
+        return f"  {line}"
+    return ""
+
+
+def rebuild(
+    directory: str | os.PathLike[str],
+    *,
+    tag: str | None = None,
+    context: str | Path | None = None,
+    build: bool = True,
+    wheelhouse: bool = False,
+    base_image: str | None = None,
+    ca_cert: str | Path | None = None,
+    venv: str | Path | None = None,
+    python: str | None = None,
+    verbose: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> RebuildResult:
+    """Rebuild the capture in *directory* as an image (or a venv); see `envsnap rebuild -h`."""
+    say = progress or (lambda _m: None)
+    capture_dir = Path(directory)
+    env = load_capture(capture_dir)
+    cert = Path(ca_cert) if ca_cert else None
+    if cert is not None and not cert.is_file():
+        raise InputError(f"{cert}: --ca-cert file not found")
+    if venv is not None:
+        from .rebuild_venv import rebuild_venv
+
+        names = rebuild_venv(
+            env, capture_dir, Path(venv), python=python, ca_cert=cert, progress=say
+        )
+        return RebuildResult(kind="venv", venv=str(venv), installed=names)
+    return _image(
+        env,
+        capture_dir,
+        tag=tag,
+        context=context,
+        build=build,
+        wheelhouse=wheelhouse,
+        base_image=base_image,
+        cert=cert,
+        verbose=verbose,
+        say=say,
+    )
+
+
+def _image(
+    env: Environment,
+    capture_dir: Path,
+    *,
+    tag: str | None,
+    context: str | Path | None,
+    build: bool,
+    wheelhouse: bool,
+    base_image: str | None,
+    cert: Path | None,
+    verbose: bool,
+    say: Callable[[str], None],
+) -> RebuildResult:
+    from .render.context import prepare_dir, write_context
+    from .render.plan import make_plan
+
+    digest = hashlib.sha256((capture_dir / "pylock.toml").read_bytes()).hexdigest()
+    source, revision = git_origin(Path.cwd())
+    plan = make_plan(
+        env,
+        lock_digest=digest,
+        base_image=base_image,
+        wheelhouse=wheelhouse,
+        ca_cert=cert is not None,
+        source=source,
+        revision=revision,
+    )
+    say(f"base image {plan.base.image}: {plan.base.reason}")
+    temp = context is None
+    out = Path(tempfile.mkdtemp(prefix="envsnap-context-")) if temp else Path(str(context))
+    try:
+        if not temp:
+            prepare_dir(out)
+        ctx = write_context(env, plan, capture_dir, out, ca_cert=cert, progress=say)
+        result = RebuildResult(
+            kind="context",
+            base_image=plan.base.image,
+            base_reason=plan.base.reason,
+            dockerfile=ctx.dockerfile,
+            context=None if temp else str(out),
+            files=ctx.files,
+            installed=tuple(i.name for i in plan.installs),
+            skipped=plan.skipped,
+        )
+        if not build:
+            return result
+        done = _build(out, tag, verbose, say)
+        return _record(result, done, capture_dir, tag, digest)
+    finally:
+        if temp:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def _record(
+    result: RebuildResult, done: Any, capture_dir: Path, tag: str | None, digest: str
+) -> RebuildResult:
+    from .formats.image import ImageRecord, write
+
+    image_id = str(getattr(done, "image_id", "") or "")
+    if not image_id:
+        raise EnvsnapError("the Docker build ended without an image id", exit_code=1)
+    base_digest = str(getattr(done, "base_digest", "") or "")
+    record = ImageRecord(
+        image_id=image_id,
+        base_image=result.base_image,
+        base_digest=base_digest,
+        tag=tag or "",
+        lock_digest=f"sha256:{digest}",
+    )
+    path = write(capture_dir / "image.toml", record)
+    return dataclasses.replace(
+        result,
+        kind="image",
+        image_id=image_id,
+        base_digest=base_digest,
+        tag=tag or "",
+        image_record=str(path),
+    )

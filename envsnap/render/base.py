@@ -1,0 +1,122 @@
+"""Choose the base image that reproduces a capture, and say why.
+
+CPU-only captures, and CUDA that comes entirely from ``nvidia-*`` wheels, get the official
+``python:<X.Y.Z>-slim-<codename>`` image: the wheels carry the CUDA libraries and the host brings
+only the driver. A system CUDA toolkit gets ``nvidia/cuda:<version>-cudnn-(runtime|devel)-ubuntu…``
+with the exact Python put in (a python-build-standalone interpreter installed by a pinned uv). A
+conda environment gets a pinned micromamba image. ``--base-image`` overrides the choice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import InputError
+from ..model import Environment
+from .validate import check_image, check_text, check_version
+
+__all__ = [
+    "DEFAULT_DEBIAN",
+    "DEFAULT_UBUNTU",
+    "MICROMAMBA_IMAGE",
+    "UV_IMAGE",
+    "BaseChoice",
+    "choose",
+]
+
+_PY_VERSION = re.compile(r"^\d+\.\d+\.\d+((a|b|rc)\d+)?$")
+DEBIAN_CODENAMES = ("bullseye", "bookworm", "trixie")
+DEFAULT_DEBIAN = "bookworm"
+UBUNTU_VERSIONS = ("20.04", "22.04", "24.04")
+DEFAULT_UBUNTU = "22.04"
+MICROMAMBA_IMAGE = "mambaorg/micromamba:2.0.5-bookworm-slim"
+# uv pins the python-build-standalone release (and its sha256) for every Python it installs.
+UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
+
+
+@dataclass(frozen=True)
+class BaseChoice:
+    """The base image, why it was chosen, and how Python is found in it.
+
+    `kind` is ``python`` (official Python image), ``cuda`` (nvidia/cuda plus a uv-installed
+    Python in /opt/python), ``conda`` (micromamba, the environment in /opt/conda) or
+    ``override`` (``--base-image``: its ``python3`` is used as is).
+    """
+
+    image: str
+    kind: str
+    reason: str
+    python: str
+
+
+def _system(source: str) -> bool:
+    return source.startswith("system")
+
+
+def _debian(env: Environment) -> tuple[str, str]:
+    codename = env.os.codename.lower()
+    if env.os.distro.lower() == "debian" and codename in DEBIAN_CODENAMES:
+        return codename, f"the capture ran on Debian {codename}"
+    seen = env.os.pretty_name or env.os.distro or env.os.system or "an unknown OS"
+    return DEFAULT_DEBIAN, f"the capture ran on {seen}; Debian {DEFAULT_DEBIAN} is the default"
+
+
+def _cuda_tag(env: Environment) -> tuple[str, str] | None:
+    """Return (image, reason) when the capture loads a system CUDA toolkit, else None."""
+    runtime = env.cuda.component("cuda-runtime")
+    toolkit = env.cuda.component("cuda-toolkit") or env.cuda.component("nvcc")
+    system = [c for c in (runtime, toolkit) if c is not None and _system(c.source)]
+    if not system:
+        return None
+    version = check_version(system[0].version, "pylock.toml: cuda component version")
+    parts = version.split(".")
+    if len(parts) == 2:
+        parts.append("0")
+    tag_version = ".".join(parts[:3])
+    cudnn = env.cuda.component("cudnn")
+    flavour = "cudnn"
+    if cudnn is not None and cudnn.version.split(".")[0] == "8":
+        flavour = "cudnn8"
+    variant = "devel" if toolkit is not None and _system(toolkit.source) else "runtime"
+    ubuntu = env.os.version if env.os.distro.lower() == "ubuntu" else ""
+    if ubuntu not in UBUNTU_VERSIONS:
+        ubuntu = DEFAULT_UBUNTU
+    image = f"nvidia/cuda:{tag_version}-{flavour}-{variant}-ubuntu{ubuntu}"
+    why = (
+        f"the capture loads a system CUDA {version}"
+        + (f" with cuDNN {cudnn.version}" if cudnn is not None else "")
+        + (" and the toolkit (nvcc): devel image" if variant == "devel" else ": runtime image")
+        + f"; Python {env.python.version} is put in by uv (python-build-standalone)"
+    )
+    return image, why
+
+
+def choose(env: Environment, override: str | None = None) -> BaseChoice:
+    """Return the base image for *env*; *override* (``--base-image``) wins when given."""
+    version = env.python.version
+    if not isinstance(version, str) or not _PY_VERSION.match(version):
+        raise InputError(f"pylock.toml: python.version: invalid Python version {version!r}")
+    if override:
+        image = check_image(override, "--base-image")
+        return BaseChoice(image, "override", "chosen with --base-image", "python3")
+    if env.conda is not None:
+        why = (
+            "the capture is a conda environment: micromamba installs conda-lock.yml into "
+            "/opt/conda, then pip adds the PyPI packages"
+        )
+        return BaseChoice(MICROMAMBA_IMAGE, "conda", why, "/opt/conda/bin/python")
+    cuda = _cuda_tag(env)
+    if cuda is not None:
+        image = check_image(cuda[0], "CUDA base image")
+        return BaseChoice(image, "cuda", check_text(cuda[1], "reason"), "/opt/python/bin/python3")
+    codename, where = _debian(env)
+    wheels = [c for c in env.cuda.components if not _system(c.source)]
+    what = (
+        "CUDA comes only from nvidia-* wheels (the host brings the driver)"
+        if wheels
+        else ("CPU-only capture")
+    )
+    why = f"{what}; {where}; the official image has exactly Python {version}"
+    image = check_image(f"python:{version}-slim-{codename}", "python base image")
+    return BaseChoice(image, "python", check_text(why, "reason"), "python")

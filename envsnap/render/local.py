@@ -1,0 +1,98 @@
+"""Build wheels on the host for packages no index serves: local directories, editables, VCS.
+
+The image never needs git, a build backend or the source tree: the exact commit (or the
+directory) is built into a wheel here, its sha256 goes into the requirements file, and the image
+installs it non-editable with ``--no-index``. A path that is gone is an `InputError` naming it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import Version
+
+from .._subprocess import run
+from ..errors import BuildError, InputError
+from .plan import Install, local_path
+from .wheelhouse import sha256_of
+
+__all__ = ["build_wheel"]
+
+TIMEOUT_S = 600.0
+
+
+def _last(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def _source_dir(item: Install, capture_dir: Path, work: Path) -> Path:
+    pkg = item.package
+    if pkg.source == "vcs":
+        assert pkg.url is not None and pkg.commit_id is not None
+        url = pkg.url.split("+", 1)[1] if pkg.url.startswith("git+") else pkg.url
+        clone = work / "src"
+        done = run(["git", "clone", "--quiet", "--no-checkout", "--", url, str(clone)], timeout=300)
+        if not done.ok:
+            raise InputError(f"{item.name}: cannot clone {url} ({_last(done.stderr)})")
+        done = run(["git", "-C", str(clone), "checkout", "--quiet", pkg.commit_id], timeout=120)
+        if not done.ok:
+            raise InputError(f"{item.name}: commit {pkg.commit_id} not in {url}")
+        return clone / pkg.subdirectory if pkg.subdirectory else clone
+    raw = local_path(pkg.url, f"pylock.toml: {item.name}.url")
+    if raw is None:
+        raise InputError(f"pylock.toml: {item.name}: {pkg.source} package without a local path")
+    path = Path(raw) if Path(raw).is_absolute() else capture_dir / raw
+    if not path.is_dir():
+        raise InputError(f"{path}: local package {item.name} is gone (recorded as {pkg.source})")
+    if not (path / "pyproject.toml").is_file() and not (path / "setup.py").is_file():
+        raise InputError(f"{path}: not a Python project (no pyproject.toml or setup.py)")
+    return path
+
+
+def build_wheel(item: Install, dest: Path, capture_dir: Path) -> tuple[str, str]:
+    """Build *item* into a wheel in *dest*; return (file name, sha256).
+
+    The wheel's version must be the locked one: a local directory edited since the capture is
+    refused rather than silently baked into the image.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="envsnap-wheel-") as tmp:
+        work = Path(tmp)
+        src = _source_dir(item, capture_dir, work)
+        out = work / "out"
+        done = run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-cache-dir",
+                "-q",
+                "-w",
+                str(out),
+                str(src),
+            ],
+            timeout=TIMEOUT_S,
+        )
+        wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
+        if not done.ok or len(wheels) != 1:
+            raise BuildError(
+                f"{item.name}: building a wheel of {src} failed ({_last(done.stderr)})"
+            )
+        try:
+            _, version, _, _ = parse_wheel_filename(wheels[0].name)
+        except InvalidWheelFilename:
+            raise BuildError(f"{wheels[0].name}: not a valid wheel file name") from None
+        if version != Version(item.version):
+            raise InputError(
+                f"{src}: builds {item.name} {version}, but the lock records {item.version}"
+            )
+        target = dest / wheels[0].name
+        shutil.move(str(wheels[0]), target)
+    return target.name, sha256_of(target)

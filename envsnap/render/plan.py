@@ -1,0 +1,231 @@
+"""The rebuild plan: which package goes into which install layer and how, all validated.
+
+`make_plan` is pure and cheap (no file system, no network): it validates every lock value that
+will reach the Dockerfile or a requirements file and sorts packages into layers. Heavy, stable
+packages (torch, nvidia-*, tensorflow, jax, triton) come first, so that changing one small package
+reuses their multi-GB layer; packages built on the host (local directories, editables, VCS
+commits) come last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from ..model import Environment, Package
+from .base import BaseChoice, choose
+from .validate import (
+    VCS_SCHEMES,
+    check_commit,
+    check_context_path,
+    check_env_name,
+    check_filename,
+    check_name,
+    check_sha256,
+    check_text,
+    check_timestamp,
+    check_url,
+    check_version,
+)
+
+__all__ = [
+    "HEAVY",
+    "Install",
+    "Layer",
+    "Plan",
+    "is_heavy",
+    "local_path",
+    "make_plan",
+]
+
+HEAVY = frozenset({"torch", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "triton"})
+LOCK = "pylock.toml"
+
+
+def is_heavy(name: str) -> bool:
+    """True for the big, rarely changing packages that get their own, earlier layer."""
+    return name in HEAVY or name.startswith("nvidia-")
+
+
+@dataclass(frozen=True)
+class Install:
+    """How one locked package is installed.
+
+    `how` is ``index`` (name==version with every locked hash, from an index or the wheelhouse),
+    ``file`` (a locked file that lies on the host: copied into the context), ``url`` (a direct
+    URL archive with its hash) or ``build`` (a local directory, editable or VCS commit: built into
+    a wheel on the host, installed non-editable).
+    """
+
+    name: str
+    version: str
+    how: str
+    layer: str
+    package: Package
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One install stage: its requirements file and whether it needs its wheels folder."""
+
+    name: str
+    packages: tuple[str, ...]
+    local: bool
+    no_index: bool
+
+    @property
+    def requirements(self) -> str:
+        """The requirements file of this layer, relative to the context."""
+        return f"requirements/{self.name}.txt"
+
+    @property
+    def wheels(self) -> str:
+        """The wheels folder of this layer, relative to the context."""
+        return f"wheels/{self.name}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the Dockerfile and the context need, validated."""
+
+    base: BaseChoice
+    python_version: str
+    installs: tuple[Install, ...]
+    layers: tuple[Layer, ...]
+    indexes: tuple[str, ...]
+    envvars: tuple[tuple[str, str], ...]
+    labels: tuple[tuple[str, str], ...]
+    skipped: tuple[str, ...]
+    wheelhouse: bool
+    ca_cert: bool
+    conda: bool
+
+
+def local_path(url: str | None, where: str) -> str | None:
+    """Return the host path of a ``file://`` URL or a bare path, None for remote URLs."""
+    if not url:
+        return None
+    check_text(url, where)
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return unquote(parts.path)
+    return url if not parts.scheme else None
+
+
+def _is_local_file(pkg: Package) -> bool:
+    return any(f.path or (f.url and f.url.startswith("file:")) for f in pkg.files)
+
+
+def _classify(pkg: Package, where: str) -> str | None:  # noqa: PLR0911 - one return per source
+    if pkg.source == "index":
+        if not any(f.sha256 for f in pkg.files):
+            return None
+        for i, f in enumerate(pkg.files):
+            check_filename(f.name, f"{where}.files[{i}].name")
+            if f.sha256:
+                check_sha256(f.sha256, f"{where}.files[{i}].sha256")
+            if f.url and not f.url.startswith("file:"):
+                check_url(f.url, f"{where}.files[{i}].url")
+        return "file" if _is_local_file(pkg) else "index"
+    if pkg.source == "url":
+        if pkg.archive_sha256 is None or not pkg.url:
+            return None
+        check_sha256(pkg.archive_sha256, f"{where}.archive-sha256")
+        if pkg.url.startswith("file:"):
+            return "file"
+        check_url(pkg.url, f"{where}.url")
+        return "url"
+    if pkg.source == "vcs":
+        if not pkg.url or not pkg.commit_id:
+            return None
+        check_url(pkg.url, f"{where}.url", VCS_SCHEMES)
+        check_commit(pkg.commit_id, f"{where}.commit-id")
+        if pkg.subdirectory:
+            check_context_path(pkg.subdirectory, f"{where}.subdirectory")
+        return "build"
+    if pkg.source in ("directory", "editable"):
+        return "build" if pkg.url else None
+    return None
+
+
+def _layers(installs: list[Install], wheelhouse: bool) -> tuple[Layer, ...]:
+    layers = []
+    for name in ("heavy", "packages", "local"):
+        members = [i for i in installs if i.layer == name]
+        if not members:
+            continue
+        local = wheelhouse or any(i.how in ("file", "build") for i in members)
+        no_index = wheelhouse or all(i.how in ("file", "build") for i in members)
+        layers.append(Layer(name, tuple(i.name for i in members), local, no_index))
+    return tuple(layers)
+
+
+def _indexes(installs: list[Install]) -> tuple[str, ...]:
+    seen: set[str] = set()
+    for i in installs:
+        if i.how == "index" and i.package.index and not i.package.index.startswith("file:"):
+            seen.add(check_url(i.package.index.rstrip("/"), f"{LOCK}: {i.name}.index"))
+    pypi = "https://pypi.org/simple"
+    return tuple(sorted(seen, key=lambda u: (u != pypi, u)))
+
+
+def _labels(
+    env: Environment, lock_digest: str, source: str | None, revision: str | None
+) -> tuple[tuple[str, str], ...]:
+    labels = [("io.envsnap.lock.digest", f"sha256:{check_sha256(lock_digest, 'lock digest')}")]
+    if env.created_at:
+        created = check_timestamp(env.created_at, f"{LOCK}: created-at")
+        labels.append(("org.opencontainers.image.created", created))
+    if source:
+        labels.append(("org.opencontainers.image.source", check_url(source, "git remote")))
+    if revision:
+        labels.append(("org.opencontainers.image.revision", check_commit(revision, "git HEAD")))
+    labels.append(("io.envsnap.python", env.python.version))
+    return tuple(sorted(labels))
+
+
+def _envvars(env: Environment) -> tuple[tuple[str, str], ...]:
+    out = {}
+    for name, value in env.envvars:
+        check_env_name(name, f"{LOCK}: envvars")
+        out[name] = check_text(value, f"{LOCK}: envvars.{name}")
+    return tuple(sorted(out.items()))
+
+
+def make_plan(
+    env: Environment,
+    *,
+    lock_digest: str,
+    base_image: str | None = None,
+    wheelhouse: bool = False,
+    ca_cert: bool = False,
+    source: str | None = None,
+    revision: str | None = None,
+) -> Plan:
+    """Validate *env* and sort its packages into install layers; raise `InputError` if hostile."""
+    base = choose(env, base_image)
+    installs: list[Install] = []
+    skipped: list[str] = []
+    for n, pkg in enumerate(sorted(env.packages, key=lambda p: p.name)):
+        where = f"{LOCK}: packages[{n}]"
+        name = check_name(pkg.name, f"{where}.name")
+        version = check_version(pkg.version, f"{where}.version")
+        how = _classify(pkg, f"{where} ({name})")
+        if how is None:
+            skipped.append(f"{name}=={version} ({pkg.source})")
+            continue
+        layer = "local" if how == "build" else "heavy" if is_heavy(name) else "packages"
+        installs.append(Install(name, version, how, layer, pkg))
+    return Plan(
+        base=base,
+        python_version=env.python.version,
+        installs=tuple(installs),
+        layers=_layers(installs, wheelhouse),
+        indexes=() if wheelhouse else _indexes(installs),
+        envvars=_envvars(env),
+        labels=_labels(env, lock_digest, source, revision),
+        skipped=tuple(sorted(skipped)),
+        wheelhouse=wheelhouse,
+        ca_cert=ca_cert,
+        conda=env.conda is not None,
+    )

