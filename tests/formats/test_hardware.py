@@ -178,3 +178,14 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         hardware.load(tmp_path / "nothing.toml")
     with pytest.raises(InputError, match="is a directory"):
         hardware.load(tmp_path)
+
+
+def test_two_captures_write_byte_identical_hardware_toml(cli, fake_nvml, tmp_path: Path) -> None:
+    env = {**fake_nvml.env(gpus=8, ecc=1, mig=0), "SOURCE_DATE_EPOCH": "1767225600"}
+    texts = []
+    for run in ("a", "b"):
+        result = cli("capture", "--offline", "-q", "-o", str(tmp_path / run), env=env)
+        assert result.returncode == 0, result.stderr
+        texts.append((tmp_path / run / "hardware.toml").read_bytes())
+    assert texts[0] == texts[1]
+    assert b'created-at = "2026-01-01T00:00:00Z"' in texts[0]
