@@ -24,7 +24,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     """Read the capture in *directory*: pylock.toml (required), hardware.toml, conda-lock.yml."""
     # The readers and the probes load only when a capture is read: the rules and the engine
     # import alone (the Python API's diff needs no probe, the rule tests need no file format).
-    from envsnap.formats import condalock, hardware, pylock  # noqa: PLC0415
+    from envsnap.formats import hardware, pylock  # noqa: PLC0415
 
     root = Path(directory)
     if not root.is_dir():
@@ -35,6 +35,8 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
         raise InputError(f"{lock}: not found", hint="run `envsnap capture -o DIR` first")
     env = pylock.load(lock)
     if env.conda is None and (root / "conda-lock.yml").is_file():
+        from envsnap.formats import condalock  # noqa: PLC0415
+
         env = dataclasses.replace(env, conda=condalock.load(root / "conda-lock.yml"))
     hw_file = root / "hardware.toml"
     hw = hardware.load(hw_file) if hw_file.is_file() else None

@@ -24,10 +24,28 @@ from envsnap.model import (
 
 GIB = 1024**3
 TORCH_ARCH = ("sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90")
-AVX512_FLAGS = (
-    "sse4_1 sse4_2 ssse3 popcnt cx16 lahf_lm avx avx2 bmi1 bmi2 f16c fma abm movbe xsave "
-    "avx512f avx512bw avx512cd avx512dq avx512vl"
-).split()
+AVX512_FLAGS = [
+    "sse4_1",
+    "sse4_2",
+    "ssse3",
+    "popcnt",
+    "cx16",
+    "lahf_lm",
+    "avx",
+    "avx2",
+    "bmi1",
+    "bmi2",
+    "f16c",
+    "fma",
+    "abm",
+    "movbe",
+    "xsave",
+    "avx512f",
+    "avx512bw",
+    "avx512cd",
+    "avx512dq",
+    "avx512vl",
+]
 AVX2_FLAGS = AVX512_FLAGS[: AVX512_FLAGS.index("avx512f")]
 
 

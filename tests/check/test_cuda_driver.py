@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from envsnap.check.rules import cuda
-from envsnap.model import Component, CudaStack, FrameworkBuild
+from envsnap.model import Component, CudaStack, FrameworkBuild, GPUs
 
 from .snapshots import codes, environment, gpus, snapshot
 
@@ -74,8 +74,6 @@ def test_nvml_cuda_version_below_runtime_even_when_driver_string_is_new() -> Non
 
 
 def test_no_gpu_no_driver_check() -> None:
-    from envsnap.model import GPUs
-
     current = snapshot(hw={"gpus": GPUs(status="none", reason="libnvidia-ml.so.1 not found")})
     assert cuda.driver_minimum(snapshot(), current) == []
 

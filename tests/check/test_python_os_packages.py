@@ -6,7 +6,7 @@ import dataclasses
 
 from envsnap.check.rules import os as os_rules
 from envsnap.check.rules import packages, python
-from envsnap.model import CondaEnv, CondaPackage, OSInfo, Package, PythonInfo
+from envsnap.model import CondaEnv, CondaPackage, Package, PythonInfo
 
 from .snapshots import codes, environment, snapshot
 
