@@ -1,1 +1,1 @@
-"""One module per CLI verb: `register(subparsers)` adds the parser, `run(args)` returns an exit code."""
+"""One module per CLI verb: `register(subparsers)` adds a parser, `run(args)` returns a status."""
