@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import types
 from pathlib import Path
 
 from envsnap.errors import CheckFailed, InputError
@@ -74,3 +76,21 @@ def require(
 def diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Report:
     """Compare capture *a* (recorded) with capture *b* (current) using the same rules."""
     return run(load(a), load(b))
+
+
+class _CallableModule(types.ModuleType):
+    """This package, callable as `check`.
+
+    Importing a submodule sets it as an attribute of its parent, so once anything imports
+    `envsnap.check`, the name ``envsnap.check`` is this package rather than the API function
+    that `envsnap.__getattr__` would give. Calling the package runs `check`, so
+    ``envsnap.check(dir)`` works in either case.
+    """
+
+    def __call__(
+        self, directory: str | os.PathLike[str] = "envsnap", *, python: str | None = None
+    ) -> Report:
+        return check(directory, python=python)
+
+
+sys.modules[__name__].__class__ = _CallableModule
