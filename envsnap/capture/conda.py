@@ -65,7 +65,8 @@ def normalize_channel(channel: str, url: str = "") -> str:
     segments = [s for s in parts.path.split("/") if s]
     if segments and _SUBDIR.match(segments[-1]):
         segments.pop()
-    if parts.hostname in _ANACONDA_HOSTS and segments and not source.startswith("file:"):
+    tokened = len(segments) > 1 and segments[0] == "t"  # /t/<token>/channel keeps its URL
+    if parts.hostname in _ANACONDA_HOSTS and segments and not tokened:
         return "/".join(segments)
     return urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments), "", ""))
 

@@ -103,7 +103,7 @@ def test_record_that_is_not_an_object(tmp_path: Path) -> None:
         (
             "https://conda.anaconda.org/t/tk-123-456/private/linux-64",
             "",
-            "t/<TOKEN>/private",
+            "https://conda.anaconda.org/t/<TOKEN>/private",
         ),
         (
             "https://alice:hunter2@conda.example.com/chan/osx-arm64",
