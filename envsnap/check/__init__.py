@@ -26,7 +26,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     """Read the capture in *directory*: pylock.toml (required), hardware.toml, conda-lock.yml."""
     # The readers and the probes load only when a capture is read: the rules and the engine
     # import alone (the Python API's diff needs no probe, the rule tests need no file format).
-    from envsnap.formats import hardware, pylock  # noqa: PLC0415
+    from envsnap.formats import hardware, pylock
 
     root = Path(directory)
     if not root.is_dir():
@@ -37,7 +37,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
         raise InputError(f"{lock}: not found", hint="run `envsnap capture -o DIR` first")
     env = pylock.load(lock)
     if env.conda is None and (root / "conda-lock.yml").is_file():
-        from envsnap.formats import condalock  # noqa: PLC0415
+        from envsnap.formats import condalock
 
         env = dataclasses.replace(env, conda=condalock.load(root / "conda-lock.yml"))
     hw_file = root / "hardware.toml"
@@ -48,7 +48,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
 def check(directory: str | os.PathLike[str] = "envsnap", *, python: str | None = None) -> Report:
     """Compare this machine and the environment of *python* (default: this interpreter) with the
     capture in *directory*; return the report (never raises for findings)."""
-    from envsnap.capture import capture  # noqa: PLC0415
+    from envsnap.capture import capture
 
     recorded = load(directory)
     current = capture(python, lock=False)

@@ -49,7 +49,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the machine against the capture; print the report; return the exit status."""
     # Imported here: the CLI registers every verb at start, and only `check` needs the engine.
-    from envsnap.check import check  # noqa: PLC0415
+    from envsnap.check import check
 
     report = check(args.directory, python=args.python)
     ok_line = f"envsnap: this machine matches the capture in {args.directory}"
