@@ -21,7 +21,7 @@ def _entries(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_every_file_is_listed_and_loads() -> None:
-    assert PACKAGE_FILES == sorted(knowledge.FILES)
+    assert sorted(knowledge.FILES) == PACKAGE_FILES
     for name in PACKAGE_FILES:
         assert knowledge.load(name)["schema-version"] == 1
 
