@@ -134,9 +134,9 @@ def test_heavy_layer_is_built_and_copied_before_the_rest() -> None:
     )
     final = stages(render(env, plan))[-1]
     copies = [ln for ln in final if ln.startswith("COPY --from=envsnap-")]
-    assert copies.index(
-        "COPY --from=envsnap-heavy /opt/envsnap-layer /opt/venv"
-    ) < copies.index("COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv")
+    assert copies.index("COPY --from=envsnap-heavy /opt/envsnap-layer /opt/venv") < copies.index(
+        "COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv"
+    )
 
 
 def test_installs_exactly_as_locked_and_classic_builder_only() -> None:
@@ -145,7 +145,7 @@ def test_installs_exactly_as_locked_and_classic_builder_only() -> None:
     assert len(runs) == 2
     assert text.count("--require-hashes --no-deps") == 3  # two layers and the tool
     assert "--no-index" in text
-    assert "PIP_NO_CACHE_DIR=\"1\"" in text
+    assert 'PIP_NO_CACHE_DIR="1"' in text
     assert "--mount" not in text and "<<" not in text
 
 

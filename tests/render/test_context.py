@@ -1,0 +1,233 @@
+"""The build context on disk: copied and downloaded files, local builds, the tool, cleanup."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from envsnap.errors import InputError
+from envsnap.formats import pylock
+from envsnap.model import ArtifactFile, Environment, Package
+from envsnap.rebuild import rebuild
+from envsnap.render import make_plan
+from envsnap.render.context import prepare_dir, write_context
+from tests.render import samples
+from tests.render.projects import git, make_project, make_wheel, serve, sha256
+
+
+def env_with(*pkgs: Package) -> Environment:
+    return dataclasses.replace(samples.cpu_env(), packages=pkgs, envvars=())
+
+
+def local_index_pkg(wheel: Path, digest: str | None = None) -> Package:
+    name, version = wheel.name.split("-")[:2]
+    return Package(
+        name=name,
+        version=version,
+        source="index",
+        index="file:///opt/pypi/simple",
+        files=(ArtifactFile(name=wheel.name, path=str(wheel), sha256=digest or sha256(wheel)),),
+    )
+
+
+def write(env: Environment, out: Path, **options: object) -> str:
+    plan = make_plan(env, lock_digest=samples.LOCK_DIGEST, **options)  # type: ignore[arg-type]
+    prepare_dir(out)
+    return write_context(env, plan, out, out, ca_cert=None).dockerfile
+
+
+def test_local_find_links_file_is_copied_and_pinned(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "links", "demo", "1.0")
+    out = tmp_path / "ctx"
+    text = write(env_with(local_index_pkg(wheel)), out)
+    copied = out / "wheels" / "packages" / wheel.name
+    assert copied.read_bytes() == wheel.read_bytes()
+    req = (out / "requirements" / "packages.txt").read_text()
+    assert f"demo==1.0 \\\n    --hash=sha256:{sha256(wheel)}\n" in req
+    assert "--no-index \\\n    --find-links /tmp/envsnap-build/wheels/packages" in text
+    assert "COPY wheels/packages/ /tmp/envsnap-build/wheels/packages/" in text
+    assert (out / "tool" / "requirements.txt").is_file()
+    assert (out / "capture").is_dir()
+
+
+def test_locked_file_with_other_bytes_is_refused(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "links", "demo", "1.0")
+    with pytest.raises(InputError, match="sha256 mismatch"):
+        write(env_with(local_index_pkg(wheel, digest="0" * 64)), tmp_path / "ctx")
+
+
+def test_locked_file_that_is_gone_is_named(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "links", "demo", "1.0")
+    pkg = local_index_pkg(wheel)
+    wheel.unlink()
+    with pytest.raises(InputError, match=f"{wheel}: locked file of demo is gone"):
+        write(env_with(pkg), tmp_path / "ctx")
+
+
+def test_wheelhouse_downloads_and_verifies_over_http(tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    good = make_wheel(served, "demo", "1.0")
+    heavy = make_wheel(served, "torch", "2.8.0")
+    with serve(served) as base:
+        pkgs = [
+            Package(
+                name=w.name.split("-")[0],
+                version=w.name.split("-")[1],
+                source="index",
+                index="https://pypi.org/simple",
+                files=(ArtifactFile(name=w.name, url=f"{base}/{w.name}", sha256=sha256(w)),),
+            )
+            for w in (good, heavy)
+        ]
+        out = tmp_path / "ctx"
+        text = write(env_with(*pkgs), out, wheelhouse=True)
+        assert (out / "wheels" / "packages" / good.name).read_bytes() == good.read_bytes()
+        assert (out / "wheels" / "heavy" / heavy.name).read_bytes() == heavy.read_bytes()
+        assert "--index-url" not in (out / "requirements" / "packages.txt").read_text()
+        assert text.count("--no-index") == 3
+        tampered = dataclasses.replace(
+            pkgs[0], files=(dataclasses.replace(pkgs[0].files[0], sha256="1" * 64),)
+        )
+        with pytest.raises(InputError, match="sha256 mismatch"):
+            write(env_with(tampered), tmp_path / "ctx2", wheelhouse=True)
+        assert not (tmp_path / "ctx2" / "wheels" / "packages" / good.name).exists()
+
+
+def test_index_packages_name_their_index_without_wheelhouse(tmp_path: Path) -> None:
+    torch_index = "https://download.pytorch.org/whl/cpu"
+    pkgs = (
+        samples.index_pkg("numpy", "2.1.3"),
+        samples.index_pkg("torch", "2.8.0+cpu", "cp311-cp311-linux_x86_64", index=torch_index),
+    )
+    out = tmp_path / "ctx"
+    write(env_with(*pkgs), out)
+    heavy = (out / "requirements" / "heavy.txt").read_text()
+    assert "--index-url https://pypi.org/simple\n--extra-index-url " + torch_index in heavy
+    assert "torch==2.8.0+cpu \\\n    --hash=sha256:" in heavy
+    assert not (out / "wheels").exists()
+
+
+def test_directory_package_that_is_gone_is_named(tmp_path: Path) -> None:
+    gone = tmp_path / "mypkg"
+    pkg = Package(name="mypkg", version="0.1", source="editable", url=gone.as_uri())
+    with pytest.raises(InputError, match=f"{gone}: local package mypkg is gone"):
+        write(env_with(pkg), tmp_path / "ctx")
+
+
+@pytest.mark.slow
+def test_editable_directory_is_built_into_a_wheel(tmp_path: Path) -> None:
+    src = make_project(tmp_path / "mypkg", "mypkg", "0.1")
+    pkg = Package(name="mypkg", version="0.1", source="editable", url=src.as_uri())
+    out = tmp_path / "ctx"
+    text = write(env_with(pkg), out)
+    built = out / "wheels" / "local" / "mypkg-0.1-py3-none-any.whl"
+    assert built.is_file()
+    req = (out / "requirements" / "local.txt").read_text()
+    assert f"mypkg==0.1 \\\n    --hash=sha256:{sha256(built)}" in req
+    assert "FROM envsnap-builder AS envsnap-local" in text
+    (src / "VERSION").write_text("mypkg 0.2\n")
+    with pytest.raises(InputError, match=r"builds mypkg 0\.2, but the lock records 0\.1"):
+        write(env_with(pkg), out)
+
+
+@pytest.mark.slow
+def test_vcs_package_is_built_at_the_locked_commit(tmp_path: Path) -> None:
+    repo = make_project(tmp_path / "repo", "vcspkg", "1.0")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
+    commit = git(repo, "rev-parse", "HEAD")
+    (repo / "VERSION").write_text("vcspkg 2.0\n")
+    git(repo, "commit", "-q", "-am", "two")
+    pkg = Package(
+        name="vcspkg", version="1.0", source="vcs", vcs="git", url=repo.as_uri(), commit_id=commit
+    )
+    out = tmp_path / "ctx"
+    write(env_with(pkg), out)
+    assert (out / "wheels" / "local" / "vcspkg-1.0-py3-none-any.whl").is_file()
+
+
+@pytest.mark.slow
+def test_tool_wheels_install_envsnap_into_its_own_venv(tmp_path: Path) -> None:
+    out = tmp_path / "ctx"
+    write(env_with(samples.index_pkg("numpy", "2.1.3")), out)
+    venv = tmp_path / "tool"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "-q",
+            "--isolated",
+            "--require-hashes",
+            "--no-deps",
+            "--no-index",
+            "--find-links",
+            str(out / "tool"),
+            "-r",
+            str(out / "tool" / "requirements.txt"),
+        ],
+        check=True,
+    )
+    done = subprocess.run(
+        [str(venv / "bin" / "envsnap"), "--version"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().startswith("envsnap ")
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import envsnap.rebuild, envsnap.formats.pylock"],
+        check=False,
+    )
+    assert done.returncode == 0
+
+
+def test_tool_wheels_are_reproducible(tmp_path: Path) -> None:
+    env = env_with(samples.index_pkg("numpy", "2.1.3"))
+    write(env, tmp_path / "a")
+    write(env, tmp_path / "b")
+    for a in sorted((tmp_path / "a" / "tool").iterdir()):
+        assert a.read_bytes() == (tmp_path / "b" / "tool" / a.name).read_bytes()
+
+
+def test_prepare_dir_refuses_a_foreign_folder_and_clears_its_own(tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "precious.txt").write_text("keep")
+    with pytest.raises(InputError, match="not an envsnap build context"):
+        prepare_dir(foreign)
+    assert (foreign / "precious.txt").read_text() == "keep"
+    ours = tmp_path / "ours"
+    write(env_with(local_index_pkg(make_wheel(tmp_path / "l", "demo", "1.0"))), ours)
+    write(env_with(samples.index_pkg("numpy", "2.1.3")), ours)
+    assert not (ours / "wheels").exists()
+
+
+def test_ctrl_c_leaves_no_temp_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    capture = tmp_path / "capture"
+    pylock.write(capture / "pylock.toml", samples.cpu_env())
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    seen: list[str] = []
+
+    def interrupt(msg: str) -> None:
+        seen.append(msg)
+        if msg.startswith("base image"):
+            return
+        raise KeyboardInterrupt
+
+    wheel = make_wheel(tmp_path / "links", "demo", "1.0")
+    env = env_with(local_index_pkg(wheel))
+    pylock.write(capture / "pylock.toml", env)
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(capture, build=False, progress=interrupt)
+    assert len(seen) == 2
+    assert list(scratch.iterdir()) == []
