@@ -83,9 +83,10 @@ def _version(v: str) -> Version | None:
 
 
 def _time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None  # not a time: PEP 751's upload-time is optional, drop it
 
 
 def _to_pylock(p: Package) -> _pl.Package:

@@ -1,0 +1,260 @@
+"""pylock.toml: a valid PEP 751 document that gives the exact Environment back."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.pylock import Pylock
+
+from envsnap.errors import InputError
+from envsnap.formats import pylock
+from envsnap.model import (
+    SCHEMA_VERSION,
+    ArtifactFile,
+    BlasInfo,
+    Component,
+    CudaStack,
+    Environment,
+    FrameworkBuild,
+    OSInfo,
+    Package,
+    PythonInfo,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+H = "0123456789abcdef" * 4
+LINUX = "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"
+
+
+def environment() -> Environment:
+    """An Environment with every package kind envsnap records."""
+    files = (
+        ArtifactFile(
+            name="numpy-2.1.0-cp311-cp311-macosx_14_0_arm64.whl",
+            url="https://files.example/numpy-2.1.0-cp311-cp311-macosx_14_0_arm64.whl",
+            sha256=H.replace("0", "1"),
+            size=5,
+            upload_time="2024-08-18T21:12:00.500000Z",
+        ),
+        ArtifactFile(
+            name=f"numpy-2.1.0-{LINUX}.whl",
+            url=f"https://files.example/numpy-2.1.0-{LINUX}.whl",
+            sha256=H,
+            size=16000000,
+            upload_time="2024-08-18T21:14:02Z",
+        ),
+        ArtifactFile(
+            name="numpy-2.1.0.tar.gz",
+            url="https://files.example/numpy-2.1.0.tar.gz",
+            sha256=H.replace("a", "b"),
+            size=100,
+        ),
+    )
+    torch = ArtifactFile(
+        name="torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl",
+        url="file:///opt/wheels/torch-2.13.0%2Bcpu-cp311-cp311-manylinux_2_28_x86_64.whl",
+        sha256=H.replace("f", "e"),
+        size=191794682,
+    )
+    packages = (
+        Package(
+            name="numpy",
+            version="2.1.0",
+            source="index",
+            installer="pip",
+            wheel_tags=("cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64"),
+            index="https://pypi.org/simple",
+            installed_file=files[1].name,
+            files=files,
+        ),
+        Package(
+            name="torch",
+            version="2.13.0+cpu",
+            source="index",
+            requested=True,
+            installer="pip",
+            wheel_tags=("cp311-cp311-manylinux_2_28_x86_64",),
+            index="file:///opt/wheels",
+            installed_file=torch.name,
+            files=(torch,),
+        ),
+        Package(
+            name="archive",
+            version="1.0",
+            source="url",
+            installer="uv",
+            url="https://example.org/archive-1.0.tar.gz",
+            archive_sha256=H,
+            subdirectory="py",
+        ),
+        Package(
+            name="from-git",
+            version="0.3.dev1",
+            source="vcs",
+            requested=True,
+            installer="pip",
+            url="https://github.com/o/r.git",
+            vcs="git",
+            commit_id="c" * 40,
+            requested_revision="main",
+            wheel_tags=("py3-none-any",),
+        ),
+        Package(
+            name="mine",
+            version="0.1",
+            source="editable",
+            requested=True,
+            url="file:///home/me/src/mine",
+        ),
+        Package(name="spaced", version="1.0", source="directory", url="file:///tmp/a%20b/c"),
+        Package(
+            name="odd-version",
+            version="1.0-1",
+            source="url",
+            url="https://example.org/odd_version-1.0-1.tar.gz",
+            archive_sha256=H,
+        ),
+        Package(
+            name="offline-only",
+            version="3.2",
+            source="index",
+            installer="pip",
+            wheel_tags=("py3-none-any",),
+        ),
+        Package(name="no-hash", version="1", source="url", url="https://example.org/no_hash-1.zip"),
+    )
+    return Environment(
+        python=PythonInfo(
+            implementation="cpython",
+            version="3.11.7",
+            abi="cp311",
+            platform_tags=("manylinux_2_36_x86_64", "linux_x86_64"),
+        ),
+        os=OSInfo(
+            system="Linux",
+            machine="x86_64",
+            distro="debian",
+            version="12",
+            libc="glibc",
+            libc_version="2.36",
+            container="docker",
+        ),
+        packages=tuple(sorted(packages, key=lambda p: p.name)),
+        unhashed=("no-hash", "offline-only"),
+        cuda=CudaStack(
+            frameworks=(FrameworkBuild(name="torch", version="2.13.0+cpu"),),
+            components=(Component(name="nccl", version="2.21.5", source="nvidia-nccl-cu12"),),
+        ),
+        blas=(BlasInfo(owner="numpy", name="scipy-openblas", version="0.3.27"),),
+        envvars=(("CUBLAS_WORKSPACE_CONFIG", ":4096:8"), ("PYTHONHASHSEED", "0")),
+        created_at="2026-11-25T20:00:00Z",
+        created_by="envsnap 0.1.0",
+    )
+
+
+def test_render_load_round_trip_is_exact(tmp_path: Path) -> None:
+    env = environment()
+    path = pylock.write(tmp_path / "pylock.toml", env)
+    assert pylock.load(path) == env
+
+
+def test_output_is_a_valid_pep751_lock_with_envsnap_tables() -> None:
+    text = pylock.render(environment())
+    assert text.startswith(pylock.HEADER + "\n")
+    data = tomllib.loads(text)
+    lock = Pylock.from_dict(data)
+    assert str(lock.lock_version) == "1.0" and lock.created_by == "envsnap"
+    by_name = {p.name: p for p in lock.packages}
+    assert list(by_name) == sorted(by_name)
+    assert "no-hash" not in by_name and "offline-only" not in by_name
+    numpy = by_name["numpy"]
+    assert numpy.index == "https://pypi.org/simple" and numpy.sdist is not None
+    assert len(numpy.wheels or ()) == 2
+    assert by_name["archive"].archive is not None and by_name["archive"].archive.hashes == {
+        "sha256": H
+    }
+    assert by_name["from-git"].vcs is not None and by_name["from-git"].vcs.commit_id == "c" * 40
+    assert by_name["mine"].directory is not None and by_name["mine"].directory.editable is True
+    assert (
+        by_name["spaced"].directory is not None and by_name["spaced"].directory.path == "/tmp/a b/c"
+    )
+    assert str(by_name["odd-version"].version) == "1.0.post1"
+    tool = data["tool"]["envsnap"]
+    assert tool["schema-version"] == SCHEMA_VERSION
+    assert tool["envvars"] == {"CUBLAS_WORKSPACE_CONFIG": ":4096:8", "PYTHONHASHSEED": "0"}
+    assert [u["name"] for u in tool["unhashed"]] == ["no-hash", "offline-only"]
+    assert tool["unhashed"][1]["wheel-tags"] == ["py3-none-any"]
+    assert "conda" not in tool
+    pkg_tool = next(p for p in data["packages"] if p["name"] == "numpy")["tool"]["envsnap"]
+    assert pkg_tool == {
+        "source": "index",
+        "requested": False,
+        "installer": "pip",
+        "wheel-tags": ["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64"],
+        "installed-file": f"numpy-2.1.0-{LINUX}.whl",
+    }
+
+
+def test_rendering_is_deterministic_and_time_lives_in_one_field() -> None:
+    env = environment()
+    shuffled = Environment(**{**env.__dict__, "packages": tuple(reversed(env.packages))})
+    assert pylock.render(env) == pylock.render(shuffled)
+    later = Environment(**{**env.__dict__, "created_at": "2027-01-01T00:00:00Z"})
+    diff = [
+        (a, b)
+        for a, b in zip(pylock.render(env).splitlines(), pylock.render(later).splitlines())
+        if a != b
+    ]
+    assert diff == [('created-at = "2026-11-25T20:00:00Z"', 'created-at = "2027-01-01T00:00:00Z"')]
+
+
+MINIMAL = (
+    'lock-version = "1.0"\ncreated-by = "uv"\n[[packages]]\nname = "six"\nversion = "1.17.0"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("lock-version = [", "not valid TOML"),
+        ('lock-version = "1.0"\n', "not a valid PEP 751 lock"),
+        (
+            MINIMAL + '[packages.archive]\nurl = "https://x/six.tgz"\nhashes = {sha256 = "00"}\n',
+            "lockfile from another tool: {path} has no [tool.envsnap] table; recreate it with envsnap capture",
+        ),
+    ],
+)
+def test_bad_files_name_themselves(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "pylock.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        pylock.load(path)
+    expected = message.format(path=path)
+    assert expected in str(err.value)
+    assert str(err.value).startswith(str(path)) or str(err.value).startswith("lockfile from")
+
+
+def test_newer_schema_and_bad_fields_are_refused(tmp_path: Path) -> None:
+    text = pylock.render(environment())
+    path = tmp_path / "pylock.toml"
+    path.write_text(text.replace(f"schema-version = {SCHEMA_VERSION}", "schema-version = 99"))
+    with pytest.raises(InputError, match=rf"^{path}: schema-version 99 is newer"):
+        pylock.load(path)
+    path.write_text(text.replace('implementation = "cpython"', "implementation = 3"))
+    with pytest.raises(InputError, match=r"tool.envsnap.python.implementation: expected str"):
+        pylock.load(path)
+    with pytest.raises(InputError, match="pylock.toml not found"):
+        pylock.load(tmp_path / "missing" / "pylock.toml")
+
+
+def test_lockable_matches_what_pep751_can_express() -> None:
+    env = environment()
+    assert [p.name for p in env.packages if not pylock.lockable(p)] == list(env.unhashed)
+    no_commit = Package(name="x", version="1", source="vcs", vcs="git", url="https://x/r.git")
+    assert not pylock.lockable(no_commit)
