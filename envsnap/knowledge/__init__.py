@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,6 +73,10 @@ def load(name: str) -> dict[str, Any]:
 def _in_range(version: str, spec: str | None) -> bool:
     if not spec:
         return True
+    # packaging is imported on the first ranged look-up only: most checks never need one.
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
     try:
         # Local labels (+cu128) and pre-releases still belong to their release line.
         v = Version(version)
