@@ -131,3 +131,11 @@ def test_sm_count_mig_and_ecc() -> None:
 def test_unknown_mig_mode_is_not_a_change() -> None:
     current = snapshot(hw={"gpus": gpus(8, mig_mode=None)})
     assert gpu.gpu_changes(snapshot(), current) == []
+
+
+def test_unknown_hardware_is_not_a_missing_gpu() -> None:
+    import dataclasses
+
+    current = dataclasses.replace(snapshot(), hardware=None)
+    assert gpu.gpu_present(snapshot(), current) == []
+    assert gpu.gpu_changes(snapshot(), current) == []

@@ -39,7 +39,7 @@ def required_cuda(*envs: Environment) -> tuple[tuple[int, int], str] | None:
     for env in envs:
         needs = [(fw.cuda, f"{fw.name} {fw.version}") for fw in env.cuda.frameworks if fw.cuda]
         needs += [
-            (c.version, f"{c.name} {c.version}" + (f" ({c.source})" if c.source else ""))
+            (c.version, f"{c.name} {c.version}" + (" (system)" if "system" in c.source else ""))
             for c in env.cuda.components
             if c.name in _RUNTIME_COMPONENTS
         ]

@@ -129,8 +129,10 @@ def gpu_present(recorded: Snapshot, current: Snapshot) -> list[Finding]:
         return []
     count = len(gpu_devices(recorded))
     hw = current.hardware
-    status = hw.gpus.status if hw else "none"
-    reason = (hw.gpus.reason if hw else "") or status
+    if hw is None:
+        return []  # no hardware.toml on that side: unknown, not "no GPU"
+    status = hw.gpus.status
+    reason = hw.gpus.reason or status
     if status == "unavailable":
         return [
             Finding(
