@@ -27,10 +27,14 @@ __all__ = [
 _DEFINE = re.compile(r"^\s*#\s*define\s+(\w+)\s+(\d+)\b", re.MULTILINE)
 
 
-def read(path: Path) -> str:
-    """Read a small text file; an unreadable file reads as empty (probes never raise)."""
+def read(path: Path, limit: int = 1 << 16) -> str:
+    """Read the head of a text file; an unreadable file reads as empty (probes never raise).
+
+    The versions sit near the top (`cuda.h` is 1 MB; its CUDA_VERSION is on line 263).
+    """
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(limit)
     except OSError:
         return ""
 
