@@ -97,7 +97,7 @@ def make_wheel(
     files = {
         f"{dist}_mod.py": f"VERSION = {version!r}\n",
         f"{info}/METADATA": meta,
-        f"{info}/WHEEL": f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n",
+        f"{info}/WHEEL": f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n",  # noqa: E501
     }
     record = "".join(
         f"{p},{_record_hash(d.encode())},{len(d.encode())}\n" for p, d in files.items()
@@ -131,8 +131,11 @@ def _wheel(outdir, files):
     info = f"{DIST}-{VERSION}.dist-info"
     files = dict(files)
     files[f"{info}/METADATA"] = _meta().encode()
-    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: tiny\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
-    record = "".join(f"{p},{_hash(d)},{len(d)}\\n" for p, d in files.items()) + f"{info}/RECORD,,\\n"
+    files[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\\nGenerator: tiny\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    )
+    record = "".join(f"{p},{_hash(d)},{len(d)}\\n" for p, d in files.items())
+    record += f"{info}/RECORD,,\\n"
     files[f"{info}/RECORD"] = record.encode()
     name = f"{DIST}-{VERSION}-py3-none-any.whl"
     with zipfile.ZipFile(os.path.join(outdir, name), "w") as zf:
@@ -144,7 +147,8 @@ def _wheel(outdir, files):
 def _sources():
     root = os.path.dirname(os.path.abspath(__file__))
     pkg = os.path.join(root, DIST + "_mod")
-    return {f"{DIST}_mod/{f}": open(os.path.join(pkg, f), "rb").read() for f in sorted(os.listdir(pkg)) if f.endswith(".py")}
+    names = sorted(f for f in os.listdir(pkg) if f.endswith(".py"))
+    return {f"{DIST}_mod/{f}": open(os.path.join(pkg, f), "rb").read() for f in names}
 
 
 def get_requires_for_build_wheel(config_settings=None):

@@ -226,7 +226,8 @@ MINIMAL = (
         ('lock-version = "1.0"\n', "not a valid PEP 751 lock"),
         (
             MINIMAL + '[packages.archive]\nurl = "https://x/six.tgz"\nhashes = {sha256 = "00"}\n',
-            "lockfile from another tool: {path} has no [tool.envsnap] table; recreate it with envsnap capture",
+            "lockfile from another tool: {path} has no [tool.envsnap] table; "
+            "recreate it with envsnap capture",
         ),
     ],
 )
@@ -249,7 +250,7 @@ def test_newer_schema_and_bad_fields_are_refused(tmp_path: Path) -> None:
     path.write_text(text.replace('implementation = "cpython"', "implementation = 3"))
     with pytest.raises(InputError, match=r"tool.envsnap.python.implementation: expected str"):
         pylock.load(path)
-    with pytest.raises(InputError, match="pylock.toml not found"):
+    with pytest.raises(InputError, match=r"pylock\.toml not found"):
         pylock.load(tmp_path / "missing" / "pylock.toml")
 
 
