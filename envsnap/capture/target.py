@@ -80,6 +80,10 @@ def _run_script(python: str, timeout: float) -> dict[str, Any]:
         raise InputError(f"{python}: --python could not be run ({why})")
     if not done.ok:
         last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        if last.startswith("SyntaxError"):  # our script needs `from __future__ import annotations`
+            raise InputError(
+                f"{python}: --python is older than Python 3.7, which envsnap cannot read"
+            )
         raise InputError(f"{python}: --python is not a working Python ({last})")
     try:
         facts = json.loads(done.stdout)

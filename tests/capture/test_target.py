@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -69,6 +70,30 @@ def test_real_venv_with_pth_dirs_and_conda_meta(tmp_path: Path) -> None:
     assert tgt.python.version == platform.python_version()
     (venv / "conda-meta").mkdir()
     assert target.probe(str(python)).is_conda is True
+
+
+def _other_pythons() -> list[str]:
+    """Interpreters of other minor versions on PATH (pyenv, deadsnakes, ...)."""
+    names = [f"python3.{m}" for m in range(7, 15) if m != sys.version_info[1]]
+    return [p for p in (shutil.which(n) for n in names) if p]
+
+
+@pytest.mark.skipif(not _other_pythons(), reason="no Python of another minor version on PATH")
+def test_interpreters_of_other_versions() -> None:
+    for python in _other_pythons()[:3]:  # shims are slow; three versions make the point
+        done = subprocess.run(
+            [python, "-c", "import platform; print(platform.python_version())"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:  # e.g. a pyenv shim for a version that is not installed
+            continue
+        tgt = target.probe(python)
+        assert tgt.python.version == done.stdout.strip()
+        major, minor = tgt.python.version.split(".")[:2]
+        assert tgt.python.abi.startswith(f"cp{major}{minor}")
+        assert tgt.python.platform_tags[0].startswith(("linux_", "macosx_", "win"))
 
 
 def _script(path: Path, text: str, mode: int = 0o755) -> Path:
