@@ -291,3 +291,42 @@ def test_load_reads_the_real_files(tmp_path: Path) -> None:
     got = pipconfig.load(env)
     assert got.find_links == ("/opt/wheels",) and got.cert == "/ca.crt"
     assert got.indexes == ("https://pypi.org/simple", "file:///opt/pypi/simple")
+
+
+@pytest.mark.slow
+def test_cli_recapture_is_network_free_and_offline_names_unhashed(
+    served: SimpleIndex, tmp_path: Path, cli
+) -> None:
+    import subprocess
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    env = {
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_INDEX_URL": served.url,
+        "PIP_FIND_LINKS": "",
+        "ENVSNAP_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q"]
+    subprocess.run([*pip, "puresix==1.0"], check=True, env={**os.environ, **env})
+    served.requests.clear()
+    args = ("capture", "-o", str(tmp_path / "out"), "--python", str(venv / "bin" / "python"))
+    first = cli(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    assert served.requests == ["/simple/puresix/"]
+    lock = (tmp_path / "out" / "pylock.toml").read_text()
+    served.requests.clear()
+    second = cli(*args, env=env)
+    assert second.returncode == 0, second.stderr
+    assert served.requests == []
+    assert (tmp_path / "out" / "pylock.toml").read_text().split("created-at")[0] == lock.split(
+        "created-at"
+    )[0]
+    cold = cli(*args, "--offline", env={**env, "ENVSNAP_CACHE_DIR": str(tmp_path / "cold")})
+    assert cold.returncode == 0, cold.stderr
+    assert served.requests == []
+    assert "not pinned by hash (offline or not on any index): puresix" in cold.stderr
+    from envsnap.formats import pylock
+
+    assert pylock.load(tmp_path / "out" / "pylock.toml").unhashed == ("puresix",)
