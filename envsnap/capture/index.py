@@ -17,36 +17,17 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from packaging.tags import Tag, parse_tag
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion, Version
-
 from ..model import ArtifactFile, Package
+from . import simpleapi
 from .pipconfig import PipConfig
+from .simpleapi import redact
 
-__all__ = [
-    "Locked",
-    "cache_dir_default",
-    "canonical_time",
-    "installed_file",
-    "lock_hashes",
-    "parse_html_page",
-    "parse_json_page",
-    "select_version",
-]
+__all__ = ["Locked", "cache_dir_default", "lock_hashes"]
 
 ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
@@ -145,7 +126,7 @@ class _Context:
         self._lock = threading.Lock()
 
     def lock_one(self, pkg: Package) -> Package:
-        want = {t for line in pkg.wheel_tags for t in _tags(line)}
+        want = {t for line in pkg.wheel_tags for t in simpleapi.tags_of(line)}
         fallback: tuple[_Source, tuple[ArtifactFile, ...]] | None = None
         for src in self.sources:
             try:
@@ -157,7 +138,7 @@ class _Context:
             files = _lockable_files(files)
             if not files:
                 continue
-            chosen = installed_file(files, want)
+            chosen = simpleapi.installed_file(files, want)
             if chosen is not None and chosen.endswith(".whl"):
                 return replace(pkg, index=src.url, installed_file=chosen, files=files)
             if fallback is None:
@@ -165,7 +146,9 @@ class _Context:
         if fallback is None:
             return pkg
         src, files = fallback
-        return replace(pkg, index=src.url, installed_file=installed_file(files, want), files=files)
+        return replace(
+            pkg, index=src.url, installed_file=simpleapi.installed_file(files, want), files=files
+        )
 
     def files_on(self, src: _Source, name: str, version: str) -> tuple[ArtifactFile, ...]:
         """Every file of *name* *version* on *src* (empty: not there)."""
@@ -179,10 +162,14 @@ class _Context:
                 return ()
             page = (project / "index.html").read_text(encoding="utf-8", errors="replace")
             base = project.as_uri() + "/"
-            return _with_local_sizes(select_version(parse_html_page(page, base), name, version))
+            return _with_local_sizes(
+                simpleapi.select_version(simpleapi.parse_html_page(page, base), name, version)
+            )
         if src.local is not None:  # a find-links HTML file
             text = Path(src.local).read_text(encoding="utf-8", errors="replace")
-            return select_version(parse_html_page(text, Path(src.local).as_uri()), name, version)
+            return simpleapi.select_version(
+                simpleapi.parse_html_page(text, Path(src.local).as_uri()), name, version
+            )
         return self._remote(src, name, version)
 
     def _remote(self, src: _Source, name: str, version: str) -> tuple[ArtifactFile, ...]:
@@ -198,8 +185,10 @@ class _Context:
             files: tuple[ArtifactFile, ...] = ()
         else:
             ctype, body, final = found
-            parse = parse_json_page if ctype.endswith("json") else parse_html_page
-            files = select_version(parse(body, final), name, version)
+            parse = (
+                simpleapi.parse_json_page if ctype.endswith("json") else simpleapi.parse_html_page
+            )
+            files = simpleapi.select_version(parse(body, final), name, version)
         self._cache_put(key, {"files": [f.to_dict() for f in files]})
         return files
 
@@ -211,7 +200,7 @@ class _Context:
             names = sorted(e.name for e in os.scandir(folder) if e.is_file())
         except OSError:
             return ()
-        listed = select_version([ArtifactFile(name=n) for n in names], name, version)
+        listed = simpleapi.select_version([ArtifactFile(name=n) for n in names], name, version)
         key = _key(src.url + ("" if flat else f"/{name}"), name, version)
         old = {f["name"]: f for f in (self._cache_get(key) or {}).get("files", [])}
         out, entries = [], []
@@ -291,22 +280,15 @@ def _sources(config: PipConfig) -> tuple[_Source, ...]:
     out = []
     for url in config.indexes:
         local = url2pathname(urlsplit(url).path) if url.startswith("file:") else None
-        out.append(_Source(_redact(url.rstrip("/")), url, "index", local))
+        out.append(_Source(redact(url.rstrip("/")), url, "index", local))
     for link in config.find_links:
         if urlsplit(link).scheme in ("http", "https"):
-            out.append(_Source(_redact(link), link, "find-links", None))
+            out.append(_Source(redact(link), link, "find-links", None))
             continue
         path = url2pathname(urlsplit(link).path) if link.startswith("file:") else link
         resolved = Path(path).expanduser().absolute()
         out.append(_Source(resolved.as_uri(), link, "find-links", str(resolved)))
     return tuple(out)
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _fetch(url: str, context: Any, timeout: float) -> tuple[str, str, str] | None:
@@ -320,7 +302,7 @@ def _fetch(url: str, context: Any, timeout: float) -> tuple[str, str, str] | Non
     if parts.username is not None:
         user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
-        url = _redact(url)
+        url = redact(url)
     if parts.scheme not in ("http", "https"):
         raise _Unavailable(f"unsupported URL scheme {parts.scheme!r}")
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (http/https only)
@@ -337,109 +319,3 @@ def _fetch(url: str, context: Any, timeout: float) -> tuple[str, str, str] | Non
     except (OSError, ValueError) as exc:
         raise _Unavailable(str(getattr(exc, "reason", exc))) from None
     return ctype, body.decode(charset, errors="replace"), final
-
-
-def canonical_time(text: str) -> str | None:
-    """An ISO 8601 upload time as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (UTC), or None."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def parse_json_page(text: str, base_url: str) -> list[ArtifactFile]:
-    """Parse a PEP 691 JSON project page into files (URLs made absolute, no credentials)."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return []
-    out = []
-    for f in data.get("files", []) if isinstance(data, dict) else []:
-        if not isinstance(f, dict) or not isinstance(f.get("filename"), str):
-            continue
-        hashes: dict[str, Any] = f["hashes"] if isinstance(f.get("hashes"), dict) else {}
-        size = f.get("size")
-        upload = f.get("upload-time")
-        out.append(
-            ArtifactFile(
-                name=f["filename"],
-                url=_redact(urljoin(base_url, str(f.get("url", "")))),
-                sha256=hashes.get("sha256") if isinstance(hashes.get("sha256"), str) else None,
-                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-                upload_time=canonical_time(upload) if isinstance(upload, str) else None,
-            )
-        )
-    return out
-
-
-class _Anchors(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        href = dict(attrs).get("href")
-        if tag == "a" and href:
-            self.hrefs.append(href)
-
-
-def parse_html_page(text: str, base_url: str) -> list[ArtifactFile]:
-    """Parse a PEP 503 HTML page (or find-links page) into files; sha256 from the URL fragment."""
-    parser = _Anchors()
-    parser.feed(text)
-    out = []
-    for href in parser.hrefs:
-        url, _, fragment = urljoin(base_url, href).partition("#")
-        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-        algo, _, digest = fragment.partition("=")
-        sha = digest if algo == "sha256" and digest else None
-        out.append(ArtifactFile(name=name, url=_redact(url), sha256=sha))
-    return out
-
-
-def _file_version(filename: str) -> tuple[str, Version] | None:
-    try:
-        if filename.endswith(".whl"):
-            name, version, _, _ = parse_wheel_filename(filename)
-        else:
-            name, version = parse_sdist_filename(filename)
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None
-    return name, version
-
-
-def select_version(
-    files: Iterable[ArtifactFile], name: str, version: str
-) -> tuple[ArtifactFile, ...]:
-    """Pure: the files of exactly *name* *version* (local versions included), sorted by name."""
-    try:
-        wanted = Version(version)
-    except InvalidVersion:
-        return ()
-    target = canonicalize_name(name)
-    seen: dict[str, ArtifactFile] = {}
-    for f in files:
-        parsed = _file_version(f.name)
-        if parsed == (target, wanted) and f.name not in seen:
-            seen[f.name] = f
-    return tuple(seen[n] for n in sorted(seen))
-
-
-def _tags(line: str) -> frozenset[Tag]:
-    try:
-        return parse_tag(line)
-    except ValueError:
-        return frozenset()
-
-
-def installed_file(files: Sequence[ArtifactFile], tags: set[Tag]) -> str | None:
-    """Pure: the wheel whose tags equal (else overlap) the installed *tags*; else the sdist."""
-    wheels = [(f.name, parse_wheel_filename(f.name)[3]) for f in files if f.name.endswith(".whl")]
-    for match in (lambda t: t == tags, lambda t: bool(t & tags)):
-        for fname, ftags in wheels:
-            if tags and match(ftags):
-                return fname
-    return next((f.name for f in files if not f.name.endswith(".whl")), None)

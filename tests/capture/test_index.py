@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from envsnap.capture import index, pipconfig
+from envsnap.capture import index, pipconfig, simpleapi
 from envsnap.capture.pipconfig import PipConfig
 from envsnap.model import ArtifactFile, Package
 from tests.fakes.sitepackages import SimpleIndex, make_wheel, sha256_of
@@ -196,10 +196,10 @@ def test_credentials_are_sent_but_never_recorded(served: SimpleIndex, tmp_path: 
 
 def test_recorded_pypi_json_and_html_pages_agree() -> None:
     base = "https://pypi.org/simple/six/"
-    from_json = index.parse_json_page((DATA / "pypi-six.json").read_text(), base)
-    from_html = index.parse_html_page((DATA / "pypi-six.html").read_text(), base)
-    pick_json = index.select_version(from_json, "six", "1.17.0")
-    pick_html = index.select_version(from_html, "six", "1.17.0")
+    from_json = simpleapi.parse_json_page((DATA / "pypi-six.json").read_text(), base)
+    from_html = simpleapi.parse_html_page((DATA / "pypi-six.html").read_text(), base)
+    pick_json = simpleapi.select_version(from_json, "six", "1.17.0")
+    pick_html = simpleapi.select_version(from_html, "six", "1.17.0")
     assert [f.name for f in pick_json] == ["six-1.17.0-py2.py3-none-any.whl", "six-1.17.0.tar.gz"]
     assert [(f.name, f.url, f.sha256) for f in pick_json] == [
         (f.name, f.url, f.sha256) for f in pick_html
@@ -210,7 +210,7 @@ def test_recorded_pypi_json_and_html_pages_agree() -> None:
 
 def test_recorded_file_index_page_resolves_relative_links() -> None:
     base = "file:///opt/pypi/simple/absl-py/"
-    (got,) = index.parse_html_page((DATA / "file-index-absl-py.html").read_text(), base)
+    (got,) = simpleapi.parse_html_page((DATA / "file-index-absl-py.html").read_text(), base)
     assert got.url == "file:///opt/pypi/files/absl_py-2.5.0-py3-none-any.whl"
     assert got.sha256 == "0f17b89f2a4eaaedc4f28c622998aa690564b3012a396a4ffad0821007fe03ba"
 
@@ -226,15 +226,15 @@ def test_installed_file_matches_compressed_tag_sets() -> None:
     tags = set(parse_tag("cp311-cp311-manylinux2014_x86_64")) | set(
         parse_tag("cp311-cp311-manylinux_2_17_x86_64")
     )
-    assert index.installed_file(files, tags) == files[0].name
+    assert simpleapi.installed_file(files, tags) == files[0].name
     built_locally = set(parse_tag("cp311-cp311-linux_x86_64"))
-    assert index.installed_file(files, built_locally) == "x-1.tar.gz"
+    assert simpleapi.installed_file(files, built_locally) == "x-1.tar.gz"
 
 
 def test_canonical_time() -> None:
-    assert index.canonical_time("2024-12-04T17:35:26.475808Z") == "2024-12-04T17:35:26.475808Z"
-    assert index.canonical_time("2024-12-04T19:35:26+02:00") == "2024-12-04T17:35:26Z"
-    assert index.canonical_time("yesterday") is None
+    assert simpleapi.canonical_time("2024-12-04T17:35:26.475808Z") == "2024-12-04T17:35:26.475808Z"
+    assert simpleapi.canonical_time("2024-12-04T19:35:26+02:00") == "2024-12-04T17:35:26Z"
+    assert simpleapi.canonical_time("yesterday") is None
 
 
 # --- pip configuration ---------------------------------------------------------------------------

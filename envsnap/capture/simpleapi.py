@@ -1,0 +1,152 @@
+"""The simple repository API, read side: parse PEP 691 JSON and PEP 503 HTML project pages.
+
+Pure functions over page text, so they are tested against pages recorded from real indexes
+(PyPI, a file:// mirror). URLs are made absolute and stripped of credentials, so nothing parsed
+here can leak a token into a lockfile.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from packaging.tags import Tag, parse_tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from ..model import ArtifactFile
+
+__all__ = [
+    "canonical_time",
+    "installed_file",
+    "parse_html_page",
+    "parse_json_page",
+    "redact",
+    "select_version",
+    "tags_of",
+]
+
+
+def redact(url: str) -> str:
+    """*url* without ``user:password@``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def canonical_time(text: str) -> str | None:
+    """An ISO 8601 upload time as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (UTC), or None."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_json_page(text: str, base_url: str) -> list[ArtifactFile]:
+    """Parse a PEP 691 JSON project page into files (URLs made absolute, no credentials)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    out = []
+    for f in data.get("files", []) if isinstance(data, dict) else []:
+        if not isinstance(f, dict) or not isinstance(f.get("filename"), str):
+            continue
+        hashes: dict[str, Any] = f["hashes"] if isinstance(f.get("hashes"), dict) else {}
+        size = f.get("size")
+        upload = f.get("upload-time")
+        out.append(
+            ArtifactFile(
+                name=f["filename"],
+                url=redact(urljoin(base_url, str(f.get("url", "")))),
+                sha256=hashes.get("sha256") if isinstance(hashes.get("sha256"), str) else None,
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                upload_time=canonical_time(upload) if isinstance(upload, str) else None,
+            )
+        )
+    return out
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def parse_html_page(text: str, base_url: str) -> list[ArtifactFile]:
+    """Parse a PEP 503 HTML page (or find-links page) into files; sha256 from the URL fragment."""
+    parser = _Anchors()
+    parser.feed(text)
+    out = []
+    for href in parser.hrefs:
+        url, _, fragment = urljoin(base_url, href).partition("#")
+        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        algo, _, digest = fragment.partition("=")
+        sha = digest if algo == "sha256" and digest else None
+        out.append(ArtifactFile(name=name, url=redact(url), sha256=sha))
+    return out
+
+
+def _file_version(filename: str) -> tuple[str, Version] | None:
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return name, version
+
+
+def select_version(
+    files: Iterable[ArtifactFile], name: str, version: str
+) -> tuple[ArtifactFile, ...]:
+    """Pure: the files of exactly *name* *version* (local versions included), sorted by name."""
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        return ()
+    target = canonicalize_name(name)
+    seen: dict[str, ArtifactFile] = {}
+    for f in files:
+        parsed = _file_version(f.name)
+        if parsed == (target, wanted) and f.name not in seen:
+            seen[f.name] = f
+    return tuple(seen[n] for n in sorted(seen))
+
+
+def tags_of(line: str) -> frozenset[Tag]:
+    """The tags of one ``WHEEL`` Tag line (compressed sets expanded); empty when malformed."""
+    try:
+        return parse_tag(line)
+    except ValueError:
+        return frozenset()
+
+
+def installed_file(files: Sequence[ArtifactFile], tags: set[Tag]) -> str | None:
+    """Pure: the wheel whose tags equal (else overlap) the installed *tags*; else the sdist."""
+    wheels = [(f.name, parse_wheel_filename(f.name)[3]) for f in files if f.name.endswith(".whl")]
+    for match in (lambda t: t == tags, lambda t: bool(t & tags)):
+        for fname, ftags in wheels:
+            if tags and match(ftags):
+                return fname
+    return next((f.name for f in files if not f.name.endswith(".whl")), None)
