@@ -1,1 +1,73 @@
-"""Test fake: docker (fixtures registered through tests/conftest.py)."""
+"""Docker fixtures (registered through tests/conftest.py): a real daemon or a clear skip.
+
+Tests marked ``@pytest.mark.docker`` take `docker_client` (the SDK's low-level APIClient on the
+daemon at DOCKER_HOST or the default socket) and skip with the reason when none answers; set
+ENVSNAP_REQUIRE_DOCKER=1 to make that a failure instead (CI, after .ci/docker-setup).
+`python_slim_image` is the local base image that rendered Dockerfiles name for this Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+__all__ = ["docker_client", "docker_images", "python_slim_image", "require_docker"]
+
+SETUP_HINT = "run .ci/docker-setup (starts dockerd and builds the local base images)"
+
+
+def require_docker(reason: str) -> None:
+    """Skip with *reason*, or fail when ENVSNAP_REQUIRE_DOCKER=1 asks for Docker tests to run."""
+    if os.environ.get("ENVSNAP_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"Docker required (ENVSNAP_REQUIRE_DOCKER=1): {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    """The daemon's low-level API client; skips the test when no daemon answers."""
+    from envsnap.build.docker import daemon_host
+
+    try:
+        import docker
+    except ImportError:
+        require_docker("the docker SDK is not installed (pip install 'envsnap[docker]')")
+    host = daemon_host()
+    try:
+        client = docker.APIClient(base_url=host, version="auto", timeout=600)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        reason = str(exc).splitlines()[0][:200]
+        require_docker(f"no Docker daemon answers at {host} ({reason}); {SETUP_HINT}")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def python_slim_image(docker_client: Any) -> str:
+    """``python:<this X.Y.Z>-slim-bookworm``, as images/python-slim/build.sh makes it."""
+    import docker
+
+    tag = "python:{}.{}.{}-slim-bookworm".format(*sys.version_info[:3])
+    try:
+        docker_client.inspect_image(tag)
+    except docker.errors.ImageNotFound:
+        require_docker(f"the base image {tag} is not on the daemon; {SETUP_HINT}")
+    return tag
+
+
+@pytest.fixture
+def docker_images(docker_client: Any) -> Iterator[list[str]]:
+    """A list to append image tags or IDs to; they are removed (with children) after the test."""
+    import docker
+
+    made: list[str] = []
+    yield made
+    for ref in reversed(made):
+        with contextlib.suppress(docker.errors.APIError):
+            docker_client.remove_image(ref, force=True)

@@ -1,0 +1,55 @@
+"""Image builds behind one interface: an engine yields `BuildEvent`s, `progress` renders them.
+
+`get_engine("docker")` is the Docker Engine API adapter (classic builder); another backend
+(buildx, podman) is one more module with the same two methods, `build` and `run`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from .events import BuildEvent, Cached, Done, Output, Step, StepFailed, parse_stream
+
+__all__ = [
+    "ENGINES",
+    "BuildEvent",
+    "Cached",
+    "Done",
+    "Engine",
+    "Output",
+    "Step",
+    "StepFailed",
+    "get_engine",
+    "parse_stream",
+]
+
+# engine name -> "module:class"; modules are imported only when the engine is asked for.
+ENGINES = {"docker": "envsnap.build.docker:DockerEngine"}
+
+
+class Engine(Protocol):
+    """What `envsnap rebuild` and the tests need from an image engine."""
+
+    def build(
+        self, context_dir: Path, *, tag: str | None, verbose: bool = False
+    ) -> Iterator[BuildEvent]:
+        """Build the context's Dockerfile; yield events ending with `Done`."""
+        ...
+
+    def run(self, image: str, cmd: Sequence[str], **options: Any) -> tuple[int, str]:
+        """Run *cmd* in a throwaway container; return (exit code, output)."""
+        ...
+
+
+def get_engine(name: str = "docker") -> Engine:
+    """A new engine by name; `KeyError` lists the known ones."""
+    try:
+        module_name, _, class_name = ENGINES[name].partition(":")
+    except KeyError:
+        known = ", ".join(sorted(ENGINES))
+        raise KeyError(f"unknown build engine {name!r}; known: {known}") from None
+    engine: Engine = getattr(importlib.import_module(module_name), class_name)()
+    return engine

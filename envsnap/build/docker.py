@@ -1,0 +1,213 @@
+"""The Docker Engine API adapter: build a context with the classic builder, run a container.
+
+The `docker` SDK is an optional extra (``envsnap[docker]``), imported only when a build starts.
+Builds use host networking and never pull: base images are the daemon's own (see ``images/``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from envsnap.errors import BuildError, EnvsnapError
+
+from .events import BuildEvent, Done, Output, StepFailed, parse_stream
+
+__all__ = ["DEFAULT_HOST", "DockerEngine", "build", "daemon_host", "run"]
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+# The longest a build step may stay silent: pip installing a multi-GB wheel prints nothing.
+BUILD_TIMEOUT_S = 3600
+NO_BUILD_HINT = "start it or set DOCKER_HOST, or use --no-build to render the context only"
+
+
+def daemon_host() -> str:
+    """The daemon address the SDK will try: DOCKER_HOST, else the default socket."""
+    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost OS-level reason in an exception chain, for a one-line message."""
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, OSError) and item.strerror:
+            return str(item.strerror)
+        if isinstance(item, BaseException):
+            todo.extend([*item.args, item.__cause__, item.__context__])
+    return type(exc).__name__
+
+
+def _unreachable(host: str, exc: BaseException) -> EnvsnapError:
+    reason = _reason(exc)
+    return EnvsnapError(f"cannot reach the Docker daemon at {host} ({reason}); {NO_BUILD_HINT}")
+
+
+def _probe_unix_socket(host: str) -> None:
+    """Fail fast, with the OS's reason, when a unix:// daemon socket does not answer.
+
+    The SDK would report the same thing less clearly (and leave the socket open).
+    """
+    if not host.startswith("unix://"):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        try:
+            sock.connect(host.removeprefix("unix://"))
+        except OSError as exc:
+            raise _unreachable(host, exc) from None
+
+
+class DockerEngine:
+    """Builds and runs through one Docker daemon, connected on first use.
+
+    Use it as a context manager (or call `close`) to release the connection.
+    """
+
+    def __init__(self, host: str | None = None):
+        self.host = host or daemon_host()
+        self._api: Any = None
+
+    def __enter__(self) -> DockerEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection to the daemon, if one was opened."""
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+    def api(self) -> Any:
+        """The low-level `docker.APIClient`; `EnvsnapError` (exit 2) when it cannot connect."""
+        if self._api is not None:
+            return self._api
+        try:
+            import docker
+        except ImportError:
+            raise EnvsnapError(
+                f"cannot use the Docker daemon at {self.host}: the docker SDK is not installed "
+                "(pip install 'envsnap[docker]'), or use --no-build to render the context only"
+            ) from None
+        _probe_unix_socket(self.host)
+        kwargs = docker.utils.kwargs_from_env()
+        kwargs["base_url"] = self.host
+        try:
+            self._api = docker.APIClient(version="auto", timeout=BUILD_TIMEOUT_S, **kwargs)
+        except docker.errors.DockerException as exc:
+            raise _unreachable(self.host, exc) from None
+        return self._api
+
+    def build(
+        self, context_dir: Path, *, tag: str | None, verbose: bool = False
+    ) -> Iterator[BuildEvent]:
+        """Build *context_dir* (its Dockerfile) and yield events, ending with `Done`.
+
+        Steps, cache hits and `Done` are always yielded; `Output` lines only when *verbose*
+        (the last lines are kept either way for the `StepFailed` error of a failing step).
+        """
+        api = self.api()
+        import docker
+        import requests
+
+        try:
+            stream = api.build(
+                path=str(context_dir),
+                tag=tag,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                network_mode="host",
+                pull=False,
+            )
+            yield from self._events(stream, verbose=verbose)
+        except requests.exceptions.ConnectionError as exc:
+            raise _unreachable(self.host, exc) from None
+        except docker.errors.APIError as exc:
+            raise BuildError(f"docker build of {context_dir} failed: {exc.explanation}") from None
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise BuildError(f"docker build of {context_dir} failed: {_reason(exc)}") from None
+
+    def _events(self, stream: Iterator[Any], *, verbose: bool) -> Iterator[BuildEvent]:
+        try:
+            for event in parse_stream(stream):
+                if isinstance(event, Done):
+                    yield self._pin_base(event)
+                elif verbose or not isinstance(event, Output):
+                    yield event
+        except StepFailed:
+            for _ in stream:  # read to the end, so that the connection is released
+                pass
+            raise
+
+    def _pin_base(self, done: Done) -> Done:
+        """Fill in the digest (or local image ID) of the base image the daemon used."""
+        if not done.base_image_id:
+            return done
+        info = self.api().inspect_image(done.base_image_id)
+        digests = info.get("RepoDigests") or []
+        tags = info.get("RepoTags") or []
+        base = done.base_image
+        if "$" in base and tags:  # FROM ${ARG}: name the image the argument resolved to
+            base = tags[0]
+        return dataclasses.replace(
+            done,
+            base_image=base,
+            base_image_id=str(info["Id"]),
+            base_digest=str(digests[0]) if digests else str(info["Id"]),
+        )
+
+    def run(
+        self,
+        image: str,
+        cmd: Sequence[str],
+        *,
+        mounts: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        network: str = "host",
+        timeout: float = 600,
+    ) -> tuple[int, str]:
+        """Run *cmd* in a new container of *image*; return its exit code and combined output.
+
+        *mounts* maps host directories to container paths (read-write bind mounts). The
+        container is removed afterwards, whatever happened.
+        """
+        api = self.api()
+        mounts = mounts or {}
+        binds = {str(Path(h).resolve()): {"bind": c, "mode": "rw"} for h, c in mounts.items()}
+        container = api.create_container(
+            image,
+            command=list(cmd),
+            environment=dict(environment or {}),
+            volumes=sorted(mounts.values()),
+            host_config=api.create_host_config(binds=binds, network_mode=network),
+        )
+        try:
+            api.start(container)
+            code = int(api.wait(container, timeout=timeout)["StatusCode"])
+            output = api.logs(container, stdout=True, stderr=True).decode("utf-8", "replace")
+        finally:
+            api.remove_container(container, force=True)
+        return code, output
+
+
+def build(context_dir: Path, *, tag: str | None, verbose: bool = False) -> Iterator[BuildEvent]:
+    """Build *context_dir* on the daemon at DOCKER_HOST (or the default socket); yield events."""
+    with DockerEngine() as engine:
+        yield from engine.build(context_dir, tag=tag, verbose=verbose)
+
+
+def run(image: str, cmd: Sequence[str], **options: Any) -> tuple[int, str]:
+    """Run *cmd* in a throwaway container of *image*; return (exit code, output)."""
+    with DockerEngine() as engine:
+        return engine.run(image, cmd, **options)
