@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,34 +90,25 @@ def git_origin(cwd: Path) -> tuple[str | None, str | None]:
 
 
 def _build(context: Path, tag: str | None, verbose: bool, say: Callable[[str], None]) -> Any:
+    """Build *context* through the Docker adapter, showing progress; return its `Done` event."""
     try:
         from .build import docker
+        from .build.events import Done
+        from .build.progress import format_event
     except ImportError:
         raise EnvsnapError(
             "building images is not available in this envsnap (envsnap.build.docker missing)",
             hint="render the context only with --no-build --context DIR",
         ) from None
-    events: Iterable[Any] = docker.build(context, tag=tag, verbose=verbose)
-    last = None
-    for event in events:
-        text = _describe(event, verbose)
-        if text:
-            say(text)
-        last = event
-    return last
-
-
-def _describe(event: Any, verbose: bool) -> str:
-    """One progress line for a build event (any object with the adapter's attributes)."""
-    step, total = getattr(event, "step", None), getattr(event, "total", None)
-    line = getattr(event, "line", None) or getattr(event, "text", None)
-    if getattr(event, "image_id", None):
-        return ""
-    if step and line and getattr(event, "kind", "step") == "step":
-        return f"step {step}/{total}: {line}" if total else f"step {step}: {line}"
-    if line and verbose:
-        return f"  {line}"
-    return ""
+    done = None
+    for event in docker.build(context, tag=tag, verbose=verbose):
+        if isinstance(event, Done):
+            done = event
+            continue
+        line = format_event(event, verbose=verbose)
+        if line is not None:
+            say(line)
+    return done
 
 
 def rebuild(

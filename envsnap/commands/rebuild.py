@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(msg: str) -> None:
         if not args.json:
-            print(f"envsnap: {msg}", file=sys.stderr, flush=True)
+            # Build steps come preformatted ("[3/12] RUN …"); other news gets the prefix.
+            line = msg if msg.startswith(("[", " ", "built image")) else f"envsnap: {msg}"
+            print(line, file=sys.stderr, flush=True)
 
     result = rebuild(
         args.directory,

@@ -51,7 +51,25 @@ class BaseChoice:
 
 
 def _system(source: str) -> bool:
-    return source.startswith("system")
+    """True for a component found in the system (toolkit dir, /usr/include), not in a wheel."""
+    if source.startswith("system"):
+        return True
+    return source.startswith("header ") and "site-packages" not in source
+
+
+def _wheel(source: str) -> bool:
+    return source.startswith("wheel ") or (source.startswith("header ") and not _system(source))
+
+
+def _cuda_users(env: Environment) -> bool:
+    """True when something in the environment runs CUDA code: a CUDA framework build or a
+    CUDA package (cupy, cuda-python, jax-cuda plugins), not counting nvidia-* library wheels."""
+    if any(f.cuda for f in env.cuda.frameworks):
+        return True
+    return any(
+        ("cuda" in p.name or p.name.startswith("cupy")) and not p.name.startswith("nvidia-")
+        for p in env.packages
+    )
 
 
 def _debian(env: Environment) -> tuple[str, str]:
@@ -62,14 +80,34 @@ def _debian(env: Environment) -> tuple[str, str]:
     return DEFAULT_DEBIAN, f"the capture ran on {seen}; Debian {DEFAULT_DEBIAN} is the default"
 
 
-def _cuda_tag(env: Environment) -> tuple[str, str] | None:
-    """Return (image, reason) when the capture loads a system CUDA toolkit, else None."""
-    runtime = env.cuda.component("cuda-runtime")
-    toolkit = env.cuda.component("cuda-toolkit") or env.cuda.component("nvcc")
-    system = [c for c in (runtime, toolkit) if c is not None and _system(c.source)]
-    if not system:
+def _system_cuda(env: Environment) -> str | None:
+    """The system CUDA version the environment loads, or None.
+
+    The system toolkit counts only when something in the environment uses CUDA and no
+    ``nvidia-*`` wheel brings the runtime: a /usr/local/cuda that nothing loads must not turn
+    a CPU image into a multi-GB CUDA one.
+    """
+    components = env.cuda.components
+    if not _cuda_users(env) or any(
+        c.name == "cuda-runtime" and _wheel(c.source) for c in components
+    ):
         return None
-    version = check_version(system[0].version, "pylock.toml: cuda component version")
+    for name in ("cuda-runtime", "cuda-toolkit"):
+        found = env.cuda.component(name)
+        if found is not None and _system(found.source):
+            return found.version
+    cudnn = env.cuda.component("cudnn")
+    if cudnn is not None and _system(cudnn.source):
+        return next((f.cuda for f in env.cuda.frameworks if f.cuda), None)
+    return None
+
+
+def _cuda_tag(env: Environment) -> tuple[str, str] | None:
+    """Return (image, reason) when the capture loads a system CUDA, else None."""
+    found = _system_cuda(env)
+    if found is None:
+        return None
+    version = check_version(found, "pylock.toml: cuda component version")
     parts = version.split(".")
     if len(parts) == 2:
         parts.append("0")
@@ -78,6 +116,7 @@ def _cuda_tag(env: Environment) -> tuple[str, str] | None:
     flavour = "cudnn"
     if cudnn is not None and cudnn.version.split(".")[0] == "8":
         flavour = "cudnn8"
+    toolkit = env.cuda.component("cuda-toolkit")
     variant = "devel" if toolkit is not None and _system(toolkit.source) else "runtime"
     ubuntu = env.os.version if env.os.distro.lower() == "ubuntu" else ""
     if ubuntu not in UBUNTU_VERSIONS:
@@ -111,12 +150,12 @@ def choose(env: Environment, override: str | None = None) -> BaseChoice:
         image = check_image(cuda[0], "CUDA base image")
         return BaseChoice(image, "cuda", check_text(cuda[1], "reason"), "/opt/python/bin/python3")
     codename, where = _debian(env)
-    wheels = [c for c in env.cuda.components if not _system(c.source)]
-    what = (
-        "CUDA comes only from nvidia-* wheels (the host brings the driver)"
-        if wheels
-        else ("CPU-only capture")
-    )
+    if any(_wheel(c.source) for c in env.cuda.components):
+        what = "CUDA comes only from nvidia-* wheels (the host brings the driver)"
+    elif any(_system(c.source) for c in env.cuda.components):
+        what = "CPU-only capture (a CUDA toolkit is on the host, but nothing here uses it)"
+    else:
+        what = "CPU-only capture"
     why = f"{what}; {where}; the official image has exactly Python {version}"
     image = check_image(f"python:{version}-slim-{codename}", "python base image")
     return BaseChoice(image, "python", check_text(why, "reason"), "python")

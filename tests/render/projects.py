@@ -22,10 +22,15 @@ NAME, VERSION = pathlib.Path("VERSION").read_text().split()
 def _rec(data):
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return build_wheel(wheel_directory, editable=True)
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None, editable=False):
     info = f"{NAME}-{VERSION}.dist-info"
+    module = (f"{NAME}.pth", (str(pathlib.Path.cwd()) + "\\n").encode()) if editable else (
+        f"{NAME}.py", f"VERSION = {VERSION!r}\\n".encode())
     files = {
-        f"{NAME}.py": f"VERSION = {VERSION!r}\\n".encode(),
+        module[0]: module[1],
         f"{info}/METADATA": (
             f"Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n".encode()
         ),

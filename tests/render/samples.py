@@ -102,8 +102,15 @@ def pip_cuda_env() -> Environment:
     cuda = CudaStack(
         frameworks=(FrameworkBuild(name="torch", version="2.8.0", cuda="12.8", cudnn="9.10.2"),),
         components=(
-            Component(name="cuda-runtime", version="12.8.90", source="nvidia-cuda-runtime-cu12"),
-            Component(name="cudnn", version="9.10.2", source="nvidia-cudnn-cu12"),
+            Component(
+                name="cuda-runtime", version="12.8.90", source="wheel nvidia-cuda-runtime-cu12"
+            ),
+            Component(
+                name="cudnn",
+                version="9.10.2",
+                source="header /opt/venv/lib/python3.11/site-packages/nvidia/cudnn/include/"
+                "cudnn_version.h",
+            ),
         ),
     )
     return Environment(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import shutil
@@ -176,3 +177,22 @@ def test_no_git_checkout_means_no_source_or_revision_label() -> None:
     env = samples.cpu_env()
     text = render(env, make_plan(env, lock_digest=samples.LOCK_DIGEST))
     assert "image.source" not in text and "image.revision" not in text
+
+
+def test_a_host_toolkit_that_nothing_uses_keeps_the_slim_image() -> None:
+    from envsnap.model import Component, CudaStack
+
+    stray = CudaStack(
+        components=(
+            Component(name="cuda-toolkit", version="13.0", source="system /usr/local/cuda/cuda.h"),
+            Component(name="nvcc", version="13.0.88", source="PATH /usr/local/bin/nvcc"),
+        )
+    )
+    env = dataclasses.replace(samples.cpu_env(), cuda=stray)
+    base = plan_of(env).base
+    assert base.image == "python:3.11.7-slim-bookworm"
+    assert "nothing here uses it" in base.reason
+    with_user = dataclasses.replace(
+        env, packages=(*env.packages, samples.index_pkg("cupy-cuda12x", "13.3.0"))
+    )
+    assert plan_of(with_user).base.image == "nvidia/cuda:13.0.0-cudnn-devel-ubuntu22.04"
