@@ -117,7 +117,9 @@ def _swap_small_package(inputs: DockerInputs, out: Path) -> str | None:
 
 
 def _build(inputs: DockerInputs, capture: Path, tag: str, extra: list[str]) -> tuple[float, str]:
-    argv = [*inputs.envsnap, "rebuild", str(capture), "-t", tag, "--wheelhouse", *extra]
+    # The base is named: this machine has a CUDA toolkit (nvcc) that would pick nvidia/cuda.
+    argv = [*inputs.envsnap, "rebuild", str(capture), "-t", tag, "--wheelhouse"]
+    argv += ["--base-image", BASE_IMAGE, *extra]
     sample = measure(argv, timeout=3600.0)
     return sample.wall_s, "" if sample.returncode == 0 else failure_line(sample)
 

@@ -34,6 +34,7 @@ class Sample:
     returncode: int
     stdout: str
     stderr: str
+    cpu_s: float  # user + system time of the command and the children it waited for
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Stats:
     max_s: float
     rss_kib: int  # median of the peaks
     runs: int
+    cpu_s: float  # median CPU time: far less sensitive than wall time to a loaded machine
 
     @property
     def median_ms(self) -> float:
@@ -73,7 +75,8 @@ def measure(
             check=False,
         )
         if proc.returncode != 0 or not proc.stdout.strip():
-            return Sample(0.0, 0, 127, "", proc.stderr or f"wrapper failed: {proc.returncode}")
+            why = proc.stderr or f"wrapper failed: {proc.returncode}"
+            return Sample(0.0, 0, 127, "", why, 0.0)
         data = json.loads(proc.stdout.strip().splitlines()[-1])
         return Sample(
             wall_s=float(data["wall_s"]),
@@ -81,6 +84,7 @@ def measure(
             returncode=int(data["returncode"]),
             stdout=out.read_text(errors="replace"),
             stderr=err.read_text(errors="replace"),
+            cpu_s=float(data["cpu_s"]),
         )
 
 
@@ -93,6 +97,7 @@ def summarize(samples: Sequence[Sample]) -> Stats:
         max_s=max(walls),
         rss_kib=int(statistics.median([s.maxrss_kib for s in samples])),
         runs=len(samples),
+        cpu_s=statistics.median([s.cpu_s for s in samples]),
     )
 
 
@@ -120,8 +125,14 @@ def _wrap(argv: list[str]) -> int:
             err.write(f"{cmd[0]}: {exc}\n".encode())
             code = 127
         wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
-    print(json.dumps({"wall_s": wall, "maxrss_kib": peak, "returncode": code}))
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = {
+        "wall_s": wall,
+        "maxrss_kib": usage.ru_maxrss,  # KiB on Linux
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "returncode": code,
+    }
+    print(json.dumps(result))
     return 0
 
 

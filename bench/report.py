@@ -17,6 +17,7 @@ class Row:
     section: str
     what: str
     value: str
+    cpu: str = ""
     rss: str = ""
     target: str = ""
     result: str = ""
@@ -35,12 +36,27 @@ class Report:
         what: str,
         value: str,
         *,
+        cpu: str = "",
         rss: str = "",
         target: str = "",
         result: str = "",
     ) -> None:
         """Append a row."""
-        self.rows.append(Row(section, what, value, rss, target, result))
+        self.rows.append(Row(section, what, value, cpu, rss, target, result))
+
+    def add_stats(
+        self, section: str, what: str, stats: Stats, *, target: str = "", result: str = ""
+    ) -> None:
+        """Append a row for a measured command: wall median and range, CPU time, peak RSS."""
+        self.add(
+            section,
+            what,
+            fmt_stats(stats),
+            cpu=fmt_ms(stats.cpu_s),
+            rss=fmt_rss(stats.rss_kib),
+            target=target,
+            result=result,
+        )
 
     def put(self, section: str, key: str, value: Any) -> None:
         """Record a number (or note) for the JSON output."""
@@ -58,9 +74,11 @@ class Report:
 
     def table(self) -> str:
         """Return the rows as an aligned plain-text table."""
-        head = Row("section", "measurement", "median (min-max)", "peak RSS", "target", "result")
+        head = Row(
+            "section", "measurement", "wall median (min-max)", "CPU", "peak RSS", "target", "result"
+        )
         rows = [head, *self.rows]
-        cols = ("section", "what", "value", "rss", "target", "result")
+        cols = ("section", "what", "value", "cpu", "rss", "target", "result")
         # Long free-text values (unavailable/skipped reasons) must not stretch every column.
         widths = {
             c: min(max(len(getattr(r, c)) for r in rows), 34 if c == "value" else 48) for c in cols
@@ -70,7 +88,7 @@ class Report:
         for row in rows:
             section = row.section if row.section != last_section else ""
             last_section = row.section
-            cells = [section, row.what, row.value, row.rss, row.target, row.result]
+            cells = [section, row.what, row.value, row.cpu, row.rss, row.target, row.result]
             line = "  ".join(
                 cell.ljust(widths[c]) if len(cell) <= widths[c] else cell
                 for c, cell in zip(cols, cells)

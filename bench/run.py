@@ -54,6 +54,22 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def _noise_note(info: dict[str, Any], total: float) -> str:
+    load_end = os.getloadavg()[0]
+    busy = max(info["load1"], load_end) >= (info["cpus"] or 1)
+    return (
+        f"\nnoise: load average {info['load1']} at start, {load_end:.2f} at end, on "
+        f"{info['cpus']} CPUs. "
+        + (
+            "The machine was busy: wall times are inflated and noisy (see each min-max); "
+            "CPU time (user+sys of the command and its children) is the steadier measure. "
+            if busy
+            else "Wall medians still move ~10-20% between runs on a shared VM. "
+        )
+        + f"Whole bench: {total:.0f} s."
+    )
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -108,11 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=out,
         )
         print(bench.report.table(), file=out)
-        print(
-            f"\nnoise: a shared {info['cpus']}-core VM; medians move by ~10-20% between runs "
-            f"(compare the min-max range). whole bench took {total:.0f} s.",
-            file=out,
-        )
+        print(_noise_note(info, total), file=out)
         if args.json:
             print(json.dumps(bench.report.as_json(), indent=2, sort_keys=True))
     return 0

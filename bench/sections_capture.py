@@ -10,7 +10,7 @@ from pathlib import Path
 import refenv
 from core import ROOT, Bench, Cmd, capture_cmd, compare, run_once, verdict
 from measure import Sample, Stats, failure_line
-from report import fmt_ms, fmt_rss, fmt_stats
+from report import fmt_ms, fmt_rss
 
 __all__ = ["section_capture", "section_growth", "section_reference"]
 
@@ -74,33 +74,37 @@ def section_capture(bench: Bench, ref: Path) -> None:
         bench.report.unavailable(sec, "capture vs pip freeze", result)
         return
     freeze = result.pop(freeze_label)
-    bench.report.add(sec, freeze_label, fmt_stats(freeze), rss=fmt_rss(freeze.rss_kib))
+    bench.report.add_stats(sec, freeze_label, freeze)
     bench.report.put("capture", "pip_freeze_s", freeze.median_s)
+    bench.report.put("capture", "pip_freeze_cpu_s", freeze.cpu_s)
     bench.report.put("capture", "pip_freeze_rss_kib", freeze.rss_kib)
     if probe.returncode != 0:
         bench.report.unavailable(sec, "capture --offline", failure_line(probe))
     for name, stats in result.items():
         ratio = stats.median_s / freeze.median_s
+        cpu_ratio = stats.cpu_s / freeze.cpu_s
         rss_ratio = stats.rss_kib / freeze.rss_kib
         note = _unhashed_note(probe if "offline" in name else filled)
-        bench.report.add(
+        bench.report.add_stats(
             sec,
             f"{name} ({note})" if note else name,
-            fmt_stats(stats),
-            rss=fmt_rss(stats.rss_kib),
-            target="<=0.25x time, <=1x RSS",
-            result=f"{ratio:.2f}x, RSS {rss_ratio:.2f}x "
+            stats,
+            target="<=0.25x wall, <=1x RSS",
+            result=f"{ratio:.2f}x wall ({cpu_ratio:.2f}x CPU), {rss_ratio:.2f}x RSS "
             + verdict(ratio <= 0.25 and rss_ratio <= 1.0),
         )
         key = "offline" if "offline" in name else "warm"
         bench.report.put("capture", f"{key}_s", stats.median_s)
+        bench.report.put("capture", f"{key}_cpu_s", stats.cpu_s)
         bench.report.put("capture", f"{key}_rss_kib", stats.rss_kib)
         bench.report.put("capture", f"{key}_ratio", round(ratio, 3))
+        bench.report.put("capture", f"{key}_cpu_ratio", round(cpu_ratio, 3))
     if isinstance(filled, Sample):
         bench.report.add(
             sec,
             "capture, cold hash cache (1 run, info)",
             fmt_ms(filled.wall_s),
+            cpu=fmt_ms(filled.cpu_s),
             rss=fmt_rss(filled.maxrss_kib),
         )
         bench.report.put("capture", "cold_cache_s", filled.wall_s)
@@ -116,13 +120,12 @@ def section_growth(bench: Bench, sizes: Sequence[int]) -> None:
         venv = refenv.ensure_generated_env(ROOT / ".bench", size)
         py = refenv.bin_python(venv)
         dists = refenv.distribution_count(venv)
+        out = bench.work / f"cap-gen{size}"
         result = compare(
             bench,
             {
                 "freeze": Cmd([str(py), "-m", "pip", "freeze"]),
-                "capture": capture_cmd(
-                    bench, py, bench.work / f"cap-gen{size}", offline=True, cache="offline"
-                ),
+                "capture": capture_cmd(bench, py, out, offline=True, cache="offline"),
             },
         )
         if isinstance(result, str):
@@ -130,38 +133,48 @@ def section_growth(bench: Bench, sizes: Sequence[int]) -> None:
             return
         cap, freeze = result["capture"], result["freeze"]
         points.append((dists, cap, freeze))
-        bench.report.add(
+        bench.report.add_stats(sec, f"pip freeze, {dists} dists", freeze)
+        bench.report.add_stats(
             sec,
             f"capture --offline, {dists} dists",
-            fmt_stats(cap),
-            rss=fmt_rss(cap.rss_kib),
-            result=f"pip freeze {fmt_ms(freeze.median_s)} ({cap.median_s / freeze.median_s:.2f}x)",
+            cap,
+            result=f"{cap.median_s / freeze.median_s:.2f}x wall, "
+            f"{cap.cpu_s / freeze.cpu_s:.2f}x CPU of pip freeze",
         )
-        bench.report.put("growth", f"capture_{dists}_s", cap.median_s)
-        bench.report.put("growth", f"freeze_{dists}_s", freeze.median_s)
-    if len(points) < 2:
-        return
+        for key, stats in (("capture", cap), ("freeze", freeze)):
+            bench.report.put("growth", f"{key}_{dists}_s", stats.median_s)
+            bench.report.put("growth", f"{key}_{dists}_cpu_s", stats.cpu_s)
+    if len(points) >= 2:
+        _linear_fit(bench, points)
+
+
+def _linear_fit(bench: Bench, points: list[tuple[int, Stats, Stats]]) -> None:
+    """Per-distribution cost from the smallest and largest size; other sizes test the line."""
+    sec = "3 growth"
     (n0, c0, f0), (n1, c1, f1) = points[0], points[-1]
-    per_cap = (c1.median_s - c0.median_s) / (n1 - n0)
-    per_freeze = (f1.median_s - f0.median_s) / (n1 - n0)
-    fixed = c0.median_s - per_cap * n0
+    slope_wall = (c1.median_s - c0.median_s) / (n1 - n0)
+    slope_cpu = (c1.cpu_s - c0.cpu_s) / (n1 - n0)
+    freeze_cpu = (f1.cpu_s - f0.cpu_s) / (n1 - n0)
+    fixed_cpu = c0.cpu_s - slope_cpu * n0
     bench.report.add(
         sec,
         "capture cost per distribution",
-        f"{per_cap * 1000:.2f} ms",
-        result=f"fixed {fmt_ms(fixed)}; pip freeze {per_freeze * 1000:.2f} ms/dist",
+        f"{slope_wall * 1000:.2f} ms wall",
+        cpu=f"{slope_cpu * 1000:.2f} ms",
+        result=f"fixed {fmt_ms(fixed_cpu)} CPU; pip freeze {freeze_cpu * 1000:.2f} ms CPU/dist",
     )
-    bench.report.put("growth", "capture_per_dist_ms", per_cap * 1000)
-    bench.report.put("growth", "capture_fixed_s", fixed)
-    bench.report.put("growth", "freeze_per_dist_ms", per_freeze * 1000)
+    bench.report.put("growth", "capture_per_dist_ms", slope_wall * 1000)
+    bench.report.put("growth", "capture_per_dist_cpu_ms", slope_cpu * 1000)
+    bench.report.put("growth", "capture_fixed_cpu_s", fixed_cpu)
+    bench.report.put("growth", "freeze_per_dist_cpu_ms", freeze_cpu * 1000)
     for n, c, _f in points[1:-1]:
-        predicted = fixed + per_cap * n
-        off = (c.median_s - predicted) / predicted
+        predicted = fixed_cpu + slope_cpu * n
+        off = (c.cpu_s - predicted) / predicted
         bench.report.add(
             sec,
-            f"linearity at {n} dists",
-            f"{fmt_ms(c.median_s)} measured",
-            target="on the 40-500 line",
+            f"linearity at {n} dists (CPU time)",
+            f"{fmt_ms(c.cpu_s)} measured",
+            target=f"on the {n0}-{n1} line",
             result=f"line predicts {fmt_ms(predicted)} ({off:+.0%})",
         )
-        bench.report.put("growth", f"linearity_{n}_deviation", round(off, 3))
+        bench.report.put("growth", f"linearity_{n}_cpu_deviation", round(off, 3))

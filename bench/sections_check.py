@@ -9,7 +9,6 @@ from typing import Any
 import refenv
 from core import ROOT, Bench, Cmd, compare, run_once, verdict
 from measure import Sample, failure_line, summarize
-from report import fmt_rss, fmt_stats
 
 __all__ = ["section_check", "section_render"]
 
@@ -53,20 +52,23 @@ def section_check(bench: Bench) -> None:
         bench.report.unavailable(sec, "envsnap check", result)
         return
     base = result.pop("python -c pass")
-    bench.report.add(sec, "python -c pass (same interpreter)", fmt_stats(base))
+    bench.report.add_stats(sec, "python -c pass (same interpreter)", base)
     bench.report.put("check", "python_pass_s", base.median_s)
     for name, stats in result.items():
         added = (stats.median_s - base.median_s) * 1000
+        added_cpu = (stats.cpu_s - base.cpu_s) * 1000
         target = "<=150 ms added" if name == "check" else "(info: probes another venv)"
-        res = f"+{added:.0f} ms " + (verdict(added <= 150) if name == "check" else "")
-        bench.report.add(
+        res = f"+{added:.0f} ms wall (+{added_cpu:.0f} ms CPU) "
+        bench.report.add_stats(
             sec,
             f"{name} ({findings})" if name == "check" else name,
-            fmt_stats(stats),
+            stats,
             target=target,
-            result=res.strip(),
+            result=res + (verdict(added <= 150) if name == "check" else ""),
         )
-        bench.report.put("check", f"{name.replace(' ', '_')}_added_ms", round(added, 1))
+        key = name.replace(" ", "_").replace("-", "")
+        bench.report.put("check", f"{key}_added_ms", round(added, 1))
+        bench.report.put("check", f"{key}_added_cpu_ms", round(added_cpu, 1))
 
 
 def _render_ms(stdout: str) -> float | None:
@@ -116,11 +118,10 @@ def section_render(bench: Bench) -> None:
         samples.append(sample)
     stats = summarize(samples)
     renders = [r for r in (_render_ms(s.stdout) for s in samples) if r is not None]
-    bench.report.add(
+    bench.report.add_stats(
         sec,
         "rebuild --no-build, whole command" + (f" ({runs} runs)" if runs != bench.runs else ""),
-        fmt_stats(stats),
-        rss=fmt_rss(stats.rss_kib),
+        stats,
         target="render <100 ms",
         result="" if renders else verdict(stats.median_s < 0.1) + " (upper bound)",
     )
