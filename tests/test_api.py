@@ -36,6 +36,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any) -> dict[str,
 def same_env(setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """This process's environment as the captures had it."""
     monkeypatch.setenv("CUDA_HOME", str(setup["toolkit"]))
+    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(setup["toolkit"].parent / "cache"))
     for key, value in DETERMINISM.items():
         monkeypatch.setenv(key, value)
 
@@ -76,6 +77,7 @@ def test_require_strict_fails_on_warnings(
     setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CUDA_HOME", str(setup["toolkit"]))
+    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(setup["toolkit"].parent / "cache"))
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
     monkeypatch.setenv("PYTHONHASHSEED", "0")
     report = envsnap.require(setup["cpu"], python=str(setup["a"]))  # warnings only: passes

@@ -23,10 +23,15 @@ __all__ = ["Finding", "Report", "check", "diff", "load", "require"]
 
 
 def load(directory: str | os.PathLike[str]) -> Snapshot:
-    """Read the capture in *directory*: pylock.toml (required), hardware.toml, conda-lock.yml."""
+    """Read the capture in *directory*: pylock.toml (required), hardware.toml, conda-lock.yml.
+
+    Package file lists (index URLs and hashes of every wheel) are left out: no rule reads them,
+    and the parsed lock is cached by content so that a repeated check starts fast.
+    """
     # The readers and the probes load only when a capture is read: the rules and the engine
     # import alone (the Python API's diff needs no probe, the rule tests need no file format).
-    from envsnap.formats import hardware, pylock
+    from envsnap.check._cache import load_environment
+    from envsnap.formats import hardware
 
     root = Path(directory)
     if not root.is_dir():
@@ -35,7 +40,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     lock = root / "pylock.toml"
     if not lock.is_file():
         raise InputError(f"{lock}: not found", hint="run `envsnap capture -o DIR` first")
-    env = pylock.load(lock)
+    env = load_environment(lock)
     if env.conda is None and (root / "conda-lock.yml").is_file():
         from envsnap.formats import condalock
 

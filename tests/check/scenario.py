@@ -68,7 +68,13 @@ def machine(fake_nvml: Any, toolkit: Path, kind: str = "a100", **kw: Any) -> dic
     env = dict(fake_nvml.env(**{**presets.get(kind, {}), **kw})) if kind != "none" else {}
     if kind == "none":
         env["LD_LIBRARY_PATH"] = ""
-    env.update({"CUDA_HOME": str(toolkit), "SOURCE_DATE_EPOCH": "1767225600"})
+    env.update(
+        {
+            "CUDA_HOME": str(toolkit),
+            "SOURCE_DATE_EPOCH": "1767225600",
+            "ENVSNAP_CACHE_DIR": str(toolkit.parent / "cache"),
+        }
+    )
     env.update(DETERMINISM)
     return env
 

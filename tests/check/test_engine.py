@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,23 @@ def test_engine_sorts_worst_first_and_is_deterministic() -> None:
 
 def test_identical_snapshots_have_no_findings() -> None:
     assert run(snapshot(), snapshot()).findings == ()
+
+
+def test_parsed_lock_cache_is_keyed_by_content(tmp_path: Path, monkeypatch: Any) -> None:
+    from envsnap.check import _cache
+    from envsnap.formats import pylock
+
+    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
+    env = snapshot().environment
+    lock = tmp_path / "pylock.toml"
+    pylock.write(lock, env)
+    first = _cache.load_environment(lock)
+    assert first == _cache.slim(pylock.load(lock))
+    (entry,) = (tmp_path / "cache" / "check").iterdir()
+    assert _cache.load_environment(lock) == first  # from the cache
+    entry.write_text("{not json")  # a corrupt entry is ignored and rewritten
+    assert _cache.load_environment(lock) == first
+    lock.write_text(lock.read_text().replace('version = "1.26.4"', 'version = "1.26.5"'))
+    changed = _cache.load_environment(lock)  # edited file: a new key, parsed again
+    assert changed.package("numpy").version == "1.26.5"  # type: ignore[union-attr]
+    assert len(list((tmp_path / "cache" / "check").iterdir())) == 2
