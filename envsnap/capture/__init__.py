@@ -50,7 +50,7 @@ def capture(
     With ``lock=False`` no index hashes are looked up at all (what `check` needs: the installed
     set, fast); with ``offline=True`` only the local hash cache is used.
     """
-    from . import blas, conda, cpu, cuda, envvars, index, memory, nvml, osinfo, packages, target
+    from . import blas, conda, cpu, cuda, envvars, memory, nvml, osinfo, packages, target
 
     say = progress or (lambda _msg: None)
     tgt = target.probe(python)
@@ -60,6 +60,8 @@ def capture(
     if conda_env is not None:
         pkgs = conda.drop_conda_owned(pkgs, conda_env)
     if lock:
+        from . import index  # urllib/ssl/http: only for look-ups, never on the `check` path
+
         locked = index.lock_hashes(pkgs, offline=offline, progress=say)
         pkgs, unhashed = locked.packages, locked.unhashed
     else:
