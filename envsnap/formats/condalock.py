@@ -4,6 +4,9 @@ The writer emits block YAML whose scalars are JSON literals (double-quoted strin
 ``false``, ``{}``, ``[]``): valid YAML 1.2 that conda-lock's own parser
 (`conda_lock.lockfile.parse_conda_lock_file`) reads. `load` reads that subset back without
 PyYAML and falls back to `yaml.safe_load` (the ``conda`` extra) for files other tools wrote.
+
+conda-lock's ``content_hash`` hashes its input spec; a capture has no spec, so envsnap hashes the
+locked package set instead (it changes exactly when the environment does).
 """
 
 from __future__ import annotations
@@ -199,7 +202,7 @@ def _read_subset(text: str) -> Any:
 
 def _read_yaml(text: str, path: str) -> Any:
     try:
-        import yaml  # noqa: PLC0415 - optional extra, only for files other tools wrote
+        import yaml  # optional extra, only for files other tools wrote
     except ImportError:
         raise InputError(
             f"{path}: not written by envsnap; reading it needs PyYAML",
@@ -217,7 +220,10 @@ def _platform_of(url: str, fallback: str) -> str:
 
 
 def from_dict(data: Any, where: str) -> CondaEnv:
-    """Convert a decoded conda-lock v1 document into a `CondaEnv` (conda packages only)."""
+    """Convert a decoded conda-lock v1 document into a `CondaEnv` (conda packages only).
+
+    A multi-platform lock yields its first platform; pip entries belong to pylock.toml.
+    """
     if not isinstance(data, Mapping):
         raise InputError(f"{where}: expected a mapping at the top level")
     if data.get("version") != LOCK_VERSION:

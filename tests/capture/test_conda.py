@@ -192,3 +192,9 @@ def test_capture_of_a_conda_prefix_writes_conda_lock(
     names = {p["name"] for p in [*pylock.get("packages", []), *unhashed]}
     assert "requests" in names
     assert "numpy" not in names
+
+
+def test_empty_conda_meta_uses_the_machine_platform(tmp_path: Path) -> None:
+    (tmp_path / "conda-meta").mkdir()
+    env = conda.probe(str(tmp_path))
+    assert env == CondaEnv(platform=conda.machine_platform())

@@ -356,3 +356,10 @@ def test_real_cpu_torch_wheel(tmp_path: Path) -> None:
     assert fw.arch_list == ()
     [info] = blas.probe([], [site])
     assert (info.owner, info.name) == ("torch", "mkl")
+
+
+def test_nvcc_that_fails_is_not_recorded(tmp_path: Path) -> None:
+    nvcc = tmp_path / "bin" / "nvcc"
+    nvcc.write_text(f"#!{sys.executable}\nimport sys; sys.exit('nvcc: cannot find libnvvm')\n")
+    nvcc.chmod(0o755)
+    assert cuda.probe([], [str(_site(tmp_path))]).component("nvcc") is None
