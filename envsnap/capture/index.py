@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from ..model import ArtifactFile, Package
+from ..model import ArtifactFile, ModelError, Package
 from . import simpleapi
 from .pipconfig import PipConfig
 from .simpleapi import redact
@@ -89,6 +89,8 @@ def lock_hashes(
         progress(f"looking up {len(todo)} package(s) on {where}{' (offline)' if offline else ''}")
     with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(todo)))) as pool:
         done = dict(zip([p.name for p in todo], pool.map(ctx.lock_one, todo)))
+    for url, (why, names) in sorted(ctx.failed.items()):
+        progress(f"{url}: {why}; not pinned: {', '.join(sorted(names))}")
     result = tuple(done.get(p.name, p) for p in packages)
     unhashed = tuple(p.name for p in result if not _pinned(p))
     if offline and unhashed:
@@ -124,6 +126,9 @@ class _Context:
         self.sources = _sources(config)
         self._ssl: Any = None
         self._lock = threading.Lock()
+        self.failed: dict[str, tuple[str, list[str]]] = {}  # source -> (why, packages)
+        self._dead: dict[str, str] = {}  # sources that failed once are not asked again
+        self._listings: dict[Path, list[str]] = {}
 
     def lock_one(self, pkg: Package) -> Package:
         want = {t for line in pkg.wheel_tags for t in simpleapi.tags_of(line)}
@@ -133,7 +138,8 @@ class _Context:
                 files = self.files_on(src, pkg.name, pkg.version)
             except _Unavailable as exc:
                 if str(exc):
-                    self.say(f"{pkg.name} {pkg.version}: {src.url}: {exc}")
+                    with self._lock:
+                        self.failed.setdefault(src.url, (str(exc), []))[1].append(pkg.name)
                 return pkg
             files = _lockable_files(files)
             if not files:
@@ -152,6 +158,14 @@ class _Context:
 
     def files_on(self, src: _Source, name: str, version: str) -> tuple[ArtifactFile, ...]:
         """Every file of *name* *version* on *src* (empty: not there)."""
+        if src.local is None:
+            return self._remote(src, name, version)
+        try:
+            return self._local(src, name, version)
+        except OSError as exc:
+            raise _Unavailable(f"cannot read ({exc.strerror or exc})") from None
+
+    def _local(self, src: _Source, name: str, version: str) -> tuple[ArtifactFile, ...]:
         if src.local is not None and src.kind == "find-links" and Path(src.local).is_dir():
             return self._folder(src, Path(src.local), name, version, flat=True)
         if src.local is not None and src.kind == "index":
@@ -165,22 +179,29 @@ class _Context:
             return _with_local_sizes(
                 simpleapi.select_version(simpleapi.parse_html_page(page, base), name, version)
             )
-        if src.local is not None:  # a find-links HTML file
+        if src.local is not None and Path(src.local).is_file():  # a find-links HTML page
             text = Path(src.local).read_text(encoding="utf-8", errors="replace")
             return simpleapi.select_version(
                 simpleapi.parse_html_page(text, Path(src.local).as_uri()), name, version
             )
-        return self._remote(src, name, version)
+        return ()
 
     def _remote(self, src: _Source, name: str, version: str) -> tuple[ArtifactFile, ...]:
         key = _key(src.url, name, version)
         cached = self._cache_get(key)
         if cached is not None:
-            return tuple(ArtifactFile.from_dict(f) for f in cached.get("files", []))
+            with contextlib.suppress(ModelError, TypeError):
+                return tuple(ArtifactFile.from_dict(f) for f in cached.get("files", []))
         if self.offline:
             raise _Unavailable("")
+        if src.url in self._dead:
+            raise _Unavailable(self._dead[src.url])
         page = src.fetch.rstrip("/") + f"/{name}/" if src.kind == "index" else src.fetch
-        found = _fetch(page, self.ssl(), self.config.timeout)
+        try:
+            found = _fetch(page, self.ssl(), self.config.timeout)
+        except _Unavailable as exc:
+            self._dead.setdefault(src.url, str(exc))
+            raise
         if found is None:
             files: tuple[ArtifactFile, ...] = ()
         else:
@@ -196,10 +217,7 @@ class _Context:
         self, src: _Source, folder: Path, name: str, version: str, *, flat: bool
     ) -> tuple[ArtifactFile, ...]:
         """Files of a local folder, hashed once and cached against (size, mtime)."""
-        try:
-            names = sorted(e.name for e in os.scandir(folder) if e.is_file())
-        except OSError:
-            return ()
+        names = self._listing(folder)
         listed = simpleapi.select_version([ArtifactFile(name=n) for n in names], name, version)
         key = _key(src.url + ("" if flat else f"/{name}"), name, version)
         old = {f["name"]: f for f in (self._cache_get(key) or {}).get("files", [])}
@@ -219,6 +237,16 @@ class _Context:
         if entries and [e for e in entries if old.get(e["name"]) != e]:
             self._cache_put(key, {"files": entries})
         return tuple(out)
+
+    def _listing(self, folder: Path) -> list[str]:
+        with self._lock:
+            if folder not in self._listings:
+                try:
+                    found = sorted(e.name for e in os.scandir(folder) if e.is_file())
+                except OSError:
+                    found = []
+                self._listings[folder] = found
+            return self._listings[folder]
 
     def ssl(self) -> Any:
         with self._lock:

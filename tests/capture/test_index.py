@@ -178,10 +178,25 @@ def test_network_errors_leave_the_package_unhashed_with_a_message(tmp_path: Path
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = PipConfig(index_url=f"http://127.0.0.1:{port}/simple", timeout=5)
+    pkgs = [_pkg("puresix", "1.0"), _pkg("other", "2.0")]
+    locked, said = _lock(pkgs, config, tmp_path / "cache")
+    assert locked.unhashed == ("puresix", "other")
+    assert locked.packages == tuple(pkgs)
+    (message,) = [m for m in said if m.startswith(f"http://127.0.0.1:{port}/simple: ")]
+    assert message.endswith("; not pinned: other, puresix")
+    assert not (tmp_path / "cache").exists()  # errors are not cached
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc")
+def test_unreadable_local_file_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    links = tmp_path / "links"
+    links.mkdir()
+    # A regular file that fails to read even for root: reading /proc/self/mem at 0 is EIO.
+    (links / "puresix-1.0-py3-none-any.whl").symlink_to("/proc/self/mem")
+    config = PipConfig(no_index=True, find_links=(str(links),))
     locked, said = _lock([_pkg("puresix", "1.0")], config, tmp_path / "cache")
     assert locked.unhashed == ("puresix",)
-    assert any(m.startswith(f"puresix 1.0: http://127.0.0.1:{port}/simple: ") for m in said)
-    assert not (tmp_path / "cache").exists()  # errors are not cached
+    assert said[-1] == f"{links.as_uri()}: cannot read (Input/output error); not pinned: puresix"
 
 
 def test_credentials_are_sent_but_never_recorded(served: SimpleIndex, tmp_path: Path) -> None:
