@@ -65,12 +65,12 @@ class Report:
     def unavailable(self, section: str, what: str, reason: str) -> None:
         """A verb that does not work yet: say why in place of a number."""
         self.add(section, what, f"unavailable: {reason}")
-        self.put(section, f"{what} (unavailable)", reason)
+        self.data.setdefault(_json_key(section), {}).setdefault("unavailable", {})[what] = reason
 
     def skipped(self, section: str, what: str, reason: str) -> None:
         """A row that cannot run here (no network, no Docker): say why."""
         self.add(section, what, f"skipped: {reason}")
-        self.put(section, f"{what} (skipped)", reason)
+        self.data.setdefault(_json_key(section), {}).setdefault("skipped", {})[what] = reason
 
     def table(self) -> str:
         """Return the rows as an aligned plain-text table."""
@@ -100,7 +100,21 @@ class Report:
 
     def as_json(self) -> dict[str, Any]:
         """Return the numbers and the table rows as one JSON-ready object."""
-        return {"version": 1, **self.data, "rows": [asdict(r) for r in self.rows]}
+        return {"version": 1, **_rounded(self.data), "rows": [asdict(r) for r in self.rows]}
+
+
+def _json_key(section: str) -> str:
+    """The JSON key of a table section: "2 capture vs freeze" -> "capture"."""
+    words = section.split()
+    return words[1] if len(words) > 1 and words[0].isdigit() else section
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
 
 
 def fmt_ms(seconds: float) -> str:

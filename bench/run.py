@@ -91,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench = Bench(
             runs=args.runs, warmup=args.warmup, work=Path(tmp), envsnap=envsnap, dev_python=dev_py
         )
-        bench.report.put("machine", "info", _machine())
+        info = _machine()
+        bench.report.data["machine"] = info
         print("bench: reference environment ...", file=sys.stderr)
         ref = section_reference(bench)
         print("bench: capture vs pip freeze ...", file=sys.stderr)
@@ -117,7 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         total = time.perf_counter() - started
         bench.report.put("bench", "total_s", round(total, 1))
         bench.report.put("bench", "runs", args.runs)
-        info = bench.report.data["machine"]["info"]
         print(
             f"\nenvsnap bench: medians of {args.runs} interleaved runs after {args.warmup} "
             f"warm-up; {info['cpus']} CPUs ({info['cpu']}), load {info['load1']} at start",

@@ -92,7 +92,7 @@ def _render_ms(stdout: str) -> float | None:
 
 def section_render(bench: Bench) -> None:
     """Section 5: `envsnap rebuild --no-build --context` on the 40-package capture."""
-    sec = "5 rebuild render"
+    sec = "5 render (rebuild)"
     cap = bench.captures.get("ref-hashed") or bench.captures.get("ref-offline")
     if cap is None:
         bench.report.unavailable(sec, "rebuild --no-build", "no capture of the reference env")
