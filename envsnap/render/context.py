@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._io import write_atomic
 from ..errors import InputError
 from ..model import Environment
 from .dockerfile import render
@@ -61,6 +60,12 @@ def prepare_dir(out: Path) -> None:
             elif p.exists() or p.is_symlink():
                 p.unlink()
     out.mkdir(parents=True, exist_ok=True)
+
+
+def _write(path: Path, text: str) -> None:
+    # A build context is scratch input for one build: no fsync (write_atomic's) needed here.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
 
 
 def _hash_lines(hashes: list[str]) -> list[str]:
@@ -134,7 +139,7 @@ def write_packages(
             files.append(f"{layer.wheels}/{name}")
         if layer.local:
             wheels.mkdir(parents=True, exist_ok=True)
-        write_atomic(out / layer.requirements, _requirements_text(layer, plan, built))
+        _write(out / layer.requirements, _requirements_text(layer, plan, built))
         files.append(layer.requirements)
     return files
 
@@ -163,6 +168,6 @@ def write_context(
         shutil.copyfile(ca_cert, out / "ca.pem")
         files.append("ca.pem")
     text = render(env, plan)
-    write_atomic(out / "Dockerfile", text)
+    _write(out / "Dockerfile", text)
     files.append("Dockerfile")
     return Context(out, text, tuple(sorted(files)))

@@ -9,8 +9,13 @@ byte-for-byte reproducible: sorted entries, fixed timestamps.
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import hashlib
 import importlib.metadata as md
+import os
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -50,15 +55,21 @@ def _pack(path: Path, members: Iterable[tuple[str, bytes]], dist_info: str) -> s
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _envsnap_members() -> list[tuple[str, bytes]]:
-    root = Path(__file__).resolve().parent.parent
-    files = sorted(
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _envsnap_files() -> list[Path]:
+    return sorted(
         p
-        for p in root.rglob("*")
+        for p in _ROOT.rglob("*")
         if p.is_file()
         and "__pycache__" not in p.parts
         and (p.suffix in (".py", ".toml", ".tmpl") or p.name == "py.typed")
     )
+
+
+def _envsnap_members(files: list[Path]) -> list[tuple[str, bytes]]:
+    root = _ROOT
     members = [(f"envsnap/{p.relative_to(root).as_posix()}", p.read_bytes()) for p in files]
     info = f"envsnap-{__version__}.dist-info"
     meta = f"Metadata-Version: 2.1\nName: envsnap\nVersion: {__version__}\n" + "".join(
@@ -88,35 +99,85 @@ def _dist_members(dist: md.Distribution) -> tuple[list[tuple[str, bytes]], str]:
     return members, info
 
 
-def write_tool(dest: Path, python_version: str) -> tuple[str, ...]:
-    """Write envsnap's wheel, its dependencies' wheels and a hashed requirements file to *dest*.
+def _cache_dir() -> Path:
+    """``$ENVSNAP_CACHE_DIR/tool``, else ``$XDG_CACHE_HOME/envsnap/tool`` (~/.cache)."""
+    if os.environ.get("ENVSNAP_CACHE_DIR"):
+        return Path(os.environ["ENVSNAP_CACHE_DIR"]) / "tool"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "envsnap" / "tool"
 
-    *python_version* is the image's Python: below 3.11 envsnap also needs ``tomli``.
-    """
-    dest.mkdir(parents=True, exist_ok=True)
-    deps = list(RUNTIME_DEPS)
-    if Version(python_version) < Version("3.11"):
-        deps.append("tomli")
-    lines = []
-    sha = _pack(
-        dest / f"envsnap-{__version__}-py3-none-any.whl",
-        _envsnap_members(),
-        f"envsnap-{__version__}.dist-info",
-    )
-    lines.append(f"envsnap=={__version__} --hash=sha256:{sha}")
+
+def _dists(needs_tomli: bool) -> list[tuple[str, md.Distribution]]:
+    deps = [*RUNTIME_DEPS, "tomli"] if needs_tomli else list(RUNTIME_DEPS)
+    out = []
     for dep in deps:
         try:
-            dist = md.distribution(dep)
+            out.append((dep, md.distribution(dep)))
         except md.PackageNotFoundError:
             raise InputError(
                 f"{dep}: not installed here; envsnap needs it to put itself into the image",
                 hint=f"pip install {dep}",
             ) from None
-        version = dist.version
+    return out
+
+
+def _key(files: list[Path], dists: list[tuple[str, md.Distribution]]) -> str:
+    """What the tool wheels are made of: envsnap's files (size, mtime) and the dep versions."""
+    digest = hashlib.sha256(f"{__version__}\n".encode())
+    for p in files:
+        st = p.stat()
+        digest.update(f"{p.relative_to(_ROOT)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    for dep, dist in dists:
+        digest.update(f"{dep}=={dist.version}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+@functools.lru_cache(maxsize=2)
+def _sources(
+    needs_tomli: bool,
+) -> tuple[list[Path], list[tuple[str, md.Distribution]], str]:
+    """envsnap's files, the dependency distributions and their cache key (once per process)."""
+    files, dists = _envsnap_files(), _dists(needs_tomli)
+    return files, dists, _key(files, dists)
+
+
+def _build(dest: Path, files: list[Path], dists: list[tuple[str, md.Distribution]]) -> None:
+    lines = []
+    sha = _pack(
+        dest / f"envsnap-{__version__}-py3-none-any.whl",
+        _envsnap_members(files),
+        f"envsnap-{__version__}.dist-info",
+    )
+    lines.append(f"envsnap=={__version__} --hash=sha256:{sha}")
+    for dep, dist in dists:
         members, info = _dist_members(dist)
         stem = canonicalize_name(dep).replace("-", "_")
-        sha = _pack(dest / f"{stem}-{version}-py3-none-any.whl", members, info)
-        lines.append(f"{canonicalize_name(dep)}=={version} --hash=sha256:{sha}")
+        sha = _pack(dest / f"{stem}-{dist.version}-py3-none-any.whl", members, info)
+        lines.append(f"{canonicalize_name(dep)}=={dist.version} --hash=sha256:{sha}")
     text = "# envsnap and its dependencies, for /opt/envsnap; generated, do not edit\n"
     (dest / "requirements.txt").write_text(text + "\n".join(sorted(lines)) + "\n", "utf-8")
-    return tuple(sorted(lines))
+
+
+def write_tool(dest: Path, python_version: str) -> None:
+    """Write envsnap's wheel, its dependencies' wheels and a hashed requirements file to *dest*.
+
+    *python_version* is the image's Python: below 3.11 envsnap also needs ``tomli``. The wheels
+    are cached by what they are made of, so rendering a context stays cheap.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    files, dists, key = _sources(Version(python_version) < Version("3.11"))
+    cached = _cache_dir() / key
+    if (cached / "requirements.txt").is_file():
+        for p in cached.iterdir():
+            shutil.copyfile(p, dest / p.name)
+        return
+    _build(dest, files, dists)
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tool-", dir=cached.parent))
+        for p in dest.iterdir():
+            shutil.copyfile(p, tmp / p.name)
+        try:
+            tmp.rename(cached)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
