@@ -54,7 +54,6 @@ def lockable(p: Package) -> bool:
 
 def render(env: Environment) -> str:
     """Return the pylock.toml text of *env* (deterministic: sorted packages, fixed key order)."""
-    import tomli_w
     from packaging.pylock import Pylock
 
     pkgs = sorted(env.packages, key=lambda p: p.name)
@@ -65,7 +64,43 @@ def render(env: Environment) -> str:
         tool={"envsnap": _tool_table(env, [p for p in pkgs if not lockable(p)])},
     )
     lock.validate()
-    return HEADER + "\n\n" + tomli_w.dumps(dict(lock.to_dict()))
+    return HEADER + "\n\n" + _dumps(lock.to_dict())
+
+
+def _dumps(doc: Mapping[str, Any]) -> str:
+    """TOML in the shape uv writes: one ``[[packages]]`` table per package, its files inline.
+
+    tomli_w alone would give every hash its own table header, tripling the file's length.
+    """
+    import tomli_w
+
+    top = {k: v for k, v in doc.items() if k not in ("packages", "tool")}
+    parts = [tomli_w.dumps(top)]
+    for pkg in doc["packages"]:
+        lines = ["[[packages]]"]
+        for key, value in pkg.items():
+            if key == "wheels":
+                lines += ["wheels = [", *(f"    {_inline(w)}," for w in value), "]"]
+            elif key != "tool":
+                lines.append(f"{key} = {_inline(value)}")
+        for name, table in pkg.get("tool", {}).items():
+            lines += ["", f"[packages.tool.{name}]"]
+            lines += [f"{key} = {_inline(value)}" for key, value in table.items()]
+        parts.append("\n".join(lines) + "\n")
+    parts.append(tomli_w.dumps({"tool": doc["tool"]}))
+    return "\n".join(parts)
+
+
+def _inline(value: Any) -> str:
+    import tomli_w
+
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_inline(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    if isinstance(value, datetime):  # RFC 3339 with a T and Z, as indexes publish it
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return tomli_w.dumps({"v": value})[len("v = ") : -1]
 
 
 def write(path: str | os.PathLike[str], env: Environment) -> Path:

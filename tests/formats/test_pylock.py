@@ -102,7 +102,7 @@ def environment() -> Environment:
             url="https://github.com/o/r.git",
             vcs="git",
             commit_id="c" * 40,
-            requested_revision="main",
+            requested_revision='release/"v1" \u00e9',
             wheel_tags=("py3-none-any",),
         ),
         Package(
