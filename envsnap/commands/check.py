@@ -100,7 +100,8 @@ def print_report(
     """Print *report* as JSON or as text (one *ok_line* when empty); return 0 or 1."""
     out = stream or sys.stdout
     if json_output:
-        print(json.dumps(report.to_dict(), indent=2, sort_keys=True), file=out)
+        # Insertion order is the documented order (version, compatible, findings), and fixed.
+        print(json.dumps(report.to_dict(), indent=2), file=out)
     elif not report.findings:
         print(ok_line, file=out)
     else:
