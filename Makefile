@@ -29,8 +29,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## bench: capture / check / render timings against pip freeze and python -c pass
+##        (BENCH_ARGS="--runs 7 --json --docker" passes options to bench/run.py)
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

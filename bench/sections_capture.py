@@ -46,7 +46,7 @@ def _unhashed_note(sample: Sample | str) -> str:
         return ""
     try:
         summary = json.loads(sample.stdout)
-        return f"{len(summary['unhashed'])} unhashed of {summary['packages']}"
+        return f"{len(summary['unhashed'])} unhashed"
     except (ValueError, TypeError, KeyError):
         return ""
 
