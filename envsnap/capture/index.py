@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from ..model import ArtifactFile, ModelError, Package
 from . import simpleapi
@@ -299,7 +298,7 @@ def _with_local_sizes(files: Iterable[ArtifactFile]) -> tuple[ArtifactFile, ...]
         size = f.size
         if size is None and f.url and f.url.startswith("file:"):
             with contextlib.suppress(OSError):
-                size = Path(url2pathname(urlsplit(f.url).path)).stat().st_size
+                size = Path(unquote(urlsplit(f.url).path)).stat().st_size
         out.append(replace(f, size=size))
     return tuple(out)
 
@@ -307,13 +306,13 @@ def _with_local_sizes(files: Iterable[ArtifactFile]) -> tuple[ArtifactFile, ...]
 def _sources(config: PipConfig) -> tuple[_Source, ...]:
     out = []
     for url in config.indexes:
-        local = url2pathname(urlsplit(url).path) if url.startswith("file:") else None
+        local = unquote(urlsplit(url).path) if url.startswith("file:") else None
         out.append(_Source(redact(url.rstrip("/")), url, "index", local))
     for link in config.find_links:
         if urlsplit(link).scheme in ("http", "https"):
             out.append(_Source(redact(link), link, "find-links", None))
             continue
-        path = url2pathname(urlsplit(link).path) if link.startswith("file:") else link
+        path = unquote(urlsplit(link).path) if link.startswith("file:") else link
         resolved = Path(path).expanduser().absolute()
         out.append(_Source(resolved.as_uri(), link, "find-links", str(resolved)))
     return tuple(out)

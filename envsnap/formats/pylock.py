@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
+from urllib.parse import unquote, urlsplit
 
 from packaging.version import InvalidVersion, Version
 
@@ -75,6 +74,8 @@ def _dumps(doc: Mapping[str, Any]) -> str:
     import tomli_w
 
     top = {k: v for k, v in doc.items() if k not in ("packages", "tool")}
+    if not doc["packages"]:
+        top["packages"] = []  # required even when nothing could be locked
     parts = [tomli_w.dumps(top)]
     for pkg in doc["packages"]:
         lines = ["[[packages]]"]
@@ -170,7 +171,7 @@ def _to_pylock(p: Package) -> _pl.Package:
 
 
 def _url_path(url: str) -> str:
-    return url2pathname(urlsplit(url).path) if url.startswith("file:") else url
+    return unquote(urlsplit(url).path) if url.startswith("file:") else url
 
 
 def _artifact(f: ArtifactFile) -> dict[str, Any]:

@@ -259,3 +259,13 @@ def test_lockable_matches_what_pep751_can_express() -> None:
     assert [p.name for p in env.packages if not pylock.lockable(p)] == list(env.unhashed)
     no_commit = Package(name="x", version="1", source="vcs", vcs="git", url="https://x/r.git")
     assert not pylock.lockable(no_commit)
+
+
+def test_a_lock_with_nothing_pinned_is_still_valid(tmp_path: Path) -> None:
+    env = environment()
+    env = Environment(
+        **{**env.__dict__, "packages": tuple(p for p in env.packages if not pylock.lockable(p))}
+    )
+    path = pylock.write(tmp_path / "pylock.toml", env)
+    assert Pylock.from_dict(tomllib.loads(path.read_text())).packages == []
+    assert pylock.load(path) == env
