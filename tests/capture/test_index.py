@@ -173,6 +173,15 @@ def test_pip_order_file_index_and_find_links_folder(served: SimpleIndex, tmp_pat
     assert "/simple/torch/" in served.requests
 
 
+def test_find_links_url_page(served: SimpleIndex, tmp_path: Path) -> None:
+    page = served.url + "/numpyish/"
+    config = PipConfig(no_index=True, find_links=(page,))
+    locked, _ = _lock([_pkg("numpyish", "1.2.3", LINUX)], config, tmp_path / "cache")
+    (got,) = locked.packages
+    assert got.index == page and len(got.files) == 4
+    assert got.installed_file == f"numpyish-1.2.3-{LINUX}.whl"
+
+
 def test_network_errors_leave_the_package_unhashed_with_a_message(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

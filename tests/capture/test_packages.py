@@ -93,6 +93,19 @@ def test_every_source_kind_is_read_from_real_format_folders(tmp_path: Path) -> N
     assert (got["old-egg"].version, got["old-egg"].source) == ("0.9", "index")
 
 
+def test_egg_info_file_and_folder_without_metadata(tmp_path: Path) -> None:
+    (tmp_path / "flat-1.0-py3.11.egg-info").write_text(
+        "Metadata-Version: 1.0\nName: flat\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (tmp_path / "empty-2.0-py3.11.egg-info").mkdir()  # no PKG-INFO: nothing to report
+    got = packages.scan([str(tmp_path)])
+    assert [(p.name, p.version, p.source) for p in got] == [("flat", "1.0", "index")]
+    folder = write_dist_info(tmp_path, "nometa", "1.0")
+    (folder / "METADATA").unlink()
+    with pytest.raises(InputError, match=f"^{folder / 'METADATA'}: missing$"):
+        packages.scan([str(tmp_path)])
+
+
 def test_first_site_dir_wins_and_pip_leftovers_are_ignored(tmp_path: Path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
     write_dist_info(first, "dup", "2.0")
