@@ -7,6 +7,7 @@ Python to the patch version; otherwise the command refuses and names the ``--pyt
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -17,6 +18,9 @@ from pathlib import Path
 from ._subprocess import run
 from .errors import BuildError, InputError
 from .model import Environment
+from .render.context import write_packages
+from .render.local import local_source
+from .render.plan import Install, layers_for, make_plan
 
 __all__ = ["find_python", "python_version", "rebuild_venv"]
 
@@ -113,6 +117,25 @@ def _create(create: list[str], python: str, venv: Path) -> None:
         raise BuildError(f"{venv}: creating the virtualenv failed ({done.stderr.strip()[-300:]})")
 
 
+def _direct(item: Install, capture_dir: Path) -> list[str]:
+    """Install arguments for a local or VCS package, as it was installed (same provenance)."""
+    pkg = item.package
+    if pkg.source == "vcs":
+        assert pkg.url is not None and pkg.commit_id is not None
+        url = pkg.url if pkg.url.startswith("git+") else f"git+{pkg.url}"
+        sub = f"#subdirectory={pkg.subdirectory}" if pkg.subdirectory else ""
+        return [f"{item.name} @ {url}@{pkg.commit_id}{sub}"]
+    path = str(local_source(item, capture_dir))
+    return ["-e", path] if pkg.source == "editable" else [path]
+
+
+def _install(args: list[str], what: str, venv: Path, ca_cert: Path | None) -> None:
+    done = run(args, timeout=TIMEOUT_S, env=_env(ca_cert))
+    if not done.ok:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise BuildError(f"{venv}: installing {what} failed:\n{tail}")
+
+
 def rebuild_venv(
     env: Environment,
     capture_dir: Path,
@@ -122,16 +145,21 @@ def rebuild_venv(
     ca_cert: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[str, ...]:
-    """Create *venv* holding exactly the packages locked in *env*; return the installed names."""
-    from .render.context import write_packages
-    from .render.plan import make_plan
+    """Create *venv* holding exactly the packages locked in *env*; return the installed names.
 
+    Index and archive packages are installed by hash; local folders, editables and VCS commits
+    are installed from where the lock says they are (editables stay editable), so that a
+    capture of the venv records the same sources.
+    """
     say = progress or (lambda _m: None)
     interpreter = python or sys.executable
     _check_python(interpreter, env.python.version)
     if venv.exists() and (not venv.is_dir() or any(venv.iterdir())):
         raise InputError(f"{venv}: --venv exists and is not empty")
-    plan = make_plan(env, lock_digest="0" * 64)
+    full = make_plan(env, lock_digest="0" * 64)
+    locked = [i for i in full.installs if i.how != "build"]
+    direct = [i for i in full.installs if i.how == "build"]
+    plan = dataclasses.replace(full, installs=tuple(locked), layers=layers_for(locked, False))
     create, install = _installer(venv)
     with tempfile.TemporaryDirectory(prefix="envsnap-venv-") as tmp:
         work = Path(tmp)
@@ -146,8 +174,8 @@ def rebuild_venv(
                 args += ["--find-links", str(work / layer.wheels)]
             args += ["-r", str(work / layer.requirements)]
             say(f"installing layer {layer.name} ({len(layer.packages)} packages)")
-            done = run(args, timeout=TIMEOUT_S, env=_env(ca_cert))
-            if not done.ok:
-                tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-                raise BuildError(f"{venv}: installing layer {layer.name} failed:\n{tail}")
-    return tuple(i.name for i in plan.installs)
+            _install(args, f"layer {layer.name}", venv, ca_cert)
+        for item in direct:
+            say(f"installing {item.name} {item.version} ({item.package.source})")
+            _install([*install, "--no-deps", *_direct(item, capture_dir)], item.name, venv, ca_cert)
+    return tuple(i.name for i in full.installs)

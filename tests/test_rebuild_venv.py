@@ -12,18 +12,18 @@ import pytest
 
 from envsnap.formats import pylock
 from tests.render import samples
-from tests.render.projects import make_project
+from tests.render.projects import git, make_project
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
 HERE = "{}.{}.{}".format(*sys.version_info[:3])
 OTHER = Path.home() / ".pyenv" / "versions" / "3.12.1" / "bin" / "python"
 
 
-def capture_of(cli: CLI, python: Path, out: Path) -> list[tuple[str, str]]:
+def capture_of(cli: CLI, python: Path, out: Path) -> list[tuple[str, str, str]]:
     done = cli("capture", "--python", str(python), "-o", str(out), "--offline")
     assert done.returncode == 0, done.stderr
     env = pylock.load(out / "pylock.toml")
-    return sorted((p.name, p.version) for p in env.packages)
+    return sorted((p.name, p.version, p.source) for p in env.packages)
 
 
 def test_refuses_another_python_and_names_the_one_to_use(cli: CLI, tmp_path: Path) -> None:
@@ -94,17 +94,26 @@ def _pip(python: Path, *args: str) -> None:
 
 @pytest.mark.slow
 def test_round_trip_local_and_editable_packages_offline(cli: CLI, tmp_path: Path) -> None:
-    """venv → capture → rebuild --venv → capture: the same packages, without any index."""
+    """venv → capture → rebuild --venv → capture: the same packages and sources, no index."""
     plain = make_project(tmp_path / "src" / "plainpkg", "plainpkg", "1.2")
     editable = make_project(tmp_path / "src" / "editpkg", "editpkg", "0.3")
+    repo = make_project(tmp_path / "src" / "gitpkg", "gitpkg", "2.0")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "one")
     python = _venv(tmp_path / "orig")
     _pip(python, str(plain))
     _pip(python, "--no-build-isolation", "-e", str(editable))
+    _pip(python, f"gitpkg @ git+{repo.as_uri()}@{git(repo, 'rev-parse', 'HEAD')}")
     before = capture_of(cli, python, tmp_path / "cap")
-    assert before == [("editpkg", "0.3"), ("plainpkg", "1.2")]
+    assert before == [
+        ("editpkg", "0.3", "editable"),
+        ("gitpkg", "2.0", "vcs"),
+        ("plainpkg", "1.2", "directory"),
+    ]
     done = cli("rebuild", str(tmp_path / "cap"), "--venv", str(tmp_path / "copy"))
     assert done.returncode == 0, done.stderr
-    assert done.stdout == f"rebuilt 2 packages into {tmp_path / 'copy'}\n"
+    assert done.stdout == f"rebuilt 3 packages into {tmp_path / 'copy'}\n"
     after = capture_of(cli, tmp_path / "copy" / "bin" / "python", tmp_path / "cap2")
     assert after == before
 
@@ -132,8 +141,11 @@ def test_round_trip_index_packages(cli: CLI, tmp_path: Path) -> None:
     cap = tmp_path / "cap"
     done = cli("capture", "--python", str(python), "-o", str(cap))
     assert done.returncode == 0, done.stderr
-    before = sorted((p.name, p.version) for p in pylock.load(cap / "pylock.toml").packages)
+    before = sorted(
+        (p.name, p.version, p.source) for p in pylock.load(cap / "pylock.toml").packages
+    )
     done = cli("rebuild", str(cap), "--venv", str(tmp_path / "copy"))
     assert done.returncode == 0, done.stderr
     after = capture_of(cli, tmp_path / "copy" / "bin" / "python", tmp_path / "cap2")
-    assert after == before == [("idna", "3.10"), ("six", "1.17.0")]
+    assert after == before
+    assert [p[:2] for p in after] == [("idna", "3.10"), ("six", "1.17.0")]

@@ -20,7 +20,7 @@ from ..errors import BuildError, InputError
 from .plan import Install, local_path
 from .wheelhouse import sha256_of
 
-__all__ = ["build_wheel"]
+__all__ = ["build_wheel", "local_source"]
 
 TIMEOUT_S = 600.0
 
@@ -43,6 +43,12 @@ def _source_dir(item: Install, capture_dir: Path, work: Path) -> Path:
         if not done.ok:
             raise InputError(f"{item.name}: commit {pkg.commit_id} not in {url}")
         return clone / pkg.subdirectory if pkg.subdirectory else clone
+    return local_source(item, capture_dir)
+
+
+def local_source(item: Install, capture_dir: Path) -> Path:
+    """The project folder of a ``directory`` or ``editable`` package; `InputError` when gone."""
+    pkg = item.package
     raw = local_path(pkg.url, f"pylock.toml: {item.name}.url")
     if raw is None:
         raise InputError(f"pylock.toml: {item.name}: {pkg.source} package without a local path")

@@ -34,6 +34,7 @@ __all__ = [
     "Layer",
     "Plan",
     "is_heavy",
+    "layers_for",
     "local_path",
     "make_plan",
 ]
@@ -148,7 +149,8 @@ def _classify(pkg: Package, where: str) -> str | None:  # noqa: PLR0911 - one re
     return None
 
 
-def _layers(installs: list[Install], wheelhouse: bool) -> tuple[Layer, ...]:
+def layers_for(installs: list[Install], wheelhouse: bool) -> tuple[Layer, ...]:
+    """Group *installs* into the install layers, heavy first, locally built last."""
     layers = []
     for name in ("heavy", "packages", "local"):
         members = [i for i in installs if i.layer == name]
@@ -220,7 +222,7 @@ def make_plan(
         base=base,
         python_version=env.python.version,
         installs=tuple(installs),
-        layers=_layers(installs, wheelhouse),
+        layers=layers_for(installs, wheelhouse),
         indexes=() if wheelhouse else _indexes(installs),
         envvars=_envvars(env),
         labels=_labels(env, lock_digest, source, revision),
