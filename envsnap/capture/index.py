@@ -128,6 +128,8 @@ class _Context:
         self.failed: dict[str, tuple[str, list[str]]] = {}  # source -> (why, packages)
         self._dead: dict[str, str] = {}  # sources that failed once are not asked again
         self._listings: dict[Path, list[str]] = {}
+        self._pages: dict[str, list[ArtifactFile]] = {}  # find-links pages, fetched once
+        self._gates: dict[str, threading.Lock] = {}
 
     def lock_one(self, pkg: Package) -> Package:
         want = {t for line in pkg.wheel_tags for t in simpleapi.tags_of(line)}
@@ -196,21 +198,31 @@ class _Context:
         if src.url in self._dead:
             raise _Unavailable(self._dead[src.url])
         page = src.fetch.rstrip("/") + f"/{name}/" if src.kind == "index" else src.fetch
-        try:
-            found = _fetch(page, self.ssl(), self.config.timeout)
-        except _Unavailable as exc:
-            self._dead.setdefault(src.url, str(exc))
-            raise
-        if found is None:
-            files: tuple[ArtifactFile, ...] = ()
-        else:
-            ctype, body, final = found
-            parse = (
-                simpleapi.parse_json_page if ctype.endswith("json") else simpleapi.parse_html_page
-            )
-            files = simpleapi.select_version(parse(body, final), name, version)
+        files = simpleapi.select_version(self._page(src, page), name, version)
         self._cache_put(key, {"files": [f.to_dict() for f in files]})
         return files
+
+    def _page(self, src: _Source, page: str) -> list[ArtifactFile]:
+        """Fetch and parse one page; a find-links page is fetched once for all packages."""
+        with self._lock:
+            gate = self._gates.setdefault(page, threading.Lock())
+        with gate:
+            if page in self._pages:
+                return self._pages[page]
+            try:
+                found = _fetch(page, self.ssl(), self.config.timeout)
+            except _Unavailable as exc:
+                self._dead.setdefault(src.url, str(exc))
+                raise
+            files: list[ArtifactFile] = []
+            if found is not None:
+                ctype, body, final = found
+                json_page = ctype.endswith("json")
+                parse = simpleapi.parse_json_page if json_page else simpleapi.parse_html_page
+                files = parse(body, final)
+            if src.kind == "find-links":
+                self._pages[page] = files
+            return files
 
     def _folder(
         self, src: _Source, folder: Path, name: str, version: str, *, flat: bool

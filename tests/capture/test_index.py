@@ -176,10 +176,13 @@ def test_pip_order_file_index_and_find_links_folder(served: SimpleIndex, tmp_pat
 def test_find_links_url_page(served: SimpleIndex, tmp_path: Path) -> None:
     page = served.url + "/numpyish/"
     config = PipConfig(no_index=True, find_links=(page,))
-    locked, _ = _lock([_pkg("numpyish", "1.2.3", LINUX)], config, tmp_path / "cache")
-    (got,) = locked.packages
+    pkgs = [_pkg("numpyish", "1.2.3", LINUX), _pkg("puresix", "1.0")]
+    locked, _ = _lock(pkgs, config, tmp_path / "cache")
+    assert served.requests == ["/simple/numpyish/"]  # one page for every package
+    got = locked.packages[0]
     assert got.index == page and len(got.files) == 4
     assert got.installed_file == f"numpyish-1.2.3-{LINUX}.whl"
+    assert locked.unhashed == ("puresix",)
 
 
 def test_network_errors_leave_the_package_unhashed_with_a_message(tmp_path: Path) -> None:
