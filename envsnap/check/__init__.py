@@ -70,9 +70,13 @@ def require(
     report = check(directory, python=python)
     failing = report.errors + (report.warnings if strict else ())
     if failing:
-        lines = [f"{f.severity} {f.code}: {f.message}" for f in failing]
+        lines = [
+            f"  {f.severity} {f.code}: {f.message}" + (f" (fix: {f.remedy})" if f.remedy else "")
+            for f in failing
+        ]
         raise CheckFailed(
-            f"{directory}: {len(failing)} problem(s) with this machine: " + "; ".join(lines),
+            f"{directory}: this machine does not match the capture "
+            f"({len(failing)} problem(s)):\n" + "\n".join(lines),
             hint="; ".join(sorted({f.remedy for f in failing if f.remedy})) or None,
         )
     return report
