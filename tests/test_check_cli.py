@@ -41,7 +41,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any) -> dict[str,
     toolkit = make_toolkit(root / "cuda-12.2")
     py_a = make_venv(root / "venv-a", "1.0")
     py_b = make_venv(root / "venv-b", "2.0")
-    a100 = machine(fake_nvml, toolkit)
+    a100 = machine(fake_nvml, toolkit, cpu="xeon")
     recorded = capture(root / "capture-a", py_a, a100)
     return {
         "root": root,
@@ -54,8 +54,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any) -> dict[str,
     }
 
 
-def _on(world: dict[str, Any], kind: str = "a100", **kw: Any) -> dict[str, str]:
-    return machine(world["fake"], world["toolkit"], kind, **kw)
+def _on(world: dict[str, Any], kind: str = "a100", cpu: str = "xeon", **kw: Any) -> dict[str, str]:
+    return machine(world["fake"], world["toolkit"], kind, cpu=cpu, **kw)
 
 
 def test_same_machine_is_one_line_and_exit_0(world: dict[str, Any]) -> None:
@@ -132,10 +132,14 @@ def test_less_gpu_memory(world: dict[str, Any]) -> None:
     }
 
 
-@pytest.mark.parametrize(("factor", "severity"), [(1.05, "warning"), (2, "error")])
-def test_less_ram_than_recorded(
-    world: dict[str, Any], tmp_path: Path, factor: float, severity: str
-) -> None:
+@pytest.mark.parametrize(("factor", "severity"), [(0.99, None), (0.95, "warning"), (0.5, "error")])
+def test_less_ram_than_recorded(world: dict[str, Any], factor: float, severity: str | None) -> None:
+    rc, envelope = check_json(world["recorded"], world["a"], _on(world, ram_factor=factor))
+    assert codes(envelope) == ({(severity, "memory", "memory.ram")} if severity else set())
+    assert rc == (1 if severity == "error" else 0)
+
+
+def test_less_ram_in_a_hand_edited_capture(world: dict[str, Any], tmp_path: Path) -> None:
     recorded = shutil.copytree(world["recorded"], tmp_path / "more-ram")
     hw = recorded / "hardware.toml"
     total = int(
@@ -143,10 +147,38 @@ def test_less_ram_than_recorded(
             "="
         )[1]
     )
-    edit(hw, r"^total-bytes = \d+$", f"total-bytes = {int(total * factor)}")
+    edit(hw, r"^total-bytes = \d+$", f"total-bytes = {total * 2}")
     rc, envelope = check_json(recorded, world["a"], world["a100"])
-    assert codes(envelope) == {(severity, "memory", "memory.ram")}
-    assert rc == (1 if severity == "error" else 0)
+    assert (rc, codes(envelope)) == (1, {("error", "memory", "memory.ram")})
+
+
+def test_other_cpu_vendor_and_simd_level(world: dict[str, Any]) -> None:
+    rc, envelope = check_json(world["recorded"], world["a"], _on(world, cpu="epyc"))
+    assert rc == 0
+    assert codes(envelope) == {("warning", "cpu", "cpu.simd"), ("warning", "cpu", "cpu.vendor")}
+    simd = next(f for f in envelope["findings"] if f["code"] == "cpu.simd")
+    assert (simd["expected"], simd["actual"]) == ("AVX-512", "AVX2")
+    assert "MKL_CBWR=AVX2" in simd["remedy"] and "OPENBLAS_CORETYPE=Haswell" in simd["remedy"]
+
+
+def test_v100_loses_tf32_and_memory(world: dict[str, Any]) -> None:
+    rc, envelope = check_json(world["recorded"], world["a"], _on(world, "v100"))
+    assert rc == 1
+    assert codes(envelope) == {
+        ("error", "memory", "memory.gpu"),
+        ("warning", "gpu", "gpu.arch-changed"),
+        ("warning", "determinism", "determinism.tf32"),
+    }
+    tf32 = next(f for f in envelope["findings"] if f["code"] == "determinism.tf32")
+    assert (tf32["expected"], tf32["actual"]) == ("conv TF32", "conv FP32")
+
+
+def test_diff_mig_turned_on(world: dict[str, Any]) -> None:
+    off = capture(world["root"] / "mig-off", world["a"], _on(world, mig=0))
+    on = capture(world["root"] / "mig-on", world["a"], _on(world, mig=1))
+    result = envsnap("diff", str(off), str(on), "--json", env={})
+    assert result.returncode == 0, result.stderr
+    assert codes(json.loads(result.stdout)) == {("warning", "gpu", "gpu.mig")}
 
 
 def test_missing_determinism_variables(world: dict[str, Any]) -> None:

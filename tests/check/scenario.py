@@ -18,6 +18,8 @@ from tests.fakes.sitepackages import write_dist_info
 # torch 2.2.0+cu121 as the recorded job had it, shipping cubins up to Ampere only (no sm_90,
 # no PTX): runs on A100 (8.0), has no kernel image for H100 (9.0).
 TORCH_ARCH = b"sm_70 sm_75 sm_80 sm_86"
+DATA = Path(__file__).resolve().parents[1] / "data"
+CPUINFO = {"xeon": "x86_64-xeon-8480-2socket-ht.txt", "epyc": "x86_64-amd-epyc-2cpu.txt"}
 DETERMINISM = {"CUBLAS_WORKSPACE_CONFIG": ":4096:8", "PYTHONHASHSEED": "0"}
 
 
@@ -59,11 +61,34 @@ def make_venv(venv: Path, demo_version: str) -> Path:
     return venv / "bin" / "python"
 
 
-def machine(fake_nvml: Any, toolkit: Path, kind: str = "a100", **kw: Any) -> dict[str, str]:
-    """Subprocess environment for one machine: NVML fake preset, the toolkit, the variables."""
+def make_proc(root: Path, cpu: str, ram_factor: float = 1.0) -> Path:
+    """A stand-in for /proc (ENVSNAP_PROC_ROOT): a recorded cpuinfo and a scaled meminfo."""
+    proc = root / f"proc-{cpu}-{ram_factor}"
+    if not proc.is_dir():
+        proc.mkdir(parents=True)
+        (proc / "cpuinfo").write_bytes((DATA / "cpuinfo" / CPUINFO[cpu]).read_bytes())
+        meminfo = (DATA / "meminfo" / "debian12-24g.txt").read_text()
+        total = int(re.search(r"^MemTotal:\s+(\d+) kB$", meminfo, re.MULTILINE).group(1))  # type: ignore[union-attr]
+        scaled = f"MemTotal:       {int(total * ram_factor)} kB"
+        (proc / "meminfo").write_text(re.sub(r"^MemTotal:.*$", scaled, meminfo, flags=re.MULTILINE))
+    return proc
+
+
+def machine(
+    fake_nvml: Any,
+    toolkit: Path,
+    kind: str = "a100",
+    *,
+    cpu: str | None = None,
+    ram_factor: float = 1.0,
+    **kw: Any,
+) -> dict[str, str]:
+    """Subprocess environment for one machine: NVML fake preset, the toolkit, the variables,
+    and with *cpu* a /proc stand-in (``xeon``: Sapphire Rapids AVX-512; ``epyc``: AMD AVX2)."""
     presets: dict[str, dict[str, Any]] = {
         "a100": {"gpus": 8},
         "h100": {"gpus": 4, "name": "NVIDIA H100 80GB HBM3", "memory_mib": 81559, "cc": "9.0"},
+        "v100": {"gpus": 8, "name": "Tesla V100-SXM2-32GB", "memory_mib": 32768, "cc": "7.0"},
     }
     env = dict(fake_nvml.env(**{**presets.get(kind, {}), **kw})) if kind != "none" else {}
     if kind == "none":
@@ -75,6 +100,8 @@ def machine(fake_nvml: Any, toolkit: Path, kind: str = "a100", **kw: Any) -> dic
             "ENVSNAP_CACHE_DIR": str(toolkit.parent / "cache"),
         }
     )
+    if cpu is not None:
+        env["ENVSNAP_PROC_ROOT"] = str(make_proc(toolkit.parent, cpu, ram_factor))
     env.update(DETERMINISM)
     return env
 
