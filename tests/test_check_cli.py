@@ -302,6 +302,11 @@ def test_missing_directory(world: dict[str, Any], tmp_path: Path) -> None:
     assert str(missing) in _bad(["diff", str(world["recorded"]), str(missing)], world)
 
 
+def test_python_that_does_not_exist(world: dict[str, Any], tmp_path: Path) -> None:
+    line = _bad(["check", str(world["recorded"]), "--python", str(tmp_path / "python")], world)
+    assert str(tmp_path / "python") in line
+
+
 def test_directory_without_pylock(world: dict[str, Any], tmp_path: Path) -> None:
     assert _bad(["check", str(tmp_path)], world) == (
         f"envsnap: error: {tmp_path / 'pylock.toml'}: not found"

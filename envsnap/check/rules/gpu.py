@@ -132,7 +132,7 @@ def gpu_present(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     if hw is None:
         return []  # no hardware.toml on that side: unknown, not "no GPU"
     status = hw.gpus.status
-    reason = hw.gpus.reason or status
+    reason = hw.gpus.reason or ("NVML sees no GPU" if status == "ok" else status)
     if status == "unavailable":
         return [
             Finding(
