@@ -112,7 +112,9 @@ def _read(path: str, *, head: bool = False, optional: bool = False) -> str | Non
                     break
         finally:
             os.close(fd)
-        text = b"".join(chunks).decode("utf-8")
+        data = b"".join(chunks).replace(b"\r\n", b"\n") if head else b"".join(chunks)
+        # Cut before decoding: the last chunk may end inside a multi-byte character.
+        text = (data.split(b"\n\n", 1)[0] if head else data).decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text", hint=_HINT) from None
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
@@ -121,8 +123,6 @@ def _read(path: str, *, head: bool = False, optional: bool = False) -> str | Non
         raise InputError(f"{path}: missing", hint=_HINT) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})", hint=_HINT) from None
-    if head:
-        text = text.replace("\r\n", "\n").split("\n\n", 1)[0]
     return text
 
 

@@ -106,6 +106,18 @@ def test_egg_info_file_and_folder_without_metadata(tmp_path: Path) -> None:
         packages.scan([str(tmp_path)])
 
 
+def test_only_the_header_block_is_decoded(tmp_path: Path) -> None:
+    # A long non-ASCII description: the read stops inside a multi-byte character.
+    body = "é" * 20000
+    folder = write_dist_info(
+        tmp_path, "long", "1.0", metadata=f"Name: long\r\nVersion: 1.0\r\n\r\nx{body}"
+    )
+    assert [(p.name, p.version) for p in packages.scan([str(tmp_path)])] == [("long", "1.0")]
+    (folder / "METADATA").write_bytes(b"Name: bad\xff\nVersion: 1\n")
+    with pytest.raises(InputError, match="not UTF-8 text"):
+        packages.scan([str(tmp_path)])
+
+
 def test_first_site_dir_wins_and_pip_leftovers_are_ignored(tmp_path: Path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
     write_dist_info(first, "dup", "2.0")
