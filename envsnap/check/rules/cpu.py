@@ -97,7 +97,7 @@ def _dispatch_remedy(recorded: Snapshot, current: Snapshot) -> tuple[str, bool]:
         pins = [("MKL_CBWR", "AVX2"), ("OPENBLAS_CORETYPE", "Haswell")]
     rec_vars, cur_vars = envvars(recorded.environment), envvars(current.environment)
     pinned = all(rec_vars.get(v) == val == cur_vars.get(v) for v, val in pins)
-    return " ".join(f"export {v}={val}" for v, val in pins), pinned
+    return "export " + " ".join(f"{v}={val}" for v, val in pins), pinned
 
 
 def simd_vendor(recorded: Snapshot, current: Snapshot) -> list[Finding]:

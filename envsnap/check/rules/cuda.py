@@ -14,6 +14,7 @@ __all__ = ["RULES", "cuda_components", "driver_changed", "driver_minimum", "requ
 
 # Components whose version is the CUDA runtime a process loads (nvcc on PATH is not).
 _RUNTIME_COMPONENTS = ("cuda-runtime", "cuda-toolkit")
+_SYSTEM = " of the system toolkit"
 
 
 def _mm(version: str) -> tuple[int, int] | None:
@@ -39,7 +40,7 @@ def required_cuda(*envs: Environment) -> tuple[tuple[int, int], str] | None:
     for env in envs:
         needs = [(fw.cuda, f"{fw.name} {fw.version}") for fw in env.cuda.frameworks if fw.cuda]
         needs += [
-            (c.version, f"{c.name} {c.version}" + (" (system)" if "system" in c.source else ""))
+            (c.version, f"{c.name} {c.version}" + (_SYSTEM if "system" in c.source else ""))
             for c in env.cuda.components
             if c.name in _RUNTIME_COMPONENTS
         ]
