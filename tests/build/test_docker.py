@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,22 @@ def test_failing_run_step_raises_step_failed(
     # forcerm: the failed step's container is gone.
     leftovers = docker_client.containers(all=True, filters={"status": "exited"})
     assert not [c for c in leftovers if "exit 7" in c["Command"]]
+
+
+def test_cli_rebuild_with_unreachable_daemon_prints_one_error_line(
+    cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    pytest.importorskip("docker", reason="the docker SDK is not installed")
+    from envsnap.formats import pylock
+    from tests.render import samples
+
+    pylock.write(tmp_path / "cap" / "pylock.toml", samples.cpu_env())
+    env = {"DOCKER_HOST": "unix:///nonexistent.sock"}
+    done = cli("rebuild", str(tmp_path / "cap"), env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert errors == [
+        "envsnap: error: cannot reach the Docker daemon at unix:///nonexistent.sock (No such file"
+        " or directory); start it or set DOCKER_HOST, or use --no-build to render the context only"
+    ]
+    assert "Traceback" not in done.stderr

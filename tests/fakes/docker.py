@@ -31,21 +31,20 @@ def require_docker(reason: str) -> None:
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[Any]:
     """The daemon's low-level API client; skips the test when no daemon answers."""
-    from envsnap.build.docker import daemon_host
+    from envsnap.build.docker import DockerEngine
+    from envsnap.errors import EnvsnapError
 
     try:
-        import docker
+        import docker  # noqa: F401  (the SDK the engine needs)
     except ImportError:
         require_docker("the docker SDK is not installed (pip install 'envsnap[docker]')")
-    host = daemon_host()
+    engine = DockerEngine()
     try:
-        client = docker.APIClient(base_url=host, version="auto", timeout=600)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        reason = str(exc).splitlines()[0][:200]
-        require_docker(f"no Docker daemon answers at {host} ({reason}); {SETUP_HINT}")
+        client = engine.api()
+    except EnvsnapError as exc:
+        require_docker(f"{str(exc).partition(';')[0]}; {SETUP_HINT}")
     yield client
-    client.close()
+    engine.close()
 
 
 @pytest.fixture(scope="session")
