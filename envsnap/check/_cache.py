@@ -18,7 +18,6 @@ import os
 from pathlib import Path
 
 from envsnap import __version__
-from envsnap._io import write_atomic
 from envsnap.errors import InputError
 from envsnap.model import SCHEMA_VERSION, Environment, ModelError
 
@@ -57,6 +56,7 @@ def load_environment(path: Path) -> Environment:
     entry = cache_dir() / "check" / f"{key}.json"
     with contextlib.suppress(OSError, ValueError, ModelError):
         return Environment.from_dict(json.loads(entry.read_text(encoding="utf-8")))
+    from envsnap._io import write_atomic  # tempfile & co.: only on a miss
     from envsnap.formats import pylock
 
     env = slim(pylock.load(path))
