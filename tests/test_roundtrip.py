@@ -2,7 +2,8 @@
 
 uv installs every kind from pylock.toml. pip 26.3 reads pylock.toml too (experimentally) but
 turns hash-checking on for the whole file, and pip cannot hash a folder, an editable or a VCS
-checkout; so pip gets the lock of the hashable packages, and requirements.txt the same set.
+checkout; so pip gets the lock split in a hashed and a direct part. requirements.txt installs
+the hashable packages (the others are comments in it).
 """
 
 from __future__ import annotations
@@ -123,16 +124,18 @@ def test_capture_then_install_with_uv_pip_and_requirements(
     assert done.returncode == 0, done.stderr
     assert _capture(cli, fresh, tmp_path / "again-uv", env) == original
 
-    # pip >= 26: the hashable part of the lock, as pylock.toml.
+    # pip >= 26 reads pylock.toml, but one hashed package turns hash-checking on for the whole
+    # file, and pip cannot hash a folder, an editable or a VCS checkout. So pip gets the lock in
+    # two PEP 751 files, pylock.hashed.toml and pylock.direct.toml, one install each.
     hashable = {(p.name, p.version) for p in env_lock.packages if p.source in HASHABLE}
     assert {n for n, _ in hashable} == names - {"folder-pkg", "edit-pkg", "git-pkg"}
-    part = dataclasses.replace(
-        env_lock, packages=tuple(p for p in env_lock.packages if p.source in HASHABLE)
-    )
-    pylock.write(tmp_path / "part" / "pylock.toml", part)
     fresh = _venv(tmp_path / "by-pip")
-    _pip(fresh, "-r", str(tmp_path / "part" / "pylock.toml"), env=env)
-    assert _capture(cli, fresh, tmp_path / "again-pip", env) == hashable
+    for part, keep in (("hashed", True), ("direct", False)):
+        path = tmp_path / "split" / f"pylock.{part}.toml"
+        pkgs = tuple(p for p in env_lock.packages if (p.source in HASHABLE) == keep)
+        pylock.write(path, dataclasses.replace(env_lock, packages=pkgs))
+        _pip(fresh, "-r", str(path), env=env)
+    assert _capture(cli, fresh, tmp_path / "again-pip", env) == original
 
     # requirements.txt in hash-checking mode, with no other source configured than its own.
     fresh = _venv(tmp_path / "by-requirements")
