@@ -29,7 +29,10 @@ root="$(mktemp -d "${TMPDIR:-/tmp}/envsnap-rootfs.XXXXXX")"
 trap 'rm -rf "$root"' EXIT
 
 echo "debian-root: debootstrap $codename into $root"
-debootstrap --variant=minbase --include="$packages" "$codename" "$root" "$mirror" \
+exclude=tzdata
+[[ ",${EXTRA_PACKAGES:-}," != *,tzdata,* ]] || exclude=""
+debootstrap --variant=minbase --include="$packages" ${exclude:+--exclude="$exclude"} \
+    "$codename" "$root" "$mirror" \
     >"$root.log" 2>&1 || { tail -n 30 "$root.log" >&2; rm -f "$root.log"; exit 1; }
 rm -f "$root.log"
 

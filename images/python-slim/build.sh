@@ -9,7 +9,9 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 python="${1:-${PYTHON:-python3}}"
-codename="${CODENAME:-bookworm}"
+# The Debian release of this host (the interpreter's glibc must match), else bookworm.
+codename="${CODENAME:-$(. /etc/os-release 2>/dev/null && [[ "${ID:-}" == debian ]] && echo "${VERSION_CODENAME:-}")}"
+codename="${codename:-bookworm}"
 
 read -r version prefix stdlib < <("$python" -c \
     'import sys, sysconfig; print("%d.%d.%d" % sys.version_info[:3], sys.base_prefix, sysconfig.get_path("stdlib", vars={"installed_base": sys.base_prefix}))')
