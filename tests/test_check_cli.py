@@ -25,8 +25,10 @@ from tests.check.scenario import (
     machine,
     make_toolkit,
     make_venv,
+    site_packages,
 )
 from tests.fakes.nvml import real_nvml_present
+from tests.fakes.sitepackages import write_dist_info
 
 # The module builds real venvs (without pip) and captures in subprocesses.
 pytestmark = pytest.mark.slow
@@ -159,6 +161,26 @@ def test_other_cpu_vendor_and_simd_level(world: dict[str, Any]) -> None:
     simd = next(f for f in envelope["findings"] if f["code"] == "cpu.simd")
     assert (simd["expected"], simd["actual"]) == ("AVX-512", "AVX2")
     assert "MKL_CBWR=AVX2" in simd["remedy"] and "OPENBLAS_CORETYPE=Haswell" in simd["remedy"]
+
+
+def test_cpu_lacking_what_a_locked_wheel_was_built_for(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    py = make_venv(tmp_path / "venv-v4", "1.0")
+    write_dist_info(
+        site_packages(tmp_path / "venv-v4"),
+        "fastmath",
+        "1.0",
+        tags=("cp311-cp311-manylinux_2_28_x86_64_v4",),
+    )
+    recorded = capture(tmp_path / "capture-v4", py, world["a100"])
+    rc, envelope = check_json(recorded, py, _on(world, cpu="epyc"))
+    assert rc == 1
+    assert ("error", "cpu", "cpu.isa-missing") in codes(envelope)
+    isa = next(f for f in envelope["findings"] if f["code"] == "cpu.isa-missing")
+    assert "fastmath 1.0" in isa["message"] and "avx512f" in isa["actual"]
+    same_cpu = check_json(recorded, py, world["a100"])
+    assert same_cpu == (0, {"version": 1, "compatible": True, "findings": []})
 
 
 def test_v100_loses_tf32_and_memory(world: dict[str, Any]) -> None:
