@@ -15,7 +15,6 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,11 @@ class Locked:
 
 
 class _Unavailable(Exception):
-    """A source could not answer (network error, or offline with nothing cached)."""
+    """A source could not answer (network error, unreadable file)."""
+
+
+class _NeedsNetwork(Exception):
+    """The answer is neither cached nor local."""
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,25 @@ def lock_hashes(
         from . import pipconfig
 
         config = pipconfig.load()
-    ctx = _Context(config, Path(cache_dir) if cache_dir else cache_dir_default(), offline, progress)
+    ctx = _Context(config, Path(cache_dir) if cache_dir else cache_dir_default(), progress)
     todo = [p for p in packages if p.source == "index"]
     if todo:
         where = ", ".join(s.url for s in ctx.sources) or "no index"
         progress(f"looking up {len(todo)} package(s) on {where}{' (offline)' if offline else ''}")
-    with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(todo)))) as pool:
-        done = dict(zip([p.name for p in todo], pool.map(ctx.lock_one, todo)))
+    # Cache and local folders first, in this thread: an unchanged environment needs no
+    # network, no threads and no TLS set-up.
+    done: dict[str, Package] = {}
+    remote: list[Package] = []
+    for pkg in todo:
+        try:
+            done[pkg.name] = ctx.lock_one(pkg, network=False)
+        except _NeedsNetwork:
+            remote.append(pkg)
+    if remote and not offline:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(WORKERS, len(remote))) as pool:
+            done.update(zip([p.name for p in remote], pool.map(ctx.lock_one, remote)))
     for url, (why, names) in sorted(ctx.failed.items()):
         progress(f"{url}: {why}; not pinned: {', '.join(sorted(names))}")
     result = tuple(done.get(p.name, p) for p in packages)
@@ -118,10 +133,8 @@ def _lockable_files(files: Iterable[ArtifactFile]) -> tuple[ArtifactFile, ...]:
 
 
 class _Context:
-    def __init__(
-        self, config: PipConfig, cache: Path, offline: bool, progress: Callable[[str], None]
-    ) -> None:
-        self.config, self.cache, self.offline, self.say = config, cache, offline, progress
+    def __init__(self, config: PipConfig, cache: Path, progress: Callable[[str], None]) -> None:
+        self.config, self.cache, self.say = config, cache, progress
         self.sources = _sources(config)
         self._ssl: Any = None
         self._lock = threading.Lock()
@@ -131,16 +144,15 @@ class _Context:
         self._pages: dict[str, list[ArtifactFile]] = {}  # find-links pages, fetched once
         self._gates: dict[str, threading.Lock] = {}
 
-    def lock_one(self, pkg: Package) -> Package:
+    def lock_one(self, pkg: Package, *, network: bool = True) -> Package:
         want = {t for line in pkg.wheel_tags for t in simpleapi.tags_of(line)}
         fallback: tuple[_Source, tuple[ArtifactFile, ...]] | None = None
         for src in self.sources:
             try:
-                files = self.files_on(src, pkg.name, pkg.version)
+                files = self.files_on(src, pkg.name, pkg.version, network=network)
             except _Unavailable as exc:
-                if str(exc):
-                    with self._lock:
-                        self.failed.setdefault(src.url, (str(exc), []))[1].append(pkg.name)
+                with self._lock:
+                    self.failed.setdefault(src.url, (str(exc), []))[1].append(pkg.name)
                 return pkg
             files = _lockable_files(files)
             if not files:
@@ -157,10 +169,12 @@ class _Context:
             pkg, index=src.url, installed_file=simpleapi.installed_file(files, want), files=files
         )
 
-    def files_on(self, src: _Source, name: str, version: str) -> tuple[ArtifactFile, ...]:
+    def files_on(
+        self, src: _Source, name: str, version: str, *, network: bool
+    ) -> tuple[ArtifactFile, ...]:
         """Every file of *name* *version* on *src* (empty: not there)."""
         if src.local is None:
-            return self._remote(src, name, version)
+            return self._remote(src, name, version, network=network)
         try:
             return self._local(src, name, version)
         except OSError as exc:
@@ -187,14 +201,16 @@ class _Context:
             )
         return ()
 
-    def _remote(self, src: _Source, name: str, version: str) -> tuple[ArtifactFile, ...]:
+    def _remote(
+        self, src: _Source, name: str, version: str, *, network: bool
+    ) -> tuple[ArtifactFile, ...]:
         key = _key(src.url, name, version)
         cached = self._cache_get(key)
         if cached is not None:
             with contextlib.suppress(ModelError, TypeError):
                 return tuple(ArtifactFile.from_dict(f) for f in cached.get("files", []))
-        if self.offline:
-            raise _Unavailable("")
+        if not network:
+            raise _NeedsNetwork
         if src.url in self._dead:
             raise _Unavailable(self._dead[src.url])
         page = src.fetch.rstrip("/") + f"/{name}/" if src.kind == "index" else src.fetch

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -81,23 +80,21 @@ def parse_json_page(text: str, base_url: str) -> list[ArtifactFile]:
     return out
 
 
-class _Anchors(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        href = dict(attrs).get("href")
-        if tag == "a" and href:
-            self.hrefs.append(href)
-
-
 def parse_html_page(text: str, base_url: str) -> list[ArtifactFile]:
     """Parse a PEP 503 HTML page (or find-links page) into files; sha256 from the URL fragment."""
-    parser = _Anchors()
-    parser.feed(text)
+    from html.parser import HTMLParser  # only index pages without PEP 691 JSON need it
+
+    hrefs: list[str] = []
+
+    class Anchors(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            href = dict(attrs).get("href")
+            if tag == "a" and href:
+                hrefs.append(href)
+
+    Anchors().feed(text)
     out = []
-    for href in parser.hrefs:
+    for href in hrefs:
         url, _, fragment = urljoin(base_url, href).partition("#")
         name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         algo, _, digest = fragment.partition("=")
