@@ -357,3 +357,23 @@ def test_cli_recapture_is_network_free_and_offline_names_unhashed(
     from envsnap.formats import pylock
 
     assert pylock.load(tmp_path / "out" / "pylock.toml").unhashed == ("puresix",)
+
+
+@pytest.mark.network
+def test_real_pypi_through_the_users_pip_configuration(tmp_path: Path) -> None:
+    """PEP 691 JSON over TLS, with the CA bundle pip is configured with (skips when offline)."""
+    config = pipconfig.load()
+    if config.index_url != pipconfig.DEFAULT_INDEX:
+        pytest.skip(f"pip is configured with another index: {config.index_url}")
+    config = PipConfig(index_url=config.index_url, cert=config.cert, timeout=20)
+    locked, said = _lock(
+        [_pkg("six", "1.17.0", "py2-none-any", "py3-none-any")], config, tmp_path / "cache"
+    )
+    if locked.unhashed:
+        pytest.skip(f"PyPI not reachable: {said[-1]}")
+    (six,) = locked.packages
+    assert six.installed_file == "six-1.17.0-py2.py3-none-any.whl"
+    wheel = next(f for f in six.files if f.name == six.installed_file)
+    assert wheel.sha256 == "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274"
+    assert wheel.url is not None and wheel.url.startswith("https://files.pythonhosted.org/")
+    assert [f.name for f in six.files] == ["six-1.17.0-py2.py3-none-any.whl", "six-1.17.0.tar.gz"]
