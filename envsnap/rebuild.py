@@ -66,6 +66,18 @@ def load_capture(directory: Path) -> Environment:
     return env
 
 
+def _check_cert(cert: Path) -> None:
+    """Refuse a --ca-cert that is missing or holds no PEM certificate (pip would fail later)."""
+    import ssl
+
+    if not cert.is_file():
+        raise InputError(f"{cert}: --ca-cert file not found")
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=str(cert))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise InputError(f"{cert}: --ca-cert is not a PEM CA certificate ({exc})") from None
+
+
 def _clean_url(url: str) -> str | None:
     """An https URL for a git remote, without credentials; None when it cannot be one."""
     scp = re.match(r"^[\w.-]+@([\w.-]+):(?!/)(.+)$", url)
@@ -130,8 +142,8 @@ def rebuild(
     capture_dir = Path(directory)
     env = load_capture(capture_dir)
     cert = Path(ca_cert) if ca_cert else None
-    if cert is not None and not cert.is_file():
-        raise InputError(f"{cert}: --ca-cert file not found")
+    if cert is not None:
+        _check_cert(cert)
     if venv is not None:
         from .rebuild_venv import rebuild_venv
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,6 +108,11 @@ def test_bad_options_exit_2(cli: CLI, capture: Path, tmp_path: Path) -> None:
     done = cli("rebuild", str(capture), "--no-build", "--ca-cert", str(tmp_path / "none.pem"))
     assert done.returncode == 2
     assert done.stderr.startswith(f"envsnap: error: {tmp_path / 'none.pem'}: --ca-cert file")
+    bogus = tmp_path / "bogus.pem"
+    bogus.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    done = cli("rebuild", str(capture), "--no-build", "--ca-cert", str(bogus))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"envsnap: error: {bogus}: --ca-cert is not a PEM CA")
     done = cli("rebuild", str(capture), "--python", "python3")
     assert done.returncode == 2
     assert "--python: only meaningful with --venv PATH" in done.stderr
@@ -118,7 +125,10 @@ def test_ca_cert_goes_into_the_context_not_the_final_stage(
     cli: CLI, capture: Path, tmp_path: Path
 ) -> None:
     cert = tmp_path / "proxy-ca.pem"
-    cert.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    system = Path("/etc/ssl/certs/ca-certificates.crt")
+    if not system.is_file():
+        pytest.skip(f"{system} not present")
+    cert.write_bytes(system.read_bytes())
     out = tmp_path / "ctx"
     done = cli("rebuild", str(capture), "--no-build", "--context", str(out), "--ca-cert", str(cert))
     assert done.returncode == 0, done.stderr
@@ -167,3 +177,63 @@ def test_json_result(cli: CLI, capture: Path, tmp_path: Path) -> None:
             "version",
         ]
     )
+
+
+@pytest.mark.docker
+def test_build_records_the_image_and_holds_only_the_captured_packages(
+    cli: CLI, tmp_path: Path, python_slim_image: str, docker_client: Any
+) -> None:
+    """A real classic-builder build: image.toml, /opt/venv holds exactly the lock, no CA left."""
+    import dataclasses
+
+    from envsnap.build.docker import run
+    from envsnap.formats.image import load
+    from envsnap.model import ArtifactFile, Package
+    from tests.render.projects import make_project, make_wheel, sha256
+
+    here = "{}.{}.{}".format(*sys.version_info[:3])
+    wheel = make_wheel(tmp_path / "links", "demo", "1.0")
+    src = make_project(tmp_path / "mypkg", "mypkg", "0.1")
+    env = dataclasses.replace(
+        samples.cpu_env(),
+        python=samples.python(here),
+        packages=(
+            Package(
+                name="demo",
+                version="1.0",
+                source="index",
+                index="file:///links",
+                files=(ArtifactFile(name=wheel.name, path=str(wheel), sha256=sha256(wheel)),),
+            ),
+            Package(name="mypkg", version="0.1", source="editable", url=src.as_uri()),
+        ),
+    )
+    cap = tmp_path / "cap"
+    pylock.write(cap / "pylock.toml", env)
+    cert = tmp_path / "ca.pem"
+    cert.write_bytes(Path("/etc/ssl/certs/ca-certificates.crt").read_bytes())
+    tag = "envsnap-test/rebuild-cli:1"
+    done = cli("rebuild", str(cap), "-t", tag, "--wheelhouse", "--ca-cert", str(cert), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    record = load(cap / "image.toml")
+    assert record.base_image == python_slim_image
+    assert record.tag == tag
+    assert done.stdout.splitlines()[-1] == (
+        f"built image {record.image_id}, tagged {tag}; recorded in {cap / 'image.toml'}"
+    )
+    code, out = run(
+        tag,
+        [
+            "python",
+            "-c",
+            "import importlib.metadata as m, sys; print(sys.prefix,"
+            " sorted(d.metadata['Name'] for d in m.distributions()))",
+        ],
+    )
+    assert (code, out.strip()) == (0, "/opt/venv ['demo', 'mypkg']")
+    code, out = run(tag, ["sh", "-c", "envsnap --version && ls /envsnap && ls /tmp"])
+    assert code == 0, out
+    assert out.split() == ["envsnap", "0.1.0", "pylock.toml"]
+    history = " ".join(str(h.get("CreatedBy", "")) for h in docker_client.history(tag))
+    assert "ca.pem" not in history and "PIP_CERT" not in history
+    docker_client.remove_image(tag, force=True)
