@@ -53,17 +53,40 @@ def lockable(p: Package) -> bool:
 
 def render(env: Environment) -> str:
     """Return the pylock.toml text of *env* (deterministic: sorted packages, fixed key order)."""
-    from packaging.pylock import Pylock
+    from packaging.pylock import PylockValidationError
 
     pkgs = sorted(env.packages, key=lambda p: p.name)
+    locked = [p for p in pkgs if lockable(p)]
+    try:
+        lock = _lock(env, locked, [p for p in pkgs if not lockable(p)])
+    except (ValueError, PylockValidationError):
+        # Something installed is stranger than PEP 751 allows: keep it, in [tool.envsnap].
+        ok = [p for p in locked if _valid(env, p)]
+        lock = _lock(env, ok, [p for p in pkgs if p not in ok])
+    return HEADER + "\n\n" + _dumps(lock.to_dict())
+
+
+def _lock(env: Environment, locked: list[Package], rest: list[Package]) -> _pl.Pylock:
+    from packaging.pylock import Pylock
+
     lock = Pylock(
         lock_version=Version(LOCK_VERSION),
         created_by=CREATED_BY,
-        packages=[_to_pylock(p) for p in pkgs if lockable(p)],
-        tool={"envsnap": _tool_table(env, [p for p in pkgs if not lockable(p)])},
+        packages=[_to_pylock(p) for p in locked],
+        tool={"envsnap": _tool_table(env, rest)},
     )
     lock.validate()
-    return HEADER + "\n\n" + _dumps(lock.to_dict())
+    return lock
+
+
+def _valid(env: Environment, p: Package) -> bool:
+    from packaging.pylock import PylockValidationError
+
+    try:
+        _lock(env, [p], [])
+    except (ValueError, PylockValidationError):
+        return False
+    return True
 
 
 def _dumps(doc: Mapping[str, Any]) -> str:
@@ -160,7 +183,7 @@ def _to_pylock(p: Package) -> _pl.Package:
         )
     else:
         path = _url_path(p.url or "")
-        if Path(path).as_uri() != p.url:
+        if not path.startswith("/") or Path(path).as_uri() != p.url:
             extra["url"] = p.url  # the path alone would not give the recorded URL back
         kwargs["directory"] = pl.PackageDirectory(
             path=path,
@@ -293,13 +316,14 @@ def _from_pylock(raw: Mapping[str, Any]) -> dict[str, Any]:
                 out[key] = vcs[key]
     elif "archive" in raw:
         arch = raw["archive"]
-        out["url"] = arch.get("url") or Path(arch["path"]).as_uri()
+        out["url"] = arch.get("url") or _path_url(arch["path"])
         out["archive-sha256"] = arch["hashes"].get("sha256")
         if "subdirectory" in arch:
             out["subdirectory"] = arch["subdirectory"]
     elif "directory" in raw:
         folder = raw["directory"]
-        out.setdefault("url", Path(folder["path"]).as_uri())
+        if "url" not in out:
+            out["url"] = _path_url(folder["path"])
         if "subdirectory" in folder:
             out["subdirectory"] = folder["subdirectory"]
     else:
@@ -308,6 +332,11 @@ def _from_pylock(raw: Mapping[str, Any]) -> dict[str, Any]:
         files = [*raw.get("wheels", []), *([raw["sdist"]] if "sdist" in raw else [])]
         out["files"] = sorted((_file(f) for f in files), key=lambda f: str(f["name"]))
     return out
+
+
+def _path_url(path: str) -> str:
+    # PEP 751 paths may be relative to the lock file; those stay as written.
+    return Path(path).as_uri() if Path(path).is_absolute() else path
 
 
 def _file(raw: Mapping[str, Any]) -> dict[str, Any]:

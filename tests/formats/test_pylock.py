@@ -269,3 +269,30 @@ def test_a_lock_with_nothing_pinned_is_still_valid(tmp_path: Path) -> None:
     path = pylock.write(tmp_path / "pylock.toml", env)
     assert Pylock.from_dict(tomllib.loads(path.read_text())).packages == []
     assert pylock.load(path) == env
+
+
+def test_what_pep751_refuses_is_kept_in_tool_envsnap(tmp_path: Path) -> None:
+    env = environment()
+    odd = Package(
+        name="odd",
+        version="1.0",
+        source="index",
+        files=(
+            ArtifactFile(
+                name="not-a-wheel-name.whl", url="https://x/not-a-wheel-name.whl", sha256=H
+            ),
+        ),
+    )
+    relative = Package(name="rel", version="1", source="directory", url="file:relative/dir")
+    env = Environment(
+        **{
+            **env.__dict__,
+            "packages": tuple(sorted((*env.packages, odd, relative), key=lambda p: p.name)),
+        }
+    )
+    text = pylock.render(env)
+    data = tomllib.loads(text)
+    Pylock.from_dict(data)
+    assert "odd" in [u["name"] for u in data["tool"]["envsnap"]["unhashed"]]
+    back = pylock.parse(text)
+    assert back.package("odd") == odd and back.package("rel") == relative
