@@ -183,6 +183,7 @@ def _site_of(python: Path) -> Path:
     return Path(out.stdout.strip())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("metadata", "problem"),
     [
