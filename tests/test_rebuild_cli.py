@@ -53,8 +53,8 @@ def test_context_dir_holds_everything_and_matches_the_dry_run(
     assert {
         "Dockerfile",
         "capture/pylock.toml",
-        "requirements/heavy.txt",
-        "requirements/packages.txt",
+        "layers/heavy/requirements.txt",
+        "layers/packages/requirements.txt",
         "tool/requirements.txt",
     } <= set(files)
     dry = cli("rebuild", str(capture), "--no-build", cwd=tmp_path)

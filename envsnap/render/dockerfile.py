@@ -161,16 +161,14 @@ def _layer_stage(plan: Plan, n: int, layer: Layer) -> list[str]:
     names = ", ".join(layer.packages)
     if len(names) > 72:
         names = names[:69] + "..."
-    lines = [
+    return [
         f"# Layer {n} of {len(plan.layers)}: {LAYER_WHY[layer.name]}",
         f"# ({len(layer.packages)}: {names})",
         f"FROM envsnap-builder AS envsnap-{layer.name}",
-        f"COPY {layer.requirements} {BUILD_DIR}/{layer.requirements}",
+        f"COPY {layer.wheels}/ {BUILD_DIR}/{layer.wheels}/",
+        _pip(plan, layer),
+        "",
     ]
-    if layer.local:
-        lines.append(f"COPY {layer.wheels}/ {BUILD_DIR}/{layer.wheels}/")
-    lines += [_pip(plan, layer), ""]
-    return lines
 
 
 def _tool_stage() -> list[str]:
@@ -201,15 +199,14 @@ def _final(plan: Plan) -> list[str]:
     lines += [
         f"COPY --from=envsnap-tool {TOOL_DIR} {TOOL_DIR}",
         "# envsnap's own commands come last on PATH: the captured environment wins every name",
-        f"ENV PATH={target}/bin:$PATH:{TOOL_DIR}/bin",
     ]
     if plan.envvars:
-        lines.append("# Determinism variables recorded by the capture")
-        lines.append(_env(plan.envvars))
+        lines.append("# ... and the determinism variables recorded by the capture")
+    paths = [f"PATH={target}/bin:$PATH:{TOOL_DIR}/bin"]
+    lines.append("ENV " + _continued(paths + [f"{k}={docker_quote(v)}" for k, v in plan.envvars]))
     labels = [f"{docker_quote(k)}={docker_quote(v)}" for k, v in plan.labels]
     lines.append("LABEL " + _continued(labels))
     lines.append("COPY capture/ /envsnap/")
-    lines.append('CMD ["python"]')
     return lines
 
 

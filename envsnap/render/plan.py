@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from ..errors import InputError
 from ..model import Environment, Package
 from .base import BaseChoice, choose
 from .validate import (
@@ -76,13 +77,13 @@ class Layer:
 
     @property
     def requirements(self) -> str:
-        """The requirements file of this layer, relative to the context."""
-        return f"requirements/{self.name}.txt"
+        """The requirements file of this layer, relative to the context (or work folder)."""
+        return f"layers/{self.name}/requirements.txt"
 
     @property
     def wheels(self) -> str:
-        """The wheels folder of this layer, relative to the context."""
-        return f"wheels/{self.name}"
+        """The folder of this layer's requirements and wheels, relative to the context."""
+        return f"layers/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -187,9 +188,14 @@ def _labels(
 
 
 def _envvars(env: Environment) -> tuple[tuple[str, str], ...]:
+    from ..capture.envvars import ALLOWLIST
+
     out = {}
     for name, value in env.envvars:
         check_env_name(name, f"{LOCK}: envvars")
+        if name not in ALLOWLIST:
+            # PATH, LD_PRELOAD, PYTHONPATH... would change what runs in the image.
+            raise InputError(f"{LOCK}: envvars.{name}: not a determinism variable envsnap records")
         out[name] = check_text(value, f"{LOCK}: envvars.{name}")
     return tuple(sorted(out.items()))
 

@@ -27,11 +27,11 @@ RUN /opt/conda/bin/python -m venv /opt/envsnap
 # Layer 1 of 1: the other locked packages
 # (1: tqdm)
 FROM envsnap-builder AS envsnap-packages
-COPY requirements/packages.txt /tmp/envsnap-build/requirements/packages.txt
+COPY layers/packages/ /tmp/envsnap-build/layers/packages/
 RUN /opt/envsnap/bin/python -m pip --python /opt/conda/bin/python install \
     --no-cache-dir --require-hashes --no-deps \
     --prefix /opt/envsnap-layer \
-    -r /tmp/envsnap-build/requirements/packages.txt
+    -r /tmp/envsnap-build/layers/packages/requirements.txt
 
 # envsnap itself, in its own virtualenv: never mixed into the captured packages
 FROM envsnap-builder AS envsnap-tool
@@ -54,4 +54,3 @@ LABEL "io.envsnap.lock.digest"="sha256:55555555555555555555555555555555555555555
     "org.opencontainers.image.revision"="0123456789abcdef0123456789abcdef01234567" \
     "org.opencontainers.image.source"="https://github.com/example/project"
 COPY capture/ /envsnap/
-CMD ["python"]

@@ -20,11 +20,11 @@ RUN python -m venv /opt/envsnap \
 # Layer 1 of 1: the other locked packages
 # (4: numpy, pip, requests, urllib3)
 FROM envsnap-builder AS envsnap-packages
-COPY requirements/packages.txt /tmp/envsnap-build/requirements/packages.txt
+COPY layers/packages/ /tmp/envsnap-build/layers/packages/
 RUN /opt/envsnap/bin/python -m pip --python /opt/venv/bin/python install \
     --no-cache-dir --require-hashes --no-deps \
     --prefix /opt/envsnap-layer \
-    -r /tmp/envsnap-build/requirements/packages.txt
+    -r /tmp/envsnap-build/layers/packages/requirements.txt
 
 # envsnap itself, in its own virtualenv: never mixed into the captured packages
 FROM envsnap-builder AS envsnap-tool
@@ -40,13 +40,12 @@ COPY --from=envsnap-builder /opt/venv /opt/venv
 COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv
 COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
 # envsnap's own commands come last on PATH: the captured environment wins every name
-ENV PATH=/opt/venv/bin:$PATH:/opt/envsnap/bin
-# Determinism variables recorded by the capture
-ENV PYTHONHASHSEED="0"
+# ... and the determinism variables recorded by the capture
+ENV PATH=/opt/venv/bin:$PATH:/opt/envsnap/bin \
+    PYTHONHASHSEED="0"
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \
     "io.envsnap.python"="3.11.7" \
     "org.opencontainers.image.created"="2026-11-20T10:00:00Z" \
     "org.opencontainers.image.revision"="0123456789abcdef0123456789abcdef01234567" \
     "org.opencontainers.image.source"="https://github.com/example/project"
 COPY capture/ /envsnap/
-CMD ["python"]

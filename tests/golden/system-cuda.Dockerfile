@@ -29,11 +29,11 @@ RUN /opt/python/bin/python3 -m venv /opt/envsnap \
 # Layer 1 of 1: the other locked packages
 # (3: cupy-cuda12x, fastrlock, numpy)
 FROM envsnap-builder AS envsnap-packages
-COPY requirements/packages.txt /tmp/envsnap-build/requirements/packages.txt
+COPY layers/packages/ /tmp/envsnap-build/layers/packages/
 RUN /opt/envsnap/bin/python -m pip --python /opt/venv/bin/python install \
     --no-cache-dir --require-hashes --no-deps \
     --prefix /opt/envsnap-layer \
-    -r /tmp/envsnap-build/requirements/packages.txt
+    -r /tmp/envsnap-build/layers/packages/requirements.txt
 
 # envsnap itself, in its own virtualenv: never mixed into the captured packages
 FROM envsnap-builder AS envsnap-tool
@@ -50,9 +50,9 @@ COPY --from=envsnap-builder /opt/venv /opt/venv
 COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv
 COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
 # envsnap's own commands come last on PATH: the captured environment wins every name
-ENV PATH=/opt/venv/bin:$PATH:/opt/envsnap/bin
-# Determinism variables recorded by the capture
-ENV CUBLAS_WORKSPACE_CONFIG=":4096:8" \
+# ... and the determinism variables recorded by the capture
+ENV PATH=/opt/venv/bin:$PATH:/opt/envsnap/bin \
+    CUBLAS_WORKSPACE_CONFIG=":4096:8" \
     PYTHONHASHSEED="0"
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \
     "io.envsnap.python"="3.11.7" \
@@ -60,4 +60,3 @@ LABEL "io.envsnap.lock.digest"="sha256:55555555555555555555555555555555555555555
     "org.opencontainers.image.revision"="0123456789abcdef0123456789abcdef01234567" \
     "org.opencontainers.image.source"="https://github.com/example/project"
 COPY capture/ /envsnap/
-CMD ["python"]

@@ -45,12 +45,12 @@ def test_local_find_links_file_is_copied_and_pinned(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "links", "demo", "1.0")
     out = tmp_path / "ctx"
     text = write(env_with(local_index_pkg(wheel)), out)
-    copied = out / "wheels" / "packages" / wheel.name
+    copied = out / "layers" / "packages" / wheel.name
     assert copied.read_bytes() == wheel.read_bytes()
-    req = (out / "requirements" / "packages.txt").read_text()
+    req = (out / "layers" / "packages" / "requirements.txt").read_text()
     assert f"demo==1.0 \\\n    --hash=sha256:{sha256(wheel)}\n" in req
-    assert "--no-index \\\n    --find-links /tmp/envsnap-build/wheels/packages" in text
-    assert "COPY wheels/packages/ /tmp/envsnap-build/wheels/packages/" in text
+    assert "--no-index \\\n    --find-links /tmp/envsnap-build/layers/packages" in text
+    assert "COPY layers/packages/ /tmp/envsnap-build/layers/packages/" in text
     assert (out / "tool" / "requirements.txt").is_file()
     assert (out / "capture").is_dir()
 
@@ -86,16 +86,16 @@ def test_wheelhouse_downloads_and_verifies_over_http(tmp_path: Path) -> None:
         ]
         out = tmp_path / "ctx"
         text = write(env_with(*pkgs), out, wheelhouse=True)
-        assert (out / "wheels" / "packages" / good.name).read_bytes() == good.read_bytes()
-        assert (out / "wheels" / "heavy" / heavy.name).read_bytes() == heavy.read_bytes()
-        assert "--index-url" not in (out / "requirements" / "packages.txt").read_text()
+        assert (out / "layers" / "packages" / good.name).read_bytes() == good.read_bytes()
+        assert (out / "layers" / "heavy" / heavy.name).read_bytes() == heavy.read_bytes()
+        assert "--index-url" not in (out / "layers" / "packages" / "requirements.txt").read_text()
         assert text.count("--no-index") == 3
         tampered = dataclasses.replace(
             pkgs[0], files=(dataclasses.replace(pkgs[0].files[0], sha256="1" * 64),)
         )
         with pytest.raises(InputError, match="sha256 mismatch"):
             write(env_with(tampered), tmp_path / "ctx2", wheelhouse=True)
-        assert not (tmp_path / "ctx2" / "wheels" / "packages" / good.name).exists()
+        assert not (tmp_path / "ctx2" / "layers" / "packages" / good.name).exists()
 
 
 def test_index_packages_name_their_index_without_wheelhouse(tmp_path: Path) -> None:
@@ -106,10 +106,10 @@ def test_index_packages_name_their_index_without_wheelhouse(tmp_path: Path) -> N
     )
     out = tmp_path / "ctx"
     write(env_with(*pkgs), out)
-    heavy = (out / "requirements" / "heavy.txt").read_text()
+    heavy = (out / "layers" / "heavy" / "requirements.txt").read_text()
     assert "--index-url https://pypi.org/simple\n--extra-index-url " + torch_index in heavy
     assert "torch==2.8.0+cpu \\\n    --hash=sha256:" in heavy
-    assert not (out / "wheels").exists()
+    assert sorted(p.name for p in (out / "layers" / "heavy").iterdir()) == ["requirements.txt"]
 
 
 def test_directory_package_that_is_gone_is_named(tmp_path: Path) -> None:
@@ -125,9 +125,9 @@ def test_editable_directory_is_built_into_a_wheel(tmp_path: Path) -> None:
     pkg = Package(name="mypkg", version="0.1", source="editable", url=src.as_uri())
     out = tmp_path / "ctx"
     text = write(env_with(pkg), out)
-    built = out / "wheels" / "local" / "mypkg-0.1-py3-none-any.whl"
+    built = out / "layers" / "local" / "mypkg-0.1-py3-none-any.whl"
     assert built.is_file()
-    req = (out / "requirements" / "local.txt").read_text()
+    req = (out / "layers" / "local" / "requirements.txt").read_text()
     assert f"mypkg==0.1 \\\n    --hash=sha256:{sha256(built)}" in req
     assert "FROM envsnap-builder AS envsnap-local" in text
     (src / "VERSION").write_text("mypkg 0.2\n")
@@ -149,7 +149,7 @@ def test_vcs_package_is_built_at_the_locked_commit(tmp_path: Path) -> None:
     )
     out = tmp_path / "ctx"
     write(env_with(pkg), out)
-    assert (out / "wheels" / "local" / "vcspkg-1.0-py3-none-any.whl").is_file()
+    assert (out / "layers" / "local" / "vcspkg-1.0-py3-none-any.whl").is_file()
 
 
 @pytest.mark.slow
@@ -207,7 +207,7 @@ def test_prepare_dir_refuses_a_foreign_folder_and_clears_its_own(tmp_path: Path)
     ours = tmp_path / "ours"
     write(env_with(local_index_pkg(make_wheel(tmp_path / "l", "demo", "1.0"))), ours)
     write(env_with(samples.index_pkg("numpy", "2.1.3")), ours)
-    assert not (ours / "wheels").exists()
+    assert not (ours / "layers" / "packages" / "demo-1.0-py3-none-any.whl").exists()
 
 
 def test_ctrl_c_leaves_no_temp_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

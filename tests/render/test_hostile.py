@@ -121,6 +121,8 @@ def test_hostile_sources_are_refused(pkg: Package, message: str) -> None:
         ((("BAD NAME", "1"),), "environment variable name"),
         ((("X=Y", "1"),), "environment variable name"),
         ((("1X", "1"),), "environment variable name"),
+        ((("PATH", "/tmp/evil"),), "not a determinism variable"),
+        ((("LD_PRELOAD", "/tmp/evil.so"),), "not a determinism variable"),
     ],
 )
 def test_hostile_envvars_are_refused(envvars: tuple[tuple[str, str], ...], message: str) -> None:
