@@ -15,6 +15,13 @@ codename="${codename:-bookworm}"
 
 read -r version prefix stdlib < <("$python" -c \
     'import sys, sysconfig; print("%d.%d.%d" % sys.version_info[:3], sys.base_prefix, sysconfig.get_path("stdlib", vars={"installed_base": sys.base_prefix}))')
+case "$prefix" in
+    / | /usr | /usr/local)
+        # The whole prefix is copied: that must be the interpreter's own tree, not a shared one.
+        echo "python-slim: $python lives in the shared prefix $prefix; set PYTHON to a" \
+            "self-contained build (pyenv, uv python install)" >&2
+        exit 1 ;;
+esac
 tag="python:${version}-slim-${codename}"
 base="envsnap-local/debian:${codename}-minbase"
 
