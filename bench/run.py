@@ -78,7 +78,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", default="40,250,500", help="generated env sizes (default 40,250,500)")
     p.add_argument("--json", action="store_true", help="print JSON on stdout (table on stderr)")
     p.add_argument("--docker", action="store_true", help="also build images (several minutes)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    try:
+        args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        p.error(f"--sizes: comma-separated integers expected, got {args.sizes!r}")
+    if args.runs < 1 or args.warmup < 0 or any(n < 1 for n in args.sizes):
+        p.error("--runs and --sizes must be >= 1, --warmup >= 0")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,8 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ref = section_reference(bench)
         print("bench: capture vs pip freeze ...", file=sys.stderr)
         section_capture(bench, ref)
-        print("bench: growth 40 -> 500 ...", file=sys.stderr)
-        section_growth(bench, [int(s) for s in args.sizes.split(",") if s.strip()])
+        print(f"bench: growth over {args.sizes} generated dists ...", file=sys.stderr)
+        section_growth(bench, args.sizes)
         print("bench: check overhead ...", file=sys.stderr)
         section_check(bench)
         print("bench: rebuild render ...", file=sys.stderr)
