@@ -35,12 +35,13 @@ class Bench:
     work: Path
     envsnap: list[str]
     dev_python: str
+    home: Path  # the cache of built environments (default .bench/)
     report: Report = field(default_factory=Report)
     captures: dict[str, Path] = field(default_factory=dict)
 
     def cache_env(self, name: str) -> dict[str, str]:
-        """Environment that points envsnap's hash cache at .bench/cache-<name>."""
-        cache = ROOT / ".bench" / f"cache-{name}"
+        """Environment that points envsnap's hash cache at <home>/cache-<name>."""
+        cache = self.home / f"cache-{name}"
         cache.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         for key in CACHE_ENV_KEYS:
@@ -74,7 +75,7 @@ def verdict(ok: bool) -> str:
 
 
 def capture_cmd(bench: Bench, python: Path, out: Path, *, offline: bool, cache: str) -> Cmd:
-    """`envsnap capture --python PY -o OUT [--offline]` with its hash cache in .bench/."""
+    """`envsnap capture --python PY -o OUT [--offline]` with its hash cache in the bench home."""
     argv = [*bench.envsnap, "capture", "--python", str(python), "-o", str(out)]
     if offline:
         argv.append("--offline")

@@ -78,6 +78,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", default="40,250,500", help="generated env sizes (default 40,250,500)")
     p.add_argument("--json", action="store_true", help="print JSON on stdout (table on stderr)")
     p.add_argument("--docker", action="store_true", help="also build images (several minutes)")
+    p.add_argument(
+        "--home",
+        type=Path,
+        default=ROOT / ".bench",
+        help="where built environments are cached (default .bench/)",
+    )
     args = p.parse_args(argv)
     try:
         args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -96,7 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     envsnap, dev_py = _envsnap_command()
     with tempfile.TemporaryDirectory(prefix="envsnap-bench-") as tmp:
         bench = Bench(
-            runs=args.runs, warmup=args.warmup, work=Path(tmp), envsnap=envsnap, dev_python=dev_py
+            runs=args.runs,
+            warmup=args.warmup,
+            work=Path(tmp),
+            envsnap=envsnap,
+            dev_python=dev_py,
+            home=args.home.resolve(),
         )
         info = _machine()
         bench.report.data["machine"] = info

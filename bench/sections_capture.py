@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import refenv
-from core import ROOT, Bench, Cmd, capture_cmd, compare, run_once, verdict
+from core import Bench, Cmd, capture_cmd, compare, run_once, verdict
 from measure import Sample, Stats, failure_line
 from report import fmt_ms, fmt_rss
 
@@ -17,9 +17,9 @@ __all__ = ["section_capture", "section_growth", "section_reference"]
 
 def section_reference(bench: Bench) -> Path:
     """Section 1: build (or reuse) the reference environment and count its distributions."""
-    venv, built_s = refenv.ensure_reference_env(ROOT / ".bench")
+    venv, built_s = refenv.ensure_reference_env(bench.home)
     count = refenv.distribution_count(venv)
-    how = f"built in {built_s:.0f} s" if built_s else "cached in .bench/"
+    how = f"built in {built_s:.0f} s" if built_s else f"cached in {bench.home}"
     bench.report.add("1 reference env", "installed distributions", f"{count} dists", result=how)
     bench.report.put("reference", "distributions", count)
     bench.report.put("reference", "build_s", round(built_s, 1))
@@ -28,7 +28,7 @@ def section_reference(bench: Bench) -> Path:
 
 def _fill_cache(bench: Bench, ref_py: Path) -> Sample | str:
     """Run one non-offline capture to fill the hash cache; return it, or why it could not."""
-    shutil.rmtree(ROOT / ".bench" / "cache-warm", ignore_errors=True)
+    shutil.rmtree(bench.home / "cache-warm", ignore_errors=True)
     reason = refenv.pip_index_unreachable()
     if reason:
         return reason
@@ -55,7 +55,7 @@ def section_capture(bench: Bench, ref: Path) -> None:
     """Section 2: capture --offline and warm-cache capture against pip freeze."""
     sec = "2 capture vs freeze"
     ref_py = refenv.bin_python(ref)
-    shutil.rmtree(ROOT / ".bench" / "cache-offline", ignore_errors=True)
+    shutil.rmtree(bench.home / "cache-offline", ignore_errors=True)
     pip_version = run_once(Cmd([str(ref_py), "-m", "pip", "--version"])).stdout.split()[1:2]
     freeze_label = f"pip freeze (pip {''.join(pip_version)})"
     cmds = {freeze_label: Cmd([str(ref_py), "-m", "pip", "freeze"])}
@@ -117,7 +117,7 @@ def section_growth(bench: Bench, sizes: Sequence[int]) -> None:
     sec = "3 growth"
     points: list[tuple[int, Stats, Stats]] = []
     for size in sizes:
-        venv = refenv.ensure_generated_env(ROOT / ".bench", size)
+        venv = refenv.ensure_generated_env(bench.home, size)
         py = refenv.bin_python(venv)
         dists = refenv.distribution_count(venv)
         out = bench.work / f"cap-gen{size}"

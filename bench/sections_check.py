@@ -7,7 +7,7 @@ import statistics
 from typing import Any
 
 import refenv
-from core import ROOT, Bench, Cmd, compare, run_once, verdict
+from core import Bench, Cmd, compare, run_once, verdict
 from measure import Sample, failure_line, summarize
 
 __all__ = ["section_check", "section_render"]
@@ -43,7 +43,7 @@ def section_check(bench: Bench) -> None:
     }
     ref_cap = bench.captures.get("ref-offline")
     if ref_cap is not None:
-        ref_py = refenv.bin_python(ROOT / ".bench" / "ref-venv")
+        ref_py = refenv.bin_python(bench.home / "ref-venv")
         cmds["check --python ref-venv"] = Cmd(
             [*bench.envsnap, "check", "--python", str(ref_py), str(ref_cap)], ok=(0, 1)
         )
