@@ -13,6 +13,7 @@ Layout (every path fixed; nothing from the lock names a path in it, only validat
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..model import Environment
-from .dockerfile import render
+from .dockerfile import BUILD_DIR, CACHE_DIR, render
 from .plan import Install, Layer, Plan
+from .validate import check_filename
 
 __all__ = [
     "CAPTURE_FILES",
@@ -73,11 +75,16 @@ def _hash_lines(hashes: list[str]) -> list[str]:
     return [f"    --hash=sha256:{h}" for h in sorted(set(hashes))]
 
 
-def _requirement(item: Install, plan: Plan, built: dict[str, str]) -> str:
+def _requirement(item: Install, plan: Plan, built: dict[str, tuple[str, str]]) -> str:
     pkg = item.package
     head = f"{item.name}=={item.version}"
     if item.how == "build":
-        hashes = [built[item.name]]
+        # By file URL, so pip records where it came from (direct_url.json, with the hash) and
+        # a capture of the image pins it; the path exists only in the build stage.
+        name, sha = built[item.name]
+        folder = f"{BUILD_DIR}/{plan_layer(plan, item).wheels}"
+        head = f"{item.name} @ file://{folder}/{check_filename(name, item.name)}"
+        hashes = [sha]
     elif pkg.source == "url":
         assert pkg.archive_sha256 is not None
         hashes = [pkg.archive_sha256]
@@ -88,7 +95,12 @@ def _requirement(item: Install, plan: Plan, built: dict[str, str]) -> str:
     return " \\\n".join([head, *_hash_lines(hashes)])
 
 
-def _requirements_text(layer: Layer, plan: Plan, built: dict[str, str]) -> str:
+def plan_layer(plan: Plan, item: Install) -> Layer:
+    """The layer that installs *item*."""
+    return next(ly for ly in plan.layers if ly.name == item.layer)
+
+
+def _requirements_text(layer: Layer, plan: Plan, built: dict[str, tuple[str, str]]) -> str:
     lines = [f"# {MARKER[2:]}: layer {layer.name!r}; do not edit"]
     if not layer.no_index and plan.indexes:
         lines.append(f"--index-url {plan.indexes[0]}")
@@ -96,6 +108,24 @@ def _requirements_text(layer: Layer, plan: Plan, built: dict[str, str]) -> str:
     items = [i for i in plan.installs if i.layer == layer.name]
     lines += [_requirement(i, plan, built) for i in items]
     return "\n".join(lines) + "\n"
+
+
+def _seed_hash_cache(plan: Plan, capture: Path) -> list[str]:
+    """The lock's index answers as envsnap's hash cache, so a capture in the image pins the
+    same files offline: pip verified every installed file against these hashes."""
+    from ..capture.index import _key  # the cache layout's one definition
+
+    out = []
+    for item in plan.installs:
+        pkg = item.package
+        if item.how not in ("index", "file") or not pkg.index or not pkg.files:
+            continue
+        key = _key(pkg.index, pkg.name, pkg.version)
+        rel = f"{CACHE_DIR}/index/{key[:2]}/{key}.json"
+        data = {"files": [f.to_dict() for f in pkg.files]}
+        _write(capture / rel, json.dumps(data, sort_keys=True))
+        out.append(f"capture/{rel}")
+    return out
 
 
 def _copy_capture(capture_dir: Path, dest: Path) -> list[str]:
@@ -124,7 +154,7 @@ def write_packages(
 
     say = progress or (lambda _m: None)
     files: list[str] = []
-    built: dict[str, str] = {}
+    built: dict[str, tuple[str, str]] = {}
     for layer in plan.layers:
         items = [i for i in plan.installs if i.layer == layer.name]
         wheels = out / layer.wheels
@@ -136,7 +166,7 @@ def write_packages(
         for item in (i for i in items if i.how == "build"):
             say(f"building a wheel of {item.name} {item.version} ({item.package.source})")
             name, sha = build_wheel(item, wheels, capture_dir)
-            built[item.name] = sha
+            built[item.name] = (name, sha)
             files.append(f"{layer.wheels}/{name}")
         if layer.local:
             wheels.mkdir(parents=True, exist_ok=True)
@@ -160,6 +190,7 @@ def write_context(
     if ca_cert is not None and not ca_cert.is_file():
         raise InputError(f"{ca_cert}: --ca-cert file not found")
     files = _copy_capture(capture_dir, out / "capture")
+    files += _seed_hash_cache(plan, out / "capture")
     if plan.conda and "capture/conda-lock.yml" not in files:
         raise InputError(f"{capture_dir / 'conda-lock.yml'}: conda capture without its lock file")
     files += write_packages(env, plan, capture_dir, out, ca_cert=ca_cert, progress=progress)

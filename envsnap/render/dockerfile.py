@@ -15,11 +15,12 @@ from ..model import Environment
 from .plan import Layer, Plan
 from .validate import check_text, docker_quote
 
-__all__ = ["BUILD_DIR", "LAYER_DIR", "TOOL_DIR", "render", "target_dir"]
+__all__ = ["BUILD_DIR", "CACHE_DIR", "LAYER_DIR", "TOOL_DIR", "render", "target_dir"]
 
 BUILD_DIR = "/tmp/envsnap-build"  # noqa: S108 - a path inside the image's build stages
 LAYER_DIR = "/opt/envsnap-layer"
 TOOL_DIR = "/opt/envsnap"
+CACHE_DIR = ".cache"  # under /envsnap/: envsnap's hash cache, seeded from the lock
 PIP_ENV = (
     ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
     ("PIP_NO_CACHE_DIR", "1"),
@@ -58,7 +59,8 @@ def _header(env: Environment, plan: Plan) -> list[str]:
         f"#   envsnap check /envsnap --python {target}/bin/python",
         "# Installed exactly as locked: hashes required, no dependency resolution, no pip cache.",
         "# Requirements, wheels and any CA certificate stay in the build stages; the final stage",
-        "# copies only the installed trees.",
+        "# copies only the installed trees. /envsnap/.cache holds the lock's index answers, so",
+        "# `envsnap capture` in the image pins the same files offline.",
     ]
     if plan.skipped:
         lines.append("# Not installable from the lock (no hash or no source), left out:")
@@ -202,7 +204,7 @@ def _final(plan: Plan) -> list[str]:
     ]
     if plan.envvars:
         lines.append("# ... and the determinism variables recorded by the capture")
-    paths = [f"PATH={target}/bin:$PATH:{TOOL_DIR}/bin"]
+    paths = [f"PATH={target}/bin:$PATH:{TOOL_DIR}/bin", f"ENVSNAP_CACHE_DIR=/envsnap/{CACHE_DIR}"]
     lines.append("ENV " + _continued(paths + [f"{k}={docker_quote(v)}" for k, v in plan.envvars]))
     labels = [f"{docker_quote(k)}={docker_quote(v)}" for k, v in plan.labels]
     lines.append("LABEL " + _continued(labels))

@@ -7,7 +7,8 @@
 #   envsnap check /envsnap --python /opt/conda/bin/python
 # Installed exactly as locked: hashes required, no dependency resolution, no pip cache.
 # Requirements, wheels and any CA certificate stay in the build stages; the final stage
-# copies only the installed trees.
+# copies only the installed trees. /envsnap/.cache holds the lock's index answers, so
+# `envsnap capture` in the image pins the same files offline.
 
 FROM mambaorg/micromamba:2.0.5-bookworm-slim AS envsnap-conda
 COPY capture/conda-lock.yml /tmp/envsnap-build/conda-lock.yml
@@ -47,7 +48,8 @@ COPY --from=envsnap-conda /opt/conda /opt/conda
 COPY --from=envsnap-packages /opt/envsnap-layer /opt/conda
 COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
 # envsnap's own commands come last on PATH: the captured environment wins every name
-ENV PATH=/opt/conda/bin:$PATH:/opt/envsnap/bin
+ENV PATH=/opt/conda/bin:$PATH:/opt/envsnap/bin \
+    ENVSNAP_CACHE_DIR=/envsnap/.cache
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \
     "io.envsnap.python"="3.11.7" \
     "org.opencontainers.image.created"="2026-11-20T10:00:00Z" \

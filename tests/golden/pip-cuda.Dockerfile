@@ -7,7 +7,8 @@
 #   envsnap check /envsnap --python /opt/venv/bin/python
 # Installed exactly as locked: hashes required, no dependency resolution, no pip cache.
 # Requirements, wheels and any CA certificate stay in the build stages; the final stage
-# copies only the installed trees.
+# copies only the installed trees. /envsnap/.cache holds the lock's index answers, so
+# `envsnap capture` in the image pins the same files offline.
 
 FROM python:3.11.7-slim-bookworm AS envsnap-builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK="1" \
@@ -52,6 +53,7 @@ COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
 # envsnap's own commands come last on PATH: the captured environment wins every name
 # ... and the determinism variables recorded by the capture
 ENV PATH=/opt/venv/bin:$PATH:/opt/envsnap/bin \
+    ENVSNAP_CACHE_DIR=/envsnap/.cache \
     CUBLAS_WORKSPACE_CONFIG=":4096:8" \
     PYTHONHASHSEED="0"
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \

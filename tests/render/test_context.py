@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,9 @@ def test_local_find_links_file_is_copied_and_pinned(tmp_path: Path) -> None:
     text = write(env_with(local_index_pkg(wheel)), out)
     copied = out / "layers" / "packages" / wheel.name
     assert copied.read_bytes() == wheel.read_bytes()
+    cached = list((out / "capture" / ".cache" / "index").rglob("*.json"))
+    assert len(cached) == 1
+    assert json.loads(cached[0].read_text())["files"][0]["sha256"] == sha256(wheel)
     req = (out / "layers" / "packages" / "requirements.txt").read_text()
     assert f"demo==1.0 \\\n    --hash=sha256:{sha256(wheel)}\n" in req
     assert "--no-index \\\n    --find-links /tmp/envsnap-build/layers/packages" in text
@@ -128,7 +132,10 @@ def test_editable_directory_is_built_into_a_wheel(tmp_path: Path) -> None:
     built = out / "layers" / "local" / "mypkg-0.1-py3-none-any.whl"
     assert built.is_file()
     req = (out / "layers" / "local" / "requirements.txt").read_text()
-    assert f"mypkg==0.1 \\\n    --hash=sha256:{sha256(built)}" in req
+    assert (
+        "mypkg @ file:///tmp/envsnap-build/layers/local/mypkg-0.1-py3-none-any.whl \\\n"
+        f"    --hash=sha256:{sha256(built)}\n"
+    ) in req
     assert "FROM envsnap-builder AS envsnap-local" in text
     (src / "VERSION").write_text("mypkg 0.2\n")
     with pytest.raises(InputError, match=r"builds mypkg 0\.2, but the lock records 0\.1"):
