@@ -1,15 +1,14 @@
-"""Atomic, deterministic file writes and tolerant small-file reads."""
+"""Atomic, deterministic file writes, tolerant small-file reads, and cache keys."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["read_text", "write_atomic"]
+__all__ = ["cache_key", "read_text", "write_atomic"]
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -17,6 +16,8 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
 
     A reader never sees a half-written file, and a crash leaves the old file in place.
     """
+    import tempfile  # with random, shutil and hashlib: only when something is written
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -47,3 +48,16 @@ def read_text(path: str | os.PathLike[str], *, what: str = "file") -> str:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def cache_key(data: bytes) -> str:
+    """A hex BLAKE2b digest of *data* (32 bytes), for naming entries in the user cache.
+
+    Not hashlib: importing it loads OpenSSL, a few milliseconds of every `envsnap check` start;
+    CPython's builtin BLAKE2 module (the one hashlib itself uses) gives the same digest without.
+    """
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - an interpreter without CPython's builtin module
+        from hashlib import blake2b
+    return blake2b(data, digest_size=32).hexdigest()

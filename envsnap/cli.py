@@ -29,8 +29,12 @@ Make ML environments reproducible.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the full argument parser with every sub-command registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser with every sub-command registered (or just *only*).
+
+    Registering one verb imports one command module and builds one sub-parser: `envsnap check`
+    runs at the start of training jobs, and the other verbs' parsers would be built for nothing.
+    """
     parser = argparse.ArgumentParser(
         prog="envsnap",
         description=DESCRIPTION,
@@ -38,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"envsnap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in (only,) if only in COMMANDS else COMMANDS:
         module = importlib.import_module(f"envsnap.commands.{name}")
         module.register(sub)
     return parser
@@ -46,8 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status (0 ok, 1 findings or failed build, 2 bad input)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    # The verb is the first argument (global options are --help and --version, which exit);
+    # anything else gets the full parser, so its help and errors list every verb.
+    parser = build_parser(args_list[0] if args_list else None)
+    args = parser.parse_args(args_list)
     if args.command is None:
         parser.print_help()
         return 2

@@ -7,9 +7,9 @@ assembles them and writes the files.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
@@ -29,13 +29,10 @@ class CaptureResult:
 
 def _now() -> str:
     # SOURCE_DATE_EPOCH makes the one time field reproducible too (reproducible-builds.org).
+    # time, not datetime: this runs on the `check` path too, where every import counts.
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (
-        datetime.fromtimestamp(int(epoch), tz=timezone.utc)
-        if epoch and epoch.isdigit()
-        else datetime.now(tz=timezone.utc)
-    )
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    seconds = int(epoch) if epoch and epoch.isdigit() else int(time.time())
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def capture(
@@ -50,15 +47,19 @@ def capture(
     With ``lock=False`` no index hashes are looked up at all (what `check` needs: the installed
     set, fast); with ``offline=True`` only the local hash cache is used.
     """
-    from . import blas, conda, cpu, cuda, envvars, memory, nvml, osinfo, packages, target
+    from . import blas, cpu, cuda, envvars, memory, nvml, osinfo, packages, target
 
     say = progress or (lambda _msg: None)
     tgt = target.probe(python)
     say(f"reading {len(tgt.site_dirs)} site folder(s) of {tgt.executable}")
     pkgs = packages.scan(tgt.site_dirs)
-    conda_env = conda.probe(tgt.prefix) if tgt.is_conda else None
-    if conda_env is not None:
-        pkgs = conda.drop_conda_owned(pkgs, conda_env)
+    conda_env = None
+    if tgt.is_conda:
+        from . import conda  # packaging.version, urllib: only for a conda prefix
+
+        conda_env = conda.probe(tgt.prefix)
+        if conda_env is not None:
+            pkgs = conda.drop_conda_owned(pkgs, conda_env)
     if lock:
         from . import index  # urllib/ssl/http: only for look-ups, never on the `check` path
 
@@ -103,4 +104,3 @@ def write(snapshot: Snapshot, out_dir: str | os.PathLike[str]) -> tuple[str, ...
     if snapshot.environment.conda is not None:
         written.append(condalock.write(out / "conda-lock.yml", snapshot.environment))
     return tuple(str(p) for p in written)
-

@@ -24,7 +24,7 @@ __all__ = [
     "requires_pin",
 ]
 
-_DEFINE = re.compile(r"^\s*#\s*define\s+(\w+)\s+(\d+)\b", re.MULTILINE)
+_DEFINE = r"(?m)^\s*#\s*define\s+(\w+)\s+(\d+)\b"  # compiled by `re` on first use
 
 
 def read(path: Path, limit: int = 1 << 16) -> str:
@@ -40,7 +40,7 @@ def read(path: Path, limit: int = 1 << 16) -> str:
 
 
 def _defines(text: str) -> dict[str, int]:
-    return {name: int(value) for name, value in _DEFINE.findall(text)}
+    return {name: int(value) for name, value in re.findall(_DEFINE, text)}
 
 
 def parse_cudnn_version_h(text: str) -> str | None:

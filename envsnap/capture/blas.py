@@ -18,8 +18,9 @@ from envsnap.model import BlasInfo, Package
 __all__ = ["parse_aten_config", "parse_numpy_config", "probe"]
 
 _CONFIG_OWNERS = ("numpy", "scipy")
-_BLAS_LIB = re.compile(r"^lib(mkl|openblas|scipy_openblas|blas|cblas|gomp|iomp|omp|nvpl|flexiblas)")
-_ATEN_FLAG = re.compile(r"^\s*#\s*define\s+(AT_\w+)(?:\(\))?\s+([01])\b", re.MULTILINE)
+# Patterns as text, compiled by `re` on first use (this probe is imported on the `check` path).
+_BLAS_LIB = r"^lib(mkl|openblas|scipy_openblas|blas|cblas|gomp|iomp|omp|nvpl|flexiblas)"
+_ATEN_FLAG = r"(?m)^\s*#\s*define\s+(AT_\w+)(?:\(\))?\s+([01])\b"
 
 
 def _literal(node: ast.AST) -> Any:
@@ -99,7 +100,7 @@ def _parse_distutils_config(owner: str, text: str) -> tuple[BlasInfo, ...]:
 
 def parse_aten_config(text: str) -> dict[str, bool]:
     """The ``#define AT_X() 0/1`` switches of torch's `ATen/Config.h` (pure)."""
-    return {name: value == "1" for name, value in _ATEN_FLAG.findall(text)}
+    return {name: value == "1" for name, value in re.findall(_ATEN_FLAG, text)}
 
 
 def _bundled(folder: Path) -> list[str]:
@@ -107,7 +108,7 @@ def _bundled(folder: Path) -> list[str]:
         names = sorted(p.name for p in folder.iterdir())
     except OSError:
         return []
-    return [n for n in names if _BLAS_LIB.match(n) and (".so" in n or n.endswith(".dylib"))]
+    return [n for n in names if re.match(_BLAS_LIB, n) and (".so" in n or n.endswith(".dylib"))]
 
 
 def _read(path: Path) -> str | None:

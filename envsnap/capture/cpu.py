@@ -22,7 +22,7 @@ from ..model import CPU
 
 __all__ = ["parse_cpuinfo", "parse_topology", "probe", "proc_root", "sys_root"]
 
-_FLAG = re.compile(r"[A-Za-z0-9_.+-]+")  # drops NULs and other debris from a garbled file
+_FLAG = r"[A-Za-z0-9_.+-]+"  # drops NULs and other debris from a garbled file
 
 # MIDR implementer and part numbers (Arm ARM D19.2.122; util-linux sys-utils/lscpu-arm.c).
 _ARM_IMPLEMENTERS = {
@@ -137,7 +137,7 @@ def parse_cpuinfo(text: str, machine: str) -> CPU:
         return CPU(arch=machine)
     first = procs[0]
     words = {f for b in procs for f in (b.get("flags") or b.get("features") or "").split()}
-    flags = sorted(f for f in words if _FLAG.fullmatch(f))
+    flags = sorted(f for f in words if re.fullmatch(_FLAG, f))
     sockets = {b["physical id"] for b in procs if "physical id" in b}
     cores = {
         (b["physical id"], b["core id"]) for b in procs if "physical id" in b and "core id" in b

@@ -11,19 +11,18 @@ PATH, which is recorded but is not what frameworks load.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import mmap
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from envsnap._io import write_atomic
-from envsnap._subprocess import run
 from envsnap.capture import _cudafiles as files
 from envsnap.model import Component, CudaStack, FrameworkBuild, Package
+
+if TYPE_CHECKING:
+    import mmap
 
 __all__ = [
     "ARCH_PATTERN",
@@ -35,10 +34,11 @@ __all__ = [
     "scan_arch_list",
 ]
 
-ARCH_PATTERN = re.compile(rb"sm_[0-9]+[af]?(?: (?:sm|compute)_[0-9]+[af]?)+")
-_NVCC = re.compile(r"release\s+([0-9.]+),\s*V([0-9][0-9.]*)")
-_ASSIGN = re.compile(r"^(\w+)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
-_NAME_NORM = re.compile(r"[-_.]+")
+# Patterns as text: `re` compiles (and caches) each on first use, so importing this probe on
+# the `check` path compiles nothing that the machine at hand does not need.
+ARCH_PATTERN = rb"sm_[0-9]+[af]?(?: (?:sm|compute)_[0-9]+[af]?)+"
+_NVCC = r"release\s+([0-9.]+),\s*V([0-9][0-9.]*)"
+_ASSIGN = r"(?m)^(\w+)\s*(?::[^=]*)?=\s*(.+?)\s*$"
 
 # normalized wheel name -> component; "-cu13" builds of runtime/cublas are 0.0.1 stubs
 _WHEELS: Mapping[str, str] = {
@@ -63,7 +63,7 @@ _WHEELS: Mapping[str, str] = {
 
 
 def _norm(name: str) -> str:
-    return _NAME_NORM.sub("-", name).lower()
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 # --- pure parsers -------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def _norm(name: str) -> str:
 def parse_torch_version(text: str) -> dict[str, str | None]:
     """Parse `torch/version.py`: ``__version__``, ``cuda``, ``hip`` (None when not a string)."""
     out: dict[str, str | None] = {}
-    for name, value in _ASSIGN.findall(text):
+    for name, value in re.findall(_ASSIGN, text):
         if name in ("__version__", "cuda", "hip", "rocm", "xpu", "git_version"):
             m = re.fullmatch(r"""(['"])(.*)\1""", value)
             out[name] = m.group(2) if m else None
@@ -82,7 +82,7 @@ def parse_torch_version(text: str) -> dict[str, str | None]:
 def parse_arch_list(data: bytes | mmap.mmap) -> tuple[str, ...]:
     """Return the longest ``sm_XX ... compute_XX`` list found in a binary's bytes."""
     best = b""
-    for match in ARCH_PATTERN.finditer(data):
+    for match in re.finditer(ARCH_PATTERN, data):
         if len(match.group(0)) > len(best):
             best = match.group(0)
     return tuple(best.decode("ascii").split()) if best else ()
@@ -90,7 +90,7 @@ def parse_arch_list(data: bytes | mmap.mmap) -> tuple[str, ...]:
 
 def parse_nvcc_version(text: str) -> str | None:
     """Return the full version from `nvcc --version` (``V12.2.140`` → ``12.2.140``)."""
-    m = _NVCC.search(text)
+    m = re.search(_NVCC, text)
     return m.group(2) if m else None
 
 
@@ -108,9 +108,11 @@ def cache_dir() -> Path:
 
 def _cached(kind: str, path: Path, compute: Callable[[Path], list[str]]) -> list[str]:
     """Return compute(path), cached under the user cache dir by (path, size, mtime)."""
+    from envsnap._io import cache_key, write_atomic
+
     st = path.stat()
     ident = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
-    cached = cache_dir() / kind / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.json"
+    cached = cache_dir() / kind / f"{cache_key(ident.encode())[:32]}.json"
     with contextlib.suppress(OSError, ValueError):
         data = json.loads(cached.read_text(encoding="utf-8"))
         if isinstance(data, list) and all(isinstance(a, str) for a in data):
@@ -122,6 +124,8 @@ def _cached(kind: str, path: Path, compute: Callable[[Path], list[str]]) -> list
 
 
 def _scan(path: Path) -> list[str]:
+    import mmap
+
     try:
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             return list(parse_arch_list(mm))
@@ -138,6 +142,8 @@ def scan_arch_list(path: Path) -> tuple[str, ...]:
 
 
 def _nvcc_version(exe: Path) -> list[str]:
+    from envsnap._subprocess import run
+
     done = run([str(exe), "--version"], timeout=20)
     version = parse_nvcc_version(done.stdout) if done.ok else None
     return [version] if version else []
@@ -231,8 +237,17 @@ def _from_wheels(packages: Iterable[Package]) -> dict[str, Component]:
     return found
 
 
+def _which(name: str) -> str | None:
+    """`shutil.which` for a bare name on POSIX, without importing shutil (bz2, lzma) per check."""
+    for folder in (os.environ.get("PATH") or os.defpath).split(os.pathsep):
+        candidate = Path(folder or ".", name)
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
 def _nvcc() -> Component | None:
-    exe = shutil.which("nvcc")
+    exe = _which("nvcc")
     if exe is None:
         return None
     try:

@@ -15,7 +15,7 @@ from .cpu import proc_root, sys_root
 
 __all__ = ["count_numa_nodes", "parse_meminfo", "probe"]
 
-_NODE = re.compile(r"node[0-9]+")
+_NODE = r"node[0-9]+"  # compiled by `re` on first use
 _UNITS = {"": 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 
 
@@ -52,4 +52,4 @@ def parse_meminfo(text: str) -> int:
 
 def count_numa_nodes(names: list[str]) -> int:
     """Pure: the number of ``nodeN`` entries among a sysfs folder's names, at least 1."""
-    return max(1, sum(1 for n in names if _NODE.fullmatch(n)))
+    return max(1, sum(1 for n in names if re.fullmatch(_NODE, n)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +53,8 @@ def probe(python: str | None = None, *, timeout: float = TIMEOUT_S) -> Target:
 def _resolve(python: str) -> str:
     path = Path(python)
     if os.sep not in python and not path.exists():
+        import shutil
+
         found = shutil.which(python)
         if found is None:
             raise InputError(f"{python}: --python interpreter not found")

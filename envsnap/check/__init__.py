@@ -30,8 +30,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     """
     # The readers and the probes load only when a capture is read: the rules and the engine
     # import alone (the Python API's diff needs no probe, the rule tests need no file format).
-    from envsnap.check._cache import load_environment
-    from envsnap.formats import hardware
+    from envsnap.check._cache import load_environment, load_hardware
 
     root = Path(directory)
     if not root.is_dir():
@@ -46,7 +45,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
 
         env = dataclasses.replace(env, conda=condalock.load(root / "conda-lock.yml"))
     hw_file = root / "hardware.toml"
-    hw = hardware.load(hw_file) if hw_file.is_file() else None
+    hw = load_hardware(hw_file) if hw_file.is_file() else None
     return Snapshot(environment=env, hardware=hw)
 
 

@@ -4,24 +4,29 @@ A pylock.toml that records every wheel of every version runs to hundreds of kilo
 parsing and validating it with tomllib and `packaging.pylock` costs far more than the whole
 rest of a check. The rules only need each package's name, version, source and wheel tags, so the
 first check of a lock stores that slim `Environment` as JSON under the user cache dir, keyed by
-the sha256 of the file's bytes (plus envsnap's version and schema version): an edited file is a
-new key and is parsed and validated again; a corrupt cache entry is ignored.
+the BLAKE2b digest of the file's bytes (plus envsnap's version and schema version): an edited
+file is a new key and is parsed and validated again; a corrupt cache entry is ignored.
+hardware.toml is cached the same way, so that a repeated check needs no TOML parser at all.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from envsnap import __version__
+from envsnap._io import cache_key
 from envsnap.errors import InputError
-from envsnap.model import SCHEMA_VERSION, Environment, ModelError
+from envsnap.model import SCHEMA_VERSION, Environment, Hardware, ModelError
 
-__all__ = ["cache_dir", "load_environment", "slim"]
+__all__ = ["cache_dir", "load_environment", "load_hardware", "slim"]
+
+M = TypeVar("M", Environment, Hardware)
 
 
 def cache_dir() -> Path:
@@ -49,17 +54,38 @@ def _read(path: Path) -> bytes:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def load_environment(path: Path) -> Environment:
-    """The slim `Environment` of the pylock.toml at *path*, from the cache or parsed."""
+def _load(path: Path, kind: str, model: type[M], parse: Callable[[Path], M]) -> M:
+    """*model* of the file at *path*: from the cache entry of its bytes, or parsed and stored."""
     data = _read(path)
-    key = hashlib.sha256(f"{__version__}\0{SCHEMA_VERSION}\0".encode() + data).hexdigest()
-    entry = cache_dir() / "check" / f"{key}.json"
+    key = cache_key(f"{__version__}\0{SCHEMA_VERSION}\0".encode() + data)
+    entry = cache_dir() / kind / f"{key}.json"
     with contextlib.suppress(OSError, ValueError, ModelError):
-        return Environment.from_dict(json.loads(entry.read_text(encoding="utf-8")))
+        return model.from_dict(json.loads(entry.read_text(encoding="utf-8")))
     from envsnap._io import write_atomic  # tempfile & co.: only on a miss
+
+    value = parse(path)
+    with contextlib.suppress(OSError):  # a read-only cache is not an error
+        write_atomic(entry, json.dumps(value.to_dict(), sort_keys=True) + "\n")
+    return value
+
+
+def _parse_lock(path: Path) -> Environment:
     from envsnap.formats import pylock
 
-    env = slim(pylock.load(path))
-    with contextlib.suppress(OSError):  # a read-only cache is not an error
-        write_atomic(entry, json.dumps(env.to_dict(), sort_keys=True) + "\n")
-    return env
+    return slim(pylock.load(path))
+
+
+def _parse_hardware(path: Path) -> Hardware:
+    from envsnap.formats import hardware  # tomllib: only on a miss
+
+    return hardware.load(path)
+
+
+def load_environment(path: Path) -> Environment:
+    """The slim `Environment` of the pylock.toml at *path*, from the cache or parsed."""
+    return _load(path, "check", Environment, _parse_lock)
+
+
+def load_hardware(path: Path) -> Hardware:
+    """The `Hardware` of the hardware.toml at *path*, from the cache or parsed and validated."""
+    return _load(path, "check-hardware", Hardware, _parse_hardware)

@@ -6,16 +6,13 @@ CUDA release notes, the frameworks' reproducibility docs). The accessors here ar
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
 
 __all__ = [
     "FILES",
@@ -64,8 +61,35 @@ def version_tuple(text: str) -> tuple[int, ...]:
 
 @functools.cache
 def load(name: str) -> dict[str, Any]:
-    """Return the parsed knowledge file *name* (without ``.toml``)."""
-    with (HERE / f"{name}.toml").open("rb") as fh:
+    """Return the parsed knowledge file *name* (without ``.toml``).
+
+    The parsed tables are kept as JSON in the user cache dir, keyed by envsnap's version and the
+    file's size and mtime, so that `envsnap check` does not import a TOML parser at every start.
+    """
+    from envsnap import __version__
+    from envsnap.check._cache import cache_dir
+
+    path = HERE / f"{name}.toml"
+    st = path.stat()
+    entry = cache_dir() / "knowledge" / f"{name}-{__version__}-{st.st_size}-{st.st_mtime_ns}.json"
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            return data
+    data = _parse(path)
+    with contextlib.suppress(OSError):  # a read-only cache is not an error
+        from envsnap._io import write_atomic
+
+        write_atomic(entry, json.dumps(data) + "\n")
+    return data
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
+    with path.open("rb") as fh:
         return tomllib.load(fh)
 
 

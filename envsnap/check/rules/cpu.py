@@ -14,7 +14,7 @@ from .os import wheel_platforms
 
 __all__ = ["RULES", "isa_missing", "required_flags", "simd_level", "simd_vendor"]
 
-_LEVEL_IN_TAG = re.compile(r"x86[_-]64[_-](v[234])")
+_LEVEL_IN_TAG = r"x86[_-]64[_-](v[234])"  # compiled by `re` on first use
 _LOCAL_ISA = {"avx512": ("avx512f",), "avx2": ("avx2",)}
 
 
@@ -34,7 +34,7 @@ def required_flags(env: Environment) -> dict[str, tuple[str, ...]]:
     for pkg in env.packages:
         what = f"{pkg.name} {pkg.version}"
         for plat in wheel_platforms(pkg):
-            m = _LEVEL_IN_TAG.search(plat)
+            m = re.search(_LEVEL_IN_TAG, plat)
             if m:
                 needs[what] = _level_flags(f"x86-64-{m.group(1)}")
         local = pkg.version.partition("+")[2].lower()

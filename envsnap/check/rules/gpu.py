@@ -14,7 +14,7 @@ from ._common import gpu_devices
 
 __all__ = ["RULES", "arch_support", "framework_arch", "gpu_changes", "gpu_present"]
 
-_ARCH = re.compile(r"^(sm|compute)_(\d+)(\d)([af]?)$")
+_ARCH = r"^(sm|compute)_(\d+)(\d)([af]?)$"  # compiled by `re` on first use
 
 
 def cc_of(gpu: GPU) -> str:
@@ -34,7 +34,7 @@ def _targets(arch_list: tuple[str, ...]) -> list[tuple[str, int, int, str]]:
                 if ptx:
                     out.append(("compute", parts[0], parts[1], ""))
             continue
-        m = _ARCH.match(entry)
+        m = re.match(_ARCH, entry)
         if m:
             out.append((m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)))
     return out

@@ -11,7 +11,7 @@ from envsnap.model import Package, Snapshot
 __all__ = ["RULES", "glibc_needed", "os_libc", "os_system", "wheel_platforms"]
 
 _LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_")
+_MANYLINUX = r"^manylinux_(\d+)_(\d+)_"  # compiled by `re` on first use
 
 
 def wheel_platforms(pkg: Package) -> tuple[str, ...]:
@@ -32,7 +32,7 @@ def glibc_needed(platform: str) -> tuple[int, int] | None:
     for legacy, version in _LEGACY.items():
         if platform.startswith(legacy + "_"):
             return version
-    m = _MANYLINUX.match(platform)
+    m = re.match(_MANYLINUX, platform)
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
