@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.pylock import Pylock
@@ -30,6 +31,13 @@ else:
 
 H = "0123456789abcdef" * 4
 LINUX = "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"
+
+
+def valid_lock(text: str) -> dict[str, Any]:
+    """Assert *text* is a lock `packaging.pylock` accepts (render does not validate through it)."""
+    data = tomllib.loads(text)
+    Pylock.from_dict(data)
+    return data
 
 
 def environment() -> Environment:
@@ -161,13 +169,14 @@ def environment() -> Environment:
 def test_render_load_round_trip_is_exact(tmp_path: Path) -> None:
     env = environment()
     path = pylock.write(tmp_path / "pylock.toml", env)
+    valid_lock(path.read_text(encoding="utf-8"))
     assert pylock.load(path) == env
 
 
 def test_output_is_a_valid_pep751_lock_with_envsnap_tables() -> None:
     text = pylock.render(environment())
     assert text.startswith(pylock.HEADER + "\n")
-    data = tomllib.loads(text)
+    data = valid_lock(text)
     lock = Pylock.from_dict(data)
     assert str(lock.lock_version) == "1.0" and lock.created_by == "envsnap"
     by_name = {p.name: p for p in lock.packages}
@@ -204,7 +213,7 @@ def test_output_is_a_valid_pep751_lock_with_envsnap_tables() -> None:
 def test_rendering_is_deterministic_and_time_lives_in_one_field() -> None:
     env = environment()
     shuffled = Environment(**{**env.__dict__, "packages": tuple(reversed(env.packages))})
-    assert pylock.render(env) == pylock.render(shuffled)
+    assert valid_lock(pylock.render(env)) and pylock.render(env) == pylock.render(shuffled)
     later = Environment(**{**env.__dict__, "created_at": "2027-01-01T00:00:00Z"})
     diff = [
         (a, b)
@@ -243,6 +252,7 @@ def test_bad_files_name_themselves(tmp_path: Path, text: str, message: str) -> N
 
 def test_newer_schema_and_bad_fields_are_refused(tmp_path: Path) -> None:
     text = pylock.render(environment())
+    valid_lock(text)
     path = tmp_path / "pylock.toml"
     path.write_text(text.replace(f"schema-version = {SCHEMA_VERSION}", "schema-version = 99"))
     with pytest.raises(InputError, match=rf"^{path}: schema-version 99 is newer"):
@@ -267,7 +277,7 @@ def test_a_lock_with_nothing_pinned_is_still_valid(tmp_path: Path) -> None:
         **{**env.__dict__, "packages": tuple(p for p in env.packages if not pylock.lockable(p))}
     )
     path = pylock.write(tmp_path / "pylock.toml", env)
-    assert Pylock.from_dict(tomllib.loads(path.read_text())).packages == []
+    assert Pylock.from_dict(valid_lock(path.read_text())).packages == []
     assert pylock.load(path) == env
 
 
@@ -291,8 +301,7 @@ def test_what_pep751_refuses_is_kept_in_tool_envsnap(tmp_path: Path) -> None:
         }
     )
     text = pylock.render(env)
-    data = tomllib.loads(text)
-    Pylock.from_dict(data)
+    data = valid_lock(text)
     assert "odd" in [u["name"] for u in data["tool"]["envsnap"]["unhashed"]]
     back = pylock.parse(text)
     assert back.package("odd") == odd and back.package("rel") == relative
