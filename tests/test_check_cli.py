@@ -34,6 +34,26 @@ from tests.fakes.sitepackages import write_dist_info
 pytestmark = pytest.mark.slow
 
 HEAVY = ("torch", "tensorflow", "jax", "numpy", "pynvml", "cpuinfo", "docker", "rich", "jsonschema")
+# What a repeated check (lock, hardware.toml and knowledge answered from the cache) must not load:
+# TOML parsers, file formats, OpenSSL, the write path, conda, the index, the other verbs.
+WARM_CHECK_SKIPS = (
+    "tomllib",
+    "tomli",
+    "hashlib",
+    "_hashlib",
+    "tempfile",
+    "random",
+    "datetime",
+    "envsnap.formats.hardware",
+    "envsnap.formats.pylock",
+    "envsnap.formats.condalock",
+    "envsnap.capture.conda",
+    "envsnap.capture.index",
+    "envsnap.commands.capture",
+    "envsnap.commands.diff",
+    "envsnap.commands.rebuild",
+    "envsnap._subprocess",
+)
 
 
 @pytest.fixture(scope="module")
@@ -373,13 +393,15 @@ def test_lockfile_from_another_tool(world: dict[str, Any], tmp_path: Path) -> No
 # --- speed: nothing heavy is imported ------------------------------------------------------------
 
 
-def _loaded(code: str, env: dict[str, str]) -> list[str]:
+def _loaded(code: str, env: dict[str, str], names: tuple[str, ...] = HEAVY) -> list[str]:
+    """The modules of *names* (or their submodules) that running *code* leaves in sys.modules."""
     result = subprocess.run(
         [
             sys.executable,
             "-c",
             code + "\nimport sys, json\n"
-            f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))",
+            "print(json.dumps(sorted(m for m in sys.modules if m in "
+            f"{names!r} or m.split('.')[0] in {names!r})))",
         ],
         capture_output=True,
         text=True,
@@ -399,3 +421,17 @@ def test_cli_import_and_check_run_load_no_heavy_module(world: dict[str, Any]) ->
         f"    envsnap.cli.main(['check', {str(world['recorded'])!r}, '--json'])\n"
     )
     assert _loaded(run, {**world["a100"], "LD_LIBRARY_PATH": ""}) == []
+
+
+def test_a_repeated_check_loads_no_parser_nor_write_path(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    run = (
+        "import contextlib, io, envsnap.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    envsnap.cli.main(['check', {str(world['recorded'])!r}])\n"
+    )
+    env = {**world["a100"], "LD_LIBRARY_PATH": "", "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")}
+    cold = _loaded(run, env, WARM_CHECK_SKIPS)
+    assert {"tomllib", "envsnap.formats.pylock", "envsnap.formats.hardware"} <= set(cold)
+    assert _loaded(run, env, WARM_CHECK_SKIPS) == []
