@@ -1,0 +1,142 @@
+"""A cache of ``--python`` probe answers: a repeated capture does not start the target again.
+
+Starting a second interpreter costs ~40 ms of a capture that should take ~100 ms. The facts a
+probe prints depend on the interpreter binary, its venv, a few environment variables and the
+site folders (``.pth`` files add folders), so an answer is kept in
+``$ENVSNAP_CACHE_DIR/targets`` (else ``$XDG_CACHE_HOME/envsnap/targets``, ~/.cache) under a key
+made of the path as given, the binary's realpath and (mtime, size, inode), both pyvenv.cfg
+candidates, the ``PYTHON*`` variables, HOME, the C library version, the kernel and the probe
+script itself; it is used only while every site folder, ``.pth`` file, prefix and user-site
+folder still has the stamp it had. Only native executables are cached: a shell wrapper (a
+pyenv shim) may pick another Python by the current folder. Any cache trouble means a fresh probe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["cache_dir", "cached"]
+
+VERSION = 1
+_NATIVE = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"MZ")
+_ENV = ("HOME", "USERPROFILE", "APPDATA", "VIRTUAL_ENV", "CONDA_PREFIX")
+
+
+def cache_dir() -> Path:
+    """``$ENVSNAP_CACHE_DIR/targets``, else ``$XDG_CACHE_HOME/envsnap/targets`` (~/.cache)."""
+    if os.environ.get("ENVSNAP_CACHE_DIR"):
+        return Path(os.environ["ENVSNAP_CACHE_DIR"]) / "targets"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "envsnap" / "targets"
+
+
+def cached(python: str, probe: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The facts of the interpreter at path *python*: from the cache, else ``probe()`` (stored)."""
+    key = _key(python)
+    if key is None:
+        return probe()
+    path = cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+    facts = _load(path, key)
+    if facts is None:
+        facts = probe()
+        _store(path, key, facts)
+    return facts
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)  # noqa: PTH116 (hot path: no Path objects)
+    except (OSError, ValueError):
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _native(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4).startswith(_NATIVE)
+    except OSError:
+        return False
+
+
+def _key(python: str) -> str | None:
+    given = os.path.abspath(python)  # noqa: PTH100 (a venv's bin/python: keep the symlink)
+    real = os.path.realpath(given)
+    if not _native(real):
+        return None
+    here = os.path.dirname(given)  # noqa: PTH120
+    script = Path(__file__).with_name("_target_script.py")
+    uname = os.uname() if hasattr(os, "uname") else ()
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, OSError, ValueError):
+        libc = ""
+    env = sorted(
+        (k, v) for k, v in os.environ.items() if k.startswith(("PYTHON", "_PYTHON")) or k in _ENV
+    )
+    material = [
+        VERSION,
+        given,
+        real,
+        _stamp(real),
+        _stamp(os.path.join(here, "pyvenv.cfg")),  # noqa: PTH118
+        _stamp(os.path.join(os.path.dirname(here), "pyvenv.cfg")),  # noqa: PTH118, PTH120
+        _stamp(str(script)),
+        env,
+        libc,
+        list(uname),
+    ]
+    return json.dumps(material, sort_keys=True)
+
+
+def _watched(facts: dict[str, Any]) -> list[str]:
+    """The paths whose stamps must not change for *facts* to hold."""
+    sites = [str(s) for s in facts.get("site_dirs", [])]
+    paths = [str(facts.get("prefix", "")), str(facts.get("base_prefix", "")), *sites]
+    for site in sites:
+        paths.extend(_pth_files(site))
+    home = os.environ.get("PYTHONUSERBASE") or os.path.expanduser("~/.local")  # noqa: PTH111
+    major_minor = ".".join(str(facts.get("version", "")).split(".")[:2])
+    user = os.path.join(home, "lib")  # noqa: PTH118
+    paths += [home, user, os.path.join(user, f"python{major_minor}")]  # noqa: PTH118
+    return paths
+
+
+def _pth_files(site: str) -> Iterable[str]:
+    try:
+        return sorted(e.path for e in os.scandir(site) if e.name.endswith(".pth"))
+    except OSError:
+        return []
+
+
+def _load(path: Path, key: str) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            entry = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        return None
+    facts, stamps = entry.get("facts"), entry.get("stamps")
+    if not isinstance(facts, dict) or not isinstance(stamps, dict):
+        return None
+    watched = _watched(facts)
+    if set(stamps) != set(watched):
+        return None  # a .pth file came or went
+    if any(stamps[p] != _stamp(p) for p in watched):
+        return None
+    return facts
+
+
+def _store(path: Path, key: str, facts: dict[str, Any]) -> None:
+    from .._io import write_atomic
+
+    stamps = {p: _stamp(p) for p in _watched(facts)}
+    with contextlib.suppress(OSError):  # a read-only cache: the next capture probes again
+        write_atomic(path, json.dumps({"key": key, "facts": facts, "stamps": stamps}))
