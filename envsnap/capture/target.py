@@ -47,7 +47,10 @@ def probe(python: str | None = None, *, timeout: float = TIMEOUT_S) -> Target:
         from . import _target_script
 
         return from_facts(_target_script.collect())
-    return from_facts(_run_script(_resolve(python), timeout))
+    from ._probecache import cached
+
+    path = _resolve(python)
+    return from_facts(cached(path, lambda: _run_script(path, timeout)))
 
 
 def _resolve(python: str) -> str:
