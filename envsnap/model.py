@@ -33,6 +33,7 @@ __all__ = [
     "Package",
     "PythonInfo",
     "Snapshot",
+    "Value",
 ]
 
 SCHEMA_VERSION = 1
@@ -66,7 +67,7 @@ def _key(name: str) -> str:
 
 
 # The models below are declared `@dataclass(frozen=True, eq=False, repr=False)` and get
-# `__eq__`, `__hash__` and `__repr__` from `Model`, which behave exactly as the generated ones
+# `__eq__`, `__hash__` and `__repr__` from `Value`, which behave exactly as the generated ones
 # (same class only, field-tuple equality and hash, ``Name(field=value, ...)``). Generating them
 # means compiling three more functions per class at import, a third of what `envsnap check`
 # spends importing this module before a training job.
@@ -86,14 +87,12 @@ def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return names
 
 
-class Model:
-    """Mixin for frozen dataclasses: typed dict round trip with kebab-case keys.
+class Value:
+    """Base of ``@dataclass(frozen=True, eq=False, repr=False)`` classes: the generated methods.
 
-    `_nested` maps a field name to the model class of its value, or to a 1-tuple holding the class
-    for a tuple of models. Other fields must be scalars, `X | None`, or `tuple[scalar, ...]`.
+    `__eq__`, `__hash__` and `__repr__` behave as the ones `dataclass(frozen=True)` generates
+    (same class only; equality and hash of the tuple of compared fields; ``Name(field=value)``).
     """
-
-    _nested: ClassVar[Mapping[str, Any]] = {}
 
     def _compared(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _names(type(self))[0])
@@ -101,7 +100,7 @@ class Model:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        assert isinstance(other, Model)  # for mypy: same class
+        assert isinstance(other, Value)  # for mypy: same class
         return self._compared() == other._compared()
 
     def __hash__(self) -> int:
@@ -111,6 +110,16 @@ class Model:
     def __repr__(self) -> str:
         shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in _names(type(self))[1])
         return f"{type(self).__qualname__}({shown})"
+
+
+class Model(Value):
+    """Mixin for frozen dataclasses: typed dict round trip with kebab-case keys.
+
+    `_nested` maps a field name to the model class of its value, or to a 1-tuple holding the class
+    for a tuple of models. Other fields must be scalars, `X | None`, or `tuple[scalar, ...]`.
+    """
+
+    _nested: ClassVar[Mapping[str, Any]] = {}
 
     def to_dict(self) -> dict[str, Any]:
         """Return a dict of this model, dropping `None` values and empty tuples."""

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
-from ..model import Environment, Hardware, Snapshot
+from ..model import Environment, Hardware, Snapshot, Value
 
 __all__ = ["CaptureResult", "capture", "write"]
 
 
-@dataclass(frozen=True)
-class CaptureResult:
+@dataclass(frozen=True, eq=False, repr=False)  # __eq__, __hash__, __repr__: from Value
+class CaptureResult(Value):
     """What capture wrote and what it could not pin."""
 
     snapshot: Snapshot

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from envsnap.model import Value
+
 __all__ = ["CATEGORIES", "SEVERITIES", "Finding", "Report"]
 
 # Worst first: the engine sorts by this order and the exit code comes from the worst severity.
@@ -23,8 +25,8 @@ CATEGORIES = (
 )
 
 
-@dataclass(frozen=True)
-class Finding:
+@dataclass(frozen=True, eq=False, repr=False)  # __eq__, __hash__, __repr__: from Value
+class Finding(Value):
     """One difference between the recorded capture and the machine (or capture) checked.
 
     `severity`: ``error`` (will not run, or not as recorded), ``warning`` (runs, numbers or speed
@@ -69,8 +71,8 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
-class Report:
+@dataclass(frozen=True, eq=False, repr=False)  # __eq__, __hash__, __repr__: from Value
+class Report(Value):
     """All findings of one check or diff, sorted worst first."""
 
     findings: tuple[Finding, ...] = ()

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from envsnap.model import Value
+
 __all__ = [
     "FILES",
     "MinorCompat",
@@ -93,10 +95,61 @@ def _parse(path: Path) -> dict[str, Any]:
         return tomllib.load(fh)
 
 
+_COMPARE = {
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+}
+
+
+def _release(text: str) -> tuple[int, ...] | None:
+    """The release of a plain version (``2.8.0``, ``2.8.0+cu128``) without trailing zeros.
+
+    None for anything else (epochs, pre/post/dev releases, a ``v`` prefix): `packaging` decides.
+    """
+    head, _, local = text.strip().partition("+")
+    parts = head.split(".")
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    segments = local.replace("-", ".").replace("_", ".").split(".") if local else []
+    if not all(seg.isascii() and seg.isalnum() for seg in segments):
+        return None
+    numbers = [int(p) for p in parts]
+    while len(numbers) > 1 and numbers[-1] == 0:
+        numbers.pop()
+    return tuple(numbers)
+
+
+def _simple_in_range(version: str, spec: str) -> bool | None:
+    """`_in_range` for a plain version and ``>=2.1,<2.6``-style clauses, else None.
+
+    The knowledge files use only these, and so does nearly every installed framework: this
+    spares a check the import of `packaging.specifiers` (and its regular expressions).
+    """
+    have = _release(version)
+    if have is None:
+        return None
+    for raw in spec.split(","):
+        clause = raw.strip()
+        op = clause[:2] if clause[:2] in _COMPARE else clause[:1]
+        want = _release(clause[len(op) :]) if op in _COMPARE else None
+        if want is None or "+" in clause:
+            return None
+        if not _COMPARE[op](have, want):
+            return False
+    return True
+
+
 def _in_range(version: str, spec: str | None) -> bool:
     if not spec:
         return True
-    # packaging is imported on the first ranged look-up only: most checks never need one.
+    simple = _simple_in_range(version, spec)
+    if simple is not None:
+        return simple
+    # packaging is imported for other versions or specifiers only: most checks never need it.
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import InvalidVersion, Version
 
@@ -111,8 +164,8 @@ def _in_range(version: str, spec: str | None) -> bool:
 # --- drivers --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MinorCompat:
+@dataclass(frozen=True, eq=False, repr=False)  # __eq__, __hash__, __repr__: from Value
+class MinorCompat(Value):
     """CUDA minor-version compatibility of one major version: the driver floor and what it loses."""
 
     major: int

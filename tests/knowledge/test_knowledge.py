@@ -124,3 +124,54 @@ def test_version_tuple() -> None:
     assert knowledge.version_tuple("12.1.105") == (12, 1, 105)
     assert knowledge.version_tuple("2.0.0rc1") == (2, 0, 0)
     assert knowledge.version_tuple("") == ()
+
+
+# --- start-up speed: ranges without packaging, files without a TOML parser --------------------
+
+_VERSIONS = (
+    "2.8.0", "2.8", "2.8.0+cu128", "2.10.1", "2.11.0", "1.13.1", "2", "2.6.0.0", "0.0.1",
+    "2.8.0rc1", "2.8.0.post1", "2.8.0.dev3", "1!2.8.0", "v2.8.0", "2.8.0+cu..1", "two", "",
+)  # fmt: skip
+_SPECS = (
+    ">=2.8,<2.11", ">=2.1, <2.6", ">=1.6", "<2.8", "<=2.8.0", ">2.8", "==2.8", "!=2.8.0",
+    "==2.8.*", "~=2.8", "===2.8.0", ">=2.8+cu1", "=2.8", ">=", "nonsense",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("spec", _SPECS)
+def test_ranges_decided_without_packaging_agree_with_packaging(spec: str) -> None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    for version in _VERSIONS:
+        try:
+            expected = SpecifierSet(spec).contains(
+                Version(Version(version).base_version), prereleases=True
+            )
+        except (InvalidSpecifier, InvalidVersion):
+            expected = False
+        assert knowledge._in_range(version, spec) is expected, (version, spec)
+
+
+def test_the_knowledge_ranges_need_no_packaging() -> None:
+    specs = [
+        str(entry["versions"])
+        for name in knowledge.FILES
+        for _, entry in _entries(knowledge.load(name))
+        if entry.get("versions")
+    ]
+    assert specs
+    assert all(knowledge._simple_in_range("2.8.0+cu128", s) is not None for s in specs)
+
+
+def test_knowledge_files_are_cached_as_json_and_a_bad_entry_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path))
+    parse = knowledge.load.__wrapped__  # the look-up without the in-process memo
+    fresh = knowledge._parse(Path(knowledge.__file__).parent / "cpu.toml")  # the TOML parser
+    assert parse("cpu") == fresh
+    (entry,) = (tmp_path / "knowledge").glob("cpu-*.json")
+    assert parse("cpu") == fresh  # from the entry
+    entry.write_text("{not json")
+    assert parse("cpu") == fresh
