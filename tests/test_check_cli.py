@@ -43,7 +43,6 @@ WARM_CHECK_SKIPS = (
     "_hashlib",
     "tempfile",
     "random",
-    "datetime",
     "envsnap.formats.hardware",
     "envsnap.formats.pylock",
     "envsnap.formats.condalock",
