@@ -13,9 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, overload
 
-from packaging.utils import canonicalize_name
-
 from ..errors import InputError
+from ..formats._pylockfast import canonical_name as canonicalize_name
 from ..model import Package
 
 __all__ = ["parse_direct_url", "parse_metadata_headers", "read_distribution", "scan"]

@@ -13,16 +13,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from packaging.tags import Tag, parse_tag
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 from packaging.version import InvalidVersion, Version
 
+from ..formats._pylockfast import canonical_name, wheel_name_version
 from ..model import ArtifactFile
 
 __all__ = [
@@ -104,6 +97,14 @@ def parse_html_page(text: str, base_url: str) -> list[ArtifactFile]:
 
 
 def _file_version(filename: str) -> tuple[str, Version] | None:
+    # packaging.utils (and with it packaging.tags, logging, ...) only for odd names.
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
     try:
         if filename.endswith(".whl"):
             name, version, _, _ = parse_wheel_filename(filename)
@@ -114,34 +115,88 @@ def _file_version(filename: str) -> tuple[str, Version] | None:
     return name, version
 
 
+def _name_part(filename: str) -> str:
+    """The project name part of a wheel or sdist file name, canonicalized (as packaging does)."""
+    if filename.endswith(".whl"):
+        return canonical_name(filename.split("-", 1)[0])
+    for suffix in (".tar.gz", ".zip"):
+        if filename.endswith(suffix):
+            return canonical_name(filename[: -len(suffix)].rpartition("-")[0])
+    return ""
+
+
 def select_version(
     files: Iterable[ArtifactFile], name: str, version: str
 ) -> tuple[ArtifactFile, ...]:
-    """Pure: the files of exactly *name* *version* (local versions included), sorted by name."""
+    """Pure: the files of exactly *name* *version* (local versions included), sorted by name.
+
+    A file name is read as `packaging.utils` reads it; plain wheel names and every sdist name
+    are read here without importing it.
+    """
     try:
         wanted = Version(version)
     except InvalidVersion:
         return ()
-    target = canonicalize_name(name)
+    target = canonical_name(name)
     seen: dict[str, ArtifactFile] = {}
     for f in files:
-        parsed = _file_version(f.name)
-        if parsed == (target, wanted) and f.name not in seen:
+        if f.name in seen or _name_part(f.name) != target:
+            continue  # another project (or not a distribution): no need to parse the name
+        if f.name.endswith(".whl"):
+            fast = wheel_name_version(f.name)
+            if fast is None:
+                found = _file_version(f.name) == (target, wanted)
+            else:
+                found = _same_version(fast[1], version, wanted)
+        else:  # _name_part matched: a .tar.gz or .zip with a project name
+            stem = f.name.removesuffix(".tar.gz") if f.name.endswith(".tar.gz") else f.name[:-4]
+            found = _same_version(stem.rpartition("-")[2], version, wanted)
+        if found:
             seen[f.name] = f
     return tuple(seen[n] for n in sorted(seen))
 
 
-def tags_of(line: str) -> frozenset[Tag]:
-    """The tags of one ``WHEEL`` Tag line (compressed sets expanded); empty when malformed."""
+def _same_version(text: str, version: str, wanted: Version) -> bool:
+    if text == version:
+        return True
     try:
-        return parse_tag(line)
-    except ValueError:
+        return Version(text) == wanted
+    except InvalidVersion:
+        return False
+
+
+_TAGS: dict[str, frozenset[str]] = {}  # the same few tag lines recur across a whole index
+
+
+def tags_of(line: str) -> frozenset[str]:
+    """The tags of one ``WHEEL`` Tag line as ``interpreter-abi-platform`` strings (compressed sets
+    expanded, lower case, as `packaging.tags.parse_tag` reads them); empty when malformed."""
+    found = _TAGS.get(line)
+    if found is None:
+        found = _TAGS[line] = _parse_tags(line)
+    return found
+
+
+def _parse_tags(line: str) -> frozenset[str]:
+    parts = [component.split(".") for component in line.split("-")]
+    if len(parts) != 3 or any("" in p for p in parts):
         return frozenset()
+    interpreters, abis, platforms = parts
+    if not all(i.isidentifier() for i in interpreters):
+        return frozenset()
+    return frozenset(f"{i}-{a}-{p}".lower() for i in interpreters for a in abis for p in platforms)
 
 
-def installed_file(files: Sequence[ArtifactFile], tags: set[Tag]) -> str | None:
-    """Pure: the wheel whose tags equal (else overlap) the installed *tags*; else the sdist."""
-    wheels = [(f.name, parse_wheel_filename(f.name)[3]) for f in files if f.name.endswith(".whl")]
+def installed_file(files: Sequence[ArtifactFile], tags: set[str]) -> str | None:
+    """Pure: the wheel whose tags equal (else overlap) the installed *tags*; else the sdist.
+
+    *tags* are `tags_of` strings; *files* are valid file names (from `select_version`).
+    """
+    wheels = [
+        (f.name, tags_of("-".join(f.name[: -len(".whl")].rsplit("-", 3)[-3:])))
+        for f in files
+        if f.name.endswith(".whl")
+    ]
     for match in (lambda t: t == tags, lambda t: bool(t & tags)):
         for fname, ftags in wheels:
             if tags and match(ftags):

@@ -16,13 +16,12 @@ from datetime import datetime, timezone
 
 from ..model import ArtifactFile, Package
 
-__all__ = ["accepted", "package_table", "toml_string"]
+__all__ = ["accepted", "canonical_name", "package_table", "toml_string", "wheel_name_version"]
 
 # tomli_w's rule: escape quote, backslash and the ASCII controls but tab.
 _ESCAPE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f"\\]')
 _COMPACT = {"\b": "\\b", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 _NORMALIZED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
-_SEPARATORS = re.compile(r"[-_.]+")
 # A wheel file name `packaging.utils.parse_wheel_filename` surely accepts; the name and version
 # parts are compared with the package's by `accepted`.
 _WHEEL = re.compile(
@@ -45,8 +44,22 @@ def toml_string(text: str) -> str:
     return '"' + _ESCAPE.sub(_escape_one, text) + '"'
 
 
-def _canonical(name: str) -> str:
-    return _SEPARATORS.sub("-", name).lower()
+def canonical_name(name: str) -> str:
+    """*name* normalized as `packaging.utils.canonicalize_name` does (PEP 503), without
+    importing packaging.utils (which imports packaging.tags, logging, ...)."""
+    value = name.lower().replace("_", "-").replace(".", "-")
+    while "--" in value:
+        value = value.replace("--", "-")
+    return value
+
+
+def wheel_name_version(filename: str) -> tuple[str, str] | None:
+    """(canonical name, version part) of a wheel name `parse_wheel_filename` surely accepts.
+
+    None means "not sure": ask `packaging.utils.parse_wheel_filename`.
+    """
+    match = _WHEEL.fullmatch(filename)
+    return None if match is None else (canonical_name(match["name"]), match["version"])
 
 
 def accepted(p: Package, version: str | None) -> bool:
@@ -70,15 +83,15 @@ def accepted(p: Package, version: str | None) -> bool:
 
 
 def _wheel_ok(filename: str, name: str, versions: tuple[str, str]) -> bool:
-    match = _WHEEL.fullmatch(filename)
-    return match is not None and match["version"] in versions and _canonical(match["name"]) == name
+    parts = wheel_name_version(filename)
+    return parts is not None and parts[1] in versions and parts[0] == name
 
 
 def _sdist_ok(filename: str, name: str, versions: tuple[str, str]) -> bool:
     for suffix in (".tar.gz", ".zip"):
         if filename.endswith(suffix):
             stem, _, part = filename[: -len(suffix)].rpartition("-")
-            return bool(stem) and part in versions and _canonical(stem) == name
+            return bool(stem) and part in versions and canonical_name(stem) == name
     return False
 
 

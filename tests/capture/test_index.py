@@ -10,7 +10,7 @@ import pytest
 
 from envsnap.capture import index, pipconfig, simpleapi
 from envsnap.capture.pipconfig import PipConfig
-from envsnap.model import ArtifactFile, Package
+from envsnap.model import ArtifactFile, ModelError, Package
 from tests.fakes.sitepackages import SimpleIndex, make_wheel, sha256_of
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "index"
@@ -243,19 +243,116 @@ def test_recorded_file_index_page_resolves_relative_links() -> None:
 
 
 def test_installed_file_matches_compressed_tag_sets() -> None:
-    from packaging.tags import parse_tag
-
     files = [
         ArtifactFile(name="x-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),
         ArtifactFile(name="x-1-cp311-cp311-win_amd64.whl"),
         ArtifactFile(name="x-1.tar.gz"),
     ]
-    tags = set(parse_tag("cp311-cp311-manylinux2014_x86_64")) | set(
-        parse_tag("cp311-cp311-manylinux_2_17_x86_64")
+    tags = set(simpleapi.tags_of("cp311-cp311-manylinux2014_x86_64")) | set(
+        simpleapi.tags_of("cp311-cp311-manylinux_2_17_x86_64")
     )
     assert simpleapi.installed_file(files, tags) == files[0].name
-    built_locally = set(parse_tag("cp311-cp311-linux_x86_64"))
+    built_locally = set(simpleapi.tags_of("cp311-cp311-linux_x86_64"))
     assert simpleapi.installed_file(files, built_locally) == "x-1.tar.gz"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "py3-none-any",
+        "py2.py3-none-any",
+        "CP311-cp311-Manylinux_2_17_x86_64.manylinux2014_x86_64",
+        "cp39.cp310-abi3.none-win_amd64.win32",
+        "py3-none",
+        "py3-none-any-x",
+        "py3..py2-none-any",
+        "3py-none-any",
+        "",
+    ],
+)
+def test_tags_of_reads_a_tag_line_as_packaging_does(line: str) -> None:
+    from packaging.tags import parse_tag
+
+    try:
+        expected = {str(t) for t in parse_tag(line)}
+    except ValueError:
+        expected = set()
+    assert simpleapi.tags_of(line) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "six-1.17.0-py2.py3-none-any.whl",
+        "Six-1.17.0-py2.py3-none-any.whl",
+        "six-1.17-py3-none-any.whl",
+        "six-1.17.0-1build-py3-none-any.whl",
+        "six-1.17.0-build-py3-none-any.whl",
+        "six-1.17.0-py3-none.whl",
+        "six__x-1.17.0-py3-none-any.whl",
+        "six-1.17.0.tar.gz",
+        "six-1.17.zip",
+        "six-1.17.0.tar.bz2",
+        "six-1.17.0-1.tar.gz",
+        "six_x-1.17.0.tar.gz",
+        "other-1.17.0-py3-none-any.whl",
+        "six-1.17.0.0-py3-none-any.whl",
+        "six-v1.17-py3-none-any.whl",
+        "six-1.17.0.0.tar.gz",
+        "six-01.17.0.zip",
+        "six-bad.tar.gz",
+        "six.tar.gz",
+        "-1.17.0.tar.gz",
+    ],
+)
+def test_select_version_agrees_with_packaging(name: str) -> None:
+    from packaging.utils import parse_sdist_filename, parse_wheel_filename
+    from packaging.version import Version
+
+    try:
+        if name.endswith(".whl"):
+            parsed = parse_wheel_filename(name)[:2]
+        else:
+            parsed = parse_sdist_filename(name)
+        expected = parsed == ("six", Version("1.17.0"))
+    except ValueError:
+        expected = False
+    got = simpleapi.select_version([ArtifactFile(name=name)], "Six", "1.17.0")
+    assert [f.name for f in got] == ([name] if expected else [])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "a-1.tar.gz", "sha256": "ab", "size": 3, "upload-time": "2024-01-01T00:00:00Z"},
+        {"name": "a-1.tar.gz", "url": "https://x/a-1.tar.gz", "path": "a"},
+        {"name": "a", "size": True},
+        {"name": "a", "size": "3"},
+        {"name": 3},
+        {"name": "a", "stamp": [1, 2]},
+        {"url": "https://x"},
+        ["not", "a", "table"],
+    ],
+)
+def test_cached_files_read_as_from_dict_reads_them(data: object) -> None:
+    try:
+        expected: object = ArtifactFile.from_dict(data)
+    except ModelError as exc:
+        expected = str(exc)
+    try:
+        got: object = index._cached_file(data)
+    except ModelError as exc:
+        got = str(exc)
+    assert got == expected
+
+
+def test_canonical_name_matches_packaging() -> None:
+    from packaging.utils import canonicalize_name
+
+    from envsnap.formats._pylockfast import canonical_name
+
+    for name in ("Six", "zope.interface", "a__b--c..d", "A-_.B", "ruamel.yaml.clib", "x"):
+        assert canonical_name(name) == canonicalize_name(name)
 
 
 def test_canonical_time() -> None:
