@@ -239,7 +239,10 @@ def _from_wheels(packages: Iterable[Package]) -> dict[str, Component]:
 
 def _which(name: str) -> str | None:
     """`shutil.which` for a bare name on POSIX, without importing shutil (bz2, lzma) per check."""
-    for folder in (os.environ.get("PATH") or os.defpath).split(os.pathsep):
+    path = os.environ.get("PATH", os.defpath)
+    if not path:
+        return None
+    for folder in path.split(os.pathsep):
         candidate = Path(folder or ".", name)
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)

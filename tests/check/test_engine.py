@@ -92,3 +92,22 @@ def test_parsed_lock_cache_is_keyed_by_content(tmp_path: Path, monkeypatch: Any)
     changed = _cache.load_environment(lock)  # edited file: a new key, parsed again
     assert changed.package("numpy").version == "1.26.5"  # type: ignore[union-attr]
     assert len(list((tmp_path / "cache" / "check").iterdir())) == 2
+
+
+def test_parsed_hardware_cache_is_keyed_by_content(tmp_path: Path, monkeypatch: Any) -> None:
+    from envsnap.check import _cache
+    from envsnap.errors import InputError
+    from envsnap.formats import hardware
+
+    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
+    hw = snapshot().hardware
+    assert hw is not None and len(hw.gpus.devices) == 8
+    path = hardware.write(tmp_path / "hardware.toml", hw)
+    assert _cache.load_hardware(path) == hardware.load(path) == hw
+    (entry,) = (tmp_path / "cache" / "check-hardware").iterdir()
+    assert _cache.load_hardware(path) == hw  # from the cache: 8 GPUs, the same values
+    entry.write_text("[]")  # an entry that is no table is ignored and rewritten
+    assert _cache.load_hardware(path) == hw
+    path.write_text(path.read_text().replace("schema-version = 1", "schema-version = 99"))
+    with pytest.raises(InputError, match="newer than this envsnap reads"):
+        _cache.load_hardware(path)  # an edited file is validated again
