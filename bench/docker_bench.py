@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -20,7 +21,13 @@ import refenv
 from measure import failure_line, measure
 from report import Report, fmt_ms
 
-__all__ = ["BASE_IMAGE", "DockerInputs", "daemon_unavailable", "section_docker"]
+__all__ = [
+    "BASE_IMAGE",
+    "DockerInputs",
+    "cached_steps",
+    "daemon_unavailable",
+    "section_docker",
+]
 
 BASE_IMAGE = "python:3.11.7-slim-bookworm"
 SEC = "6 docker"
@@ -116,12 +123,22 @@ def _swap_small_package(inputs: DockerInputs, out: Path) -> str | None:
         subprocess.run([*pip, f"{name}=={version}"], check=True, capture_output=True)
 
 
-def _build(inputs: DockerInputs, capture: Path, tag: str, extra: list[str]) -> tuple[float, str]:
+def cached_steps(build_output: str) -> tuple[int, int]:
+    """Count (cached, all) build steps in rebuild's output: "[k/M] ..." lines, "(cached)" lines."""
+    steps = re.findall(r"^\[(\d+)/(\d+)\]", build_output, flags=re.MULTILINE)
+    cached = len(re.findall(r"^\s*\(cached\)\s*$", build_output, flags=re.MULTILINE))
+    return cached, int(steps[-1][1]) if steps else 0
+
+
+def _build(
+    inputs: DockerInputs, capture: Path, tag: str, extra: list[str]
+) -> tuple[float, str, str]:
     # The base is named: this machine has a CUDA toolkit (nvcc) that would pick nvidia/cuda.
     argv = [*inputs.envsnap, "rebuild", str(capture), "-t", tag, "--wheelhouse"]
     argv += ["--base-image", BASE_IMAGE, *extra]
     sample = measure(argv, timeout=3600.0)
-    return sample.wall_s, "" if sample.returncode == 0 else failure_line(sample)
+    err = "" if sample.returncode == 0 else failure_line(sample)
+    return sample.wall_s, err, sample.stdout + sample.stderr
 
 
 def _reason_to_skip(inputs: DockerInputs) -> str | None:
@@ -149,7 +166,7 @@ def section_docker(report: Report, inputs: DockerInputs) -> None:
     no_cache = ["--no-cache"] if "--no-cache" in helptext else []
     for tag in (COLD_TAG, WARM_TAG):
         _remove(tag)
-    cold_s, err = _build(inputs, inputs.hashed_capture, COLD_TAG, no_cache)
+    cold_s, err, _ = _build(inputs, inputs.hashed_capture, COLD_TAG, no_cache)
     if err:
         report.unavailable(SEC, "rebuild --wheelhouse (cold)", err)
         return
@@ -159,18 +176,21 @@ def section_docker(report: Report, inputs: DockerInputs) -> None:
     changed = inputs.work / "cap-changed"
     err = _swap_small_package(inputs, changed) or ""
     if not err:
-        warm_s, err = _build(inputs, changed, WARM_TAG, [])
+        warm_s, err, log = _build(inputs, changed, WARM_TAG, [])
     if err:
         report.unavailable(SEC, "rebuild with one package changed", err)
     else:
         name, version, other = refenv.SMALL_PACKAGE
+        cached, steps = cached_steps(log)
         report.add(
             SEC,
             f"image build, {name} {version}->{other} (1 run)",
             fmt_ms(warm_s),
             target="small fraction of cold",
-            result=f"{warm_s / cold_s:.2f}x of cold",
+            result=f"{warm_s / cold_s:.2f}x of cold; {cached} of {steps} steps cached",
         )
+        report.put("docker", "warm_cached_steps", cached)
+        report.put("docker", "warm_steps", steps)
         report.put("docker", "warm_s", warm_s)
         report.put("docker", "warm_over_cold", round(warm_s / cold_s, 3))
     _report_size(report, inputs.ref)
