@@ -189,17 +189,34 @@ class _Context:
                 if project.is_dir():
                     return self._folder(src, project, name, version, flat=False)
                 return ()
-            page = (project / "index.html").read_text(encoding="utf-8", errors="replace")
-            base = project.as_uri() + "/"
-            return _with_local_sizes(
-                simpleapi.select_version(simpleapi.parse_html_page(page, base), name, version)
-            )
+            page = project / "index.html"
+            return self._html(src, page, project.as_uri() + "/", name, version, sizes=True)
         if src.local is not None and Path(src.local).is_file():  # a find-links HTML page
-            text = Path(src.local).read_text(encoding="utf-8", errors="replace")
-            return simpleapi.select_version(
-                simpleapi.parse_html_page(text, Path(src.local).as_uri()), name, version
-            )
+            page = Path(src.local)
+            return self._html(src, page, page.as_uri(), name, version, sizes=False)
         return ()
+
+    def _html(
+        self, src: _Source, page: Path, base: str, name: str, version: str, *, sizes: bool
+    ) -> tuple[ArtifactFile, ...]:
+        """Files of *name* *version* on a local HTML page, cached against its (size, mtime).
+
+        Parsing a big page (and importing html.parser) each capture would cost more than
+        the rest of a warm look-up. With *sizes*, local files get their size (as found then).
+        """
+        st = page.stat()
+        stamp = [st.st_size, st.st_mtime_ns]
+        key = _key(f"{src.url}#{page}", name, version)
+        old = self._cache_get(key)
+        if old is not None and old.get("stamp") == stamp:
+            with contextlib.suppress(ModelError, TypeError):
+                return tuple(_cached_file(f) for f in old.get("files", []))
+        text = page.read_text(encoding="utf-8", errors="replace")
+        files = simpleapi.select_version(simpleapi.parse_html_page(text, base), name, version)
+        if sizes:
+            files = _with_local_sizes(files)
+        self._cache_put(key, {"stamp": stamp, "files": [f.to_dict() for f in files]})
+        return files
 
     def _remote(
         self, src: _Source, name: str, version: str, *, network: bool
@@ -317,7 +334,7 @@ def _cached_file(data: Any) -> ArtifactFile:
     ``ArtifactFile.from_dict`` (which checks and names every field) is ~10x slower, and a warm
     capture reads a thousand of these; anything unusual still goes through it.
     """
-    if type(data) is dict and data.keys() <= _FILE_KEYS:
+    if type(data) is dict and _FILE_KEYS.issuperset(data):
         name, size = data.get("name"), data.get("size")
         url, path, sha = data.get("url"), data.get("path"), data.get("sha256")
         moment = data.get("upload-time")

@@ -173,6 +173,25 @@ def test_pip_order_file_index_and_find_links_folder(served: SimpleIndex, tmp_pat
     assert "/simple/torch/" in served.requests
 
 
+def test_a_local_index_page_is_read_again_only_when_it_changes(tmp_path: Path) -> None:
+    config = PipConfig(index_url=_file_index(tmp_path / "pypi"))
+    page = tmp_path / "pypi" / "simple" / "localonly" / "index.html"
+    pkgs = [_pkg("localonly", "0.5", LINUX)]
+    first, _ = _lock(pkgs, config, tmp_path / "cache")
+    again, _ = _lock(pkgs, config, tmp_path / "cache")
+    assert again == first and first.unhashed == ()
+    assert [f.name for f in first.packages[0].files] == [f"localonly-0.5-{LINUX}.whl"]
+    # A page that names a new file is read again (its size and mtime changed).
+    newer = make_wheel(tmp_path / "pypi" / "files", "localonly", "0.5", "py3-none-any")
+    text = page.read_text(encoding="utf-8")
+    link = f'<a href="../../files/{newer.name}#sha256={sha256_of(newer)}">{newer.name}</a>\n'
+    page.write_text(text.replace("</body>", link + "</body>"), encoding="utf-8")
+    changed, _ = _lock(pkgs, config, tmp_path / "cache")
+    assert [f.name for f in changed.packages[0].files] == sorted(
+        [f"localonly-0.5-{LINUX}.whl", newer.name]
+    )
+
+
 def test_find_links_url_page(served: SimpleIndex, tmp_path: Path) -> None:
     page = served.url + "/numpyish/"
     config = PipConfig(no_index=True, find_links=(page,))
