@@ -29,7 +29,7 @@ PIP_ENV = (
 )
 LAYER_WHY = {
     "heavy": "heavy, stable packages first: this layer stays cached when a small package changes",
-    "packages": "the other locked packages",
+    "packages": "the locked packages from indexes and archives",
     "local": "packages built on the host from local directories and VCS commits",
 }
 

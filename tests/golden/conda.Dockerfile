@@ -25,7 +25,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK="1" \
     PIP_ROOT_USER_ACTION="ignore"
 RUN /opt/conda/bin/python -m venv /opt/envsnap
 
-# Layer 1 of 1: the other locked packages
+# Layer 1 of 1: the locked packages from indexes and archives
 # (1: tqdm)
 FROM envsnap-builder AS envsnap-packages
 COPY layers/packages/ /tmp/envsnap-build/layers/packages/

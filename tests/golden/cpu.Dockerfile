@@ -18,7 +18,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK="1" \
 RUN python -m venv /opt/envsnap \
  && python -m venv --without-pip /opt/venv
 
-# Layer 1 of 1: the other locked packages
+# Layer 1 of 1: the locked packages from indexes and archives
 # (4: numpy, pip, requests, urllib3)
 FROM envsnap-builder AS envsnap-packages
 COPY layers/packages/ /tmp/envsnap-build/layers/packages/

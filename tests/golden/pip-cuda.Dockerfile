@@ -27,7 +27,7 @@ RUN /opt/envsnap/bin/python -m pip --python /opt/venv/bin/python install \
     --prefix /opt/envsnap-layer \
     -r /tmp/envsnap-build/layers/heavy/requirements.txt
 
-# Layer 2 of 2: the other locked packages
+# Layer 2 of 2: the locked packages from indexes and archives
 # (2: filelock, numpy)
 FROM envsnap-builder AS envsnap-packages
 COPY layers/packages/ /tmp/envsnap-build/layers/packages/

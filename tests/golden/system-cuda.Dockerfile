@@ -27,7 +27,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK="1" \
 RUN /opt/python/bin/python3 -m venv /opt/envsnap \
  && /opt/python/bin/python3 -m venv --without-pip /opt/venv
 
-# Layer 1 of 1: the other locked packages
+# Layer 1 of 1: the locked packages from indexes and archives
 # (3: cupy-cuda12x, fastrlock, numpy)
 FROM envsnap-builder AS envsnap-packages
 COPY layers/packages/ /tmp/envsnap-build/layers/packages/
