@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ class RebuildResult:
     installed: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
     image_record: str = ""
+    render_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a versioned JSON-ready dict of this result."""
@@ -139,6 +141,7 @@ def rebuild(
 ) -> RebuildResult:
     """Rebuild the capture in *directory* as an image (or a venv); see `envsnap rebuild -h`."""
     say = progress or (lambda _m: None)
+    started = time.perf_counter()
     capture_dir = Path(directory)
     env = load_capture(capture_dir)
     cert = Path(ca_cert) if ca_cert else None
@@ -162,6 +165,7 @@ def rebuild(
         cert=cert,
         verbose=verbose,
         say=say,
+        started=started,
     )
 
 
@@ -177,6 +181,7 @@ def _image(
     cert: Path | None,
     verbose: bool,
     say: Callable[[str], None],
+    started: float,
 ) -> RebuildResult:
     from .render.context import prepare_dir, write_context
     from .render.plan import make_plan
@@ -208,6 +213,7 @@ def _image(
             files=ctx.files,
             installed=tuple(i.name for i in plan.installs),
             skipped=plan.skipped,
+            render_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         if not build:
             return result
