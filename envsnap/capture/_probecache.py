@@ -14,12 +14,13 @@ pyenv shim) may pick another Python by the current folder. Any cache trouble mea
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from ._digest import text_sha256
 
 __all__ = ["cache_dir", "cached"]
 
@@ -41,7 +42,7 @@ def cached(python: str, probe: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     key = _key(python)
     if key is None:
         return probe()
-    path = cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+    path = cache_dir() / f"{text_sha256(key)}.json"
     facts = _load(path, key)
     if facts is None:
         facts = probe()

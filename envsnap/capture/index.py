@@ -10,7 +10,6 @@ re-captures with no network; ``offline`` uses only the cache and local folders.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from _thread import LockType, allocate_lock  # threading itself: only for look-ups
@@ -22,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..model import ArtifactFile, ModelError, Package
 from . import simpleapi
+from ._digest import text_sha256
 from .pipconfig import PipConfig
 from .simpleapi import redact
 
@@ -353,10 +353,12 @@ def _cached_file(data: Any) -> ArtifactFile:
 
 
 def _key(index: str, name: str, version: str) -> str:
-    return hashlib.sha256(f"{index}\0{name}\0{version}".encode()).hexdigest()
+    return text_sha256(f"{index}\0{name}\0{version}")
 
 
 def _sha256(path: Path) -> str:
+    import hashlib  # OpenSSL: only when a local file must be hashed
+
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):

@@ -114,3 +114,14 @@ def test_a_broken_or_unwritable_cache_only_costs_a_probe(
     monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(blocker / "cache"))
     assert _probecache.cached(str(python), probe) == good
     assert probe.calls == 4
+
+
+@pytest.mark.parametrize(
+    "text", ["", "https://pypi.org/simple\0six\x001.17.0", "\u00e9\u2014" * 100]
+)
+def test_cache_keys_hash_as_hashlib_does(text: str) -> None:
+    import hashlib
+
+    from envsnap.capture._digest import text_sha256
+
+    assert text_sha256(text) == hashlib.sha256(text.encode()).hexdigest()
