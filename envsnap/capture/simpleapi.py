@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from packaging.version import InvalidVersion, Version
-
-from ..formats._pylockfast import canonical_name, wheel_name_version
+from ..formats._pylockfast import canonical_name, normalized_version, wheel_name_version
 from ..model import ArtifactFile
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 __all__ = [
     "canonical_time",
@@ -104,6 +105,7 @@ def _file_version(filename: str) -> tuple[str, Version] | None:
         parse_sdist_filename,
         parse_wheel_filename,
     )
+    from packaging.version import InvalidVersion
 
     try:
         if filename.endswith(".whl"):
@@ -131,11 +133,10 @@ def select_version(
     """Pure: the files of exactly *name* *version* (local versions included), sorted by name.
 
     A file name is read as `packaging.utils` reads it; plain wheel names and every sdist name
-    are read here without importing it.
+    are read here without importing it, and packaging.version is only asked when a file's
+    version is not spelled exactly as *version*.
     """
-    try:
-        wanted = Version(version)
-    except InvalidVersion:
+    if normalized_version(version) is None:
         return ()
     target = canonical_name(name)
     seen: dict[str, ArtifactFile] = {}
@@ -145,24 +146,32 @@ def select_version(
         if f.name.endswith(".whl"):
             fast = wheel_name_version(f.name)
             if fast is None:
-                found = _file_version(f.name) == (target, wanted)
+                found = _file_version(f.name) == (target, _parsed(version))
             else:
-                found = _same_version(fast[1], version, wanted)
+                found = _same_version(fast[1], version)
         else:  # _name_part matched: a .tar.gz or .zip with a project name
             stem = f.name.removesuffix(".tar.gz") if f.name.endswith(".tar.gz") else f.name[:-4]
-            found = _same_version(stem.rpartition("-")[2], version, wanted)
+            found = _same_version(stem.rpartition("-")[2], version)
         if found:
             seen[f.name] = f
     return tuple(seen[n] for n in sorted(seen))
 
 
-def _same_version(text: str, version: str, wanted: Version) -> bool:
+def _parsed(version: str) -> Version | None:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return None
+
+
+def _same_version(text: str, version: str) -> bool:
+    """True when *text* (a file name's version part) is the same PEP 440 version."""
     if text == version:
         return True
-    try:
-        return Version(text) == wanted
-    except InvalidVersion:
-        return False
+    mine = _parsed(text)
+    return mine is not None and mine == _parsed(version)
 
 
 _TAGS: dict[str, frozenset[str]] = {}  # the same few tag lines recur across a whole index

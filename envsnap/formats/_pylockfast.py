@@ -16,12 +16,27 @@ from datetime import datetime, timezone
 
 from ..model import ArtifactFile, Package
 
-__all__ = ["accepted", "canonical_name", "package_table", "toml_string", "wheel_name_version"]
+__all__ = [
+    "accepted",
+    "canonical_name",
+    "normalized_version",
+    "package_table",
+    "toml_string",
+    "wheel_name_version",
+]
 
 # tomli_w's rule: escape quote, backslash and the ASCII controls but tab.
 _ESCAPE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f"\\]')
 _COMPACT = {"\b": "\\b", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 _NORMALIZED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
+# A version string packaging.version surely accepts and writes back unchanged (PEP 440 normal
+# form: no epoch, no leading zeros, a/b/rc, .postN, .devN, lower-case local segments).
+_N = r"(?:0|[1-9][0-9]*)"
+_LOCAL = rf"(?:[a-z0-9]*[a-z][a-z0-9]*|{_N})"
+_NORMAL_VERSION = re.compile(
+    rf"{_N}(?:\.{_N})*(?:(?:a|b|rc){_N})?(?:\.post{_N})?(?:\.dev{_N})?(?:\+{_LOCAL}(?:\.{_LOCAL})*)?",
+    re.ASCII,
+)
 # A wheel file name `packaging.utils.parse_wheel_filename` surely accepts; the name and version
 # parts are compared with the package's by `accepted`.
 _WHEEL = re.compile(
@@ -51,6 +66,22 @@ def canonical_name(name: str) -> str:
     while "--" in value:
         value = value.replace("--", "-")
     return value
+
+
+def normalized_version(version: str) -> str | None:
+    """*version* in PEP 440 normal form (``str(Version(version))``), None when it is not one.
+
+    Versions already in normal form (nearly all) are recognized without importing
+    packaging.version; anything else is parsed by it.
+    """
+    if _NORMAL_VERSION.fullmatch(version) is not None:
+        return version
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return str(Version(version))
+    except InvalidVersion:
+        return None
 
 
 def wheel_name_version(filename: str) -> tuple[str, str] | None:

@@ -24,15 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from packaging.version import InvalidVersion, Version
-
 from .._io import read_text, write_atomic
 from ..errors import InputError
 from ..model import SCHEMA_VERSION, ArtifactFile, Environment, ModelError, Package
-from ._pylockfast import toml_string
+from ._pylockfast import normalized_version, toml_string
 
-if TYPE_CHECKING:  # packaging.pylock is imported lazily to keep capture start-up cheap
+if TYPE_CHECKING:  # packaging is imported lazily to keep capture start-up cheap
     from packaging import pylock as _pl
+    from packaging.version import Version
 
 __all__ = ["CREATED_BY", "HEADER", "LOCK_VERSION", "load", "lockable", "parse", "render", "write"]
 
@@ -75,8 +74,7 @@ def _table(env: Environment, p: Package) -> str | None:
     """
     from ._pylockfast import accepted, package_table
 
-    parsed = _version(p.version)
-    version = None if parsed is None else str(parsed)
+    version = normalized_version(p.version)
     if not accepted(p, version) and not _valid(env, p):
         return None
     extra: dict[str, Any] = {"source": p.source, "requested": p.requested}
@@ -99,6 +97,7 @@ def _table(env: Environment, p: Package) -> str | None:
 def _valid(env: Environment, p: Package) -> bool:
     """True when `packaging.pylock` validates a lock holding only *p* (the slow, sure check)."""
     from packaging.pylock import Pylock, PylockValidationError
+    from packaging.version import Version
 
     try:
         Pylock(
@@ -134,6 +133,8 @@ def write(path: str | os.PathLike[str], env: Environment) -> Path:
 
 
 def _version(v: str) -> Version | None:
+    from packaging.version import InvalidVersion, Version
+
     try:
         return Version(v)
     except InvalidVersion:

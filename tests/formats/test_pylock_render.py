@@ -204,3 +204,39 @@ def test_a_large_lock_is_valid_and_round_trips() -> None:
     assert len(lock.packages) == 400
     assert sum(len(p.wheels or ()) for p in lock.packages) == 1200
     assert pylock.parse(text) == env
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        "1",
+        "1.0",
+        "1.0.0",
+        "2.13.0+cpu",
+        "2.4.0+cu121.abc",
+        "1.0a1",
+        "1.0rc2.post3.dev4",
+        "0.3.dev1",
+        "2026.10.19.post1",
+        "1.0+01",
+        "1.0+0.x1",
+        "01.0",
+        "1.0-1",
+        "1.0.post1.dev0",
+        "1!2.0",
+        "1.0A1",
+        "1.0alpha1",
+        "1.0+CPU",
+        "1.0+cpu_1",
+        "v1.0",
+        "1.0.",
+        "not a version",
+        "",
+    ],
+)
+def test_normalized_version_is_packagings(version: str) -> None:
+    try:
+        expected: str | None = str(Version(version))
+    except InvalidVersion:
+        expected = None
+    assert _pylockfast.normalized_version(version) == expected
