@@ -13,6 +13,7 @@ Layout (every path fixed; nothing from the lock names a path in it, only validat
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -29,6 +30,7 @@ __all__ = [
     "CAPTURE_FILES",
     "MARKER",
     "Context",
+    "hash_cache_key",
     "prepare_dir",
     "write_context",
     "write_packages",
@@ -110,17 +112,23 @@ def _requirements_text(layer: Layer, plan: Plan, built: dict[str, tuple[str, str
     return "\n".join(lines) + "\n"
 
 
+def hash_cache_key(index: str, name: str, version: str) -> str:
+    """The key of envsnap's index hash cache (envsnap.capture.index; a test pins them equal).
+
+    Kept here so that rendering does not import the capture's network machinery.
+    """
+    return hashlib.sha256(f"{index}\0{name}\0{version}".encode()).hexdigest()
+
+
 def _seed_hash_cache(plan: Plan, capture: Path) -> list[str]:
     """The lock's index answers as envsnap's hash cache, so a capture in the image pins the
     same files offline: pip verified every installed file against these hashes."""
-    from ..capture.index import _key  # the cache layout's one definition
-
     out = []
     for item in plan.installs:
         pkg = item.package
         if item.how not in ("index", "file") or not pkg.index or not pkg.files:
             continue
-        key = _key(pkg.index, pkg.name, pkg.version)
+        key = hash_cache_key(pkg.index, pkg.name, pkg.version)
         rel = f"{CACHE_DIR}/index/{key[:2]}/{key}.json"
         data = {"files": [f.to_dict() for f in pkg.files]}
         _write(capture / rel, json.dumps(data, sort_keys=True))
@@ -149,9 +157,6 @@ def write_packages(
     progress: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Write each layer's requirements file and wheels folder under *out*; return the paths."""
-    from .local import build_wheel
-    from .wheelhouse import fetch_all
-
     say = progress or (lambda _m: None)
     files: list[str] = []
     built: dict[str, tuple[str, str]] = {}
@@ -160,10 +165,14 @@ def write_packages(
         wheels = out / layer.wheels
         fetch = [i for i in items if i.how == "file" or (plan.wheelhouse and i.how != "build")]
         if fetch:
+            from .wheelhouse import fetch_all  # network and TLS modules: only when needed
+
             say(f"fetching {len(fetch)} locked file(s) for layer {layer.name}")
             names = fetch_all(fetch, env, wheels, capture_dir, ca_cert=ca_cert)
             files += [f"{layer.wheels}/{n}" for n in names]
         for item in (i for i in items if i.how == "build"):
+            from .local import build_wheel
+
             say(f"building a wheel of {item.name} {item.version} ({item.package.source})")
             name, sha = build_wheel(item, wheels, capture_dir)
             built[item.name] = (name, sha)
@@ -189,7 +198,10 @@ def write_context(
 
     if ca_cert is not None and not ca_cert.is_file():
         raise InputError(f"{ca_cert}: --ca-cert file not found")
-    files = _copy_capture(capture_dir, out / "capture")
+    # The Dockerfile first: its marker lets a later run clear a context this one left half done.
+    text = render(env, plan)
+    _write(out / "Dockerfile", text)
+    files = ["Dockerfile", *_copy_capture(capture_dir, out / "capture")]
     files += _seed_hash_cache(plan, out / "capture")
     if plan.conda and "capture/conda-lock.yml" not in files:
         raise InputError(f"{capture_dir / 'conda-lock.yml'}: conda capture without its lock file")
@@ -199,7 +211,4 @@ def write_context(
     if ca_cert is not None:
         shutil.copyfile(ca_cert, out / "ca.pem")
         files.append("ca.pem")
-    text = render(env, plan)
-    _write(out / "Dockerfile", text)
-    files.append("Dockerfile")
     return Context(out, text, tuple(sorted(files)))

@@ -12,13 +12,14 @@ import base64
 import contextlib
 import functools
 import hashlib
-import importlib.metadata as md
 import os
 import shutil
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -81,7 +82,7 @@ def _envsnap_members(files: list[Path]) -> list[tuple[str, bytes]]:
     return members
 
 
-def _dist_members(dist: md.Distribution) -> tuple[list[tuple[str, bytes]], str]:
+def _dist_members(dist: Any) -> tuple[list[tuple[str, bytes]], str]:
     files = dist.files or []
     members = []
     info = ""
@@ -107,41 +108,62 @@ def _cache_dir() -> Path:
     return base / "envsnap" / "tool"
 
 
-def _dists(needs_tomli: bool) -> list[tuple[str, md.Distribution]]:
+def _installed() -> dict[str, str]:
+    """{canonical name: version} of the dist-info folders on sys.path, first one wins.
+
+    A directory scan, not importlib.metadata: that import alone costs tens of milliseconds,
+    and the wheels are usually cached.
+    """
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = sorted(
+                e.name for e in os.scandir(entry or ".") if e.name.endswith(".dist-info")
+            )
+        except OSError:
+            continue
+        for name in names:
+            dist, _, version = name[: -len(".dist-info")].partition("-")
+            found.setdefault(canonicalize_name(dist), version)
+    return found
+
+
+def _versions(needs_tomli: bool) -> list[tuple[str, str]]:
     deps = [*RUNTIME_DEPS, "tomli"] if needs_tomli else list(RUNTIME_DEPS)
+    installed = _installed()
     out = []
     for dep in deps:
-        try:
-            out.append((dep, md.distribution(dep)))
-        except md.PackageNotFoundError:
+        version = installed.get(canonicalize_name(dep))
+        if version is None:
             raise InputError(
                 f"{dep}: not installed here; envsnap needs it to put itself into the image",
                 hint=f"pip install {dep}",
-            ) from None
+            )
+        out.append((dep, version))
     return out
 
 
-def _key(files: list[Path], dists: list[tuple[str, md.Distribution]]) -> str:
+def _key(files: list[Path], versions: list[tuple[str, str]]) -> str:
     """What the tool wheels are made of: envsnap's files (size, mtime) and the dep versions."""
     digest = hashlib.sha256(f"{__version__}\n".encode())
     for p in files:
         st = p.stat()
         digest.update(f"{p.relative_to(_ROOT)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    for dep, dist in dists:
-        digest.update(f"{dep}=={dist.version}\n".encode())
+    for dep, version in versions:
+        digest.update(f"{dep}=={version}\n".encode())
     return digest.hexdigest()[:24]
 
 
 @functools.lru_cache(maxsize=2)
-def _sources(
-    needs_tomli: bool,
-) -> tuple[list[Path], list[tuple[str, md.Distribution]], str]:
-    """envsnap's files, the dependency distributions and their cache key (once per process)."""
-    files, dists = _envsnap_files(), _dists(needs_tomli)
-    return files, dists, _key(files, dists)
+def _sources(needs_tomli: bool) -> tuple[list[Path], list[tuple[str, str]], str]:
+    """envsnap's files, the dependency versions and their cache key (once per process)."""
+    files, versions = _envsnap_files(), _versions(needs_tomli)
+    return files, versions, _key(files, versions)
 
 
-def _build(dest: Path, files: list[Path], dists: list[tuple[str, md.Distribution]]) -> None:
+def _build(dest: Path, files: list[Path], versions: list[tuple[str, str]]) -> None:
+    import importlib.metadata as md  # costly to import: only when the cache misses
+
     lines = []
     sha = _pack(
         dest / f"envsnap-{__version__}-py3-none-any.whl",
@@ -149,11 +171,12 @@ def _build(dest: Path, files: list[Path], dists: list[tuple[str, md.Distribution
         f"envsnap-{__version__}.dist-info",
     )
     lines.append(f"envsnap=={__version__} --hash=sha256:{sha}")
-    for dep, dist in dists:
+    for dep, version in versions:
+        dist = md.distribution(dep)
         members, info = _dist_members(dist)
         stem = canonicalize_name(dep).replace("-", "_")
-        sha = _pack(dest / f"{stem}-{dist.version}-py3-none-any.whl", members, info)
-        lines.append(f"{canonicalize_name(dep)}=={dist.version} --hash=sha256:{sha}")
+        sha = _pack(dest / f"{stem}-{version}-py3-none-any.whl", members, info)
+        lines.append(f"{canonicalize_name(dep)}=={version} --hash=sha256:{sha}")
     text = "# envsnap and its dependencies, for /opt/envsnap; generated, do not edit\n"
     (dest / "requirements.txt").write_text(text + "\n".join(sorted(lines)) + "\n", "utf-8")
 
@@ -165,13 +188,13 @@ def write_tool(dest: Path, python_version: str) -> None:
     are cached by what they are made of, so rendering a context stays cheap.
     """
     dest.mkdir(parents=True, exist_ok=True)
-    files, dists, key = _sources(Version(python_version) < Version("3.11"))
+    files, versions, key = _sources(Version(python_version) < Version("3.11"))
     cached = _cache_dir() / key
     if (cached / "requirements.txt").is_file():
         for p in cached.iterdir():
             shutil.copyfile(p, dest / p.name)
         return
-    _build(dest, files, dists)
+    _build(dest, files, versions)
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tool-", dir=cached.parent))

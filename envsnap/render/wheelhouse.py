@@ -11,12 +11,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import shutil
-import ssl
 import sys
 import tempfile
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -26,6 +24,9 @@ from ..errors import InputError
 from ..model import ArtifactFile, Environment, Package
 from .plan import Install
 from .validate import check_filename
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["fetch_all", "pick_file", "sha256_of"]
 
@@ -91,6 +92,8 @@ def _verify(path: Path, sha256: str, what: str) -> None:
 
 
 def _download(url: str, dest: Path, context: ssl.SSLContext) -> None:
+    import urllib.request
+
     tmp = dest.with_name(f".{dest.name}.part")
     try:
         with (
@@ -168,6 +171,9 @@ def fetch_all(
     ca_cert: Path | None = None,
 ) -> tuple[str, ...]:
     """Fetch every item's file into *dest* (4 at a time); return the sorted file names."""
+    import ssl
+    from concurrent.futures import ThreadPoolExecutor
+
     dest.mkdir(parents=True, exist_ok=True)
     context = ssl.create_default_context()
     if ca_cert is not None:

@@ -238,3 +238,11 @@ def test_ctrl_c_leaves_no_temp_context(tmp_path: Path, monkeypatch: pytest.Monke
         rebuild(capture, build=False, progress=interrupt)
     assert len(seen) == 2
     assert list(scratch.iterdir()) == []
+
+
+def test_seeded_hash_cache_uses_the_capture_key() -> None:
+    from envsnap.capture.index import _key
+    from envsnap.render.context import hash_cache_key
+
+    args = ("https://pypi.org/simple", "numpy", "2.1.3")
+    assert hash_cache_key(*args) == _key(*args)
