@@ -92,7 +92,7 @@ def capture(
 
 def write(snapshot: Snapshot, out_dir: str | os.PathLike[str]) -> tuple[str, ...]:
     """Write pylock.toml, requirements.txt, hardware.toml and (for conda) conda-lock.yml."""
-    from ..formats import condalock, hardware, pylock, requirements
+    from ..formats import hardware, pylock, requirements
 
     out = Path(out_dir)
     written = [
@@ -102,5 +102,7 @@ def write(snapshot: Snapshot, out_dir: str | os.PathLike[str]) -> tuple[str, ...
     if snapshot.hardware is not None:
         written.append(hardware.write(out / "hardware.toml", snapshot.hardware))
     if snapshot.environment.conda is not None:
+        from ..formats import condalock  # packaging.version, hashlib: only for a conda prefix
+
         written.append(condalock.write(out / "conda-lock.yml", snapshot.environment))
     return tuple(str(p) for p in written)
