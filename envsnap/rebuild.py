@@ -29,7 +29,11 @@ __all__ = ["RebuildResult", "git_origin", "load_capture", "rebuild"]
 
 @dataclass(frozen=True)
 class RebuildResult:
-    """What rebuild did. `kind` is ``image``, ``context`` (``--no-build``) or ``venv``."""
+    """What rebuild did. `kind` is ``image``, ``context`` (``--no-build``) or ``venv``.
+
+    `load_ms` is the time to read the capture, `render_ms` the time to plan and write the
+    build context (Dockerfile, requirements, fetched or built files, the tool wheels).
+    """
 
     kind: str
     base_image: str = ""
@@ -44,6 +48,7 @@ class RebuildResult:
     installed: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
     image_record: str = ""
+    load_ms: float = 0.0
     render_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,9 +146,10 @@ def rebuild(
 ) -> RebuildResult:
     """Rebuild the capture in *directory* as an image (or a venv); see `envsnap rebuild -h`."""
     say = progress or (lambda _m: None)
-    started = time.perf_counter()
     capture_dir = Path(directory)
+    started = time.perf_counter()
     env = load_capture(capture_dir)
+    load_ms = round((time.perf_counter() - started) * 1000, 1)
     cert = Path(ca_cert) if ca_cert else None
     if cert is not None:
         _check_cert(cert)
@@ -165,7 +171,7 @@ def rebuild(
         cert=cert,
         verbose=verbose,
         say=say,
-        started=started,
+        load_ms=load_ms,
     )
 
 
@@ -181,13 +187,14 @@ def _image(
     cert: Path | None,
     verbose: bool,
     say: Callable[[str], None],
-    started: float,
+    load_ms: float,
 ) -> RebuildResult:
     from .render.context import prepare_dir, write_context
     from .render.plan import make_plan
 
-    digest = hashlib.sha256((capture_dir / "pylock.toml").read_bytes()).hexdigest()
     source, revision = git_origin(Path.cwd())
+    started = time.perf_counter()  # render: plan, Dockerfile and context (not the lock's parse)
+    digest = hashlib.sha256((capture_dir / "pylock.toml").read_bytes()).hexdigest()
     plan = make_plan(
         env,
         lock_digest=digest,
@@ -213,6 +220,7 @@ def _image(
             files=ctx.files,
             installed=tuple(i.name for i in plan.installs),
             skipped=plan.skipped,
+            load_ms=load_ms,
             render_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         if not build:

@@ -171,6 +171,7 @@ def test_json_result(cli: CLI, capture: Path, tmp_path: Path) -> None:
             "image_record",
             "installed",
             "kind",
+            "load_ms",
             "render_ms",
             "skipped",
             "tag",
