@@ -23,6 +23,7 @@ import tomllib
 
 from envsnap.build.docker import DockerEngine
 from envsnap.formats import pylock
+from tests.fakes.docker import image_ids, remove_new_dangling_images
 from tests.render.projects import git, make_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -84,12 +85,14 @@ def project(
 ) -> Any:
     from tests.conftest import run_envsnap
 
+    before = image_ids(docker_client)
     root = tmp_path_factory.mktemp("e2e")
     python, repo = make_venv(root)
     tag = f"envsnap-test/e2e:{root.name.lower()}"
     capture, built = capture_and_rebuild(run_envsnap, root, python, "cap", tag)
     yield Project(root, python, repo, capture, tag, built)
     docker_client.remove_image(tag, force=True)
+    remove_new_dangling_images(docker_client, before)  # the build stages, kept as cache
 
 
 def pins(capture: Path) -> set[tuple[str, str]]:

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 
-__all__ = ["docker_client", "docker_images", "python_slim_image", "require_docker"]
+__all__ = [
+    "docker_client",
+    "docker_images",
+    "image_ids",
+    "python_slim_image",
+    "remove_new_dangling_images",
+    "require_docker",
+]
 
 SETUP_HINT = "run .ci/docker-setup (starts dockerd and builds the local base images)"
 
@@ -70,3 +77,22 @@ def docker_images(docker_client: Any) -> Iterator[list[str]]:
     for ref in reversed(made):
         with contextlib.suppress(docker.errors.APIError):
             docker_client.remove_image(ref, force=True)
+
+
+def image_ids(client: Any) -> set[str]:
+    """The IDs of every image on the daemon, intermediate ones included."""
+    return {str(image["Id"]) for image in client.images(all=True)}
+
+
+def remove_new_dangling_images(client: Any, before: set[str]) -> None:
+    """Remove untagged images that were not there *before* (a multi-stage build's stages).
+
+    The classic builder keeps each stage's image as build cache; a test that built one cleans
+    them up this way. Never forced: an image still in use stays.
+    """
+    import docker
+
+    for image in client.images(filters={"dangling": True}):
+        if image["Id"] not in before:
+            with contextlib.suppress(docker.errors.APIError):
+                client.remove_image(image["Id"])
