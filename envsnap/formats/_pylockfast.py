@@ -11,8 +11,9 @@ package; whatever it does not accept is checked with `packaging.pylock` itself b
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 from ..model import ArtifactFile, Package
 
@@ -21,6 +22,7 @@ __all__ = [
     "canonical_name",
     "normalized_version",
     "package_table",
+    "toml_document",
     "toml_string",
     "wheel_name_version",
 ]
@@ -28,6 +30,7 @@ __all__ = [
 # tomli_w's rule: escape quote, backslash and the ASCII controls but tab.
 _ESCAPE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f"\\]')
 _COMPACT = {"\b": "\\b", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+_BARE_KEY = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 _NORMALIZED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
 # A version string packaging.version surely accepts and writes back unchanged (PEP 440 normal
 # form: no epoch, no leading zeros, a/b/rc, .postN, .devN, lower-case local segments).
@@ -210,3 +213,81 @@ def package_table(
     lines += ["", "[packages.tool.envsnap]"]
     lines += [f"{key} = {_value(value)}" for key, value in extra.items()]
     return "\n".join(lines) + "\n"
+
+
+# --- tomli_w's layout, for the small [tool.envsnap] table (saves importing tomli_w) -------------
+
+
+def toml_document(doc: Mapping[str, Any]) -> str:
+    """*doc* as TOML, byte for byte what ``tomli_w.dumps(doc)`` writes.
+
+    Only the value types capture writes (str, bool, int, float, arrays, tables); anything else
+    is handed to tomli_w itself.
+    """
+    try:
+        return "".join(_table_chunks(doc, ""))
+    except TypeError:
+        import tomli_w
+
+        return tomli_w.dumps(doc)
+
+
+def _toml_key(part: str) -> str:
+    return part if part and _BARE_KEY.issuperset(part) else toml_string(part)
+
+
+def _literal(obj: object, nest: int = 0) -> str:
+    if isinstance(obj, bool):
+        return "true" if obj else "false"
+    if isinstance(obj, (int, float)):
+        return str(obj)
+    if isinstance(obj, str):
+        return toml_string(obj)
+    if isinstance(obj, (list, tuple)):
+        if not obj:
+            return "[]"
+        items = ",\n".join("    " * (nest + 1) + _literal(item, nest + 1) for item in obj)
+        return f"[\n{items},\n{'    ' * nest}]"
+    if isinstance(obj, Mapping):
+        return _inline_table(obj)
+    raise TypeError(type(obj).__name__)
+
+
+def _inline_table(obj: Mapping[str, Any]) -> str:
+    if not obj:
+        return "{}"
+    return "{ " + ", ".join(f"{_toml_key(k)} = {_literal(v)}" for k, v in obj.items()) + " }"
+
+
+def _inline_ok(obj: Mapping[str, Any]) -> bool:
+    rendered = f"    {_inline_table(obj)},"
+    return len(rendered) <= 100 and "\n" not in rendered  # tomli_w's MAX_LINE_LENGTH
+
+
+def _table_chunks(table: Mapping[str, Any], name: str, aot: bool = False) -> Iterator[str]:
+    literals: list[tuple[str, Any]] = []
+    tables: list[tuple[str, Any, bool]] = []
+    for k, v in table.items():
+        if isinstance(v, Mapping):
+            tables.append((k, v, False))
+        elif (
+            isinstance(v, (list, tuple))
+            and v
+            and all(isinstance(t, Mapping) for t in v)
+            and not all(_inline_ok(t) for t in v)
+        ):
+            tables.extend((k, t, True) for t in v)
+        else:
+            literals.append((k, v))
+    yielded = bool(aot or (name and (literals or not tables)))
+    if yielded:
+        yield f"[[{name}]]\n" if aot else f"[{name}]\n"
+    for k, v in literals:
+        yielded = True
+        yield f"{_toml_key(k)} = {_literal(v)}\n"
+    for k, v, in_aot in tables:
+        if yielded:
+            yield "\n"
+        yielded = True
+        key = _toml_key(k)
+        yield from _table_chunks(v, f"{name}.{key}" if name else key, in_aot)

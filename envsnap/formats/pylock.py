@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 from .._io import read_text, write_atomic
 from ..errors import InputError
 from ..model import SCHEMA_VERSION, ArtifactFile, Environment, ModelError, Package
-from ._pylockfast import normalized_version, toml_string
+from ._pylockfast import normalized_version, toml_document, toml_string
 
 if TYPE_CHECKING:  # packaging is imported lazily to keep capture start-up cheap
     from packaging import pylock as _pl
@@ -115,14 +115,12 @@ def _dumps(tables: list[str], tool: Mapping[str, Any]) -> str:
     """TOML in the shape uv writes: one ``[[packages]]`` table per package, its files inline.
 
     tomli_w alone would give every hash its own table header, tripling the file's length; the
-    small ``[tool.envsnap]`` table is written by tomli_w.
+    small ``[tool.envsnap]`` table is laid out as tomli_w would.
     """
-    import tomli_w
-
     top = f"lock-version = {toml_string(LOCK_VERSION)}\ncreated-by = {toml_string(CREATED_BY)}\n"
     if not tables:
         top += "packages = []\n"  # required even when nothing could be locked
-    return "\n".join([top, *tables, tomli_w.dumps({"tool": {"envsnap": tool}})])
+    return "\n".join([top, *tables, toml_document({"tool": {"envsnap": tool}})])
 
 
 def write(path: str | os.PathLike[str], env: Environment) -> Path:

@@ -240,3 +240,28 @@ def test_normalized_version_is_packagings(version: str) -> None:
     except InvalidVersion:
         expected = None
     assert _pylockfast.normalized_version(version) == expected
+
+
+def test_toml_document_lays_tables_out_as_tomli_w() -> None:
+    long = "x" * 90
+    doc: dict[str, Any] = {
+        "tool": {
+            "envsnap": {
+                "schema-version": 1,
+                "ratio": 0.5,
+                "flag": False,
+                "empty": [],
+                "nothing": {},
+                "tags": ["a", 'q"uote'],
+                "short": [{"name": "torch", "version": "2.13.0+cpu"}],
+                "long": [{"name": "a", "source": long}, {"name": "b"}],
+                "nested": [{"name": "n", "wheel-tags": ["py3-none-any"]}],
+                "mixed": [1, [2, [3]], {"k": [4]}],
+                "table": {"A B": "spaced key", "": "empty key", "plain": {"deep": True}},
+                "envvars": {"CUBLAS_WORKSPACE_CONFIG": ":4096:8", "caf\u00e9": "x"},
+            }
+        }
+    }
+    assert _pylockfast.toml_document(doc) == tomli_w.dumps(doc)
+    when = {"at": datetime(2024, 1, 1, tzinfo=timezone.utc)}  # not a capture type: tomli_w's
+    assert _pylockfast.toml_document(when) == tomli_w.dumps(when)
