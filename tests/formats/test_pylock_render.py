@@ -139,6 +139,15 @@ ODD = (
     ),
     Package(name="rel", version="1", source="directory", url="file:relative/dir"),
     Package(
+        name="odd-file",
+        version="1",
+        source="index",
+        files=(
+            ArtifactFile(name="odd_file-1-py3-none-any.whl", path="w/odd_file.whl", sha256=H),
+            ArtifactFile(name="odd_file-1.tar.gz", url='https://x/"q"/odd_file-1.tar.gz', sha256=H),
+        ),
+    ),
+    Package(
         name="t",
         version="1",
         source="index",
@@ -162,7 +171,7 @@ def test_refused_packages_go_to_tool_envsnap() -> None:
     unhashed = {u["name"] for u in data["tool"]["envsnap"]["unhashed"]}
     refused = {"bad-wheel", "other", "later", "no-where", "Not_Normal", "bad-sdist", "vcs-no-url"}
     assert refused <= unhashed
-    assert not unhashed & {"normal", "built", "weird-v", "esc", "rel", "t"}
+    assert not unhashed & {"normal", "built", "weird-v", "esc", "rel", "t", "odd-file"}
 
 
 @pytest.mark.parametrize(
