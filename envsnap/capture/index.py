@@ -307,9 +307,16 @@ class _Context:
             return self._ssl
 
     def _cache_get(self, key: str) -> dict[str, Any] | None:
+        # Raw os calls and bytes to json: a text file object costs more than the read itself.
+        chunks = []
         try:
-            with open(self.cache / key[:2] / f"{key}.json", encoding="utf-8") as fh:
-                data = json.load(fh)
+            fd = os.open(f"{self.cache}/{key[:2]}/{key}.json", os.O_RDONLY)
+            try:
+                while chunk := os.read(fd, 1 << 16):
+                    chunks.append(chunk)
+            finally:
+                os.close(fd)
+            data = json.loads(b"".join(chunks))
         except (OSError, ValueError):
             return None
         return data if isinstance(data, dict) else None
