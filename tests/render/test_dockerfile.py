@@ -196,3 +196,22 @@ def test_a_host_toolkit_that_nothing_uses_keeps_the_slim_image() -> None:
         env, packages=(*env.packages, samples.index_pkg("cupy-cuda12x", "13.3.0"))
     )
     assert plan_of(with_user).base.image == "nvidia/cuda:13.0.0-cudnn-devel-ubuntu22.04"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_option_combination_passes_hadolint(case: str, tmp_path: Path) -> None:
+    from envsnap.model import Package
+
+    local = Package(name="loc", version="1.0", source="editable", url="file:///x")
+    env = CASES[case]()
+    env = dataclasses.replace(env, packages=(*env.packages, local))
+    for options in (
+        {"wheelhouse": True, "ca_cert": True},
+        {"base_image": "python@sha256:" + "a" * 64},
+    ):
+        path = tmp_path / "Dockerfile"
+        path.write_text(render(env, plan_of(env, **options)), encoding="utf-8")
+        done = subprocess.run(
+            [_hadolint(), "--no-color", str(path)], capture_output=True, text=True, check=False
+        )
+        assert (done.returncode, done.stdout) == (0, ""), options
