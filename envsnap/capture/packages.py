@@ -126,7 +126,7 @@ def _read(path: str, *, head: bool = False, optional: bool = False) -> str | Non
 
 
 def _name_version(path: str, head: str) -> tuple[str, str]:
-    headers = parse_metadata_headers(head)
+    headers = parse_metadata_headers(head, only=("name", "version"))
     name = headers.get("name", "")
     if not name:
         raise InputError(f"{path}: no Name header in the metadata", hint=_HINT)
@@ -136,19 +136,27 @@ def _name_version(path: str, head: str) -> tuple[str, str]:
     return canonicalize_name(name), version
 
 
-def parse_metadata_headers(head: str) -> dict[str, str]:
+def parse_metadata_headers(head: str, only: Sequence[str] = ()) -> dict[str, str]:
     """Parse ``Key: value`` header lines (lower-cased keys, first occurrence wins).
 
     Continuation lines (starting with whitespace) are skipped: Name and Version never fold.
+    With *only* (lower-case keys), stop as soon as those are found (they come first in
+    practice, before dozens of Classifier lines).
     """
     out: dict[str, str] = {}
+    wanted = set(only)
     for line in head.splitlines():
         if not line or line[0] in " \t":
             continue
         key, sep, value = line.partition(":")
         if not sep:
             continue
-        out.setdefault(key.strip().lower(), value.strip())
+        key = key.strip().lower()
+        out.setdefault(key, value.strip())
+        if wanted:
+            wanted.discard(key)
+            if not wanted:
+                break
     return out
 
 

@@ -137,6 +137,13 @@ def test_metadata_header_parsing_stops_at_the_body() -> None:
         "version": "1.0",
         "classifier": "x",
     }
+    # Asked for Name and Version only, it stops once both are seen (first occurrence wins).
+    late = "Classifier: x\nVERSION : 2\nName: b\nVersion: 3\nSummary: s\n"
+    assert packages.parse_metadata_headers(late, only=("name", "version")) == {
+        "classifier": "x",
+        "version": "2",
+        "name": "b",
+    }
 
 
 @pytest.mark.parametrize(
