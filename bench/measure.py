@@ -102,11 +102,17 @@ def summarize(samples: Sequence[Sample]) -> Stats:
 
 
 def failure_line(sample: Sample) -> str:
-    """The line that best says why a command failed: stderr's first, or a traceback's last."""
+    """The line that best says why a command failed.
+
+    The last line that names an error (the CLI's "envsnap: error: ..." comes after progress
+    lines), else a traceback's or usage block's last line, else stderr's first line.
+    """
     lines = [ln.strip() for ln in sample.stderr.splitlines() if ln.strip()]
     if not lines:
         return f"exit status {sample.returncode}, no output on stderr"
-    # A traceback or an argparse usage block says what went wrong on its last line.
+    errors = [ln for ln in lines if "error" in ln.lower()]
+    if errors:
+        return errors[-1]
     return lines[-1] if lines[0].startswith(("Traceback", "usage:")) else lines[0]
 
 
