@@ -166,13 +166,20 @@ def section_docker(report: Report, inputs: DockerInputs) -> None:
     no_cache = ["--no-cache"] if "--no-cache" in helptext else []
     for tag in (COLD_TAG, WARM_TAG):
         _remove(tag)
-    cold_s, err, _ = _build(inputs, inputs.hashed_capture, COLD_TAG, no_cache)
+    cold_s, err, cold_log = _build(inputs, inputs.hashed_capture, COLD_TAG, no_cache)
     if err:
         report.unavailable(SEC, "rebuild --wheelhouse (cold)", err)
         return
-    how = "--no-cache" if no_cache else "old images removed first"
-    report.add(SEC, f"image build cold ({how}, 1 run)", fmt_ms(cold_s))
+    how = "--no-cache" if no_cache else "its old image removed first"
+    cold_cached, cold_steps = cached_steps(cold_log)
+    report.add(
+        SEC,
+        f"image build cold ({how}, 1 run)",
+        fmt_ms(cold_s),
+        result=f"{cold_cached} of {cold_steps} steps cached",
+    )
     report.put("docker", "cold_s", cold_s)
+    report.put("docker", "cold_cached_steps", cold_cached)
     changed = inputs.work / "cap-changed"
     err = _swap_small_package(inputs, changed) or ""
     if not err:
