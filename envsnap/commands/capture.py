@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {
         "version": 1,
         "files": list(files),
-        "packages": len(env.packages) + len(env.unhashed),
+        "packages": len(env.packages),  # unhashed ones are among them
         "unhashed": list(env.unhashed),
         "python": env.python.version,
         "gpus": len(hw.gpus.devices) if hw else 0,
