@@ -9,22 +9,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
-from ..model import Environment, Hardware, Snapshot, Value
+from ..model import Environment, Hardware, Snapshot
 
-__all__ = ["CaptureResult", "capture", "write"]
-
-
-@dataclass(frozen=True, eq=False, repr=False)  # __eq__, __hash__, __repr__: from Value
-class CaptureResult(Value):
-    """What capture wrote and what it could not pin."""
-
-    snapshot: Snapshot
-    files: tuple[str, ...]
-    unhashed: tuple[str, ...]
+__all__ = ["capture", "write"]
 
 
 def _now() -> str:
