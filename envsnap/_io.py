@@ -12,25 +12,26 @@ __all__ = ["cache_key", "read_text", "write_atomic"]
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write *text* to *path* through a temp file in the same folder and a rename.
+    """Write *text* to *path* through a temp file in the same folder, fsync, then a rename.
 
-    A reader never sees a half-written file, and a crash leaves the old file in place.
+    A reader never sees a half-written file, and a crash leaves the old file in place. The file
+    is made mode 0644 (a lock is meant to be shared). No `tempfile`: with `random` and `shutil`
+    it costs 5 ms of every capture; an O_EXCL name with 64 random bits is as safe.
     """
-    import tempfile  # with random, shutil and hashlib: only when something is written
-
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(8).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(target)
+        tmp.chmod(0o644)  # whatever the umask: the lock is shared
+        tmp.replace(target)
     except BaseException:
         with contextlib.suppress(OSError):
-            Path(tmp).unlink()
+            tmp.unlink()
         raise
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from ._record import Record, record
 
 __all__ = ["Completed", "run"]
 
 
-@dataclass(frozen=True)
-class Completed:
+@record
+class Completed(Record):
     """What a finished command returned; `returncode` is None when it could not start."""
 
     args: tuple[str, ...]

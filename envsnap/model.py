@@ -7,11 +7,15 @@ hand-edited file gives one clear line instead of a traceback.
 
 from __future__ import annotations
 
-import dataclasses
-import reprlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+
+from ._record import MISSING, Field, Record, field, fields, record, replace
+
+TYPE_CHECKING = False  # typing itself: 5 ms of every start; mypy reads this name as usual
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, TypeVar
+
+    T = TypeVar("T", bound="Model")
 
 __all__ = [
     "CPU",
@@ -32,13 +36,13 @@ __all__ = [
     "OSInfo",
     "Package",
     "PythonInfo",
+    "Record",
     "Snapshot",
-    "Value",
+    "fields",
+    "replace",
 ]
 
 SCHEMA_VERSION = 1
-
-T = TypeVar("T", bound="Model")
 
 
 class ModelError(ValueError):
@@ -66,54 +70,8 @@ def _key(name: str) -> str:
     return name.replace("_", "-")
 
 
-# The models below are declared `@dataclass(frozen=True, eq=False, repr=False)` and get
-# `__eq__`, `__hash__` and `__repr__` from `Value`, which behave exactly as the generated ones
-# (same class only, field-tuple equality and hash, ``Name(field=value, ...)``). Generating them
-# means compiling three more functions per class at import, a third of what `envsnap check`
-# spends importing this module before a training job.
-_FIELD_NAMES: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-
-
-def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(compared fields, shown fields) of dataclass *cls*, cached."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        fields = dataclasses.fields(cls)
-        names = (
-            tuple(f.name for f in fields if f.compare),
-            tuple(f.name for f in fields if f.repr),
-        )
-        _FIELD_NAMES[cls] = names
-    return names
-
-
-class Value:
-    """Base of ``@dataclass(frozen=True, eq=False, repr=False)`` classes: the generated methods.
-
-    `__eq__`, `__hash__` and `__repr__` behave as the ones `dataclass(frozen=True)` generates
-    (same class only; equality and hash of the tuple of compared fields; ``Name(field=value)``).
-    """
-
-    def _compared(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in _names(type(self))[0])
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Value)  # for mypy: same class
-        return self._compared() == other._compared()
-
-    def __hash__(self) -> int:
-        return hash(self._compared())
-
-    @reprlib.recursive_repr()
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in _names(type(self))[1])
-        return f"{type(self).__qualname__}({shown})"
-
-
-class Model(Value):
-    """Mixin for frozen dataclasses: typed dict round trip with kebab-case keys.
+class Model(Record):
+    """Base of the models (frozen records): typed dict round trip with kebab-case keys.
 
     `_nested` maps a field name to the model class of its value, or to a 1-tuple holding the class
     for a tuple of models. Other fields must be scalars, `X | None`, or `tuple[scalar, ...]`.
@@ -124,7 +82,7 @@ class Model(Value):
     def to_dict(self) -> dict[str, Any]:
         """Return a dict of this model, dropping `None` values and empty tuples."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+        for f in fields(self):
             value = getattr(self, f.name)
             if value is None or value == ():
                 continue
@@ -144,19 +102,19 @@ class Model(Value):
         label = where or cls.__name__
         if not isinstance(data, Mapping):
             raise ModelError(f"{label}: expected a table, got {type(data).__name__}")
-        known = {_key(f.name): f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        known = {_key(f.name): f for f in fields(cls)}
         kwargs: dict[str, Any] = {}
         for key, f in known.items():
             path = f"{where}.{key}" if where else key
             if key not in data:
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                if f.default is MISSING and f.default_factory is MISSING:
                     raise ModelError(f"{path}: missing")
                 continue
             kwargs[f.name] = cls._convert(f, data[key], path)
         return cls(**kwargs)
 
     @classmethod
-    def _convert(cls, f: dataclasses.Field[Any], value: Any, path: str) -> Any:
+    def _convert(cls, f: Field, value: Any, path: str) -> Any:
         nested = cls._nested.get(f.name)
         if isinstance(nested, tuple):
             if not isinstance(value, list):
@@ -187,7 +145,7 @@ class Model(Value):
 # --- software -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class ArtifactFile(Model):
     """One file of a package version on an index: a wheel or an sdist."""
 
@@ -199,7 +157,7 @@ class ArtifactFile(Model):
     upload_time: str | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Package(Model):
     """One installed distribution and where it came from.
 
@@ -235,7 +193,7 @@ class Package(Model):
         return self.source in ("vcs", "directory", "editable")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class PythonInfo(Model):
     """The interpreter: implementation, exact version, build and the tags it installs."""
 
@@ -249,7 +207,7 @@ class PythonInfo(Model):
     platform_tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class OSInfo(Model):
     """The operating system, C library and kernel; `container` names the runtime or is None."""
 
@@ -265,7 +223,7 @@ class OSInfo(Model):
     container: str | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class FrameworkBuild(Model):
     """A numeric framework's build: the CUDA version and GPU architectures it ships kernels for."""
 
@@ -276,7 +234,7 @@ class FrameworkBuild(Model):
     arch_list: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Component(Model):
     """A CUDA user-space component (cuda-runtime, cudnn, cublas, nccl, nvcc, cuda-toolkit)."""
 
@@ -285,7 +243,7 @@ class Component(Model):
     source: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class CudaStack(Model):
     """The CUDA user-space stack that the environment loads."""
 
@@ -305,7 +263,7 @@ class CudaStack(Model):
         return next((f for f in self.frameworks if f.name == name), None)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class BlasInfo(Model):
     """The BLAS a numeric library was built with (e.g. numpy → scipy-openblas 0.3.27)."""
 
@@ -315,7 +273,7 @@ class BlasInfo(Model):
     detail: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class CondaPackage(Model):
     """One package from a conda environment's `conda-meta/*.json`."""
 
@@ -330,7 +288,7 @@ class CondaPackage(Model):
     depends: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class CondaEnv(Model):
     """A conda environment: its platform, channels and packages."""
 
@@ -340,7 +298,7 @@ class CondaEnv(Model):
     _nested: ClassVar[Mapping[str, Any]] = {"packages": (CondaPackage,)}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Environment(Model):
     """The software side of a capture (pylock.toml and conda-lock.yml)."""
 
@@ -371,7 +329,7 @@ class Environment(Model):
 # --- hardware -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class GPU(Model):
     """One NVIDIA GPU as NVML reports it."""
 
@@ -386,7 +344,7 @@ class GPU(Model):
     multiprocessor_count: int | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class GPUs(Model):
     """The NVIDIA GPUs, or why there are none.
 
@@ -403,7 +361,7 @@ class GPUs(Model):
     _nested: ClassVar[Mapping[str, Any]] = {"devices": (GPU,)}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class CPU(Model):
     """The CPU model and instruction sets."""
 
@@ -419,7 +377,7 @@ class CPU(Model):
     flags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Memory(Model):
     """Total RAM and NUMA layout."""
 
@@ -427,7 +385,7 @@ class Memory(Model):
     numa_nodes: int = 1
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Hardware(Model):
     """The hardware side of a capture (hardware.toml)."""
 
@@ -439,8 +397,8 @@ class Hardware(Model):
     _nested: ClassVar[Mapping[str, Any]] = {"cpu": CPU, "gpus": GPUs, "memory": Memory}
 
 
-@dataclass(frozen=True)
-class Snapshot:
+@record
+class Snapshot(Record):
     """A whole capture: what `capture` writes and what `check`, `diff` and `rebuild` read."""
 
     environment: Environment

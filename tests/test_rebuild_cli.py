@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from envsnap import model
 from envsnap.formats import pylock
 from tests.render import samples
 
@@ -186,7 +187,6 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
     cli: CLI, tmp_path: Path, python_slim_image: str, docker_client: Any
 ) -> None:
     """A real classic-builder build: image.toml, /opt/venv holds exactly the lock, no CA left."""
-    import dataclasses
 
     from envsnap.build.docker import run
     from envsnap.formats.image import load
@@ -196,7 +196,7 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
     here = "{}.{}.{}".format(*sys.version_info[:3])
     wheel = make_wheel(tmp_path / "links", "demo", "1.0")
     src = make_project(tmp_path / "mypkg", "mypkg", "0.1")
-    env = dataclasses.replace(
+    env = model.replace(
         samples.cpu_env(),
         python=samples.python(here),
         packages=(

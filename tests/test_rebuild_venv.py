@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from envsnap import model
 from envsnap.formats import pylock
 from tests.render import samples
 from tests.render.projects import git, make_project
@@ -45,7 +45,7 @@ def test_refuses_another_python_and_names_the_one_to_use(cli: CLI, tmp_path: Pat
 def test_refuses_when_no_interpreter_matches(cli: CLI, tmp_path: Path) -> None:
     cap = tmp_path / "cap"
     env = samples.cpu_env()
-    pylock.write(cap / "pylock.toml", dataclasses.replace(env, python=samples.python("3.99.1")))
+    pylock.write(cap / "pylock.toml", model.replace(env, python=samples.python("3.99.1")))
     done = cli("rebuild", str(cap), "--venv", str(tmp_path / "v"))
     assert done.returncode == 2
     assert done.stderr == (

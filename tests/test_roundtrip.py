@@ -8,7 +8,6 @@ the hashable packages (the others are comments in it).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import ssl
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from envsnap import model
 from envsnap.formats import pylock
 from tests.fakes.sitepackages import make_project, make_wheel
 
@@ -133,7 +133,7 @@ def test_capture_then_install_with_uv_pip_and_requirements(
     for part, keep in (("hashed", True), ("direct", False)):
         path = tmp_path / "split" / f"pylock.{part}.toml"
         pkgs = tuple(p for p in env_lock.packages if (p.source in HASHABLE) == keep)
-        pylock.write(path, dataclasses.replace(env_lock, packages=pkgs))
+        pylock.write(path, model.replace(env_lock, packages=pkgs))
         _pip(fresh, "-r", str(path), env=env)
     assert _capture(cli, fresh, tmp_path / "again-pip", env) == original
 

@@ -7,13 +7,15 @@ dict literal; torch writes `include/ATen/Config.h`. Bundled libraries (`numpy.li
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envsnap.model import BlasInfo, Package
+
+if TYPE_CHECKING:
+    import ast
 
 __all__ = ["parse_aten_config", "parse_numpy_config", "probe"]
 
@@ -24,6 +26,8 @@ _ATEN_FLAG = r"(?m)^\s*#\s*define\s+(AT_\w+)(?:\(\))?\s+([01])\b"
 
 
 def _literal(node: ast.AST) -> Any:
+    import ast
+
     """A literal value, or None for expressions a build config computes at import time."""
     if isinstance(node, ast.Dict):
         return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values) if k is not None}
@@ -37,6 +41,8 @@ def _literal(node: ast.AST) -> Any:
 
 
 def _config_dict(text: str) -> Mapping[str, Any] | None:
+    import ast  # 5 ms: only when a numpy/scipy build config is there to read
+
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
@@ -88,6 +94,8 @@ def _parse_distutils_config(owner: str, text: str) -> tuple[BlasInfo, ...]:
     m = re.search(r"^blas_opt_info\s*=\s*(\{.*\})\s*$", text, re.MULTILINE)
     if not m:
         return ()
+    import ast
+
     try:
         data = ast.literal_eval(m.group(1))
     except (SyntaxError, ValueError):

@@ -14,12 +14,11 @@ import json
 import os
 from _thread import LockType, allocate_lock  # threading itself: only for look-ups
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from ..model import ArtifactFile, ModelError, Package
+from ..model import ArtifactFile, ModelError, Package, replace
 from . import simpleapi
 from ._digest import text_sha256
 from .pipconfig import PipConfig

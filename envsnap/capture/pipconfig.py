@@ -13,8 +13,9 @@ import configparser
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from .._record import Record, record
 
 __all__ = ["DEFAULT_INDEX", "PipConfig", "config_files", "load", "merge"]
 
@@ -23,8 +24,8 @@ _KEYS = ("index-url", "extra-index-url", "find-links", "cert", "no-index", "time
 _TRUE = ("1", "true", "yes", "on", "y", "t")
 
 
-@dataclass(frozen=True)
-class PipConfig:
+@record
+class PipConfig(Record):
     """Where pip looks for distributions, in pip's order."""
 
     index_url: str = DEFAULT_INDEX

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._record import Record, record
 from ..errors import InputError
-from ..model import PythonInfo, Value
+from ..model import PythonInfo
 
 __all__ = ["Target", "from_facts", "platform_tags", "probe", "python_info"]
 
@@ -25,8 +25,8 @@ TIMEOUT_S = 30.0
 _LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # __eq__, __hash__, __repr__: from Value
-class Target(Value):
+@record
+class Target(Record):
     """The interpreter whose environment is captured."""
 
     executable: str

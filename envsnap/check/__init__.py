@@ -7,14 +7,13 @@ returning a failing report; `diff` compares two capture directories.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import types
 from pathlib import Path
 
 from envsnap.errors import CheckFailed, InputError
-from envsnap.model import Snapshot
+from envsnap.model import Snapshot, replace
 
 from .engine import run
 from .findings import Finding, Report
@@ -43,7 +42,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     if env.conda is None and (root / "conda-lock.yml").is_file():
         from envsnap.formats import condalock
 
-        env = dataclasses.replace(env, conda=condalock.load(root / "conda-lock.yml"))
+        env = replace(env, conda=condalock.load(root / "conda-lock.yml"))
     hw_file = root / "hardware.toml"
     hw = load_hardware(hw_file) if hw_file.is_file() else None
     return Snapshot(environment=env, hardware=hw)

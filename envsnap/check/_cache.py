@@ -12,7 +12,6 @@ hardware.toml is cached the same way, so that a repeated check needs no TOML par
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from typing import TypeVar
 from envsnap import __version__
 from envsnap._io import cache_key
 from envsnap.errors import InputError
-from envsnap.model import SCHEMA_VERSION, Environment, Hardware, ModelError
+from envsnap.model import SCHEMA_VERSION, Environment, Hardware, ModelError, replace
 
 __all__ = ["cache_dir", "load_environment", "load_hardware", "slim"]
 
@@ -40,9 +39,7 @@ def cache_dir() -> Path:
 
 def slim(env: Environment) -> Environment:
     """*env* without the per-package file lists (index URLs and hashes) that no rule reads."""
-    return dataclasses.replace(
-        env, packages=tuple(dataclasses.replace(p, files=()) for p in env.packages)
-    )
+    return replace(env, packages=tuple(replace(p, files=()) for p in env.packages))
 
 
 def _read(path: Path) -> bytes:

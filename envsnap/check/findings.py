@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from envsnap.model import Value
+from envsnap._record import Record, record
 
 __all__ = ["CATEGORIES", "SEVERITIES", "Finding", "Report"]
 
@@ -25,8 +24,8 @@ CATEGORIES = (
 )
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # __eq__, __hash__, __repr__: from Value
-class Finding(Value):
+@record
+class Finding(Record):
     """One difference between the recorded capture and the machine (or capture) checked.
 
     `severity`: ``error`` (will not run, or not as recorded), ``warning`` (runs, numbers or speed
@@ -71,8 +70,8 @@ class Finding(Value):
         }
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # __eq__, __hash__, __repr__: from Value
-class Report(Value):
+@record
+class Report(Record):
     """All findings of one check or diff, sorted worst first."""
 
     findings: tuple[Finding, ...] = ()

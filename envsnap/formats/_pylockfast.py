@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from ..model import ArtifactFile, Package
@@ -130,12 +129,14 @@ def _sdist_ok(filename: str, name: str, versions: tuple[str, str]) -> bool:
 
 
 def _time(text: str | None) -> str | None:
+    if not text:
+        return None
+    from datetime import datetime, timezone  # only for index files that carry an upload time
+
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None  # not a time: PEP 751's upload-time is optional, drop it
-    if moment is None:
-        return None
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 

@@ -10,11 +10,10 @@ import contextlib
 import functools
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envsnap.model import Value
+from envsnap._record import Record, record
 
 __all__ = [
     "FILES",
@@ -164,8 +163,8 @@ def _in_range(version: str, spec: str | None) -> bool:
 # --- drivers --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # __eq__, __hash__, __repr__: from Value
-class MinorCompat(Value):
+@record
+class MinorCompat(Record):
     """CUDA minor-version compatibility of one major version: the driver floor and what it loses."""
 
     major: int

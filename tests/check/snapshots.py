@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+from envsnap import model
 from envsnap.model import (
     CPU,
     GPU,
@@ -144,8 +144,8 @@ def with_envvars(snap: Snapshot, **variables: str | None) -> Snapshot:
             current.pop(key, None)
         else:
             current[key] = value
-    env = dataclasses.replace(snap.environment, envvars=tuple(sorted(current.items())))
-    return dataclasses.replace(snap, environment=env)
+    env = model.replace(snap.environment, envvars=tuple(sorted(current.items())))
+    return model.replace(snap, environment=env)
 
 
 def codes(findings: Any) -> set[tuple[str, str]]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+from envsnap import model
 from envsnap.check.rules import blas, cpu
 from envsnap.model import CPU, BlasInfo, CondaEnv, CondaPackage, Package
 
@@ -87,7 +86,7 @@ def test_mkl_remedy_and_pinned_dispatch_is_info() -> None:
 
 def test_same_cpu_no_findings_and_model_change_is_info() -> None:
     assert cpu.simd_vendor(snapshot(), snapshot()) == []
-    other = dataclasses.replace(snapshot().hardware.cpu, model_name="Intel Xeon Gold 6448Y")
+    other = model.replace(snapshot().hardware.cpu, model_name="Intel Xeon Gold 6448Y")
     assert codes(cpu.simd_vendor(snapshot(), snapshot(hw={"cpu": other}))) == {
         ("info", "cpu.model")
     }

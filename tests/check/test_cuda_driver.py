@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
+from envsnap import model
 from envsnap.check.rules import cuda
 from envsnap.model import Component, CudaStack, FrameworkBuild, GPUs
 
@@ -27,7 +26,7 @@ def test_driver_minimum_for_cuda_12_2(driver: str, nvml_cuda: str | None, expect
     recorded = snapshot(
         env={"cuda": CudaStack(frameworks=(FrameworkBuild("torch", "2.1.0", cuda="12.2"),))}
     )
-    current = dataclasses.replace(
+    current = model.replace(
         snapshot(hw={"gpus": gpus(driver=driver, cuda=nvml_cuda)}),
         environment=recorded.environment,
     )
@@ -91,7 +90,7 @@ def test_cuda_13_runtime_on_r535_is_an_error() -> None:
 
 def test_driver_and_library_version_changes_are_warnings() -> None:
     recorded = snapshot()
-    env = dataclasses.replace(
+    env = model.replace(
         recorded.environment,
         cuda=CudaStack(
             frameworks=(FrameworkBuild("torch", "2.2.0", cuda="12.1"),),
@@ -102,7 +101,7 @@ def test_driver_and_library_version_changes_are_warnings() -> None:
             ),
         ),
     )
-    current = dataclasses.replace(
+    current = model.replace(
         snapshot(hw={"gpus": gpus(driver="550.54.15", cuda="12.4")}), environment=env
     )
     found = codes(cuda.driver_changed(recorded, current) + cuda.cuda_components(recorded, current))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from envsnap import model
 from envsnap.check.rules import gpu
 from envsnap.model import CudaStack, FrameworkBuild, GPUs
 
@@ -134,8 +135,7 @@ def test_unknown_mig_mode_is_not_a_change() -> None:
 
 
 def test_unknown_hardware_is_not_a_missing_gpu() -> None:
-    import dataclasses
 
-    current = dataclasses.replace(snapshot(), hardware=None)
+    current = model.replace(snapshot(), hardware=None)
     assert gpu.gpu_present(snapshot(), current) == []
     assert gpu.gpu_changes(snapshot(), current) == []

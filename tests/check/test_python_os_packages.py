@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+from envsnap import model
 from envsnap.check.rules import os as os_rules
 from envsnap.check.rules import packages, python
 from envsnap.model import CondaEnv, CondaPackage, Package, PythonInfo
@@ -83,7 +82,7 @@ def test_conda_packages() -> None:
 
 def _os(**kw: str) -> object:
     base = environment().os
-    return snapshot(env={"os": dataclasses.replace(base, **kw)})
+    return snapshot(env={"os": model.replace(base, **kw)})
 
 
 def test_os_platform_change_is_an_error_and_distro_is_info() -> None:

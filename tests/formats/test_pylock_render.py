@@ -18,6 +18,7 @@ import tomli_w
 from packaging import pylock as pl
 from packaging.version import InvalidVersion, Version
 
+from envsnap import model
 from envsnap.formats import _pylockfast, pylock
 from envsnap.model import ArtifactFile, Environment, Package
 
@@ -92,7 +93,7 @@ def reference_render(env: Environment) -> str:
 
 def _with(env: Environment, *extra: Package) -> Environment:
     packages = tuple(sorted((*env.packages, *extra), key=lambda p: p.name))
-    return dataclasses.replace(env, packages=packages)
+    return model.replace(env, packages=packages)
 
 
 def _wheel(name: str, **kwargs: Any) -> ArtifactFile:
@@ -207,7 +208,7 @@ def test_a_large_lock_is_valid_and_round_trips() -> None:
         )
         for i in range(400)
     )
-    env = dataclasses.replace(environment(), packages=packages, unhashed=())
+    env = model.replace(environment(), packages=packages, unhashed=())
     text = pylock.render(env)
     lock = pl.Pylock.from_dict(valid_lock(text))
     assert len(lock.packages) == 400

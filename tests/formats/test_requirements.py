@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
+from envsnap import model
 from envsnap.formats import requirements
 from tests.formats.test_pylock import H, environment
 
@@ -37,8 +37,8 @@ def test_remote_indexes_other_than_pypi_are_named() -> None:
     env = environment()
     numpy = env.package("numpy")
     assert numpy is not None
-    moved = dataclasses.replace(numpy, index="https://mirror.example/simple")
-    env = dataclasses.replace(
+    moved = model.replace(numpy, index="https://mirror.example/simple")
+    env = model.replace(
         env, packages=tuple(moved if p.name == "numpy" else p for p in env.packages)
     )
     lines = requirements.render(env).splitlines()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from envsnap import model
 from envsnap.errors import InputError
 from envsnap.formats import pylock
 from envsnap.model import ArtifactFile, Environment, Package
@@ -22,7 +22,7 @@ from tests.render.projects import git, make_project, make_wheel, serve, sha256
 
 
 def env_with(*pkgs: Package) -> Environment:
-    return dataclasses.replace(samples.cpu_env(), packages=pkgs, envvars=())
+    return model.replace(samples.cpu_env(), packages=pkgs, envvars=())
 
 
 def local_index_pkg(wheel: Path, digest: str | None = None) -> Package:
@@ -94,9 +94,7 @@ def test_wheelhouse_downloads_and_verifies_over_http(tmp_path: Path) -> None:
         assert (out / "layers" / "heavy" / heavy.name).read_bytes() == heavy.read_bytes()
         assert "--index-url" not in (out / "layers" / "packages" / "requirements.txt").read_text()
         assert text.count("--no-index") == 3
-        tampered = dataclasses.replace(
-            pkgs[0], files=(dataclasses.replace(pkgs[0].files[0], sha256="1" * 64),)
-        )
+        tampered = model.replace(pkgs[0], files=(model.replace(pkgs[0].files[0], sha256="1" * 64),))
         with pytest.raises(InputError, match="sha256 mismatch"):
             write(env_with(tampered), tmp_path / "ctx2", wheelhouse=True)
         assert not (tmp_path / "ctx2" / "layers" / "packages" / good.name).exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import random
 import shutil
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from envsnap import model
 from envsnap.errors import InputError
 from envsnap.model import Environment
 from envsnap.render import make_plan, render
@@ -188,11 +188,11 @@ def test_a_host_toolkit_that_nothing_uses_keeps_the_slim_image() -> None:
             Component(name="nvcc", version="13.0.88", source="PATH /usr/local/bin/nvcc"),
         )
     )
-    env = dataclasses.replace(samples.cpu_env(), cuda=stray)
+    env = model.replace(samples.cpu_env(), cuda=stray)
     base = plan_of(env).base
     assert base.image == "python:3.11.7-slim-bookworm"
     assert "nothing here uses it" in base.reason
-    with_user = dataclasses.replace(
+    with_user = model.replace(
         env, packages=(*env.packages, samples.index_pkg("cupy-cuda12x", "13.3.0"))
     )
     assert plan_of(with_user).base.image == "nvidia/cuda:13.0.0-cudnn-devel-ubuntu22.04"
@@ -204,7 +204,7 @@ def test_every_option_combination_passes_hadolint(case: str, tmp_path: Path) -> 
 
     local = Package(name="loc", version="1.0", source="editable", url="file:///x")
     env = CASES[case]()
-    env = dataclasses.replace(env, packages=(*env.packages, local))
+    env = model.replace(env, packages=(*env.packages, local))
     for options in (
         {"wheelhouse": True, "ca_cert": True},
         {"base_image": "python@sha256:" + "a" * 64},

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from envsnap import model
 from envsnap.errors import InputError
 from envsnap.model import ArtifactFile, Environment, OSInfo, Package, PythonInfo
 from envsnap.render import make_plan, render
@@ -21,7 +21,7 @@ def plan(env: Environment) -> str:
 
 
 def with_package(pkg: Package) -> Environment:
-    return dataclasses.replace(samples.cpu_env(), packages=(pkg,))
+    return model.replace(samples.cpu_env(), packages=(pkg,))
 
 
 GOOD = samples.index_pkg("numpy", "2.1.3")
@@ -47,7 +47,7 @@ GOOD = samples.index_pkg("numpy", "2.1.3")
 )
 def test_hostile_index_package_is_refused(change: dict[str, object], message: str) -> None:
     with pytest.raises(InputError, match=message):
-        plan(with_package(dataclasses.replace(GOOD, **change)))  # type: ignore[arg-type]
+        plan(with_package(model.replace(GOOD, **change)))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -126,15 +126,13 @@ def test_hostile_sources_are_refused(pkg: Package, message: str) -> None:
     ],
 )
 def test_hostile_envvars_are_refused(envvars: tuple[tuple[str, str], ...], message: str) -> None:
-    env = dataclasses.replace(samples.cpu_env(), envvars=envvars)
+    env = model.replace(samples.cpu_env(), envvars=envvars)
     with pytest.raises(InputError, match=message):
         plan(env)
 
 
 def test_envvar_values_are_quoted_not_expanded() -> None:
-    env = dataclasses.replace(
-        samples.cpu_env(), envvars=(("XLA_FLAGS", 'a"b $HOME \\ `id` ${PATH}'),)
-    )
+    env = model.replace(samples.cpu_env(), envvars=(("XLA_FLAGS", 'a"b $HOME \\ `id` ${PATH}'),))
     text = plan(env)
     assert 'XLA_FLAGS="a\\"b \\$HOME \\\\ `id` \\${PATH}"' in text
 
@@ -159,7 +157,7 @@ def test_envvar_values_are_quoted_not_expanded() -> None:
     ],
 )
 def test_hostile_metadata_is_refused(field: str, value: object, message: str) -> None:
-    env = dataclasses.replace(samples.cpu_env(), **{field: value})
+    env = model.replace(samples.cpu_env(), **{field: value})
     with pytest.raises(InputError, match=message):
         plan(env)
 
@@ -179,9 +177,7 @@ def test_hostile_quoted_dockerfile_passes_hadolint(tmp_path: Path) -> None:
     hadolint = Path(sys.executable).with_name("hadolint")
     if not hadolint.exists():
         pytest.skip("hadolint not installed")
-    env = dataclasses.replace(
-        samples.cpu_env(), envvars=(("XLA_FLAGS", 'a"b $HOME \\ `id`; rm -rf /'),)
-    )
+    env = model.replace(samples.cpu_env(), envvars=(("XLA_FLAGS", 'a"b $HOME \\ `id`; rm -rf /'),))
     path = tmp_path / "Dockerfile"
     path.write_text(plan(env), encoding="utf-8")
     done = subprocess.run(
