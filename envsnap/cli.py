@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .commands._formatter import Formatter
 from .errors import EnvsnapError
 
 __all__ = ["main"]
@@ -38,7 +39,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="envsnap",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     parser.add_argument("--version", action="version", version=f"envsnap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

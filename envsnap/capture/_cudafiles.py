@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envsnap.model import Component
+
+if TYPE_CHECKING:
+    import ast
 
 __all__ = [
     "from_headers",
@@ -88,6 +90,8 @@ def parse_version_txt(text: str) -> str | None:
 
 
 def _tf_value(node: ast.expr) -> Any:
+    import ast
+
     # `{...}` (TF 2.3) or `collections.OrderedDict([(key, value), ...])` (TF >= 2.4)
     if isinstance(node, ast.Call) and node.args:
         pairs = ast.literal_eval(node.args[0])
@@ -105,6 +109,8 @@ def _windows_version(value: Any, *, split_minor: bool) -> Any:
 
 def parse_tf_build_info(text: str) -> dict[str, Any]:
     """The `build_info` mapping of TensorFlow's generated `build_info.py` (pure)."""
+    import ast  # 5 ms: only when TensorFlow is installed
+
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):

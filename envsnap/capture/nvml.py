@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from ..model import GPU, GPUs
 
-__all__ = ["architecture_name", "cuda_version", "probe", "visible"]
+__all__ = [
+    "architecture_name",
+    "cuda_version",
+    "loadable",
+    "probe",
+    "visible",
+]
 
 LIBRARY = "libnvidia-ml.so.1"
 NO_LIBRARY = f"{LIBRARY} not found (no NVIDIA driver)"
@@ -64,6 +72,8 @@ T = TypeVar("T")
 
 def probe(environ: Mapping[str, str] | None = None) -> GPUs:
     """Query NVML for the driver and the GPUs visible to CUDA (per ``CUDA_VISIBLE_DEVICES``)."""
+    if not loadable():
+        return GPUs(status="none", reason=NO_LIBRARY)
     import ctypes
 
     try:
@@ -85,6 +95,36 @@ def probe(environ: Mapping[str, str] | None = None) -> GPUs:
     finally:
         with contextlib.suppress(pynvml.NVMLError):
             pynvml.nvmlShutdown()
+
+
+def loadable(ld_cache: str = "/etc/ld.so.cache", search: Sequence[str] | None = None) -> bool:
+    """False only when no folder the dynamic loader searches holds the NVML library (Linux).
+
+    `dlopen` finds a bare soname through ``LD_LIBRARY_PATH``, the ld.so cache and the default
+    folders; when none lists it, loading would fail, and `ctypes` (5 ms) need not be imported
+    on the CPU machines that run `envsnap check` before every job. Anything unreadable or any
+    other OS: True, and `ctypes.CDLL` decides.
+    """
+    if not sys.platform.startswith("linux"):
+        return True
+    try:
+        with open(ld_cache, "rb") as fh:
+            if LIBRARY.encode() in fh.read():
+                return True
+    except OSError:
+        return True
+    folders = _search_path() if search is None else search
+    return any((Path(d) / LIBRARY).exists() for d in folders if d)
+
+
+def _search_path() -> list[str]:
+    """LD_LIBRARY_PATH (as this process started), the loader's defaults, the interpreter's lib."""
+    arch = getattr(sys.implementation, "_multiarch", "")
+    defaults = ["/lib", "/usr/lib", "/lib64", "/usr/lib64"]
+    if arch:
+        defaults += [f"/lib/{arch}", f"/usr/lib/{arch}"]
+    # conda's python carries RPATH $ORIGIN/../lib
+    return [*os.environ.get("LD_LIBRARY_PATH", "").split(":"), *defaults, f"{sys.prefix}/lib"]
 
 
 def _reason(exc: Any) -> str:

@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import os
-import platform
 import shlex
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,20 +31,35 @@ def probe(root: str | os.PathLike[str] = "/", environ: Mapping[str, str] | None 
     base = Path(root)
     release = parse_os_release(_read(base / "etc/os-release") or _read(base / "usr/lib/os-release"))
     libc, libc_version = _libc(base)
+    uname = _uname()
     return OSInfo(
-        system=platform.system(),
-        machine=platform.machine(),
+        system=uname[0],
+        machine=uname[4],
         distro=release.get("ID", ""),
         version=release.get("VERSION_ID", ""),
         codename=release.get("VERSION_CODENAME", ""),
         pretty_name=release.get("PRETTY_NAME", ""),
         libc=libc,
         libc_version=libc_version,
-        kernel=platform.release(),
+        kernel=uname[2],
         container=detect_container(
             base, os.environ if environ is None else environ, _read(base / "proc/1/cgroup")
         ),
     )
+
+
+def _uname() -> tuple[str, str, str, str, str]:
+    """(system, node, release, version, machine), as `platform.uname()` gives them.
+
+    `os.uname()` where it exists: importing `platform` costs 4 ms of every capture.
+    """
+    if hasattr(os, "uname") and sys.platform != "win32":
+        u = os.uname()
+        return (u.sysname, u.nodename, u.release, u.version, u.machine)
+    import platform
+
+    p = platform.uname()
+    return (p.system, p.node, p.release, p.version, p.machine)
 
 
 def _read(path: Path) -> str:

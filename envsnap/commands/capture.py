@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from ._formatter import Formatter
+
 __all__ = ["register", "run"]
 
 HELP = """\
@@ -29,7 +31,7 @@ def register(sub: Any) -> None:
         "capture",
         help="record packages, CUDA stack and hardware",
         description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     p.add_argument("-o", "--output", metavar="DIR", default="envsnap", help="default: ./envsnap")
     p.add_argument("--python", metavar="PATH", help="interpreter of the environment to capture")

@@ -8,6 +8,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ._formatter import Formatter
+
 if TYPE_CHECKING:
     from envsnap.check.findings import Report
 
@@ -35,7 +37,7 @@ def register(sub: Any) -> None:
         "check",
         help="will this machine run the capture, and compute the same numbers?",
         description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     p.add_argument(
         "directory", metavar="DIR", nargs="?", default="envsnap", help="default: ./envsnap"

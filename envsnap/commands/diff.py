@@ -7,6 +7,8 @@ from typing import Any
 
 from envsnap.commands.check import print_report
 
+from ._formatter import Formatter
+
 __all__ = ["register", "run"]
 
 HELP = """\
@@ -23,7 +25,7 @@ def register(sub: Any) -> None:
         "diff",
         help="what changed between two captures",
         description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     p.add_argument("a", metavar="A", help="the recorded capture directory")
     p.add_argument("b", metavar="B", help="the capture directory to compare with A")

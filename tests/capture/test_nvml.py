@@ -238,3 +238,26 @@ def test_visible_with_mig_entries() -> None:
     devices = [GPU(0, "a", uuid="GPU-1", mig_mode=True), GPU(1, "b", uuid="GPU-2")]
     assert nvml.visible(devices, "MIG-7d8b1a52-0000-0000-0000-000000000000") == devices[:1]
     assert nvml.visible(devices, None) == devices
+
+
+def test_loadable_reads_the_ld_cache_and_the_search_folders(tmp_path: Path) -> None:
+    cache = tmp_path / "ld.so.cache"
+    cache.write_bytes(b"glibc-ld.so.cache1.1\x00libcuda.so.1\x00/usr/lib/libcuda.so.1\x00")
+    lib_dir = tmp_path / "lib"
+    lib_dir.mkdir()
+    assert not nvml.loadable(str(cache), search=[str(lib_dir), ""])
+    (lib_dir / nvml.LIBRARY).write_bytes(b"\x7fELF")
+    assert nvml.loadable(str(cache), search=[str(lib_dir)])
+    listed = tmp_path / "listed.cache"
+    listed.write_bytes(b"\x00libnvidia-ml.so.1\x00/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1\x00")
+    assert nvml.loadable(str(listed), search=[])
+    # an unreadable cache proves nothing: let dlopen decide
+    assert nvml.loadable(str(tmp_path / "missing.cache"), search=[])
+
+
+def test_search_path_starts_with_ld_library_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/opt/a:/opt/b")
+    folders = nvml._search_path()
+    assert folders[:2] == ["/opt/a", "/opt/b"]
+    assert "/usr/lib" in folders
+    assert f"{sys.prefix}/lib" in folders
