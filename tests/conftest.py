@@ -38,6 +38,12 @@ def run_envsnap(
     )
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own envsnap cache: none reads or fills the user's ~/.cache."""
+    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "envsnap-cache"))
+
+
 @pytest.fixture
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     """The real CLI in a subprocess: ``cli("capture", "-o", str(tmp), env={...})``."""

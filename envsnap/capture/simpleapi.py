@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from ..formats._pylockfast import canonical_name, normalized_version, wheel_name_version
 from ..model import ArtifactFile
 
+TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
 if TYPE_CHECKING:
+    from typing import Any
+
     from packaging.version import Version
 
 __all__ = [

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
 
 from ..model import ArtifactFile, Package
+
+TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "accepted",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
+
+import pytest
 
 from envsnap.capture import blas
 from envsnap.model import BlasInfo
@@ -127,3 +131,26 @@ def test_first_site_dir_wins(tmp_path: Path) -> None:
     _put(second, "numpy/__config__.py", text="blas_opt_info={'libraries': ['mkl_rt']}\n")
     [info] = blas.probe([], [str(first), str(second)])
     assert info.name == "scipy-openblas"
+
+
+def test_parsed_config_is_cached_by_size_and_mtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
+    site = _site(tmp_path)
+    _put(site, "numpy/__config__.py", NUMPY_CONFIG)
+    [first] = blas.probe([], [str(site)])
+    assert first.name == "scipy-openblas"
+    [entry] = (tmp_path / "cache" / "blas-config").glob("*.json")
+    # a second probe reads the cache (no ast): prove it by planting another answer there
+    entry.write_text(json.dumps([["numpy", "mkl", "2025.1", "planted"]]))
+    [again] = blas.probe([], [str(site)])
+    assert (again.name, again.detail) == ("mkl", "planted")
+    # a re-installed numpy (new mtime) is parsed again; a malformed entry is ignored
+    config = site / "numpy" / "__config__.py"
+    st = config.stat()
+    os.utime(config, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert blas.probe([], [str(site)]) == (first,)
+    for stale in (tmp_path / "cache" / "blas-config").glob("*.json"):
+        stale.write_text('[["numpy", 3]]')
+    assert blas.probe([], [str(site)]) == (first,)

@@ -1,0 +1,52 @@
+"""Facts derived from one file, cached under the user cache dir by (real path, size, mtime).
+
+Scanning a 1 GB ``libtorch_cuda.so`` for its arch list, running ``nvcc --version`` or parsing
+numpy's ``__config__.py`` (with `ast`, 4 ms to import) gives the same answer until the file
+changes; a re-install gives the file a new mtime (and usually size), which makes a new key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+__all__ = ["cache_dir", "cached"]
+
+
+def cache_dir() -> Path:
+    """The user cache dir: ``ENVSNAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/envsnap``."""
+    explicit = os.environ.get("ENVSNAP_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "envsnap"
+
+
+def cached(
+    kind: str, path: Path, compute: Callable[[Path], Any], valid: Callable[[Any], bool]
+) -> Any:
+    """``compute(path)``, kept as JSON in ``<cache>/<kind>/``; a stored value must pass *valid*.
+
+    Raises `OSError` when *path* cannot be stat'ed; a cache that cannot be read or written
+    only means computing again.
+    """
+    from envsnap._io import cache_key, write_atomic
+
+    st = path.stat()
+    ident = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
+    entry = cache_dir() / kind / f"{cache_key(ident.encode())[:32]}.json"
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        if valid(data):
+            return data
+    value = compute(path)
+    with contextlib.suppress(OSError):  # a read-only cache is not an error
+        write_atomic(entry, json.dumps(value) + "\n")
+    return value
