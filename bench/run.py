@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import docker_bench
+import toolenv
 from core import ROOT, Bench
 from sections_capture import section_capture, section_growth, section_reference
 from sections_check import section_check, section_render
@@ -29,12 +30,17 @@ from sections_check import section_check, section_render
 __all__ = ["main"]
 
 
-def _envsnap_command() -> tuple[list[str], str]:
-    script = ROOT / ".venv" / "bin" / "envsnap"
+def _envsnap_command(home: Path) -> tuple[list[str], str, str]:
+    """(envsnap argv, its python, how it is installed): the installed tool, else the dev one."""
     dev_py = ROOT / ".venv" / "bin" / "python"
-    if script.exists() and dev_py.exists():
-        return [str(script)], str(dev_py)
-    return [sys.executable, "-m", "envsnap"], sys.executable
+    dev = str(dev_py) if dev_py.exists() else sys.executable
+    tool = toolenv.ensure_tool_env(home, ROOT, dev)
+    if not isinstance(tool, str):
+        return tool[0], tool[1], "a wheel of this tree in .bench/tool-venv, as users install it"
+    script = ROOT / ".venv" / "bin" / "envsnap"
+    if script.exists():
+        return [str(script)], dev, f"the dev venv's editable install ({tool})"
+    return [sys.executable, "-m", "envsnap"], sys.executable, f"python -m envsnap ({tool})"
 
 
 def _machine() -> dict[str, Any]:
@@ -99,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     out = sys.stderr if args.json else sys.stdout
-    envsnap, dev_py = _envsnap_command()
+    envsnap, dev_py, how = _envsnap_command(args.home.resolve())
     with tempfile.TemporaryDirectory(prefix="envsnap-bench-") as tmp:
         bench = Bench(
             runs=args.runs,
@@ -111,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         info = _machine()
         bench.report.data["machine"] = info
+        bench.report.put("bench", "envsnap", how)
         print("bench: reference environment ...", file=sys.stderr)
         ref = section_reference(bench)
         print("bench: capture vs pip freeze ...", file=sys.stderr)
@@ -146,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.report.put("bench", "runs", args.runs)
         print(
             f"\nenvsnap bench: medians of {args.runs} interleaved runs after {args.warmup} "
-            f"warm-up; {info['cpus']} CPUs ({info['cpu']}), load {info['load1']} at start",
+            f"warm-up; {info['cpus']} CPUs ({info['cpu']}), load {info['load1']} at start;\n"
+            f"envsnap timed: {how}",
             file=out,
         )
         print(bench.report.table(), file=out)

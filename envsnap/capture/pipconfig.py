@@ -9,7 +9,6 @@ Reads the same files and ``PIP_*`` variables as pip, with pip's precedence: glob
 
 from __future__ import annotations
 
-import configparser
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -79,6 +78,8 @@ def load(environ: Mapping[str, str] | None = None) -> PipConfig:
 
 
 def _read_sections(text: str) -> dict[str, dict[str, str]]:
+    import configparser  # 3 ms: only when a pip.conf exists
+
     parser = configparser.RawConfigParser()
     try:
         parser.read_string(text)

@@ -1,0 +1,44 @@
+"""envsnap as a user gets it: a wheel of this tree installed into <home>/tool-venv.
+
+The dev venv holds envsnap as an editable install, whose import hook costs every start 10-25
+ms that no user of `pip install envsnap` pays; the bench times the installed tool instead.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import tomllib
+
+__all__ = ["ensure_tool_env"]
+
+
+def _run(argv: list[str]) -> str | None:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        return None
+    lines = (done.stderr or done.stdout).strip().splitlines()
+    return lines[-1] if lines else f"exit {done.returncode}"
+
+
+def ensure_tool_env(home: Path, root: Path, dev_python: str) -> tuple[list[str], str] | str:
+    """Install this tree (not editable) and its dependencies; return (envsnap argv, python).
+
+    Returns why not, as text, when it cannot be installed. envsnap itself is reinstalled on
+    every run (a few seconds), its dependencies only when the venv is new.
+    """
+    venv = home / "tool-venv"
+    python = venv / "bin" / "python"
+    pip = [dev_python, "-m", "pip", "--python", str(python), "install", "-q"]
+    if not python.exists():
+        why = _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
+        deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+        why = why or _run([*pip, *deps])
+        if why:
+            return f"tool venv: {why}"
+    why = _run([*pip, "--no-deps", "--force-reinstall", "--no-build-isolation", str(root)])
+    if why:
+        return f"installing envsnap: {why}"
+    return [str(venv / "bin" / "envsnap")], str(python)
