@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 # tomli_w's rule: escape quote, backslash and the ASCII controls but tab.
+# An upload time as the index look-ups store it (UTC, "Z"): written to the lock unchanged.
+_UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z", re.ASCII)
 _ESCAPE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f"\\]')
 _COMPACT = {"\b": "\\b", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 _BARE_KEY = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
@@ -134,7 +136,9 @@ def _sdist_ok(filename: str, name: str, versions: tuple[str, str]) -> bool:
 def _time(text: str | None) -> str | None:
     if not text:
         return None
-    from datetime import datetime, timezone  # only for index files that carry an upload time
+    if _UTC_TIME.fullmatch(text):
+        return text  # as `simpleapi.canonical_time` stores it: a TOML datetime already
+    from datetime import datetime, timezone  # only for times in another form
 
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
