@@ -204,13 +204,15 @@ def installed_file(files: Sequence[ArtifactFile], tags: set[str]) -> str | None:
 
     *tags* are `tags_of` strings; *files* are valid file names (from `select_version`).
     """
-    wheels = [
-        (f.name, tags_of("-".join(f.name[: -len(".whl")].rsplit("-", 3)[-3:])))
-        for f in files
-        if f.name.endswith(".whl")
-    ]
-    for match in (lambda t: t == tags, lambda t: bool(t & tags)):
-        for fname, ftags in wheels:
-            if tags and match(ftags):
+    wheels = [f.name for f in files if f.name.endswith(".whl")]
+    if tags:
+        overlap = None
+        for fname in wheels:  # numpy has 50 wheels: stop at the exact one
+            ftags = tags_of("-".join(fname[: -len(".whl")].rsplit("-", 3)[-3:]))
+            if ftags == tags:
                 return fname
+            if overlap is None and ftags & tags:
+                overlap = fname
+        if overlap is not None:
+            return overlap
     return next((f.name for f in files if not f.name.endswith(".whl")), None)

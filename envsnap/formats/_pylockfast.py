@@ -30,9 +30,9 @@ __all__ = [
 ]
 
 # tomli_w's rule: escape quote, backslash and the ASCII controls but tab.
+_ESCAPE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f"\\]')
 # An upload time as the index look-ups store it (UTC, "Z"): written to the lock unchanged.
 _UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z", re.ASCII)
-_ESCAPE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f"\\]')
 _COMPACT = {"\b": "\\b", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 _BARE_KEY = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 _NORMALIZED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
