@@ -1,0 +1,113 @@
+"""envsnap._record: frozen records behave as @dataclass(frozen=True) where envsnap relies on it."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import sys
+from typing import ClassVar
+
+import pytest
+
+from envsnap._record import MISSING, FrozenError, Record, field, fields, record, replace
+
+
+@record
+class Point(Record):
+    x: int
+    y: int = 0
+    tags: tuple[str, ...] = ()
+    kind: ClassVar[str] = "point"
+
+
+@record
+class Labeled(Point):
+    label: str = field(default_factory=lambda: "none")
+    note: str = field(default="", compare=False, repr=False)
+
+
+@record
+class Checked(Record):
+    value: int
+    seen: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.value < 0:
+            raise ValueError("negative")
+
+
+def test_fields_in_order_with_base_fields_first() -> None:
+    assert [f.name for f in fields(Labeled)] == ["x", "y", "tags", "label", "note"]
+    assert [f.type for f in fields(Point)] == ["int", "int", "tuple[str, ...]"]
+    assert fields(Point)[0].default is MISSING
+    assert Point.kind == "point"  # a ClassVar is no field
+
+
+def test_positional_keyword_and_default_arguments() -> None:
+    assert Point(1) == Point(x=1, y=0, tags=())
+    assert Point(1, 2).y == 2
+    assert Labeled(1).label == "none"
+    with pytest.raises(TypeError):
+        Point()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Point(1, z=3)  # type: ignore[call-arg]
+
+
+def test_default_factory_gives_a_new_object_each_time() -> None:
+    a, b = Checked(1), Checked(2)
+    assert a.seen == [] and a.seen is not b.seen
+
+
+def test_frozen() -> None:
+    p = Point(1)
+    with pytest.raises(FrozenError):
+        p.x = 2  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del p.y  # type: ignore[misc]
+    assert isinstance(FrozenError("x"), AttributeError)
+
+
+def test_equality_hash_and_repr_as_dataclasses() -> None:
+    assert Point(1, 2) == Point(1, 2)
+    assert Point(1, 2) != Point(1, 3)
+    assert Point(1) != Labeled(1)  # same fields, another class
+    assert len({Point(1, 2), Point(1, 2)}) == 1
+    assert Labeled(1, note="a") == Labeled(1, note="b")  # compare=False
+    assert repr(Labeled(1, note="n")) == "Labeled(x=1, y=0, tags=(), label='none')"
+
+
+def test_post_init_runs() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        Checked(-1)
+
+
+def test_replace() -> None:
+    p = Labeled(1, 2, label="a")
+    q = replace(p, y=5)
+    assert (q.x, q.y, q.label) == (1, 5, "a") and type(q) is Labeled
+    with pytest.raises(TypeError, match="no field"):
+        replace(p, z=1)
+
+
+def test_copy_and_pickle_round_trip() -> None:
+    p = Labeled(1, 2, ("a",), "b")
+    assert copy.copy(p) == p
+    assert copy.deepcopy(p) == p
+    assert pickle.loads(pickle.dumps(p)) == p
+
+
+def test_a_field_without_default_after_one_with_default_is_refused() -> None:
+    with pytest.raises(TypeError, match="non-default field 'b' after a default"):
+
+        @record
+        class Bad(Record):
+            a: int = 0
+            b: int  # type: ignore[misc]
+
+
+def test_importing_the_models_imports_no_dataclasses() -> None:
+    import subprocess
+
+    code = "import sys, envsnap.model; print('dataclasses' in sys.modules, 'typing' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
