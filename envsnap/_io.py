@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["cache_key", "read_text", "write_atomic"]
+__all__ = ["cache_home", "cache_key", "read_text", "write_atomic"]
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -49,6 +49,16 @@ def read_text(path: str | os.PathLike[str], *, what: str = "file") -> str:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def cache_home() -> Path:
+    """envsnap's user cache folder: ``$ENVSNAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/envsnap``.
+
+    ``$XDG_CACHE_HOME`` defaults to ``~/.cache``; each cache lives in its own subfolder.
+    """
+    if os.environ.get("ENVSNAP_CACHE_DIR"):
+        return Path(os.environ["ENVSNAP_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envsnap"
 
 
 def cache_key(data: bytes) -> str:

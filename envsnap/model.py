@@ -7,15 +7,20 @@ hand-edited file gives one clear line instead of a traceback.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
-from ._record import MISSING, Field, Record, field, fields, record, replace
+from ._record import MISSING, Record, field, fields, record, replace
 
-TYPE_CHECKING = False  # typing itself: 5 ms of every start; mypy reads this name as usual
+TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, ClassVar, TypeVar
 
+    from ._record import Field
+
     T = TypeVar("T", bound="Model")
+    _Converter = Callable[[Any, str], Any]
 
 __all__ = [
     "CPU",
@@ -36,7 +41,6 @@ __all__ = [
     "OSInfo",
     "Package",
     "PythonInfo",
-    "Record",
     "Snapshot",
     "fields",
     "replace",
@@ -82,8 +86,8 @@ class Model(Record):
     def to_dict(self) -> dict[str, Any]:
         """Return a dict of this model, dropping `None` values and empty tuples."""
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for key, name, _, _ in _plan(type(self)):
+            value = getattr(self, name)
             if value is None or value == ():
                 continue
             if isinstance(value, Model):
@@ -93,53 +97,99 @@ class Model(Record):
                     v.to_dict() if isinstance(v, Model) else list(v) if isinstance(v, tuple) else v
                     for v in value
                 ]
-            out[_key(f.name)] = value
+            out[key] = value
         return out
 
     @classmethod
     def from_dict(cls: type[T], data: Any, where: str = "") -> T:
         """Build the model from *data*, raising `ModelError` naming the first bad field."""
-        label = where or cls.__name__
         if not isinstance(data, Mapping):
-            raise ModelError(f"{label}: expected a table, got {type(data).__name__}")
-        known = {_key(f.name): f for f in fields(cls)}
+            raise ModelError(
+                f"{where or cls.__name__}: expected a table, got {type(data).__name__}"
+            )
         kwargs: dict[str, Any] = {}
-        for key, f in known.items():
-            path = f"{where}.{key}" if where else key
+        for key, name, required, convert in _plan(cls):
             if key not in data:
-                if f.default is MISSING and f.default_factory is MISSING:
-                    raise ModelError(f"{path}: missing")
+                if required:
+                    raise ModelError(f"{f'{where}.{key}' if where else key}: missing")
                 continue
-            kwargs[f.name] = cls._convert(f, data[key], path)
+            value = data[key]
+            if convert is not None:
+                value = convert(value, f"{where}.{key}" if where else key)
+            kwargs[name] = value
         return cls(**kwargs)
 
-    @classmethod
-    def _convert(cls, f: Field, value: Any, path: str) -> Any:
-        nested = cls._nested.get(f.name)
-        if isinstance(nested, tuple):
-            if not isinstance(value, list):
-                raise ModelError(f"{path}: expected an array")
-            return tuple(nested[0].from_dict(v, f"{path}[{i}]") for i, v in enumerate(value))
-        if nested is not None:
-            return nested.from_dict(value, path)
-        kind = str(f.type).replace(" ", "")
-        if kind.endswith("|None"):
-            kind = kind[: -len("|None")]
-        if kind.startswith("tuple[tuple[str,str]"):
-            if not isinstance(value, list) or not all(
-                isinstance(v, list) and len(v) == 2 and all(isinstance(s, str) for s in v)
-                for v in value
-            ):
-                raise ModelError(f"{path}: expected an array of [name, value] pairs")
-            return tuple((v[0], v[1]) for v in value)
-        if kind.startswith("tuple["):
-            inner = kind[len("tuple[") :].split(",")[0]
-            if not isinstance(value, list):
-                raise ModelError(f"{path}: expected an array")
-            return tuple(_check_scalar(inner, v, f"{path}[{i}]") for i, v in enumerate(value))
-        if kind in _SCALARS:
-            return _check_scalar(kind, value, path)
-        return value  # Literal-typed strings and Any
+
+# (dict key, field name, required, converter or None) per field, in declaration order, per
+# class: `from_dict` and `to_dict` run once per locked file (a thousand times for a big lock),
+# and working the keys and conversions out of the fields each time was most of their cost.
+_PLANS: dict[type, tuple[tuple[str, str, bool, _Converter | None], ...]] = {}
+
+
+def _plan(cls: type[Model]) -> tuple[tuple[str, str, bool, _Converter | None], ...]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = tuple(
+            (
+                _key(f.name),
+                f.name,
+                f.default is MISSING and f.default_factory is MISSING,
+                _converter(cls, f),
+            )
+            for f in fields(cls)
+        )
+        _PLANS[cls] = plan
+    return plan
+
+
+def _converter(cls: type[Model], f: Field) -> _Converter | None:
+    """How `from_dict` checks a value of field *f*; None: taken as it is."""
+    nested = cls._nested.get(f.name)
+    if isinstance(nested, tuple):
+        return functools.partial(_models, nested[0])
+    if nested is not None:
+        return nested.from_dict  # type: ignore[no-any-return]
+    kind = str(f.type).replace(" ", "")
+    if kind.endswith("|None"):
+        kind = kind[: -len("|None")]
+    if kind.startswith("tuple[tuple[str,str]"):
+        return _pairs
+    if kind.startswith("tuple["):
+        return functools.partial(_scalars, kind[len("tuple[") :].split(",")[0])
+    if kind in _SCALARS:
+        return functools.partial(_scalar, _SCALARS[kind], kind)
+    return None  # Literal-typed strings and Any
+
+
+def _models(model: type[Model], value: Any, path: str) -> tuple[Any, ...]:
+    if not isinstance(value, list):
+        raise ModelError(f"{path}: expected an array")
+    return tuple(model.from_dict(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
+def _pairs(value: Any, path: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, list) and len(v) == 2 and all(isinstance(s, str) for s in v) for v in value
+    ):
+        raise ModelError(f"{path}: expected an array of [name, value] pairs")
+    return tuple((v[0], v[1]) for v in value)
+
+
+def _scalars(inner: str, value: Any, path: str) -> tuple[Any, ...]:
+    if not isinstance(value, list):
+        raise ModelError(f"{path}: expected an array")
+    return tuple(_check_scalar(inner, v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
+def _scalar(types: tuple[type, ...], kind: str, value: Any, path: str) -> Any:
+    # _check_scalar, inlined for the common case: a str where a str is expected.
+    if type(value) is str and types[0] is str:
+        return value
+    if isinstance(value, bool) and bool not in types:
+        raise ModelError(f"{path}: expected {kind}, got bool")
+    if not isinstance(value, types):
+        raise ModelError(f"{path}: expected {kind}, got {type(value).__name__}")
+    return value
 
 
 # --- software -----------------------------------------------------------------------------------

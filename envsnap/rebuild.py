@@ -2,7 +2,8 @@
 
 Reads DIR (pylock.toml, conda-lock.yml), plans and renders the build context, hands it to the
 Docker Engine adapter (`envsnap.build.docker`, imported lazily) and records what was built in
-``DIR/image.toml``. A temporary context is removed in every case, Ctrl-C included.
+``DIR/image.toml``; the next rebuild reads it back to pin the base image by its registry digest
+(unless ``pin=False``). A temporary context is removed in every case, Ctrl-C included.
 """
 
 from __future__ import annotations
@@ -17,14 +18,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ._subprocess import run
 from .errors import EnvsnapError, InputError
-from .model import Environment
+from .model import Environment, replace
 
-__all__ = ["RebuildResult", "git_origin", "load_capture", "rebuild"]
+if TYPE_CHECKING:
+    from .formats.image import ImageRecord
+
+__all__ = ["IMAGE_RECORD", "RebuildResult", "git_origin", "load_capture", "load_record", "rebuild"]
+
+IMAGE_RECORD = "image.toml"
 
 
 @dataclass(frozen=True)
@@ -33,10 +39,15 @@ class RebuildResult:
 
     `load_ms` is the time to read the capture, `render_ms` the time to plan and write the
     build context (Dockerfile, requirements, fetched or built files, the tool wheels).
+    `base_image` is the base as chosen (a tag), `base_ref` what the FROM lines use (with
+    ``@sha256:…`` when pinned from image.toml), `base_pin` why it is pinned or not.
+    `base_digest` is the registry digest the daemon resolved for the base, empty when it has none.
     """
 
     kind: str
     base_image: str = ""
+    base_ref: str = ""
+    base_pin: str = ""
     base_reason: str = ""
     dockerfile: str = ""
     context: str | None = None
@@ -69,8 +80,19 @@ def load_capture(directory: Path) -> Environment:
     if conda_lock.is_file() and env.conda is None:
         from .formats import condalock
 
-        env = dataclasses.replace(env, conda=condalock.load(conda_lock))
+        env = replace(env, conda=condalock.load(conda_lock))
     return env
+
+
+def load_record(directory: Path) -> ImageRecord | None:
+    """The last build's DIR/image.toml, or None when there is none; a bad file is an
+    `InputError` naming it."""
+    path = directory / IMAGE_RECORD
+    if not path.exists() and not path.is_symlink():
+        return None
+    from .formats import image
+
+    return image.load(path)
 
 
 def _check_cert(cert: Path) -> None:
@@ -141,6 +163,7 @@ def rebuild(
     ca_cert: str | Path | None = None,
     venv: str | Path | None = None,
     python: str | None = None,
+    pin: bool = True,
     verbose: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> RebuildResult:
@@ -169,6 +192,7 @@ def rebuild(
         wheelhouse=wheelhouse,
         base_image=base_image,
         cert=cert,
+        recorded=load_record(capture_dir) if pin else None,
         verbose=verbose,
         say=say,
         load_ms=load_ms,
@@ -185,6 +209,7 @@ def _image(
     wheelhouse: bool,
     base_image: str | None,
     cert: Path | None,
+    recorded: ImageRecord | None,
     verbose: bool,
     say: Callable[[str], None],
     load_ms: float,
@@ -203,8 +228,11 @@ def _image(
         ca_cert=cert is not None,
         source=source,
         revision=revision,
+        recorded=recorded,
     )
-    say(f"base image {plan.base.image}: {plan.base.reason}")
+    say(f"base image {plan.base.ref}: {plan.base.reason}")
+    if plan.base.pin_note:
+        say(plan.base.pin_note)
     temp = context is None
     out = Path(tempfile.mkdtemp(prefix="envsnap-context-")) if temp else Path(str(context))
     try:
@@ -214,6 +242,8 @@ def _image(
         result = RebuildResult(
             kind="context",
             base_image=plan.base.image,
+            base_ref=plan.base.ref,
+            base_pin=plan.base.pin_note,
             base_reason=plan.base.reason,
             dockerfile=ctx.dockerfile,
             context=None if temp else str(out),
@@ -235,20 +265,25 @@ def _image(
 def _record(
     result: RebuildResult, done: Any, capture_dir: Path, tag: str | None, digest: str
 ) -> RebuildResult:
-    from .formats.image import ImageRecord, write
+    from .formats.image import ImageRecord, split_digest, write
 
     image_id = str(getattr(done, "image_id", "") or "")
     if not image_id:
         raise EnvsnapError("the Docker build ended without an image id", exit_code=1)
-    base_digest = str(getattr(done, "base_digest", "") or "")
+    # A registry digest (name@sha256:…) pins the base next time; the local image ID only
+    # identifies it on this daemon (FROM by ID is classic-builder only and not portable).
+    resolved = str(getattr(done, "base_digest", "") or "")
+    base_digest = resolved if split_digest(resolved) else ""
+    base_id = str(getattr(done, "base_image_id", "") or "")
     record = ImageRecord(
         image_id=image_id,
         base_image=result.base_image,
         base_digest=base_digest,
+        base_image_id=base_id if re.fullmatch(r"sha256:[0-9a-f]{64}", base_id) else "",
         tag=tag or "",
         lock_digest=f"sha256:{digest}",
     )
-    path = write(capture_dir / "image.toml", record)
+    path = write(capture_dir / IMAGE_RECORD, record)
     return dataclasses.replace(
         result,
         kind="image",

@@ -164,7 +164,9 @@ def test_json_result(cli: CLI, capture: Path, tmp_path: Path) -> None:
         [
             "base_digest",
             "base_image",
+            "base_pin",
             "base_reason",
+            "base_ref",
             "context",
             "dockerfile",
             "files",
@@ -239,3 +241,146 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
     history = " ".join(str(h.get("CreatedBy", "")) for h in docker_client.history(tag))
     assert "ca.pem" not in history and "PIP_CERT" not in history
     docker_client.remove_image(tag, force=True)
+
+
+DIGEST = "sha256:" + "e" * 64
+
+
+def write_record(capture: Path, base_digest: str) -> None:
+    (capture / "image.toml").write_text(
+        "schema-version = 1\n"
+        f'image-id = "sha256:{"1" * 64}"\n'
+        'base-image = "python:3.11.7-slim-bookworm"\n'
+        + (f'base-digest = "{base_digest}"\n' if base_digest else "")
+        + f'base-image-id = "sha256:{"f" * 64}"\n'
+    )
+
+
+def test_recorded_digest_pins_the_base_and_no_pin_follows_the_tag(
+    cli: CLI, capture: Path, tmp_path: Path
+) -> None:
+    plain = cli("rebuild", str(capture), "--no-build", cwd=tmp_path)
+    write_record(capture, f"python@{DIGEST}")
+    pinned = cli("rebuild", str(capture), "--no-build", cwd=tmp_path)
+    assert pinned.returncode == 0, pinned.stderr
+    pinned_ref = f"python:3.11.7-slim-bookworm@{DIGEST}"
+    assert f"FROM {pinned_ref} AS envsnap-builder\n" in pinned.stdout
+    assert "FROM python:3.11.7-slim-bookworm\n" not in pinned.stdout
+    assert pinned.stderr.splitlines()[:2] == [
+        f"envsnap: base image {pinned_ref}: CUDA comes only from nvidia-* wheels (the host "
+        "brings the driver); the capture ran on Debian bookworm; the official image has exactly "
+        "Python 3.11.7",
+        "envsnap: Pinned by digest from image.toml: the base the last build resolved (tags "
+        "move); --no-pin follows the tag",
+    ]
+    again = cli("rebuild", str(capture), "--no-build", cwd=tmp_path)
+    assert again.stdout == pinned.stdout  # image.toml is an input: same inputs, same bytes
+    unpinned = cli("rebuild", str(capture), "--no-build", "--no-pin", cwd=tmp_path)
+    assert unpinned.returncode == 0, unpinned.stderr
+    assert unpinned.stdout == plain.stdout
+    out = tmp_path / "ctx"
+    done = cli("rebuild", str(capture), "--no-build", "--context", str(out), "--json")
+    data = json.loads(done.stdout)
+    assert (data["base_image"], data["base_ref"]) == ("python:3.11.7-slim-bookworm", pinned_ref)
+    assert data["base_pin"].startswith("Pinned by digest from image.toml")
+
+
+def test_a_local_base_is_not_pinned_and_the_header_says_why(
+    cli: CLI, capture: Path, tmp_path: Path
+) -> None:
+    write_record(capture, "")
+    done = cli("rebuild", str(capture), "--no-build", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "FROM python:3.11.7-slim-bookworm AS envsnap-builder\n" in done.stdout
+    assert "\n# Not pinned by digest: image.toml records no registry digest" in done.stdout
+
+
+def test_malformed_image_toml_is_exit_2_naming_it(cli: CLI, capture: Path, tmp_path: Path) -> None:
+    record = capture / "image.toml"
+    record.write_text("schema-version = 1\nimage-id = 'x'\nbase-image = 'y'\nbase-digest = 'z'\n")
+    done = cli("rebuild", str(capture), "--no-build")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"envsnap: error: {record}: base-digest: expected repo@sha256")
+    assert "Traceback" not in done.stderr
+    record.write_text("schema-version = [\n")
+    done = cli("rebuild", str(capture), "--no-build")
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"envsnap: error: {record}: not valid TOML")
+    assert cli("rebuild", str(capture), "--no-build", "--no-pin").returncode == 0
+    done = cli("rebuild", str(capture), "--no-pin", "--venv", str(tmp_path / "v"))
+    assert done.returncode == 2
+    assert "--no-pin: only meaningful for an image" in done.stderr
+
+
+def test_help_teaches_pinning_and_sdists(cli: CLI) -> None:
+    done = cli("rebuild", "--help")
+    assert done.returncode == 0
+    assert "--no-pin" in done.stdout
+    assert "pins the base image by the" in done.stdout
+    assert "sdists are built into wheels here" in done.stdout
+
+
+SLOW_BACKEND = """
+import pathlib, time
+from backend import *  # noqa: F403 - the real in-tree backend
+
+def get_requires_for_build_wheel(config_settings=None):
+    pathlib.Path({marker!r}).write_text("building")
+    time.sleep(120)
+    return []
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_the_render_leaves_no_temp_dir(tmp_path: Path) -> None:
+    """SIGINT to a real `envsnap rebuild` while it builds a local wheel: exit 130, nothing left."""
+    import os
+    import signal
+    import time
+
+    from envsnap.model import Package
+    from tests.conftest import ROOT
+    from tests.render.projects import make_project
+
+    marker = tmp_path / "building"
+    src = make_project(tmp_path / "slowpkg", "slowpkg", "1.0")
+    (src / "slow_backend.py").write_text(SLOW_BACKEND.format(marker=str(marker)))
+    pyproject = (src / "pyproject.toml").read_text()
+    (src / "pyproject.toml").write_text(pyproject.replace('"backend"', '"slow_backend"'))
+    env = model.replace(
+        samples.cpu_env(),
+        packages=(Package(name="slowpkg", version="1.0", source="editable", url=src.as_uri()),),
+    )
+    cap = tmp_path / "cap"
+    pylock.write(cap / "pylock.toml", env)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TMPDIR": str(scratch),
+        "ENVSNAP_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "rebuild", str(cap), "--no-build"],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(600):
+            if marker.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert marker.exists(), "the wheel build never started"
+        assert any(p.name.startswith("envsnap-context-") for p in scratch.iterdir())
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert [p.name for p in scratch.iterdir() if p.name.startswith("envsnap-")] == []

@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-from pathlib import Path
+
+from envsnap._io import cache_home, cache_key, write_atomic
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
     from typing import Any
 
 __all__ = ["cache_dir", "cached"]
 
 
 def cache_dir() -> Path:
-    """The user cache dir: ``ENVSNAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/envsnap``."""
-    explicit = os.environ.get("ENVSNAP_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "envsnap"
+    """The user cache dir (`envsnap._io.cache_home`)."""
+    return cache_home()
 
 
 def cached(
@@ -37,8 +34,6 @@ def cached(
     Raises `OSError` when *path* cannot be stat'ed; a cache that cannot be read or written
     only means computing again.
     """
-    from envsnap._io import cache_key, write_atomic
-
     st = path.stat()
     ident = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
     entry = cache_dir() / kind / f"{cache_key(ident.encode())[:32]}.json"

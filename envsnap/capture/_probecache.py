@@ -33,11 +33,10 @@ _ENV = ("HOME", "USERPROFILE", "APPDATA", "VIRTUAL_ENV", "CONDA_PREFIX")
 
 
 def cache_dir() -> Path:
-    """``$ENVSNAP_CACHE_DIR/targets``, else ``$XDG_CACHE_HOME/envsnap/targets`` (~/.cache)."""
-    if os.environ.get("ENVSNAP_CACHE_DIR"):
-        return Path(os.environ["ENVSNAP_CACHE_DIR"]) / "targets"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "envsnap" / "targets"
+    """``<cache home>/targets`` (`envsnap._io.cache_home`)."""
+    from .._io import cache_home
+
+    return cache_home() / "targets"
 
 
 def cached(python: str, probe: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -63,11 +63,10 @@ class _Source(Record):
 
 
 def cache_dir_default() -> Path:
-    """``$ENVSNAP_CACHE_DIR/index``, else ``$XDG_CACHE_HOME/envsnap/index`` (~/.cache)."""
-    if os.environ.get("ENVSNAP_CACHE_DIR"):
-        return Path(os.environ["ENVSNAP_CACHE_DIR"]) / "index"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "envsnap" / "index"
+    """``<cache home>/index`` (`envsnap._io.cache_home`)."""
+    from .._io import cache_home
+
+    return cache_home() / "index"
 
 
 def lock_hashes(

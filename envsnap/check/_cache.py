@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from envsnap import __version__
-from envsnap._io import cache_key
+from envsnap._io import cache_home, cache_key
 from envsnap.errors import InputError
 from envsnap.model import SCHEMA_VERSION, Environment, Hardware, ModelError, replace
 
@@ -29,12 +28,8 @@ M = TypeVar("M", Environment, Hardware)
 
 
 def cache_dir() -> Path:
-    """``ENVSNAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/envsnap`` (as capture's caches)."""
-    explicit = os.environ.get("ENVSNAP_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "envsnap"
+    """The user cache dir (`envsnap._io.cache_home`), shared with capture's caches."""
+    return cache_home()
 
 
 def slim(env: Environment) -> Environment:

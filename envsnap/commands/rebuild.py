@@ -17,10 +17,14 @@ serves (local directories, editables and VCS commits built into wheels on this m
 base image is the smallest that reproduces the capture: python:<X.Y.Z>-slim-<codename> for CPU
 and pip-wheel CUDA, nvidia/cuda for a system CUDA toolkit, micromamba for conda. Packages are
 installed exactly as locked (hashes, no resolution), heavy ones (torch, nvidia-*) in an earlier
-layer. The image is recorded in DIR/image.toml.
+layer. The image is recorded in DIR/image.toml; the next rebuild pins the base image by the
+registry digest recorded there (FROM name:tag@sha256:…), because tags move and vanish. A base
+built locally has no registry digest and is not pinned (the Dockerfile's header says so).
 
   --no-build              render only: print the Dockerfile, or write it all to --context OUT
-  --wheelhouse            fetch every locked file here; the build needs no network
+  --wheelhouse            fetch every locked file here; the build needs no network (locked
+                          sdists are built into wheels here, so no build backend is needed)
+  --no-pin                ignore DIR/image.toml: FROM the base image's tag, not its digest
   --ca-cert FILE          CA for pip inside the build (proxies); never left in the image
 """
 
@@ -39,6 +43,11 @@ def register(sub: Any) -> None:
     p.add_argument("--no-build", action="store_true", help="render the context, do not build")
     p.add_argument("--wheelhouse", action="store_true", help="hermetic: all files in the context")
     p.add_argument("--base-image", metavar="IMAGE", help="override the chosen base image")
+    p.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin the base image by the digest recorded in DIR/image.toml",
+    )
     p.add_argument("--ca-cert", metavar="FILE", help="CA bundle for pip during the build")
     p.add_argument("--venv", metavar="PATH", help="rebuild into a virtualenv at PATH instead")
     p.add_argument("--python", metavar="PYTHON", help="with --venv: the interpreter to use")
@@ -54,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.python and not args.venv:
         raise InputError("--python: only meaningful with --venv PATH")
+    if args.no_pin and args.venv:
+        raise InputError("--no-pin: only meaningful for an image (not with --venv)")
 
     def progress(msg: str) -> None:
         if not args.json:
@@ -71,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         ca_cert=args.ca_cert,
         venv=args.venv,
         python=args.python,
+        pin=not args.no_pin,
         verbose=args.verbose,
         progress=progress,
     )
@@ -84,10 +96,10 @@ def run(args: argparse.Namespace) -> int:
     elif result.kind == "context" and result.context is None:
         sys.stdout.write(result.dockerfile)
     elif result.kind == "context":
-        print(f"base image: {result.base_image} ({result.base_reason})")
+        print(f"base image: {result.base_ref} ({result.base_reason})")
         print(f"wrote the build context to {result.context} ({len(result.files)} files)")
     else:
-        print(f"base image: {result.base_image} ({result.base_reason})")
+        print(f"base image: {result.base_ref} ({result.base_reason})")
         tag = f", tagged {result.tag}" if result.tag else ""
         print(f"built image {result.image_id}{tag}; recorded in {result.image_record}")
     return 0

@@ -5,16 +5,26 @@ CPU-only captures, and CUDA that comes entirely from ``nvidia-*`` wheels, get th
 only the driver. A system CUDA toolkit gets ``nvidia/cuda:<version>-cudnn-(runtime|devel)-ubuntu…``
 with the exact Python put in (a python-build-standalone interpreter installed by a pinned uv). A
 conda environment gets a pinned micromamba image. ``--base-image`` overrides the choice.
+
+`pin` then pins the chosen base by the registry digest that the last build recorded in
+``image.toml`` (tags move and vanish): ``FROM python:3.11.7-slim-bookworm@sha256:…``. A base with
+no registry digest (built or imported locally) is not pinned: ``FROM sha256:<image ID>`` works
+only on the daemon that holds that image, and only with the classic builder.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..model import Environment
 from .validate import check_image, check_text, check_version
+
+if TYPE_CHECKING:
+    from ..formats.image import ImageRecord
 
 __all__ = [
     "DEFAULT_DEBIAN",
@@ -23,6 +33,8 @@ __all__ = [
     "UV_IMAGE",
     "BaseChoice",
     "choose",
+    "pin",
+    "repository",
 ]
 
 _PY_VERSION = re.compile(r"^\d+\.\d+\.\d+((a|b|rc)\d+)?$")
@@ -41,13 +53,21 @@ class BaseChoice:
 
     `kind` is ``python`` (official Python image), ``cuda`` (nvidia/cuda plus a uv-installed
     Python in /opt/python), ``conda`` (micromamba, the environment in /opt/conda) or
-    ``override`` (``--base-image``: its ``python3`` is used as is).
+    ``override`` (``--base-image``: its ``python3`` is used as is). `digest` (``sha256:…``) pins
+    the image when set; `pin_note` says why it is pinned or why not (empty: nothing recorded).
     """
 
     image: str
     kind: str
     reason: str
     python: str
+    digest: str = ""
+    pin_note: str = ""
+
+    @property
+    def ref(self) -> str:
+        """The reference the Dockerfile's FROM lines use: the image, ``@digest`` when pinned."""
+        return f"{self.image}@{self.digest}" if self.digest else self.image
 
 
 def _system(source: str) -> bool:
@@ -159,3 +179,43 @@ def choose(env: Environment, override: str | None = None) -> BaseChoice:
     why = f"{what}; {where}; the official image has exactly Python {version}"
     image = check_image(f"python:{version}-slim-{codename}", "python base image")
     return BaseChoice(image, "python", check_text(why, "reason"), "python")
+
+
+def repository(image: str) -> str:
+    """The repository of an image reference, without tag or digest, in its familiar form
+    (``docker.io/library/python:3.11`` and ``python`` are both ``python``)."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    if ":" in last:  # a tag, not a registry port (that one sits before a slash)
+        name = (head + "/" if head else "") + last.rsplit(":", 1)[0]
+    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/"):
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+def pin(choice: BaseChoice, record: ImageRecord | None, source: str = "image.toml") -> BaseChoice:
+    """Pin *choice* by the registry digest in *record* (the last build's image.toml, named
+    *source*) when it recorded one for the same base; otherwise say why it is not pinned."""
+    if record is None or record.base_image != choice.image or "@" in choice.image:
+        return choice
+    from ..formats.image import split_digest
+
+    found = split_digest(record.base_digest)
+    if found is None:
+        local = record.base_image_id[:19] + "\u2026" if record.base_image_id else "unknown"
+        note = (
+            f"Not pinned by digest: {source} records no registry digest for this base (a local "
+            f"image, ID {local}); FROM by image ID would work on that daemon only"
+        )
+        return dataclasses.replace(choice, pin_note=note)
+    repo, digest = found
+    if repository(repo) != repository(choice.image):
+        note = f"Not pinned by digest: the digest in {source} is for {repo}, not this base"
+        return dataclasses.replace(choice, pin_note=check_text(note, source))
+    check_image(f"{choice.image}@{digest}", f"{source}: base-digest")
+    note = (
+        f"Pinned by digest from {source}: the base the last build resolved (tags move); "
+        "--no-pin follows the tag"
+    )
+    return dataclasses.replace(choice, digest=digest, pin_note=note)

@@ -6,7 +6,8 @@ Layout (every path fixed; nothing from the lock names a path in it, only validat
     capture/                 pylock.toml, requirements.txt, hardware.toml, conda-lock.yml
     layers/<layer>/          per install layer (heavy, packages, local): requirements.txt with
                              hashed pins, and the locked files fetched on the host (all of
-                             them with --wheelhouse) or built here; one COPY per layer
+                             them with --wheelhouse) or built here (local projects, VCS
+                             commits, locked sdists); one COPY per layer
     tool/                    envsnap and its dependencies as wheels, for /opt/envsnap
     ca.pem                   the --ca-cert certificate (used only in the build stages)
 """
@@ -80,7 +81,11 @@ def _hash_lines(hashes: list[str]) -> list[str]:
 def _requirement(item: Install, plan: Plan, built: dict[str, tuple[str, str]]) -> str:
     pkg = item.package
     head = f"{item.name}=={item.version}"
-    if item.how == "build":
+    if item.how == "sdist":
+        # The wheel built here from the locked sdist, found in the layer's folder by name and
+        # version: pip records it as installed from an index, like the captured package was.
+        hashes = [built[item.name][1]]
+    elif item.how == "build":
         # By file URL, so pip records where it came from (direct_url.json, with the hash) and
         # a capture of the image pins it; the path exists only in the build stage.
         name, sha = built[item.name]
@@ -126,7 +131,7 @@ def _seed_hash_cache(plan: Plan, capture: Path) -> list[str]:
     out = []
     for item in plan.installs:
         pkg = item.package
-        if item.how not in ("index", "file") or not pkg.index or not pkg.files:
+        if item.how not in ("index", "file", "sdist") or not pkg.index or not pkg.files:
             continue
         key = hash_cache_key(pkg.index, pkg.name, pkg.version)
         rel = f"{CACHE_DIR}/index/{key[:2]}/{key}.json"
@@ -163,13 +168,24 @@ def write_packages(
     for layer in plan.layers:
         items = [i for i in plan.installs if i.layer == layer.name]
         wheels = out / layer.wheels
-        fetch = [i for i in items if i.how == "file" or (plan.wheelhouse and i.how != "build")]
+        fetch = [
+            i for i in items if i.how == "file" or (plan.wheelhouse and i.how in ("index", "url"))
+        ]
         if fetch:
             from .wheelhouse import fetch_all  # network and TLS modules: only when needed
 
             say(f"fetching {len(fetch)} locked file(s) for layer {layer.name}")
             names = fetch_all(fetch, env, wheels, capture_dir, ca_cert=ca_cert)
             files += [f"{layer.wheels}/{n}" for n in names]
+        sdists = [i for i in items if i.how == "sdist"]
+        if sdists:
+            from .wheelhouse import build_sdists
+
+            listed = ", ".join(i.name for i in sdists)
+            say(f"building wheels of {len(sdists)} locked sdist(s) on this machine: {listed}")
+            done = build_sdists(sdists, env, wheels, capture_dir, ca_cert=ca_cert)
+            built.update(done)
+            files += [f"{layer.wheels}/{n}" for n, _ in done.values()]
         for item in (i for i in items if i.how == "build"):
             from .local import build_wheel
 

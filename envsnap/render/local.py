@@ -3,21 +3,25 @@
 The image never needs git, a build backend or the source tree: the exact commit (or the
 directory) is built into a wheel here, its sha256 goes into the requirements file, and the image
 installs it non-editable with ``--no-index``. A path that is gone is an `InputError` naming it.
+Built wheels are kept in the wheel cache (`envsnap.render.wheelcache`): rendering the same
+commit or the same unchanged folder again runs no build.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from .._subprocess import run
 from ..errors import BuildError, InputError
 from .plan import Install, local_path
+from .wheelcache import Key, dir_key, lookup, place, store, vcs_key
 from .wheelhouse import sha256_of
 
 __all__ = ["build_wheel", "local_source"]
@@ -60,16 +64,52 @@ def local_source(item: Install, capture_dir: Path) -> Path:
     return path
 
 
+def _cache_key(item: Install, capture_dir: Path) -> tuple[Key | None, Path | None]:
+    """The wheel cache key of *item* and, for a local folder, that folder (checked to exist)."""
+    pkg = item.package
+    if pkg.source == "vcs":
+        assert pkg.url is not None and pkg.commit_id is not None
+        return vcs_key(pkg.url, pkg.commit_id, pkg.subdirectory), None
+    src = local_source(item, capture_dir)
+    return dir_key(src), src
+
+
+def _matches(wheel: str, item: Install) -> bool:
+    try:
+        name, version, _, _ = parse_wheel_filename(wheel)
+    except InvalidWheelFilename:
+        return False
+    return name == canonicalize_name(item.name) and version == Version(item.version)
+
+
 def build_wheel(item: Install, dest: Path, capture_dir: Path) -> tuple[str, str]:
     """Build *item* into a wheel in *dest*; return (file name, sha256).
 
-    The wheel's version must be the locked one: a local directory edited since the capture is
-    refused rather than silently baked into the image.
+    A wheel built before from the same commit or the same unchanged folder is taken from the
+    wheel cache (`envsnap.render.wheelcache`) without running pip. The wheel's version must be
+    the locked one: a local directory edited since the capture is refused rather than silently
+    baked into the image.
     """
     dest.mkdir(parents=True, exist_ok=True)
+    key, src = _cache_key(item, capture_dir)
+    hit = lookup(key) if key is not None else None
+    if hit is not None and _matches(hit.wheel.name, item):
+        try:
+            return place(hit.wheel, dest).name, hit.sha256
+        except OSError:
+            pass  # the entry went away meanwhile: build it
+    target = _build(item, dest, capture_dir, src)
+    sha = sha256_of(target)
+    if key is not None:
+        store(key, target, sha)
+    return target.name, sha
+
+
+def _build(item: Install, dest: Path, capture_dir: Path, src: Path | None) -> Path:
+    """Build *item* with pip (cloning its commit first for VCS) and move the wheel into *dest*."""
     with tempfile.TemporaryDirectory(prefix="envsnap-wheel-") as tmp:
         work = Path(tmp)
-        src = _source_dir(item, capture_dir, work)
+        src = src or _source_dir(item, capture_dir, work)
         out = work / "out"
         done = run(
             [
@@ -100,5 +140,7 @@ def build_wheel(item: Install, dest: Path, capture_dir: Path) -> tuple[str, str]
                 f"{src}: builds {item.name} {version}, but the lock records {item.version}"
             )
         target = dest / wheels[0].name
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
         shutil.move(str(wheels[0]), target)
-    return target.name, sha256_of(target)
+    return target

@@ -4,17 +4,20 @@
 will reach the Dockerfile or a requirements file and sorts packages into layers. Heavy, stable
 packages (torch, nvidia-*, tensorflow, jax, triton) come first, so that changing one small package
 reuses their multi-GB layer; packages built on the host (local directories, editables, VCS
-commits) come last.
+commits, and sdists whose file lies on the host or comes with ``--wheelhouse``) come last.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
 from ..errors import InputError
-from ..model import Environment, Package
-from .base import BaseChoice, choose
+from ..model import ArtifactFile, Environment, Package
+from .base import BaseChoice, choose, pin
 from .validate import (
     VCS_SCHEMES,
     check_commit,
@@ -29,6 +32,9 @@ from .validate import (
     check_version,
 )
 
+if TYPE_CHECKING:
+    from ..formats.image import ImageRecord
+
 __all__ = [
     "HEAVY",
     "Install",
@@ -38,10 +44,12 @@ __all__ = [
     "layers_for",
     "local_path",
     "make_plan",
+    "pick_file",
 ]
 
 HEAVY = frozenset({"torch", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "triton"})
 LOCK = "pylock.toml"
+_ON_HOST = frozenset({"file", "build", "sdist"})  # the context holds these packages' files
 
 
 def is_heavy(name: str) -> bool:
@@ -55,8 +63,10 @@ class Install:
 
     `how` is ``index`` (name==version with every locked hash, from an index or the wheelhouse),
     ``file`` (a locked file that lies on the host: copied into the context), ``url`` (a direct
-    URL archive with its hash) or ``build`` (a local directory, editable or VCS commit: built into
-    a wheel on the host, installed non-editable).
+    URL archive with its hash), ``build`` (a local directory, editable or VCS commit: built into
+    a wheel on the host, installed non-editable) or ``sdist`` (a locked sdist that lies on the
+    host, or any locked sdist with ``--wheelhouse``: fetched and hash-checked on the host, built
+    into a wheel there, so the image needs no build backend from an index).
     """
 
     name: str
@@ -114,6 +124,45 @@ def local_path(url: str | None, where: str) -> str | None:
     return url if not parts.scheme else None
 
 
+def _tags(name: str) -> frozenset[str]:
+    try:
+        return frozenset(str(t) for t in parse_wheel_filename(name)[3])
+    except InvalidWheelFilename:
+        return frozenset()
+
+
+def pick_file(pkg: Package, env: Environment) -> ArtifactFile:
+    """Return the locked file of *pkg* that the captured environment installed, or could."""
+    files = [f for f in pkg.files if f.sha256]
+    by_name = {f.name: f for f in files}
+    if pkg.installed_file and pkg.installed_file in by_name:
+        return by_name[pkg.installed_file]
+    wanted = list(pkg.wheel_tags) + list(env.python.platform_tags)
+    rank = {t: i for i, t in reversed(list(enumerate(wanted)))}
+    wheels = [
+        (min(rank.get(t, len(rank)) for t in _tags(f.name)), f.name, f)
+        for f in files
+        if f.name.endswith(".whl") and _tags(f.name) & rank.keys()
+    ]
+    if wheels:
+        return min(wheels, key=lambda w: (w[0], w[1]))[2]
+    if len(files) == 1:
+        return files[0]
+    sdists = [f for f in files if f.name.endswith((".tar.gz", ".zip"))]
+    if sdists:
+        return sorted(sdists, key=lambda f: f.name)[0]
+    raise InputError(f"pylock.toml: {pkg.name}: cannot tell which of {len(files)} files to use")
+
+
+def _is_sdist(pkg: Package, env: Environment) -> bool:
+    """True when the file that would be installed for *pkg* is not a wheel."""
+    if pkg.source == "url":
+        name = unquote(urlsplit(pkg.url or "").path).rsplit("/", 1)[-1]
+    else:
+        name = pick_file(pkg, env).name
+    return not name.endswith(".whl")
+
+
 def _is_local_file(pkg: Package) -> bool:
     return any(f.path or (f.url and f.url.startswith("file:")) for f in pkg.files)
 
@@ -157,8 +206,8 @@ def layers_for(installs: list[Install], wheelhouse: bool) -> tuple[Layer, ...]:
         members = [i for i in installs if i.layer == name]
         if not members:
             continue
-        local = wheelhouse or any(i.how in ("file", "build") for i in members)
-        no_index = wheelhouse or all(i.how in ("file", "build") for i in members)
+        local = wheelhouse or any(i.how in _ON_HOST for i in members)
+        no_index = wheelhouse or all(i.how in _ON_HOST for i in members)
         layers.append(Layer(name, tuple(i.name for i in members), local, no_index))
     return tuple(layers)
 
@@ -209,9 +258,13 @@ def make_plan(
     ca_cert: bool = False,
     source: str | None = None,
     revision: str | None = None,
+    recorded: ImageRecord | None = None,
 ) -> Plan:
-    """Validate *env* and sort its packages into install layers; raise `InputError` if hostile."""
-    base = choose(env, base_image)
+    """Validate *env* and sort its packages into install layers; raise `InputError` if hostile.
+
+    *recorded* is the last build's image.toml: its registry digest pins the base image.
+    """
+    base = pin(choose(env, base_image), recorded)
     installs: list[Install] = []
     skipped: list[str] = []
     for n, pkg in enumerate(sorted(env.packages, key=lambda p: p.name)):
@@ -222,7 +275,9 @@ def make_plan(
         if how is None:
             skipped.append(f"{name}=={version} ({pkg.source})")
             continue
-        layer = "local" if how == "build" else "heavy" if is_heavy(name) else "packages"
+        if how in ("index", "file", "url") and (how == "file" or wheelhouse):
+            how = "sdist" if _is_sdist(pkg, env) else how
+        layer = "local" if how in ("build", "sdist") else "heavy" if is_heavy(name) else "packages"
         installs.append(Install(name, version, how, layer, pkg))
     return Plan(
         base=base,

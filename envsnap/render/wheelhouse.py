@@ -4,32 +4,38 @@ With ``--wheelhouse`` every locked package's file is fetched on the host and the
 with ``--no-index``: a hermetic build that needs no network inside Docker. Without it, only the
 files that no index can serve (local find-links folders, ``file://`` indexes and archives) are
 copied in. Each file is checked against the lock's sha256 before it is used.
+
+A locked sdist is not installed from the context as is: pip in the image would need its build
+backend (setuptools…) from an index. `build_sdists` fetches it the same way, unpacks it safely
+and builds it into a wheel on the host (`envsnap.render.local.build_wheel`); the image installs
+that wheel by its sha256, like a local project's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import shutil
 import sys
+import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
 from .._subprocess import run
 from ..errors import InputError
-from ..model import ArtifactFile, Environment, Package
-from .plan import Install
+from ..model import Environment, Package
+from .plan import Install, pick_file
 from .validate import check_filename
 
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["fetch_all", "pick_file", "sha256_of"]
+__all__ = ["build_sdists", "fetch_all", "pick_file", "sha256_of"]
 
 TIMEOUT_S = 120.0
 _CHUNK = 1 << 20
@@ -42,36 +48,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(_CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _tags(name: str) -> frozenset[str]:
-    try:
-        return frozenset(str(t) for t in parse_wheel_filename(name)[3])
-    except InvalidWheelFilename:
-        return frozenset()
-
-
-def pick_file(pkg: Package, env: Environment) -> ArtifactFile:
-    """Return the locked file of *pkg* that the captured environment installed, or could."""
-    files = [f for f in pkg.files if f.sha256]
-    by_name = {f.name: f for f in files}
-    if pkg.installed_file and pkg.installed_file in by_name:
-        return by_name[pkg.installed_file]
-    wanted = list(pkg.wheel_tags) + list(env.python.platform_tags)
-    rank = {t: i for i, t in reversed(list(enumerate(wanted)))}
-    wheels = [
-        (min(rank.get(t, len(rank)) for t in _tags(f.name)), f.name, f)
-        for f in files
-        if f.name.endswith(".whl") and _tags(f.name) & rank.keys()
-    ]
-    if wheels:
-        return min(wheels, key=lambda w: (w[0], w[1]))[2]
-    if len(files) == 1:
-        return files[0]
-    sdists = [f for f in files if f.name.endswith((".tar.gz", ".zip"))]
-    if sdists:
-        return sorted(sdists, key=lambda f: f.name)[0]
-    raise InputError(f"pylock.toml: {pkg.name}: cannot tell which of {len(files)} files to use")
 
 
 def _host_path(ref: str, capture_dir: Path) -> Path | None:
@@ -174,6 +150,15 @@ def _fetch_one(
     return name
 
 
+def _ssl_context(ca_cert: Path | None) -> ssl.SSLContext:
+    import ssl
+
+    context = ssl.create_default_context()
+    if ca_cert is not None:
+        context.load_verify_locations(cafile=str(ca_cert))
+    return context
+
+
 def fetch_all(
     items: list[Install],
     env: Environment,
@@ -183,13 +168,72 @@ def fetch_all(
     ca_cert: Path | None = None,
 ) -> tuple[str, ...]:
     """Fetch every item's file into *dest* (4 at a time); return the sorted file names."""
-    import ssl
     from concurrent.futures import ThreadPoolExecutor
 
     dest.mkdir(parents=True, exist_ok=True)
-    context = ssl.create_default_context()
-    if ca_cert is not None:
-        context.load_verify_locations(cafile=str(ca_cert))
+    context = _ssl_context(ca_cert)
     with ThreadPoolExecutor(max_workers=4) as pool:
         names = list(pool.map(lambda i: _fetch_one(i, env, dest, capture_dir, context), items))
     return tuple(sorted(names))
+
+
+def _check_member(name: str, archive: str) -> None:
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith("/") or ".." in parts:
+        raise InputError(f"{archive}: sdist member {name!r} points outside the archive")
+
+
+def _unpack(archive: Path, into: Path, what: str) -> Path:
+    """Unpack an sdist into *into*, refusing members that would land outside it or are links;
+    return the project folder (the archive's single top folder)."""
+    into.mkdir(parents=True)
+    try:
+        if archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                for name in zf.namelist():
+                    _check_member(name, what)
+                zf.extractall(into)  # noqa: S202 - members checked above
+        else:
+            with tarfile.open(archive) as tf:
+                for member in tf.getmembers():
+                    _check_member(member.name, what)
+                    if not (member.isfile() or member.isdir()):
+                        raise InputError(f"{what}: sdist member {member.name!r} is not a file")
+                # The "data" filter (Python >= 3.9.17) also drops modes and owners.
+                if hasattr(tarfile, "data_filter"):
+                    tf.extractall(into, filter="data")
+                else:  # pragma: no cover - old Pythons only
+                    tf.extractall(into)  # noqa: S202 - members checked above
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InputError(f"{what}: cannot unpack the sdist ({exc})") from None
+    tops = list(into.iterdir())
+    return tops[0] if len(tops) == 1 and tops[0].is_dir() else into
+
+
+def build_sdists(
+    items: list[Install],
+    env: Environment,
+    dest: Path,
+    capture_dir: Path,
+    *,
+    ca_cert: Path | None = None,
+) -> dict[str, tuple[str, str]]:
+    """Fetch each item's locked sdist (hash-verified), build it into a wheel in *dest* on this
+    machine; return ``{name: (wheel file name, sha256)}``."""
+    from .local import build_wheel  # local imports this module: import at call time
+
+    context = _ssl_context(ca_cert)
+    built = {}
+    for item in items:
+        with tempfile.TemporaryDirectory(prefix="envsnap-sdist-") as tmp:
+            work = Path(tmp)
+            (work / "dl").mkdir()
+            name = _fetch_one(item, env, work / "dl", capture_dir, context)
+            src = _unpack(work / "dl" / name, work / "src", f"{item.name} {name}")
+            # Built exactly like a local project: pip wheel --no-deps, the locked version checked.
+            as_dir = Package(
+                name=item.name, version=item.version, source="directory", url=src.as_uri()
+            )
+            project = dataclasses.replace(item, how="build", package=as_dir)
+            built[item.name] = build_wheel(project, dest, capture_dir)
+    return built

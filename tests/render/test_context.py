@@ -244,3 +244,127 @@ def test_seeded_hash_cache_uses_the_capture_key() -> None:
 
     args = ("https://pypi.org/simple", "numpy", "2.1.3")
     assert hash_cache_key(*args) == _key(*args)
+
+
+def make_sdist(folder: Path, name: str, version: str, *, evil: bool = False) -> Path:
+    """A real sdist (tar.gz) of a project with an in-tree backend: pip builds it offline."""
+    import tarfile
+
+    src = make_project(folder / "src" / f"{name}-{version}", name, version)
+    (src / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    path = folder / f"{name}-{version}.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        tf.add(src, arcname=f"{name}-{version}")
+        if evil:
+            tf.add(src / "VERSION", arcname="../escaped")
+    return path
+
+
+def sdist_pkg(sdist: Path, url: str, digest: str | None = None) -> Package:
+    name, version = sdist.name.removesuffix(".tar.gz").rsplit("-", 1)
+    return Package(
+        name=name,
+        version=version,
+        source="index",
+        index="https://pypi.org/simple",
+        files=(ArtifactFile(name=sdist.name, url=url, sha256=digest or sha256(sdist)),),
+    )
+
+
+@pytest.mark.slow
+def test_wheelhouse_builds_a_locked_sdist_into_a_hashed_wheel(tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    sdist = make_sdist(served, "sdpkg", "1.0")
+    wheel = make_wheel(served, "demo", "1.0")
+    with serve(served) as base:
+        env = env_with(
+            sdist_pkg(sdist, f"{base}/{sdist.name}"),
+            Package(
+                name="demo",
+                version="1.0",
+                source="index",
+                index="https://pypi.org/simple",
+                files=(
+                    ArtifactFile(name=wheel.name, url=f"{base}/{wheel.name}", sha256=sha256(wheel)),
+                ),
+            ),
+        )
+        out = tmp_path / "ctx"
+        text = write(env, out, wheelhouse=True)
+    plan = make_plan(env, lock_digest=samples.LOCK_DIGEST, wheelhouse=True)
+    assert [(i.name, i.how, i.layer) for i in plan.installs] == [
+        ("demo", "index", "packages"),
+        ("sdpkg", "sdist", "local"),
+    ]
+    built = out / "layers" / "local" / "sdpkg-1.0-py3-none-any.whl"
+    assert sorted(p.name for p in (out / "layers" / "local").iterdir()) == [
+        "requirements.txt",
+        built.name,
+    ]  # the wheel, not the sdist
+    req = (out / "layers" / "local" / "requirements.txt").read_text()
+    assert req.endswith(f"\nsdpkg==1.0 \\\n    --hash=sha256:{sha256(built)}\n")
+    assert "--index-url" not in req
+    assert "FROM envsnap-builder AS envsnap-local" in text
+    assert "--no-index \\\n    --find-links /tmp/envsnap-build/layers/local" in text
+    # pip, as the image runs it: hashes required, no index, the wheel found by name and version.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "-q",
+            "--isolated",
+            "--require-hashes",
+            "--no-deps",
+            "--no-index",
+            "--find-links",
+            str(out / "layers" / "local"),
+            "-r",
+            str(out / "layers" / "local" / "requirements.txt"),
+        ],
+        check=True,
+    )
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sdpkg; print(sdpkg.VERSION)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout == "1.0\n"
+
+
+def test_sdist_without_wheelhouse_stays_an_index_install(tmp_path: Path) -> None:
+    sdist = make_sdist(tmp_path / "served", "sdpkg", "1.0")
+    env = env_with(sdist_pkg(sdist, "https://files.example.org/sdpkg-1.0.tar.gz"))
+    plan = make_plan(env, lock_digest=samples.LOCK_DIGEST)
+    assert [(i.how, i.layer) for i in plan.installs] == [("index", "packages")]
+    out = tmp_path / "ctx"
+    write(env, out)
+    req = (out / "layers" / "packages" / "requirements.txt").read_text()
+    assert f"sdpkg==1.0 \\\n    --hash=sha256:{sha256(sdist)}\n" in req
+
+
+@pytest.mark.slow
+def test_sdist_on_the_host_is_built_even_without_wheelhouse(tmp_path: Path) -> None:
+    sdist = make_sdist(tmp_path / "links", "sdpkg", "1.0")
+    out = tmp_path / "ctx"
+    write(env_with(sdist_pkg(sdist, sdist.as_uri())), out)
+    built = out / "layers" / "local" / "sdpkg-1.0-py3-none-any.whl"
+    req = (out / "layers" / "local" / "requirements.txt").read_text()
+    assert f"sdpkg==1.0 \\\n    --hash=sha256:{sha256(built)}\n" in req
+
+
+def test_sdist_with_other_bytes_or_escaping_members_is_refused(tmp_path: Path) -> None:
+    sdist = make_sdist(tmp_path / "links", "sdpkg", "1.0")
+    with pytest.raises(InputError, match="sha256 mismatch"):
+        write(env_with(sdist_pkg(sdist, sdist.as_uri(), digest="0" * 64)), tmp_path / "a")
+    evil = make_sdist(tmp_path / "evil", "sdpkg", "1.0", evil=True)
+    with pytest.raises(InputError, match="points outside the archive"):
+        write(env_with(sdist_pkg(evil, evil.as_uri())), tmp_path / "b")
+    assert not (tmp_path / "escaped").exists()
+    assert not (tmp_path / "b" / "layers" / "local" / "sdpkg-1.0-py3-none-any.whl").exists()

@@ -215,3 +215,88 @@ def test_every_option_combination_passes_hadolint(case: str, tmp_path: Path) -> 
             [_hadolint(), "--no-color", str(path)], capture_output=True, text=True, check=False
         )
         assert (done.returncode, done.stdout) == (0, ""), options
+
+
+DIGEST = "sha256:" + "e" * 64
+LOCAL_ID = "sha256:" + "f" * 64
+
+
+def recorded(base: str, digest: str = "", image_id: str = LOCAL_ID) -> object:
+    from envsnap.formats.image import ImageRecord
+
+    return ImageRecord(
+        image_id="sha256:" + "1" * 64, base_image=base, base_digest=digest, base_image_id=image_id
+    )
+
+
+def from_refs(text: str) -> list[str]:
+    return [ln.split()[1] for ln in text.splitlines() if ln.startswith("FROM ")]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_recorded_registry_digest_pins_every_base_from_line(case: str, tmp_path: Path) -> None:
+    env = CASES[case]()
+    base = plan_of(env).base.image
+    repo = base.rsplit(":", 1)[0]
+    plan = plan_of(env, recorded=recorded(base, f"{repo}@{DIGEST}"))
+    assert plan.base.image == base
+    assert plan.base.ref == f"{base}@{DIGEST}"
+    text = render(env, plan)
+    refs = from_refs(text)
+    assert f"{base}@{DIGEST}" in refs
+    assert base not in refs  # every FROM of the base is pinned, none follows the tag
+    assert f"# Base image: {base}@{DIGEST}\n" in text
+    assert "\n# Pinned by digest from image.toml: the base the last build resolved" in text
+    # Pinned or not, the rest of the Dockerfile is the same.
+    plain = render(env, plan_of(env))
+    assert text.replace(f"@{DIGEST}", "").replace("# " + plan.base.pin_note + "\n", "") == plain
+    path = tmp_path / "Dockerfile"
+    path.write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        [_hadolint(), "--no-color", str(path)], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, "")
+
+
+def test_docker_hub_names_match_their_familiar_form() -> None:
+    env = samples.cpu_env()
+    full = recorded("python:3.11.7-slim-bookworm", f"docker.io/library/python@{DIGEST}")
+    assert plan_of(env, recorded=full).base.digest == DIGEST
+
+
+def test_base_image_override_is_pinned_when_recorded() -> None:
+    image = "registry.local:5000/base/py:3.11"
+    record = recorded(image, f"registry.local:5000/base/py@{DIGEST}")
+    text = render(samples.cpu_env(), plan_of(samples.cpu_env(), base_image=image, recorded=record))
+    assert f"FROM {image}@{DIGEST} AS envsnap-builder" in text
+
+
+def test_a_local_base_without_registry_digest_is_not_pinned_and_says_why() -> None:
+    env = samples.cpu_env()
+    plan = plan_of(env, recorded=recorded("python:3.11.7-slim-bookworm"))
+    assert plan.base.digest == ""
+    text = render(env, plan)
+    assert from_refs(text)[0] == "python:3.11.7-slim-bookworm"
+    assert (
+        "\n# Not pinned by digest: image.toml records no registry digest for this base (a local "
+        "image, ID sha256:ffffffffffff\u2026); FROM by image ID would work on that daemon only\n"
+    ) in text
+
+
+def test_a_record_of_another_base_or_repository_does_not_pin() -> None:
+    env = samples.cpu_env()
+    other = plan_of(env, recorded=recorded("python:3.12.1-slim-bookworm", f"python@{DIGEST}"))
+    assert (other.base.ref, other.base.pin_note) == ("python:3.11.7-slim-bookworm", "")
+    assert render(env, other) == render(env, plan_of(env))
+    mirror = plan_of(
+        env, recorded=recorded("python:3.11.7-slim-bookworm", f"mirror.example/python@{DIGEST}")
+    )
+    assert mirror.base.digest == ""
+    assert "is for mirror.example/python, not this base" in mirror.base.pin_note
+
+
+def test_same_record_same_bytes() -> None:
+    env = samples.system_cuda_env()
+    base = plan_of(env).base.image
+    record = recorded(base, f"nvidia/cuda@{DIGEST}")
+    assert render(env, plan_of(env, recorded=record)) == render(env, plan_of(env, recorded=record))
