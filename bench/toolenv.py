@@ -38,7 +38,7 @@ def ensure_tool_env(home: Path, root: Path, dev_python: str) -> tuple[list[str],
         why = why or _run([*pip, *deps])
         if why:
             return f"tool venv: {why}"
-    why = _run([*pip, "--no-deps", "--force-reinstall", "--no-build-isolation", str(root)])
+    why = _run([*pip, "--no-deps", "--force-reinstall", str(root)])
     if why:
         return f"installing envsnap: {why}"
     return [str(venv / "bin" / "envsnap")], str(python)
