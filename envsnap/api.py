@@ -9,7 +9,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .check.findings import Report
+    from .checks.findings import Report
     from .model import Snapshot
 
 __all__ = ["capture", "check", "diff", "rebuild", "require"]
@@ -27,8 +27,8 @@ def capture(
 
     Pass ``output=None`` to capture without writing.
     """
-    from .capture import capture as _capture
-    from .capture import write
+    from .probes import capture as _capture
+    from .probes import write
 
     snap = _capture(python, offline=offline)
     if output is not None:
@@ -38,7 +38,7 @@ def capture(
 
 def check(directory: str | os.PathLike[str] = DEFAULT_DIR, *, python: str | None = None) -> Report:
     """Compare this machine (and *python*'s environment) with the capture in *directory*."""
-    from .check import check as _check
+    from .checks import check as _check
 
     return _check(directory, python=python)
 
@@ -50,14 +50,14 @@ def require(
     python: str | None = None,
 ) -> Report:
     """Like `check`, but raise `CheckFailed` listing the errors (and warnings when *strict*)."""
-    from .check import require as _require
+    from .checks import require as _require
 
     return _require(directory, strict=strict, python=python)
 
 
 def diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Report:
     """Compare two captures: what changed from *a* (recorded) to *b* (current)."""
-    from .check import diff as _diff
+    from .checks import diff as _diff
 
     return _diff(a, b)
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import envsnap
-from envsnap.check import Finding, Report
+from envsnap.checks import Finding, Report
 from envsnap.errors import CheckFailed, InputError
-from tests.check.scenario import DETERMINISM, capture, machine, make_toolkit, make_venv
+from tests.checks.scenario import DETERMINISM, capture, machine, make_toolkit, make_venv
 from tests.fakes.nvml import real_nvml_present
 
 pytestmark = pytest.mark.slow  # builds real venvs and captures in subprocesses
@@ -102,3 +105,21 @@ def test_bad_input_raises_input_error(tmp_path: Path) -> None:
         envsnap.check(tmp_path / "missing")
     with pytest.raises(InputError, match=r"pylock\.toml: not found"):
         envsnap.diff(tmp_path, tmp_path)
+
+
+def test_api_functions_stay_callable_after_their_layers_are_imported(tmp_path: Path) -> None:
+    # Importing a subpackage sets it as an attribute of `envsnap`: a layer named like an API
+    # function would replace the function after its first call.
+    code = (
+        "import envsnap, envsnap.probes, envsnap.checks, envsnap.api\n"
+        "for _ in range(2):\n"
+        "    snap = envsnap.capture(None, offline=True)\n"
+        "assert envsnap.capture is envsnap.api.capture and envsnap.check is envsnap.api.check\n"
+        "print(type(snap).__name__)\n"
+    )
+    env = {**os.environ, "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Snapshot"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.check.scenario import (
+from tests.checks.scenario import (
     DETERMINISM,
     capture,
     check_json,
@@ -46,8 +46,8 @@ WARM_CHECK_SKIPS = (
     "envsnap.formats.hardware",
     "envsnap.formats.pylock",
     "envsnap.formats.condalock",
-    "envsnap.capture.conda",
-    "envsnap.capture.index",
+    "envsnap.probes.conda",
+    "envsnap.probes.index",
     "envsnap.commands.capture",
     "envsnap.commands.diff",
     "envsnap.commands.rebuild",

@@ -46,7 +46,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Capture and write the files; return 0."""
-    from ..capture import capture, write
+    from ..probes import capture, write
 
     def progress(msg: str) -> None:
         if not args.quiet and not args.json and sys.stderr.isatty():

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ._formatter import Formatter
 
 if TYPE_CHECKING:
-    from envsnap.check.findings import Report
+    from envsnap.checks.findings import Report
 
 __all__ = ["print_report", "register", "run"]
 
@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the machine against the capture; print the report; return the exit status."""
     # Imported here: the CLI registers every verb at start, and only `check` needs the engine.
-    from envsnap.check import check
+    from envsnap.checks import check
 
     report = check(args.directory, python=args.python)
     ok_line = f"envsnap: this machine matches the capture in {args.directory}"

@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Diff two captures; print the report; return the exit status."""
     # Imported here: the CLI registers every verb at start, and only `diff` needs the engine.
-    from envsnap.check import diff
+    from envsnap.checks import diff
 
     report = diff(args.a, args.b)
     ok_line = f"envsnap: {args.a} and {args.b} match"

@@ -68,7 +68,7 @@ def load(name: str) -> dict[str, Any]:
     file's size and mtime, so that `envsnap check` does not import a TOML parser at every start.
     """
     from envsnap import __version__
-    from envsnap.check._cache import cache_dir
+    from envsnap.checks._cache import cache_dir
 
     path = HERE / f"{name}.toml"
     st = path.stat()

@@ -118,7 +118,7 @@ def _requirements_text(layer: Layer, plan: Plan, built: dict[str, tuple[str, str
 
 
 def hash_cache_key(index: str, name: str, version: str) -> str:
-    """The key of envsnap's index hash cache (envsnap.capture.index; a test pins them equal).
+    """The key of envsnap's index hash cache (envsnap.probes.index; a test pins them equal).
 
     Kept here so that rendering does not import the capture's network machinery.
     """

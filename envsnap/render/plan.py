@@ -237,7 +237,7 @@ def _labels(
 
 
 def _envvars(env: Environment) -> tuple[tuple[str, str], ...]:
-    from ..capture.envvars import ALLOWLIST
+    from ..probes.envvars import ALLOWLIST
 
     out = {}
     for name, value in env.envvars:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from envsnap.capture import conda
 from envsnap.errors import InputError
 from envsnap.formats import condalock
 from envsnap.model import Environment, OSInfo, PythonInfo
+from envsnap.probes import conda
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -239,7 +239,7 @@ def test_ctrl_c_leaves_no_temp_context(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_seeded_hash_cache_uses_the_capture_key() -> None:
-    from envsnap.capture.index import _key
+    from envsnap.probes.index import _key
     from envsnap.render.context import hash_cache_key
 
     args = ("https://pypi.org/simple", "numpy", "2.1.3")

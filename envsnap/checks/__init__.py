@@ -1,0 +1,83 @@
+"""`envsnap check` and `envsnap diff`: compare a capture with this machine, or two captures.
+
+`check` reads the capture in a directory, captures the current machine without index look-ups,
+and runs the pure rules in `envsnap.checks.rules`; `require` raises `CheckFailed` instead of
+returning a failing report; `diff` compares two capture directories.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from envsnap.errors import CheckFailed, InputError
+from envsnap.model import Snapshot, replace
+
+from .engine import run
+from .findings import Finding, Report
+
+__all__ = ["Finding", "Report", "check", "diff", "load", "require"]
+
+
+def load(directory: str | os.PathLike[str]) -> Snapshot:
+    """Read the capture in *directory*: pylock.toml (required), hardware.toml, conda-lock.yml.
+
+    Package file lists (index URLs and hashes of every wheel) are left out: no rule reads them,
+    and the parsed lock is cached by content so that a repeated check starts fast.
+    """
+    # The readers and the probes load only when a capture is read: the rules and the engine
+    # import alone (the Python API's diff needs no probe, the rule tests need no file format).
+    from envsnap.checks._cache import load_environment, load_hardware
+
+    root = Path(directory)
+    if not root.is_dir():
+        what = "is not a directory" if root.exists() else "capture directory not found"
+        raise InputError(f"{root}: {what}", hint="run `envsnap capture -o DIR` first")
+    lock = root / "pylock.toml"
+    if not lock.is_file():
+        raise InputError(f"{lock}: not found", hint="run `envsnap capture -o DIR` first")
+    env = load_environment(lock)
+    if env.conda is None and (root / "conda-lock.yml").is_file():
+        from envsnap.formats import condalock
+
+        env = replace(env, conda=condalock.load(root / "conda-lock.yml"))
+    hw_file = root / "hardware.toml"
+    hw = load_hardware(hw_file) if hw_file.is_file() else None
+    return Snapshot(environment=env, hardware=hw)
+
+
+def check(directory: str | os.PathLike[str] = "envsnap", *, python: str | None = None) -> Report:
+    """Compare this machine and the environment of *python* (default: this interpreter) with the
+    capture in *directory*; return the report (never raises for findings)."""
+    from envsnap.probes import capture
+
+    recorded = load(directory)
+    current = capture(python, lock=False)
+    return run(recorded, current)
+
+
+def require(
+    directory: str | os.PathLike[str] = "envsnap",
+    *,
+    strict: bool = False,
+    python: str | None = None,
+) -> Report:
+    """Like `check`, but raise `CheckFailed` listing the errors (and warnings when *strict*)."""
+    report = check(directory, python=python)
+    failing = report.errors + (report.warnings if strict else ())
+    if failing:
+        lines = [
+            f"  {f.severity} {f.code}: {f.message}" + (f" (fix: {f.remedy})" if f.remedy else "")
+            for f in failing
+        ]
+        raise CheckFailed(
+            f"{directory}: this machine does not match the capture "
+            f"({len(failing)} problem(s)):\n" + "\n".join(lines),
+            hint="; ".join(sorted({f.remedy for f in failing if f.remedy})) or None,
+        )
+    return report
+
+
+def diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Report:
+    """Compare capture *a* (recorded) with capture *b* (current) using the same rules."""
+    return run(load(a), load(b))

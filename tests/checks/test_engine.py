@@ -1,0 +1,113 @@
+"""The findings model, the report envelope and the engine's ordering."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envsnap.checks.engine import run
+from envsnap.checks.findings import Finding, Report
+from envsnap.model import GPUs, Memory
+
+from .snapshots import GIB, snapshot, with_envvars
+
+
+def test_finding_is_frozen_and_validated() -> None:
+    f = Finding("error", "gpu", "gpu.missing", "no GPU")
+    with pytest.raises(AttributeError):
+        f.severity = "info"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="severity"):
+        Finding("fatal", "gpu", "x", "y")
+    with pytest.raises(ValueError, match="category"):
+        Finding("error", "network", "x", "y")
+
+
+def test_envelope_keys_are_pinned() -> None:
+    report = Report((Finding("warning", "gpu", "gpu.count", "m", "8", "4", "r"),))
+    data = report.to_dict()
+    assert list(data) == ["version", "compatible", "findings"]
+    assert data["version"] == 1 and data["compatible"] is True
+    assert list(data["findings"][0]) == [
+        "severity",
+        "category",
+        "code",
+        "message",
+        "expected",
+        "actual",
+        "remedy",
+    ]
+    json.dumps(data)
+
+
+def test_exit_codes_and_strict() -> None:
+    warning = Report((Finding("warning", "gpu", "gpu.count", "m"),))
+    error = Report((Finding("error", "gpu", "gpu.missing", "m"),))
+    info = Report((Finding("info", "os", "os.distro", "m"),))
+    assert (warning.exit_code(), warning.exit_code(strict=True)) == (0, 1)
+    assert (error.exit_code(), error.compatible) == (1, False)
+    assert (info.exit_code(strict=True), Report().exit_code(strict=True)) == (0, 0)
+
+
+def test_engine_sorts_worst_first_and_is_deterministic() -> None:
+    current = with_envvars(
+        snapshot(
+            hw={
+                "gpus": GPUs(status="none", reason="no library"),
+                "memory": Memory(total_bytes=900 * GIB),
+            }
+        ),
+        PYTHONHASHSEED=None,
+        NCCL_ALGO="Ring",
+    )
+    report = run(snapshot(), current)
+    severities = [f.severity for f in report.findings]
+    assert severities == sorted(severities, key=["error", "warning", "info"].index)
+    assert report.errors[0].code == "gpu.missing"
+    assert {f.code for f in report.warnings} == {"memory.ram", "determinism.missing-var"}
+    assert run(snapshot(), current) == report
+
+
+def test_identical_snapshots_have_no_findings() -> None:
+    assert run(snapshot(), snapshot()).findings == ()
+
+
+def test_parsed_lock_cache_is_keyed_by_content(tmp_path: Path, monkeypatch: Any) -> None:
+    from envsnap.checks import _cache
+    from envsnap.formats import pylock
+
+    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
+    env = snapshot().environment
+    lock = tmp_path / "pylock.toml"
+    pylock.write(lock, env)
+    first = _cache.load_environment(lock)
+    assert first == _cache.slim(pylock.load(lock))
+    (entry,) = (tmp_path / "cache" / "check").iterdir()
+    assert _cache.load_environment(lock) == first  # from the cache
+    entry.write_text("{not json")  # a corrupt entry is ignored and rewritten
+    assert _cache.load_environment(lock) == first
+    lock.write_text(lock.read_text().replace('version = "1.26.4"', 'version = "1.26.5"'))
+    changed = _cache.load_environment(lock)  # edited file: a new key, parsed again
+    assert changed.package("numpy").version == "1.26.5"  # type: ignore[union-attr]
+    assert len(list((tmp_path / "cache" / "check").iterdir())) == 2
+
+
+def test_parsed_hardware_cache_is_keyed_by_content(tmp_path: Path, monkeypatch: Any) -> None:
+    from envsnap.checks import _cache
+    from envsnap.errors import InputError
+    from envsnap.formats import hardware
+
+    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
+    hw = snapshot().hardware
+    assert hw is not None and len(hw.gpus.devices) == 8
+    path = hardware.write(tmp_path / "hardware.toml", hw)
+    assert _cache.load_hardware(path) == hardware.load(path) == hw
+    (entry,) = (tmp_path / "cache" / "check-hardware").iterdir()
+    assert _cache.load_hardware(path) == hw  # from the cache: 8 GPUs, the same values
+    entry.write_text("[]")  # an entry that is no table is ignored and rewritten
+    assert _cache.load_hardware(path) == hw
+    path.write_text(path.read_text().replace("schema-version = 1", "schema-version = 99"))
+    with pytest.raises(InputError, match="newer than this envsnap reads"):
+        _cache.load_hardware(path)  # an edited file is validated again
