@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["cache_home", "cache_key", "read_text", "write_atomic"]
+__all__ = ["cache_home", "cache_key", "index_cache_key", "read_text", "write_atomic"]
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -72,3 +72,12 @@ def cache_key(data: bytes) -> str:
     except ImportError:  # pragma: no cover - an interpreter without CPython's builtin module
         from hashlib import blake2b
     return blake2b(data, digest_size=32).hexdigest()
+
+
+def index_cache_key(index: str, name: str, version: str) -> str:
+    """The name of the hash cache entry of *name* *version* on *index*.
+
+    Capture writes these entries and rebuild seeds them into an image's ``/envsnap/.cache``, so
+    that a capture inside the image pins the same files offline: both sides use this function.
+    """
+    return cache_key(f"{index}\0{name}\0{version}".encode())

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ._digest import text_sha256
+from .._io import cache_key
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def cached(python: str, probe: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     key = _key(python)
     if key is None:
         return probe()
-    path = cache_dir() / f"{text_sha256(key)}.json"
+    path = cache_dir() / f"{cache_key(key.encode())}.json"
     facts = _load(path, key)
     if facts is None:
         facts = probe()

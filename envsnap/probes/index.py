@@ -20,7 +20,6 @@ from urllib.parse import unquote, urlsplit
 from .._record import Record, record
 from ..model import ArtifactFile, ModelError, Package, replace
 from . import simpleapi
-from ._digest import text_sha256
 from .pipconfig import PipConfig
 from .simpleapi import redact
 
@@ -362,7 +361,9 @@ def _cached_file(data: Any) -> ArtifactFile:
 
 
 def _key(index: str, name: str, version: str) -> str:
-    return text_sha256(f"{index}\0{name}\0{version}")
+    from .._io import index_cache_key
+
+    return index_cache_key(index, name, version)
 
 
 def _sha256(path: Path) -> str:

@@ -14,13 +14,13 @@ Layout (every path fixed; nothing from the lock names a path in it, only validat
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._io import index_cache_key
 from ..errors import InputError
 from ..model import Environment
 from .dockerfile import BUILD_DIR, CACHE_DIR, render
@@ -118,11 +118,8 @@ def _requirements_text(layer: Layer, plan: Plan, built: dict[str, tuple[str, str
 
 
 def hash_cache_key(index: str, name: str, version: str) -> str:
-    """The key of envsnap's index hash cache (envsnap.probes.index; a test pins them equal).
-
-    Kept here so that rendering does not import the capture's network machinery.
-    """
-    return hashlib.sha256(f"{index}\0{name}\0{version}".encode()).hexdigest()
+    """The key of envsnap's index hash cache: `envsnap._io.index_cache_key`, as capture names it."""
+    return index_cache_key(index, name, version)
 
 
 def _seed_hash_cache(plan: Plan, capture: Path) -> list[str]:

@@ -122,6 +122,6 @@ def test_a_broken_or_unwritable_cache_only_costs_a_probe(
 def test_cache_keys_hash_as_hashlib_does(text: str) -> None:
     import hashlib
 
-    from envsnap.probes._digest import text_sha256
+    from envsnap._io import cache_key
 
-    assert text_sha256(text) == hashlib.sha256(text.encode()).hexdigest()
+    assert cache_key(text.encode()) == hashlib.blake2b(text.encode(), digest_size=32).hexdigest()
