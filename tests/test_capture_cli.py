@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import tomllib
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def test_json_counts_unhashed_packages_once(cli, tmp_path: Path) -> None:
@@ -19,3 +22,37 @@ def test_json_counts_unhashed_packages_once(cli, tmp_path: Path) -> None:
     unhashed = {p["name"] for p in lock["tool"]["envsnap"].get("unhashed", [])}
     assert summary["packages"] == len(locked | unhashed)
     assert set(summary["unhashed"]) == unhashed
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns)
+
+
+def test_recapture_of_an_unchanged_environment_writes_nothing(cli, tmp_path: Path) -> None:
+    out = tmp_path / "cap"
+    base = {"ENVSNAP_CACHE_DIR": str(tmp_path / "cache"), "PIP_CONFIG_FILE": "/dev/null"}
+    args = ("capture", "--offline", "-q", "-o", str(out))
+    first = cli(*args, env={**base, "SOURCE_DATE_EPOCH": "1"})
+    assert first.returncode == 0, first.stderr
+    files = sorted(out.iterdir())
+    before = {p.name: (_stat(p), p.read_bytes()) for p in files}
+    assert b"1970-01-01T00:00:01Z" in before["pylock.toml"][1]
+    again = cli(
+        "capture", "--offline", "-q", "-o", str(out), env={**base, "SOURCE_DATE_EPOCH": "9"}
+    )
+    assert again.returncode == 0, again.stderr
+    # same capture, another time: the files (and their one time field) are left as they were
+    assert {p.name: (_stat(p), p.read_bytes()) for p in sorted(out.iterdir())} == before
+    # the machine changes (another CPU): hardware.toml is rewritten with the new time, only it
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    shutil.copy(DATA / "cpuinfo" / "x86_64-amd-epyc-2cpu.txt", proc / "cpuinfo")
+    env = {**base, "SOURCE_DATE_EPOCH": "9", "ENVSNAP_PROC_ROOT": str(proc)}
+    moved = cli(*args, env=env)
+    assert moved.returncode == 0, moved.stderr
+    hw = (out / "hardware.toml").read_text()
+    assert "AMD EPYC" in hw and "1970-01-01T00:00:09Z" in hw
+    assert (out / "pylock.toml").read_bytes() == before["pylock.toml"][1]
+    assert _stat(out / "pylock.toml") == before["pylock.toml"][0]
+    assert sorted(p.name for p in out.iterdir()) == [p.name for p in files]  # no temp file left

@@ -81,18 +81,43 @@ def capture(
 
 
 def write(snapshot: Snapshot, out_dir: str | os.PathLike[str]) -> tuple[str, ...]:
-    """Write pylock.toml, requirements.txt, hardware.toml and (for conda) conda-lock.yml."""
+    """Write pylock.toml, requirements.txt, hardware.toml and (for conda) conda-lock.yml.
+
+    A file that already holds the same capture, apart from its capture time, is left as it is:
+    re-capturing an unchanged environment writes nothing, and a committed lock shows no diff.
+    """
     from ..formats import hardware, pylock, requirements
 
     out = Path(out_dir)
-    written = [
-        pylock.write(out / "pylock.toml", snapshot.environment),
-        requirements.write(out / "requirements.txt", snapshot.environment),
-    ]
+    texts = {
+        "pylock.toml": pylock.render(snapshot.environment),
+        "requirements.txt": requirements.render(snapshot.environment),
+    }
     if snapshot.hardware is not None:
-        written.append(hardware.write(out / "hardware.toml", snapshot.hardware))
+        texts["hardware.toml"] = hardware.render(snapshot.hardware)
     if snapshot.environment.conda is not None:
         from ..formats import condalock  # packaging.version, hashlib: only for a conda prefix
 
-        written.append(condalock.write(out / "conda-lock.yml", snapshot.environment))
-    return tuple(str(p) for p in written)
+        texts["conda-lock.yml"] = condalock.render(snapshot.environment)
+    for name, text in texts.items():
+        _write_unless_same(out / name, text)
+    return tuple(str(out / name) for name in texts)
+
+
+def _write_unless_same(path: Path, text: str) -> bool:
+    """Write *text* to *path* unless the file differs from it only in its capture time."""
+    import re
+
+    from .._io import write_atomic
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            old: str | None = fh.read()
+    except (OSError, UnicodeDecodeError):
+        old = None
+    if old is not None:
+        stamp = re.compile(r"(?m)^( *created[-_]at *[=:]).*$")  # the one volatile line of each file
+        if stamp.sub(r"\1", old) == stamp.sub(r"\1", text):
+            return False
+    write_atomic(path, text)
+    return True

@@ -186,3 +186,19 @@ def test_conda_lock_parses_our_file(tmp_path: Path, conda_lock_python: Path) -> 
         "conda pip 24.2 linux-64 6c78fbb8ddfd64bcb55b5cbafd2d2c43 ['main']",
         "conda python 3.11.9 linux-64 ac68acfa8b558ed406c75e98d3428d7b ['main']",
     ]
+
+
+def test_capture_write_keeps_a_conda_lock_that_differs_only_in_time(tmp_path: Path) -> None:
+    from envsnap.model import Snapshot, replace
+    from envsnap.probes import write
+
+    env = _environment(tmp_path)
+    out = tmp_path / "out"
+    write(Snapshot(environment=env), out)
+    lock = out / "conda-lock.yml"
+    first = (lock.stat().st_ino, lock.read_text())
+    write(Snapshot(environment=replace(env, created_at="2027-01-01T00:00:00Z")), out)
+    assert (lock.stat().st_ino, lock.read_text()) == first
+    changed = replace(env, conda=replace(env.conda, channels=("conda-forge", "bioconda")))
+    write(Snapshot(environment=replace(changed, created_at="2027-01-01T00:00:00Z")), out)
+    assert "2027-01-01T00:00:00Z" in lock.read_text()
