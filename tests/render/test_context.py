@@ -346,7 +346,13 @@ def test_sdist_without_wheelhouse_stays_an_index_install(tmp_path: Path) -> None
     plan = make_plan(env, lock_digest=samples.LOCK_DIGEST)
     assert [(i.how, i.layer) for i in plan.installs] == [("index", "packages")]
     out = tmp_path / "ctx"
-    write(env, out)
+    prepare_dir(out)
+    said: list[str] = []
+    write_context(env, plan, out, out, progress=said.append)
+    assert said == [
+        "sdpkg 1.0 is locked as an sdist only: pip builds it in the image with a build backend "
+        "from the index (--wheelhouse builds it here)"
+    ]
     req = (out / "layers" / "packages" / "requirements.txt").read_text()
     assert f"sdpkg==1.0 \\\n    --hash=sha256:{sha256(sdist)}\n" in req
 
