@@ -209,16 +209,15 @@ def _valid(data: Any, key: Key) -> bool:
 def lookup(key: Key) -> Entry | None:
     """The cached wheel for *key*, its sha256 verified; None on a miss.
 
-    A slot holding another key (a local project since edited) is a miss; an entry that does not
-    read back whole (missing or altered wheel, unreadable ``entry.json``) is removed.
+    A slot holding another key (a local project since edited) is a miss, replaced by the next
+    `store`; an entry that does not read back whole (missing or altered wheel, unreadable
+    ``entry.json``) is removed.
     """
     folder = _folder(key)
     try:
         data = json.loads((folder / "entry.json").read_bytes())
     except FileNotFoundError:
-        if folder.is_dir():
-            _drop(folder)  # a folder without its entry.json: not written by `store`
-        return None
+        return None  # no entry (a folder without entry.json, never made by `store`, is replaced)
     except (OSError, ValueError):
         _drop(folder)
         return None
