@@ -5,7 +5,8 @@ so the test pushes the local base to a small Docker Registry HTTP API v2 served 
 daemon treats 127.0.0.0/8 as an insecure registry: plain HTTP). The first rebuild records the
 digest in image.toml; then the tag is moved to an image with no Python at all, and the second
 rebuild still builds, because its FROM lines name the recorded digest; `--no-pin` follows the
-moved tag and fails.
+moved tag. The capture holds a locked sdist too: the image installs the wheel that
+`--wheelhouse` built from it on the host.
 """
 
 from __future__ import annotations
@@ -156,21 +157,27 @@ def push(client: Any, repo: str, tag: str) -> None:
 
 
 def small_capture(root: Path) -> Path:
-    """A capture of one locally held wheel, rebuilt with --wheelhouse (no network needed)."""
+    """A capture of a locally held wheel and a locally held sdist, rebuilt with --wheelhouse
+    (no network needed; the sdist is built into a wheel on the host)."""
     from envsnap.model import ArtifactFile, Package
     from tests.render.projects import make_wheel, sha256
+    from tests.render.test_context import make_sdist
 
     here = "{}.{}.{}".format(*sys.version_info[:3])
     wheel = make_wheel(root / "links", "demo", "1.0")
-    demo = Package(
-        name="demo",
-        version="1.0",
-        source="index",
-        index="file:///links",
-        files=(ArtifactFile(name=wheel.name, path=str(wheel), sha256=sha256(wheel)),),
+    sdist = make_sdist(root / "links", "sdpkg", "2.0")
+    packages = tuple(
+        Package(
+            name=name,
+            version=version,
+            source="index",
+            index="file:///links",
+            files=(ArtifactFile(name=path.name, path=str(path), sha256=sha256(path)),),
+        )
+        for name, version, path in (("demo", "1.0", wheel), ("sdpkg", "2.0", sdist))
     )
     env = dataclasses.replace(
-        samples.cpu_env(), python=samples.python(here), envvars=(), packages=(demo,)
+        samples.cpu_env(), python=samples.python(here), envvars=(), packages=packages
     )
     cap = root / "cap"
     pylock.write(cap / "pylock.toml", env)
@@ -191,6 +198,7 @@ def test_recorded_digest_pins_the_base_after_its_tag_moved(
         pytest.skip(f"{other} is not on the daemon; run .ci/docker-setup")
     before = image_ids(docker_client)
     cap = small_capture(tmp_path)
+    cache = {"ENVSNAP_CACHE_DIR": str(tmp_path / "cache")}
     tag = "envsnap-test/pin:1"
     made: list[str] = []
     try:
@@ -202,26 +210,28 @@ def test_recorded_digest_pins_the_base_after_its_tag_moved(
             push(docker_client, repo, "slim")
         digests = docker_client.inspect_image(base)["RepoDigests"]
         assert len(digests) == 1 and digests[0].startswith(f"{repo}@sha256:"), digests
-        made += [digests[0], tag, tag + "b", tag + "c"]
+        made += [digests[0], tag, tag + "b"]
         args = ["rebuild", str(cap), "--wheelhouse", "--base-image", base]
-        first = cli(*args, "-t", tag, cwd=tmp_path)
+        first = cli(*args, "-t", tag, cwd=tmp_path, env=cache)
         assert first.returncode == 0, first.stderr
         record = load(cap / "image.toml")
         assert (record.base_image, record.base_digest) == (base, digests[0])
         # The tag moves to an image without Python, and the registry is gone.
         docker_client.tag(other, repo, "slim")
         pinned = f"{base}@{digests[0].split('@')[1]}"
-        second = cli(*args, "-t", tag + "b", cwd=tmp_path)
+        second = cli(*args, "-t", tag + "b", cwd=tmp_path, env=cache)
         assert second.returncode == 0, second.stderr
         assert f"envsnap: base image {pinned}: chosen with --base-image" in second.stderr
         assert "envsnap: Pinned by digest from image.toml" in second.stderr
-        code, out = run(tag + "b", ["python", "-c", "import demo; print(demo.VERSION)"])
-        assert (code, out.strip()) == (0, "1.0")
-        # Following the moved tag (--no-pin) builds on the image without Python: it fails.
-        unpinned = cli(*args, "--no-pin", "-t", tag + "c", cwd=tmp_path)
-        assert unpinned.returncode == 1, unpinned.stderr
-        assert f"envsnap: base image {base}: chosen with --base-image" in unpinned.stderr
-        assert "build failed at step" in unpinned.stderr
+        script = "import demo, sdpkg; print(demo.VERSION, sdpkg.VERSION)"
+        code, out = run(tag + "b", ["python", "-c", script])
+        assert (code, out.strip()) == (0, "1.0 2.0")
+        # --no-pin follows the moved tag (rendered only: a build on it would fail at once).
+        assert docker_client.inspect_image(base)["Id"] == docker_client.inspect_image(other)["Id"]
+        unpinned = cli(*args, "--no-pin", "--no-build", cwd=tmp_path, env=cache)
+        assert unpinned.returncode == 0, unpinned.stderr
+        assert f"FROM {base} AS envsnap-builder\n" in unpinned.stdout
+        assert "@sha256:" not in unpinned.stdout
     finally:
         for ref in reversed(made):
             with contextlib.suppress(docker.errors.APIError):

@@ -189,11 +189,11 @@ def test_tool_wheels_install_envsnap_into_its_own_venv(tmp_path: Path) -> None:
         [str(venv / "bin" / "envsnap"), "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().startswith("envsnap ")
-    done = subprocess.run(
+    imported = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import envsnap.rebuild, envsnap.formats.pylock"],
         check=False,
     )
-    assert done.returncode == 0
+    assert imported.returncode == 0
 
 
 def test_tool_wheels_are_reproducible(tmp_path: Path) -> None:
