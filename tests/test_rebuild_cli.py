@@ -222,6 +222,17 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
     record = load(cap / "image.toml")
     assert record.base_image == python_slim_image
     assert record.tag == tag
+    # The local base has no registry digest: its ID is recorded, and the next render says
+    # why it does not pin it (FROM by image ID would work on this daemon only).
+    base_id = str(docker_client.inspect_image(python_slim_image)["Id"])
+    assert (record.base_digest, record.base_image_id) == ("", base_id)
+    again = cli("rebuild", str(cap), "--no-build", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"FROM {python_slim_image} AS envsnap-builder\n" in again.stdout
+    assert (
+        "# Not pinned by digest: image.toml records no registry digest for this base (a local "
+        f"image, ID {base_id[:19]}\u2026)"
+    ) in again.stdout
     assert done.stdout.splitlines()[-1] == (
         f"built image {record.image_id}, tagged {tag}; recorded in {cap / 'image.toml'}"
     )
@@ -382,5 +393,52 @@ def test_ctrl_c_during_the_render_leaves_no_temp_dir(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert [p.name for p in scratch.iterdir() if p.name.startswith("envsnap-")] == []
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_ctrl_c_during_the_docker_build_leaves_no_temp_context(
+    tmp_path: Path, python_slim_image: str, docker_client: Any
+) -> None:
+    """SIGINT to a real `envsnap rebuild` once the daemon runs its steps: exit 130, no context."""
+    import os
+    import signal
+
+    from tests.conftest import ROOT
+    from tests.fakes.docker import image_ids, remove_new_dangling_images
+
+    here = "{}.{}.{}".format(*sys.version_info[:3])
+    env = dataclasses.replace(samples.cpu_env(), python=samples.python(here), packages=())
+    cap = tmp_path / "cap"
+    pylock.write(cap / "pylock.toml", env)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    before = image_ids(docker_client)
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", "rebuild", str(cap)],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = []
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            seen.append(line)
+            if line.startswith("[2/"):  # the daemon has the context and runs the steps
+                break
+        assert any(p.name.startswith("envsnap-context-") for p in scratch.iterdir()), seen
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        remove_new_dangling_images(docker_client, before)
+    assert proc.returncode == 130, "".join(seen) + err
     assert "Traceback" not in err
     assert [p.name for p in scratch.iterdir() if p.name.startswith("envsnap-")] == []

@@ -113,7 +113,9 @@ def test_rebuild_records_the_image(project: Project, docker_client: Any) -> None
     base = docker_client.inspect_image(
         "python:{}.{}.{}-slim-bookworm".format(*sys.version_info[:3])
     )
-    assert base["Id"] in text  # a local base: its image ID pins it
+    # A local base has no registry digest: its image ID is recorded, nothing is pinned.
+    assert record["base-image-id"] == base["Id"]
+    assert "base-digest" not in record
     assert f"tagged {project.tag}" in project.rebuild.stdout
 
 

@@ -5,18 +5,17 @@ Reading the 41-package reference lock (450 KB: every file of every version) cost
 tomllib, ~60 ms importing `packaging.pylock` (markers, specifiers, tags) and ~30 ms in its
 ``from_dict``. The ``[[packages]]`` tables that `_pylockfast` writes have a fixed shape: one key
 per line, strings without escapes, inline tables, arrays one item a line. `loads` reads exactly
-that shape (plus the header lines before it) and hands the small tail (``[tool.envsnap]``) to
-tomllib; anything else, a comment, an escape, a duplicate key, raises `Unsure` inside and the
-caller reads the whole text with tomllib. `surely_valid` is a conservative PEP 751 check: True
-only where `Pylock.from_dict` surely accepts the document; otherwise the caller asks
-`packaging.pylock` itself. Neither accepts anything the standard path refuses (the tests compare
-them on real, hostile and randomly damaged locks).
+that shape, and the tomli_w layout of ``[tool.envsnap]`` (table headers, arrays one item a
+line); anything else, a comment, an escape, a duplicate key, a table defined twice, raises
+`Unsure` inside and the caller reads the whole text with tomllib. `surely_valid` is a
+conservative PEP 751 check: True only where `Pylock.from_dict` surely accepts the document;
+otherwise the caller asks `packaging.pylock` itself. Neither accepts anything the standard path
+refuses (the tests compare them on real and randomly damaged locks).
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -44,7 +43,7 @@ _ARTIFACT = re.compile(
     r', hashes = \{ sha256 = "([^"\\\x00-\x1f\x7f]*)" \} \},'
 )
 _COMMENT = re.compile(r"#[^\x00-\x08\x0a-\x1f\x7f]*")
-_HEADERS = ("[[packages]]", "[packages.tool.envsnap]")
+_HEADER = re.compile(r"(\[\[?)([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)(\]\]?)")
 
 
 class Unsure(Exception):
@@ -58,41 +57,55 @@ def loads(text: str) -> dict[str, Any]:
     """*text* as tomllib would read it, for envsnap's own layout; `Unsure` for anything else."""
     lines = text.split("\n")
     doc: dict[str, Any] = {}
+    tables = _Tables(doc)
     i = _table(lines, 0, doc, top=True)
-    if i < len(lines) and lines[i] == _HEADERS[0] and "packages" in doc:
-        raise Unsure  # `packages = ...` and then [[packages]]: tomllib's error
-    package: dict[str, Any] | None = None
-    table: dict[str, Any]
-    while i < len(lines) and lines[i] in _HEADERS:
-        if lines[i] == _HEADERS[0]:
-            package = table = {}
-            doc.setdefault("packages", []).append(package)
-        else:
-            if package is None or "tool" in package:
-                raise Unsure  # a second [packages.tool.envsnap], or a tool key before it
-            table = {}
-            package["tool"] = {"envsnap": table}
+    while i < len(lines):
+        header = _HEADER.fullmatch(lines[i])
+        if header is None or len(header.group(1)) != len(header.group(3)):
+            raise Unsure
+        table = tables.open(header.group(2).split("."), array=header.group(1) == "[[")
         i = _table(lines, i + 1, table, top=False)
-    return _merge(doc, "\n".join(lines[i:]))
-
-
-def _merge(doc: dict[str, Any], tail: str) -> dict[str, Any]:
-    """Add the tables of *tail* (which starts at a table header) to *doc*."""
-    if not tail.strip():
-        return doc
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
-    try:
-        rest = tomllib.loads(tail)
-    except tomllib.TOMLDecodeError:
-        raise Unsure from None
-    for key, value in rest.items():
-        if key in doc:
-            raise Unsure  # defined twice: tomllib's error, not ours
-        doc[key] = value
     return doc
+
+
+class _Tables:
+    """Where each ``[a.b]`` or ``[[a.b]]`` header puts its keys, under TOML's rules or stricter.
+
+    A header may only go through tables that headers made (named or on the way) and arrays that
+    ``[[...]]`` headers made (into their last table); ``[a.b]`` may only name a table that does
+    not exist yet. TOML allows a little more (``[a]`` after ``[a.b]``): that goes to tomllib.
+    """
+
+    def __init__(self, root: dict[str, Any]) -> None:
+        self.root = root
+        self.made: set[int] = set()  # ids of the tables and arrays of tables that headers made
+
+    def open(self, path: list[str], *, array: bool) -> dict[str, Any]:
+        node = self.root
+        for key in path[:-1]:
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+                self.made.add(id(child))
+            elif id(child) not in self.made:
+                raise Unsure  # a key's value (inline table, array): not to be extended
+            node = child[-1] if isinstance(child, list) else child
+        last = path[-1]
+        table: dict[str, Any] = {}
+        if not array:
+            if last in node:
+                raise Unsure
+            node[last] = table
+        else:
+            tables = node.get(last)
+            if tables is None:
+                tables = node[last] = []
+                self.made.add(id(tables))
+            elif not isinstance(tables, list) or id(tables) not in self.made:
+                raise Unsure  # a table, or a key's array: not an array of tables
+            tables.append(table)
+        self.made.add(id(table))
+        return table
 
 
 def _table(lines: list[str], i: int, table: dict[str, Any], *, top: bool) -> int:

@@ -102,6 +102,12 @@ def _requirement(item: Install, plan: Plan, built: dict[str, tuple[str, str]]) -
     return " \\\n".join([head, *_hash_lines(hashes)])
 
 
+def _sdist_only(item: Install) -> bool:
+    pkg = item.package
+    names = [f.name for f in pkg.files if f.sha256] if pkg.source == "index" else [pkg.url or ""]
+    return bool(names) and not any(n.endswith(".whl") for n in names)
+
+
 def plan_layer(plan: Plan, item: Install) -> Layer:
     """The layer that installs *item*."""
     return next(ly for ly in plan.layers if ly.name == item.layer)
@@ -174,6 +180,11 @@ def write_packages(
             say(f"fetching {len(fetch)} locked file(s) for layer {layer.name}")
             names = fetch_all(fetch, env, wheels, capture_dir, ca_cert=ca_cert)
             files += [f"{layer.wheels}/{n}" for n in names]
+        for item in (i for i in items if i.how in ("index", "url") and _sdist_only(i)):
+            say(
+                f"{item.name} {item.version} is locked as an sdist only: pip builds it in the "
+                "image with a build backend from the index (--wheelhouse builds it here)"
+            )
         sdists = [i for i in items if i.how == "sdist"]
         if sdists:
             from .wheelhouse import build_sdists

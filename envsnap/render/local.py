@@ -24,7 +24,7 @@ from .plan import Install, local_path
 from .wheelcache import Key, dir_key, lookup, place, store, vcs_key
 from .wheelhouse import sha256_of
 
-__all__ = ["build_wheel", "local_source"]
+__all__ = ["build_wheel", "cached_wheel", "local_source"]
 
 TIMEOUT_S = 600.0
 
@@ -82,22 +82,37 @@ def _matches(wheel: str, item: Install) -> bool:
     return name == canonicalize_name(item.name) and version == Version(item.version)
 
 
-def build_wheel(item: Install, dest: Path, capture_dir: Path) -> tuple[str, str]:
+def cached_wheel(item: Install, dest: Path, key: Key) -> tuple[str, str] | None:
+    """Put the cached wheel of *key* into *dest* if it holds *item*'s locked name and version;
+    return (file name, sha256), or None when there is none (build it then)."""
+    hit = lookup(key)
+    if hit is None or not _matches(hit.wheel.name, item):
+        return None
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        return place(hit.wheel, dest).name, hit.sha256
+    except OSError:
+        return None  # the entry went away meanwhile
+
+
+def build_wheel(
+    item: Install, dest: Path, capture_dir: Path, *, key: Key | None = None, cache: bool = True
+) -> tuple[str, str]:
     """Build *item* into a wheel in *dest*; return (file name, sha256).
 
     A wheel built before from the same commit or the same unchanged folder is taken from the
-    wheel cache (`envsnap.render.wheelcache`) without running pip. The wheel's version must be
-    the locked one: a local directory edited since the capture is refused rather than silently
-    baked into the image.
+    wheel cache (`envsnap.render.wheelcache`) without running pip. *key* overrides the cache key
+    (`wheelcache.archive_key` for a locked sdist unpacked into a temporary folder, whose path
+    would make a new key each time); *cache* False builds and stores nothing. The wheel's version
+    must be the locked one: a local directory edited since the capture is refused rather than
+    silently baked into the image.
     """
     dest.mkdir(parents=True, exist_ok=True)
-    key, src = _cache_key(item, capture_dir)
-    hit = lookup(key) if key is not None else None
-    if hit is not None and _matches(hit.wheel.name, item):
-        try:
-            return place(hit.wheel, dest).name, hit.sha256
-        except OSError:
-            pass  # the entry went away meanwhile: build it
+    derived, src = _cache_key(item, capture_dir)
+    key = (key or derived) if cache else None
+    hit = cached_wheel(item, dest, key) if key is not None else None
+    if hit is not None:
+        return hit
     target = _build(item, dest, capture_dir, src)
     sha = sha256_of(target)
     if key is not None:

@@ -7,7 +7,8 @@ while what it was built from is unchanged:
 
 - a VCS package by (URL, commit id, subdirectory): a full commit id names immutable content, so a
   hit needs no git at all, not even the repository;
-- a local directory or editable by its path and `tree_digest` of its source tree.
+- a local directory or editable by its path and `tree_digest` of its source tree;
+- a locked sdist (`archive_key`) by its sha256, for a caller that unpacks it into a new folder.
 
 Both keys also name the building Python (version and platform): a project with extensions builds
 a wheel for that interpreter. Each entry is a folder holding the wheel and ``entry.json`` (the full
@@ -35,7 +36,17 @@ from typing import Any, NamedTuple
 from .._io import cache_home, cache_key
 from .wheelhouse import sha256_of
 
-__all__ = ["Entry", "Key", "dir_key", "lookup", "place", "store", "tree_digest", "vcs_key"]
+__all__ = [
+    "Entry",
+    "Key",
+    "archive_key",
+    "dir_key",
+    "lookup",
+    "place",
+    "store",
+    "tree_digest",
+    "vcs_key",
+]
 
 FORMAT = 1
 # Folders that are never part of what pip builds: VCS data, caches, virtualenvs, and (at the top
@@ -91,6 +102,12 @@ def vcs_key(url: str, commit_id: str, subdirectory: str | None) -> Key | None:
     if not _FULL_COMMIT.fullmatch(commit_id):
         return None
     key = cache_key(f"vcs\0{url}\0{commit_id}\0{subdirectory or ''}\0{_python()}".encode())
+    return Key(key, key)
+
+
+def archive_key(sha256: str, subdirectory: str | None = None) -> Key:
+    """The key of a project built from an archive (a locked sdist) with this *sha256*."""
+    key = cache_key(f"archive\0{sha256}\0{subdirectory or ''}\0{_python()}".encode())
     return Key(key, key)
 
 
@@ -192,16 +209,15 @@ def _valid(data: Any, key: Key) -> bool:
 def lookup(key: Key) -> Entry | None:
     """The cached wheel for *key*, its sha256 verified; None on a miss.
 
-    A slot holding another key (a local project since edited) is a miss; an entry that does not
-    read back whole (missing or altered wheel, unreadable ``entry.json``) is removed.
+    A slot holding another key (a local project since edited) is a miss, replaced by the next
+    `store`; an entry that does not read back whole (missing or altered wheel, unreadable
+    ``entry.json``) is removed.
     """
     folder = _folder(key)
     try:
         data = json.loads((folder / "entry.json").read_bytes())
     except FileNotFoundError:
-        if folder.is_dir():
-            _drop(folder)  # a folder without its entry.json: not written by `store`
-        return None
+        return None  # no entry (a folder without entry.json, never made by `store`, is replaced)
     except (OSError, ValueError):
         _drop(folder)
         return None

@@ -30,7 +30,7 @@ from .._subprocess import run
 from ..errors import InputError
 from ..model import Environment, Package
 from .plan import Install, pick_file
-from .validate import check_filename
+from .validate import check_context_path, check_filename
 
 if TYPE_CHECKING:
     import ssl
@@ -122,18 +122,23 @@ def _pip_download(name: str, version: str, dest: Path) -> Path:
         return target
 
 
+def _locked_file(item: Install, env: Environment) -> tuple[str, str, str]:
+    """(file name, where it is: URL or path, sha256) of the file *item* installs."""
+    pkg = item.package
+    if pkg.source == "url":
+        assert pkg.url is not None and pkg.archive_sha256 is not None
+        name = check_filename(unquote(urlsplit(pkg.url).path).rsplit("/", 1)[-1], pkg.name)
+        return name, pkg.url, pkg.archive_sha256
+    f = pick_file(pkg, env)
+    return f.name, f.path or f.url or "", f.sha256 or ""
+
+
 def _fetch_one(
     item: Install, env: Environment, dest: Path, capture_dir: Path, context: ssl.SSLContext
 ) -> str:
     """Put *item*'s file into *dest*; return the file name."""
     pkg = item.package
-    if pkg.source == "url":
-        assert pkg.url is not None and pkg.archive_sha256 is not None
-        name = check_filename(unquote(urlsplit(pkg.url).path).rsplit("/", 1)[-1], pkg.name)
-        ref, sha = pkg.url, pkg.archive_sha256
-    else:
-        f = pick_file(pkg, env)
-        name, ref, sha = f.name, f.path or f.url or "", f.sha256 or ""
+    name, ref, sha = _locked_file(item, env)
     target = dest / name
     local = _host_path(ref, capture_dir) if ref else None
     if local is not None:
@@ -220,20 +225,29 @@ def build_sdists(
 ) -> dict[str, tuple[str, str]]:
     """Fetch each item's locked sdist (hash-verified), build it into a wheel in *dest* on this
     machine; return ``{name: (wheel file name, sha256)}``."""
-    from .local import build_wheel  # local imports this module: import at call time
+    from .local import build_wheel, cached_wheel  # local imports this module: at call time
+    from .wheelcache import archive_key
 
     context = _ssl_context(ca_cert)
     built = {}
     for item in items:
+        # The wheel cache knows a locked sdist by its hash: a warm render fetches nothing.
+        key = archive_key(_locked_file(item, env)[2], item.package.subdirectory)
+        hit = cached_wheel(item, dest, key)
+        if hit is not None:
+            built[item.name] = hit
+            continue
         with tempfile.TemporaryDirectory(prefix="envsnap-sdist-") as tmp:
             work = Path(tmp)
             (work / "dl").mkdir()
             name = _fetch_one(item, env, work / "dl", capture_dir, context)
             src = _unpack(work / "dl" / name, work / "src", f"{item.name} {name}")
+            if item.package.subdirectory:  # a direct-URL archive may name a folder in it
+                src = src / check_context_path(item.package.subdirectory, item.name)
             # Built exactly like a local project: pip wheel --no-deps, the locked version checked.
             as_dir = Package(
                 name=item.name, version=item.version, source="directory", url=src.as_uri()
             )
             project = dataclasses.replace(item, how="build", package=as_dir)
-            built[item.name] = build_wheel(project, dest, capture_dir)
+            built[item.name] = build_wheel(project, dest, capture_dir, key=key)
     return built

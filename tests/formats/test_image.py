@@ -98,3 +98,47 @@ def test_split_digest() -> None:
     )
     assert split_digest("sha256:" + "b" * 64) is None
     assert split_digest("") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        render(RECORD),
+        render(RECORD).replace("\n", "\r\n"),
+        "schema-version = 1\nimage-id = 'x'\nbase-image = 'y'\n",  # literal strings
+        'schema-version = 1\nimage-id = "x" # note\nbase-image = "y"\n',
+        'schema-version = 1\nimage-id = "a\\u0062"\nbase-image = "y"\n',  # an escape
+        'schema-version = 1\nimage-id = "x"\nimage-id = "z"\nbase-image = "y"\n',  # duplicate
+        'schema-version = 01\nimage-id = "x"\nbase-image = "y"\n',
+        'schema-version = 1\nimage-id = "x\ty"\nbase-image = "y"\n',
+        'schema-version = 1\nimage-id = "x"\rbase-image = "y"\n',
+        'schema-version = 1\n[table]\nimage-id = "x"\nbase-image = "y"\n',
+        "# only\n\n# comments\n",
+        "# a \x01 control character\nschema-version = 1\n",
+    ],
+)
+def test_the_fast_reader_reads_what_tomllib_reads_or_defers_to_it(text: str) -> None:
+    """`_flat` returns exactly tomllib's table, or None (then tomllib reads or refuses it)."""
+    import tomllib
+
+    from envsnap.formats.image import _flat
+
+    try:
+        expected = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        expected = None
+    flat = _flat(text)
+    assert flat is None or flat == expected
+
+
+def test_reading_what_rebuild_writes_does_not_import_tomllib(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = write(tmp_path / "image.toml", RECORD)
+    code = (
+        "import sys\nfrom envsnap.formats.image import load\n"
+        f"record = load({str(path)!r})\nprint(record.tag, 'tomllib' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "team/job:1 False\n"

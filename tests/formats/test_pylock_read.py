@@ -306,3 +306,46 @@ def test_tricky_lines_read_as_tomllib_reads_them_or_not_at_all(line: str) -> Non
     )
     got, want = fast(text), slow(text)
     assert got is None or (want is not None and same(got, want))
+
+
+HEAD = 'lock-version = "1.0"\ncreated-by = "x"\n'
+
+
+@pytest.mark.parametrize(
+    "tables",
+    [
+        "[tool.envsnap]\na = 1\n[tool.envsnap]\nb = 2",
+        "[tool.envsnap]\na = 1\n[tool]\nb = 2",
+        "[tool.envsnap.blas]\na = 1\n[[tool.envsnap.blas]]\nb = 2",
+        "[[tool.envsnap.blas]]\na = 1\n[tool.envsnap.blas]\nb = 2",
+        "[[tool.envsnap.blas]]\na = 1\n[[tool.envsnap.blas]]\nb = 2\n[tool.envsnap.blas.x]\nc = 3",
+        "[tool.envsnap.python]\nx = 1\n[tool.envsnap.python.x]\ny = 2",
+        "[tool.envsnap.python]\nx = { a = 1 }\n[tool.envsnap.python.x.b]\ny = 2",
+        "[tool.envsnap.python]\nx = [1]\n[[tool.envsnap.python.x]]\ny = 2",
+        "[packages.tool.envsnap]\na = 1\n[[packages]]\nname = 'a'",
+        '[[packages]]\nname = "a"\n[packages.tool]\n[packages.tool.envsnap]\na = 1',
+        '[[packages]]\nname = "a"\ntool = 1\n[packages.tool.envsnap]\na = 1',
+        "[ tool.envsnap ]\na = 1",
+        '[tool."envsnap"]\na = 1',
+        "[tool.envsnap]]\na = 1",
+        "[[tool.envsnap]\na = 1",
+        "[tool..envsnap]\na = 1",
+        "[lock-version.x]\na = 1",
+        "[tool.envsnap]\n# a comment\na = 1",
+        "[tool.envsnap]\na = [\n    1,\n    [2],\n]",
+        "[tool.envsnap]\na = [\n    1,\n]\nb = [\n]",
+    ],
+)
+def test_table_headers_read_as_tomllib_reads_them_or_not_at_all(tables: str) -> None:
+    text = f"{HEAD}\n{tables}\n"
+    got, want = fast(text), slow(text)
+    assert got is None or (want is not None and same(got, want))
+
+
+def test_nested_tables_and_arrays_of_tables_read_fast() -> None:
+    text = (
+        f'{HEAD}\n[[packages]]\nname = "a"\n[packages.tool]\n[packages.tool.envsnap]\nx = 1\n\n'
+        '[[packages]]\nname = "b"\n\n[tool.envsnap]\na = 1\n[[tool.envsnap.blas]]\nn = "x"\n'
+        '[[tool.envsnap.blas]]\nn = "y"\n[tool.envsnap.blas.more]\nm = true\n'
+    )
+    assert same(loads(text), tomllib.loads(text))

@@ -187,11 +187,11 @@ def test_tool_wheels_install_envsnap_into_its_own_venv(tmp_path: Path) -> None:
         [str(venv / "bin" / "envsnap"), "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().startswith("envsnap ")
-    done = subprocess.run(
+    imported = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import envsnap.rebuild, envsnap.formats.pylock"],
         check=False,
     )
-    assert done.returncode == 0
+    assert imported.returncode == 0
 
 
 def test_tool_wheels_are_reproducible(tmp_path: Path) -> None:
@@ -260,6 +260,13 @@ def make_sdist(folder: Path, name: str, version: str, *, evil: bool = False) -> 
     return path
 
 
+@pytest.fixture
+def wheel_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private envsnap cache (the wheel cache lives in it)."""
+    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 def sdist_pkg(sdist: Path, url: str, digest: str | None = None) -> Package:
     name, version = sdist.name.removesuffix(".tar.gz").rsplit("-", 1)
     return Package(
@@ -272,7 +279,9 @@ def sdist_pkg(sdist: Path, url: str, digest: str | None = None) -> Package:
 
 
 @pytest.mark.slow
-def test_wheelhouse_builds_a_locked_sdist_into_a_hashed_wheel(tmp_path: Path) -> None:
+def test_wheelhouse_builds_a_locked_sdist_into_a_hashed_wheel(
+    tmp_path: Path, wheel_cache: Path
+) -> None:
     served = tmp_path / "served"
     sdist = make_sdist(served, "sdpkg", "1.0")
     wheel = make_wheel(served, "demo", "1.0")
@@ -344,22 +353,40 @@ def test_sdist_without_wheelhouse_stays_an_index_install(tmp_path: Path) -> None
     plan = make_plan(env, lock_digest=samples.LOCK_DIGEST)
     assert [(i.how, i.layer) for i in plan.installs] == [("index", "packages")]
     out = tmp_path / "ctx"
-    write(env, out)
+    prepare_dir(out)
+    said: list[str] = []
+    write_context(env, plan, out, out, progress=said.append)
+    assert said == [
+        "sdpkg 1.0 is locked as an sdist only: pip builds it in the image with a build backend "
+        "from the index (--wheelhouse builds it here)"
+    ]
     req = (out / "layers" / "packages" / "requirements.txt").read_text()
     assert f"sdpkg==1.0 \\\n    --hash=sha256:{sha256(sdist)}\n" in req
 
 
 @pytest.mark.slow
-def test_sdist_on_the_host_is_built_even_without_wheelhouse(tmp_path: Path) -> None:
+def test_sdist_on_the_host_is_built_even_without_wheelhouse_and_cached_by_hash(
+    tmp_path: Path, wheel_cache: Path
+) -> None:
     sdist = make_sdist(tmp_path / "links", "sdpkg", "1.0")
+    pkg = sdist_pkg(sdist, sdist.as_uri())
     out = tmp_path / "ctx"
-    write(env_with(sdist_pkg(sdist, sdist.as_uri())), out)
+    write(env_with(pkg), out)
     built = out / "layers" / "local" / "sdpkg-1.0-py3-none-any.whl"
     req = (out / "layers" / "local" / "requirements.txt").read_text()
     assert f"sdpkg==1.0 \\\n    --hash=sha256:{sha256(built)}\n" in req
+    first = built.read_bytes()
+    # The wheel cache knows the sdist by its locked hash: the next render neither fetches
+    # nor builds it (the file is gone now), and puts the same wheel in the context.
+    sdist.unlink()
+    write(env_with(pkg), out)
+    assert built.read_bytes() == first
+    assert (out / "layers" / "local" / "requirements.txt").read_text() == req
 
 
-def test_sdist_with_other_bytes_or_escaping_members_is_refused(tmp_path: Path) -> None:
+def test_sdist_with_other_bytes_or_escaping_members_is_refused(
+    tmp_path: Path, wheel_cache: Path
+) -> None:
     sdist = make_sdist(tmp_path / "links", "sdpkg", "1.0")
     with pytest.raises(InputError, match="sha256 mismatch"):
         write(env_with(sdist_pkg(sdist, sdist.as_uri(), digest="0" * 64)), tmp_path / "a")

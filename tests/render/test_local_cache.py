@@ -20,6 +20,8 @@ from envsnap.model import Environment, Package, replace
 from envsnap.render import make_plan
 from envsnap.render import wheelcache as wc
 from envsnap.render.context import prepare_dir, write_context
+from envsnap.render.local import build_wheel, cached_wheel
+from envsnap.render.plan import Install
 from tests.render import samples
 from tests.render.projects import git, make_project, sha256
 
@@ -249,3 +251,32 @@ def test_tree_digest_sees_an_edit_that_keeps_size_and_mtime(tmp_path: Path) -> N
     os.utime(module, ns=(old.st_atime_ns, old.st_mtime_ns))
     assert module.stat().st_mtime_ns == old.st_mtime_ns
     assert wc.tree_digest(root) != before
+
+
+def install(pkg: Package) -> Install:
+    return Install(name=pkg.name, version=pkg.version, how="build", layer="local", package=pkg)
+
+
+@pytest.mark.slow
+def test_an_sdist_keyed_by_its_hash_is_served_from_any_folder(tmp_path: Path, cache: Path) -> None:
+    """A locked sdist is unpacked into a new temporary folder each time: its key is its hash."""
+    key = wc.archive_key("ab" * 32)
+    for n in range(2):
+        src = counted_project(tmp_path / f"unpacked-{n}" / "sdistpkg", "sdistpkg", "2.0")
+        pkg = Package(name="sdistpkg", version="2.0", source="directory", url=src.as_uri())
+        name, sha = build_wheel(install(pkg), tmp_path / f"out-{n}", tmp_path, key=key)
+        assert sha == sha256(tmp_path / f"out-{n}" / name)
+    assert builds(tmp_path / "unpacked-0") == ["sdistpkg"]  # the second folder was not built
+    assert not (tmp_path / "unpacked-1" / "builds.log").exists()
+    assert len(entries(cache)) == 1
+    assert cached_wheel(install(pkg), tmp_path / "out-2", key) == (name, sha)
+
+
+@pytest.mark.slow
+def test_cache_false_neither_reads_nor_writes(tmp_path: Path, cache: Path) -> None:
+    src = counted_project(tmp_path / "p", "nocache", "1.0")
+    pkg = Package(name="nocache", version="1.0", source="directory", url=src.as_uri())
+    build_wheel(install(pkg), tmp_path / "out", tmp_path)
+    build_wheel(install(pkg), tmp_path / "out", tmp_path, cache=False)
+    assert builds(tmp_path) == ["nocache", "nocache"]
+    assert len(entries(cache)) == 1
