@@ -410,7 +410,7 @@ def test_ctrl_c_during_the_docker_build_leaves_no_temp_context(
     from tests.fakes.docker import image_ids, remove_new_dangling_images
 
     here = "{}.{}.{}".format(*sys.version_info[:3])
-    env = dataclasses.replace(samples.cpu_env(), python=samples.python(here), packages=())
+    env = model.replace(samples.cpu_env(), python=samples.python(here), packages=())
     cap = tmp_path / "cap"
     pylock.write(cap / "pylock.toml", env)
     scratch = tmp_path / "tmp"

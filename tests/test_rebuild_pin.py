@@ -12,7 +12,6 @@ moved tag. The capture holds a locked sdist too: the image installs the wheel th
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import http.server
 import re
@@ -28,6 +27,7 @@ import pytest
 
 from envsnap.formats import pylock
 from envsnap.formats.image import load
+from envsnap.model import replace
 from tests.fakes.docker import image_ids, remove_new_dangling_images
 from tests.render import samples
 
@@ -176,9 +176,7 @@ def small_capture(root: Path) -> Path:
         )
         for name, version, path in (("demo", "1.0", wheel), ("sdpkg", "2.0", sdist))
     )
-    env = dataclasses.replace(
-        samples.cpu_env(), python=samples.python(here), envvars=(), packages=packages
-    )
+    env = replace(samples.cpu_env(), python=samples.python(here), envvars=(), packages=packages)
     cap = root / "cap"
     pylock.write(cap / "pylock.toml", env)
     return cap

@@ -12,7 +12,7 @@ from envsnap import model
 from envsnap.errors import InputError
 from envsnap.model import ArtifactFile, Environment, OSInfo, Package, PythonInfo
 from envsnap.render import make_plan, render
-from envsnap.render.validate import check_context_path, docker_quote
+from envsnap.render.validate import check_context_path, check_url, docker_quote
 from tests.render import samples
 
 
@@ -187,3 +187,34 @@ def test_hostile_quoted_dockerfile_passes_hadolint(tmp_path: Path) -> None:
     # Still exactly one ENV instruction for it and no extra RUN line.
     text = path.read_text(encoding="utf-8")
     assert text.count("\nRUN ") == plan(samples.cpu_env()).count("\nRUN ")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://files.pythonhosted.org/packages/ab/cd/numpy-2.1.3-cp311-cp311-manylinux_2_17.whl",
+        "https://mirror.example:8443/simple/six/six-1.17.0-py2.py3-none-any.whl",
+        "https://h.example/a%20b/x.whl",
+        "http://plain.example/x.whl",
+        "https://h.example/x.whl?token=1#sha256=ab",
+    ],
+)
+def test_plain_urls_pass(url: str) -> None:
+    assert check_url(url, "pylock.toml: x") == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://h.example/a b.whl",
+        'https://h.example/a"b.whl',
+        "https://h.example/a`id`.whl",
+        "https://h.example/a\n.whl",
+        "https:///no-host.whl",
+        "ftp://h.example/x.whl",
+        "https://h.example/" + "a" * 5000,
+    ],
+)
+def test_unsafe_urls_fail_on_either_path(url: str) -> None:
+    with pytest.raises(InputError, match=r"pylock.toml: x: "):
+        check_url(url, "pylock.toml: x")
