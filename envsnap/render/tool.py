@@ -101,11 +101,10 @@ def _dist_members(dist: Any) -> tuple[list[tuple[str, bytes]], str]:
 
 
 def _cache_dir() -> Path:
-    """``$ENVSNAP_CACHE_DIR/tool``, else ``$XDG_CACHE_HOME/envsnap/tool`` (~/.cache)."""
-    if os.environ.get("ENVSNAP_CACHE_DIR"):
-        return Path(os.environ["ENVSNAP_CACHE_DIR"]) / "tool"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "envsnap" / "tool"
+    """``<cache home>/tool`` (`envsnap._io.cache_home`)."""
+    from .._io import cache_home
+
+    return cache_home() / "tool"
 
 
 def _installed() -> dict[str, str]:
