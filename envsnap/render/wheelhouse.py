@@ -21,7 +21,9 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -29,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 from .._subprocess import run
 from ..errors import InputError
 from ..model import Environment, Package
+from .hashcache import file_sha256
 from .plan import Install, pick_file
 from .validate import check_context_path, check_filename
 
@@ -60,12 +63,16 @@ def _host_path(ref: str, capture_dir: Path) -> Path | None:
     return path if path.is_absolute() else capture_dir / path
 
 
+def _mismatch(what: str, sha256: str, got: str) -> InputError:
+    return InputError(f"{what}: sha256 mismatch (lock {sha256[:12]}…, file {got[:12]}…)")
+
+
 def _verify(path: Path, sha256: str, what: str) -> None:
     got = sha256_of(path)
     if got != sha256:
         with contextlib.suppress(OSError):
             path.unlink()
-        raise InputError(f"{what}: sha256 mismatch (lock {sha256[:12]}…, file {got[:12]}…)")
+        raise _mismatch(what, sha256, got)
 
 
 def _link_or_copy(src: Path, dest: Path) -> None:
@@ -134,7 +141,11 @@ def _locked_file(item: Install, env: Environment) -> tuple[str, str, str]:
 
 
 def _fetch_one(
-    item: Install, env: Environment, dest: Path, capture_dir: Path, context: ssl.SSLContext
+    item: Install,
+    env: Environment,
+    dest: Path,
+    capture_dir: Path,
+    context: Callable[[], ssl.SSLContext],
 ) -> str:
     """Put *item*'s file into *dest*; return the file name."""
     pkg = item.package
@@ -144,24 +155,43 @@ def _fetch_one(
     if local is not None:
         if not local.is_file():
             raise InputError(f"{local}: locked file of {pkg.name} is gone")
+        # A host file's digest is remembered by its identity (hashcache): the 190 MB torch
+        # wheel is not read again each render; pip in the image checks every byte anyway.
+        got = file_sha256(local)
+        if got != sha:
+            raise _mismatch(f"{pkg.name} {local}", sha, got)
         _link_or_copy(local, target)
-    elif ref:
-        _download(ref, target, context)
+        if not local.samefile(target):  # copied, not linked: check the copy
+            _verify(target, sha, f"{pkg.name} {name}")
+        return name
+    if ref:
+        _download(ref, target, context())
     else:
-        got = _pip_download(item.name, item.version, dest)
-        if got.name != name:
-            got.replace(target)
+        fetched = _pip_download(item.name, item.version, dest)
+        if fetched.name != name:
+            fetched.replace(target)
     _verify(target, sha, f"{pkg.name} {name}")
     return name
 
 
-def _ssl_context(ca_cert: Path | None) -> ssl.SSLContext:
-    import ssl
+def _ssl_context(ca_cert: Path | None) -> Callable[[], ssl.SSLContext]:
+    """The TLS context for downloads, made on first use: loading the CA store costs ~70 ms,
+    and a render whose files are all on this machine downloads nothing."""
+    lock = threading.Lock()
+    made: list[ssl.SSLContext] = []
 
-    context = ssl.create_default_context()
-    if ca_cert is not None:
-        context.load_verify_locations(cafile=str(ca_cert))
-    return context
+    def get() -> ssl.SSLContext:
+        with lock:
+            if not made:
+                import ssl
+
+                context = ssl.create_default_context()
+                if ca_cert is not None:
+                    context.load_verify_locations(cafile=str(ca_cert))
+                made.append(context)
+            return made[0]
+
+    return get
 
 
 def fetch_all(
