@@ -8,7 +8,15 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["cache_home", "cache_key", "index_cache_key", "read_text", "write_atomic"]
+__all__ = [
+    "cache_home",
+    "cache_key",
+    "file_sha256",
+    "index_cache_key",
+    "link_or_copy",
+    "read_text",
+    "write_atomic",
+]
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -49,6 +57,29 @@ def read_text(path: str | os.PathLike[str], *, what: str = "file") -> str:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The hex sha256 of the file at *path*, read in 1 MiB blocks."""
+    import hashlib  # OpenSSL: only when a file is hashed
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def link_or_copy(src: Path, dest: Path) -> None:
+    """Put *src* at *dest* as a hard link (free for a multi-GB wheel), else as a copy."""
+    import shutil
+
+    with contextlib.suppress(FileNotFoundError):
+        dest.unlink()
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
 
 
 def cache_home() -> Path:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .._io import cache_home, file_sha256, index_cache_key, write_atomic
 from .._record import Record, record
 from ..model import ArtifactFile, ModelError, Package, replace
 from . import simpleapi
@@ -34,7 +35,6 @@ ACCEPT = (
     "text/html;q=0.01"
 )
 WORKERS = 12
-_CHUNK = 1 << 20
 
 
 @record
@@ -63,8 +63,6 @@ class _Source(Record):
 
 def cache_dir_default() -> Path:
     """``<cache home>/index`` (`envsnap._io.cache_home`)."""
-    from .._io import cache_home
-
     return cache_home() / "index"
 
 
@@ -272,7 +270,7 @@ class _Context:
             stamp = [st.st_size, st.st_mtime_ns]
             prev = old.get(art.name)
             sha = prev["sha256"] if prev and prev.get("stamp") == stamp else None
-            sha = sha or _sha256(folder / art.name)
+            sha = sha or file_sha256(folder / art.name)
             out.append(
                 ArtifactFile(
                     name=art.name, url=(folder / art.name).as_uri(), sha256=sha, size=st.st_size
@@ -325,8 +323,6 @@ class _Context:
         return data if isinstance(data, dict) else None
 
     def _cache_put(self, key: str, data: dict[str, Any]) -> None:
-        from .._io import write_atomic
-
         try:
             write_atomic(self.cache / key[:2] / f"{key}.json", json.dumps(data, sort_keys=True))
         except OSError as exc:
@@ -361,19 +357,7 @@ def _cached_file(data: Any) -> ArtifactFile:
 
 
 def _key(index: str, name: str, version: str) -> str:
-    from .._io import index_cache_key
-
     return index_cache_key(index, name, version)
-
-
-def _sha256(path: Path) -> str:
-    import hashlib  # OpenSSL: only when a local file must be hashed
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _with_local_sizes(files: Iterable[ArtifactFile]) -> tuple[ArtifactFile, ...]:

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .._io import cache_home, cache_key
+from .._io import cache_home, cache_key, link_or_copy
 from .wheelhouse import sha256_of
 
 __all__ = [
@@ -240,12 +240,7 @@ def lookup(key: Key) -> Entry | None:
 def place(wheel: Path, dest: Path) -> Path:
     """Hard-link *wheel* into the folder *dest* (a copy where links fail); return the path."""
     target = dest / wheel.name
-    with contextlib.suppress(FileNotFoundError):
-        target.unlink()
-    try:
-        os.link(wheel, target)
-    except OSError:
-        shutil.copyfile(wheel, target)
+    link_or_copy(wheel, target)
     return target
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import os
 import shutil
 import sys
 import tarfile
@@ -28,10 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from .._io import file_sha256, link_or_copy
 from .._subprocess import run
 from ..errors import InputError
 from ..model import Environment, Package
-from .hashcache import file_sha256
+from .hashcache import remembered_sha256
 from .plan import Install, pick_file
 from .validate import check_context_path, check_filename
 
@@ -46,11 +45,7 @@ _CHUNK = 1 << 20
 
 def sha256_of(path: Path) -> str:
     """Return the hex sha256 of the file at *path*."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def _host_path(ref: str, capture_dir: Path) -> Path | None:
@@ -73,17 +68,6 @@ def _verify(path: Path, sha256: str, what: str) -> None:
         with contextlib.suppress(OSError):
             path.unlink()
         raise _mismatch(what, sha256, got)
-
-
-def _link_or_copy(src: Path, dest: Path) -> None:
-    # A hard link costs nothing for a multi-GB wheel on the same file system; the hash is
-    # still verified on the linked file, and the context is only ever read.
-    with contextlib.suppress(FileNotFoundError):
-        dest.unlink()
-    try:
-        os.link(src, dest)
-    except OSError:
-        shutil.copyfile(src, dest)
 
 
 def _download(url: str, dest: Path, context: ssl.SSLContext) -> None:
@@ -157,10 +141,10 @@ def _fetch_one(
             raise InputError(f"{local}: locked file of {pkg.name} is gone")
         # A host file's digest is remembered by its identity (hashcache): the 190 MB torch
         # wheel is not read again each render; pip in the image checks every byte anyway.
-        got = file_sha256(local)
+        got = remembered_sha256(local)
         if got != sha:
             raise _mismatch(f"{pkg.name} {local}", sha, got)
-        _link_or_copy(local, target)
+        link_or_copy(local, target)  # the context is only ever read: a link is safe
         if not local.samefile(target):  # copied, not linked: check the copy
             _verify(target, sha, f"{pkg.name} {name}")
         return name
