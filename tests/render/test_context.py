@@ -157,32 +157,22 @@ def test_vcs_package_is_built_at_the_locked_commit(tmp_path: Path) -> None:
     assert (out / "layers" / "local" / "vcspkg-1.0-py3-none-any.whl").is_file()
 
 
+def _install_offline(venv: Path, folder: Path) -> None:
+    """Install *folder*'s requirements.txt into a new *venv* as the image does: hashes
+    required, no dependencies, no index, the files found in *folder*."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install"]
+    flags = ["-q", "--isolated", "--require-hashes", "--no-deps", "--no-index"]
+    files = ["--find-links", str(folder), "-r", str(folder / "requirements.txt")]
+    subprocess.run([*pip, *flags, *files], check=True)
+
+
 @pytest.mark.slow
 def test_tool_wheels_install_envsnap_into_its_own_venv(tmp_path: Path) -> None:
     out = tmp_path / "ctx"
     write(env_with(samples.index_pkg("numpy", "2.1.3")), out)
     venv = tmp_path / "tool"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(venv / "bin" / "python"),
-            "install",
-            "-q",
-            "--isolated",
-            "--require-hashes",
-            "--no-deps",
-            "--no-index",
-            "--find-links",
-            str(out / "tool"),
-            "-r",
-            str(out / "tool" / "requirements.txt"),
-        ],
-        check=True,
-    )
+    _install_offline(venv, out / "tool")
     done = subprocess.run(
         [str(venv / "bin" / "envsnap"), "--version"], capture_output=True, text=True, check=True
     )
@@ -317,27 +307,7 @@ def test_wheelhouse_builds_a_locked_sdist_into_a_hashed_wheel(
     assert "--no-index \\\n    --find-links /tmp/envsnap-build/layers/local" in text
     # pip, as the image runs it: hashes required, no index, the wheel found by name and version.
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(venv / "bin" / "python"),
-            "install",
-            "-q",
-            "--isolated",
-            "--require-hashes",
-            "--no-deps",
-            "--no-index",
-            "--find-links",
-            str(out / "layers" / "local"),
-            "-r",
-            str(out / "layers" / "local" / "requirements.txt"),
-        ],
-        check=True,
-    )
+    _install_offline(venv, out / "layers" / "local")
     done = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import sdpkg; print(sdpkg.VERSION)"],
         capture_output=True,
