@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from ._formatter import Formatter
+from ._options import Option, add_arguments
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
 if TYPE_CHECKING:
+    from types import SimpleNamespace
     from typing import Any
 
-__all__ = ["register", "run"]
+__all__ = ["OPTIONS", "POSITIONAL", "register", "run"]
 
 HELP = """\
 Record the environment of this interpreter (or --python PATH) and this machine into DIR:
@@ -28,23 +28,31 @@ look-ups and lists the packages it could not pin.
 """
 
 
+OPTIONS = (
+    Option(("-o", "--output"), "output", "default: ./envsnap", metavar="DIR", default="envsnap"),
+    Option(("--python",), "python", "interpreter of the environment to capture", metavar="PATH"),
+    Option(("--offline",), "offline", "no index look-ups (hashes from cache)"),
+    Option(("--json",), "json", "print a JSON summary instead of text"),
+    Option(("-q", "--quiet"), "quiet", "print nothing on success"),
+)
+POSITIONAL = None
+
+
 def register(sub: Any) -> None:
     """Add the `capture` sub-command to *sub*."""
+    from ._formatter import Formatter
+
     p = sub.add_parser(
         "capture",
         help="record packages, CUDA stack and hardware",
         description=HELP,
         formatter_class=Formatter,
     )
-    p.add_argument("-o", "--output", metavar="DIR", default="envsnap", help="default: ./envsnap")
-    p.add_argument("--python", metavar="PATH", help="interpreter of the environment to capture")
-    p.add_argument("--offline", action="store_true", help="no index look-ups (hashes from cache)")
-    p.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    add_arguments(p, OPTIONS)
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: SimpleNamespace) -> int:
     """Capture and write the files; return 0."""
     from ..probes import capture, write
 

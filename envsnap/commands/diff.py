@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+from types import SimpleNamespace
 from typing import Any
 
 from envsnap.commands.check import print_report
@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: SimpleNamespace) -> int:
     """Diff two captures; print the report; return the exit status."""
     # Imported here: the CLI registers every verb at start, and only `diff` needs the engine.
     from envsnap.checks import diff

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from types import SimpleNamespace
 from typing import Any
 
 __all__ = ["register", "run"]
@@ -31,11 +31,13 @@ built locally has no registry digest and is not pinned (the Dockerfile's header 
 
 def register(sub: Any) -> None:
     """Add the `rebuild` sub-command to *sub*."""
+    from ._formatter import Formatter
+
     p = sub.add_parser(
         "rebuild",
         help="turn a capture into a Docker image or a virtualenv",
         description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     p.add_argument("directory", nargs="?", default="envsnap", metavar="DIR")
     p.add_argument("-t", "--tag", metavar="TAG", help="tag for the built image")
@@ -56,7 +58,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: SimpleNamespace) -> int:
     """Run the rebuild and print what it did; return 0."""
     from ..errors import InputError
     from ..rebuild import rebuild
