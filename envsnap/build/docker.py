@@ -66,6 +66,20 @@ def _probe_unix_socket(host: str) -> None:
             raise _unreachable(host, exc) from None
 
 
+def _repository(ref: str) -> str:
+    """The repository of an image reference: no digest, no tag (``a:5000/b:1`` → ``a:5000/b``)."""
+    name = ref.split("@", 1)[0]
+    head, sep, tag = name.rpartition(":")
+    return head if sep and "/" not in tag else name
+
+
+def _digest_for(base: str, digests: list[str]) -> str:
+    """The RepoDigest of *base*'s repository (an image pushed to several has one each); else
+    the first one, else empty."""
+    repo = _repository(base)
+    return next((d for d in digests if _repository(d) == repo), digests[0] if digests else "")
+
+
 class DockerEngine:
     """Builds and runs through one Docker daemon, connected on first use.
 
@@ -164,7 +178,7 @@ class DockerEngine:
             done,
             base_image=base,
             base_image_id=str(info["Id"]),
-            base_digest=str(digests[0]) if digests else str(info["Id"]),
+            base_digest=_digest_for(base, [str(d) for d in digests]) or str(info["Id"]),
         )
 
     def run(

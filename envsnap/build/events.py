@@ -66,8 +66,9 @@ class Done:
 
     *base_image* is the final stage's FROM reference as written; *base_image_id* the image the
     daemon resolved it to; *base_digest* a reference that pins that base: ``name@sha256:…``
-    when the daemon knows a registry digest, else the local image ID ``sha256:…`` (both are valid
-    in a FROM line). The parser leaves *base_digest* empty; the engine adapter fills it in.
+    when the daemon knows a registry digest (valid in any FROM line), else the local image ID
+    ``sha256:…`` (a FROM by ID works only on that daemon, with the classic builder). The parser
+    leaves *base_digest* empty; the engine adapter fills it in.
     """
 
     image_id: str

@@ -156,3 +156,16 @@ def test_cli_rebuild_with_unreachable_daemon_prints_one_error_line(
         " or directory); start it or set DOCKER_HOST, or use --no-build to render the context only"
     ]
     assert "Traceback" not in done.stderr
+
+
+def test_the_base_digest_is_the_one_of_its_repository() -> None:
+    from envsnap.build.docker import _digest_for, _repository
+
+    assert _repository("localhost:5000/py:3.11@sha256:" + "a" * 64) == "localhost:5000/py"
+    assert _repository("localhost:5000/py") == "localhost:5000/py"
+    assert _repository("python:3.11.7-slim-bookworm") == "python"
+    mirror, hub = "mirror.example/python@sha256:" + "1" * 64, "python@sha256:" + "2" * 64
+    assert _digest_for("python:3.11.7-slim-bookworm", [mirror, hub]) == hub
+    assert _digest_for("mirror.example/python:3.11", [hub, mirror]) == mirror
+    assert _digest_for("other:1", [mirror]) == mirror  # none matches: the first one
+    assert _digest_for("python:3.11", []) == ""
