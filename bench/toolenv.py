@@ -27,14 +27,17 @@ def ensure_tool_env(home: Path, root: Path, dev_python: str) -> tuple[list[str],
     """Install this tree (not editable) and its dependencies; return (envsnap argv, python).
 
     Returns why not, as text, when it cannot be installed. envsnap itself is reinstalled on
-    every run (a few seconds), its dependencies only when the venv is new.
+    every run (a few seconds), its dependencies (with the docker extra) only when the venv is
+    new.
     """
     venv = home / "tool-venv"
     python = venv / "bin" / "python"
     pip = [dev_python, "-m", "pip", "--python", str(python), "install", "-q"]
     if not python.exists():
         why = _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
-        deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+        project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+        # with the docker extra: the bench's image section runs rebuild (imported lazily)
+        deps = [*project["dependencies"], *project["optional-dependencies"]["docker"]]
         why = why or _run([*pip, *deps])
         if why:
             return f"tool venv: {why}"
