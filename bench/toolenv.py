@@ -33,8 +33,13 @@ def ensure_tool_env(home: Path, root: Path, dev_python: str) -> tuple[list[str],
     venv = home / "tool-venv"
     python = venv / "bin" / "python"
     pip = [dev_python, "-m", "pip", "--python", str(python), "install", "-q"]
+    if python.exists() and not (venv / "bin" / "pip").exists():
+        # rebuild runs this venv's pip to build local packages, as a `pip install` user's has
+        why = _run([str(python), "-m", "ensurepip"])
+        if why:
+            return f"tool venv: {why}"
     if not python.exists():
-        why = _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
+        why = _run([sys.executable, "-m", "venv", str(venv)])
         project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
         # with the docker extra: the bench's image section runs rebuild (imported lazily)
         deps = [*project["dependencies"], *project["optional-dependencies"]["docker"]]

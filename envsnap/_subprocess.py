@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 
 from ._record import Record, record
 
-__all__ = ["Completed", "run"]
+__all__ = ["Completed", "pip", "run"]
 
 
 @record
@@ -49,3 +50,19 @@ def run(
     except (OSError, subprocess.SubprocessError) as exc:
         return Completed(tuple(args), None, "", str(exc))
     return Completed(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+
+
+def pip(*args: str) -> list[str]:
+    """``python -m pip ARGS`` for this interpreter; `BuildError` with the fix when it has no pip
+    (a `uv tool install` or a ``--without-pip`` venv), rather than pip's own one-line failure."""
+    import importlib.util
+
+    from .errors import BuildError
+
+    if importlib.util.find_spec("pip") is None:
+        raise BuildError(
+            f"{sys.executable} has no pip, which rebuild runs here to build wheels of local,"
+            " VCS and sdist packages and to download locked files",
+            hint=f"install pip next to envsnap: {sys.executable} -m ensurepip",
+        )
+    return [sys.executable, "-m", "pip", *args]

@@ -442,3 +442,39 @@ def test_ctrl_c_during_the_docker_build_leaves_no_temp_context(
     assert proc.returncode == 130, "".join(seen) + err
     assert "Traceback" not in err
     assert [p.name for p in scratch.iterdir() if p.name.startswith("envsnap-")] == []
+
+
+@pytest.mark.slow
+def test_an_envsnap_without_pip_names_the_fix(tmp_path: Path) -> None:
+    """envsnap installed where pip is not (uv tool install, a --without-pip venv): building a
+    local project's wheel is one clear error, exit 1, not pip's "No module named pip"."""
+    import shutil
+
+    from tests.render.projects import make_project
+
+    venv = tmp_path / "nopip"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    libs = tmp_path / "libs"  # envsnap's dependencies, and nothing else, from this environment
+    libs.mkdir()
+    for name in ("packaging", "tomli_w", "pynvml.py", "cpuinfo"):
+        found = next(Path(p) / name for p in sys.path if (Path(p) / name).exists())
+        if found.is_dir():
+            shutil.copytree(found, libs / name)
+        else:
+            shutil.copy(found, libs)
+    project = make_project(tmp_path / "proj", "localpkg", "1.0")
+    pkg = model.Package(name="localpkg", version="1.0", source="directory", url=project.as_uri())
+    env = model.replace(samples.cpu_env(), packages=(pkg,))
+    cap = tmp_path / "cap"
+    pylock.write(cap / "pylock.toml", env)
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "envsnap", "rebuild", str(cap), "--no-build"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{root}:{libs}", "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")},
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "has no pip" in done.stderr and "-m ensurepip" in done.stderr
+    assert "Traceback" not in done.stderr

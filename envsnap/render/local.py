@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from .._subprocess import run
+from .._subprocess import pip, run
 from ..errors import BuildError, InputError
 from .plan import Install, local_path
 from .wheelcache import Key, dir_key, lookup, place, store, vcs_key
@@ -126,21 +125,8 @@ def _build(item: Install, dest: Path, capture_dir: Path, src: Path | None) -> Pa
         work = Path(tmp)
         src = src or _source_dir(item, capture_dir, work)
         out = work / "out"
-        done = run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "wheel",
-                "--no-deps",
-                "--no-cache-dir",
-                "-q",
-                "-w",
-                str(out),
-                str(src),
-            ],
-            timeout=TIMEOUT_S,
-        )
+        argv = pip("wheel", "--no-deps", "--no-cache-dir", "-q", "-w", str(out), str(src))
+        done = run(argv, timeout=TIMEOUT_S)
         wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
         if not done.ok or len(wheels) != 1:
             raise BuildError(

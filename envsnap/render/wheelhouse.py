@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
-import sys
 import tarfile
 import tempfile
 import threading
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from .._io import file_sha256, link_or_copy
-from .._subprocess import run
+from .._subprocess import pip, run
 from ..errors import InputError
 from ..model import Environment, Package
 from .hashcache import remembered_sha256
@@ -90,20 +89,7 @@ def _download(url: str, dest: Path, context: ssl.SSLContext) -> None:
 
 def _pip_download(name: str, version: str, dest: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="envsnap-dl-") as tmp:
-        done = run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "-q",
-                "-d",
-                tmp,
-                f"{name}=={version}",
-            ],
-            timeout=600,
-        )
+        done = run(pip("download", "--no-deps", "-q", "-d", tmp, f"{name}=={version}"), timeout=600)
         found = sorted(Path(tmp).iterdir())
         if not done.ok or len(found) != 1:
             last = (done.stderr.strip().splitlines() or ["no file"])[-1]
