@@ -33,7 +33,7 @@ def ensure_tool_env(home: Path, root: Path, dev_python: str) -> tuple[list[str],
     venv = home / "tool-venv"
     python = venv / "bin" / "python"
     pip = [dev_python, "-m", "pip", "--python", str(python), "install", "-q"]
-    if python.exists() and not (venv / "bin" / "pip").exists():
+    if python.exists() and not (venv / "bin" / "pip3").exists():
         # rebuild runs this venv's pip to build local packages, as a `pip install` user's has
         why = _run([str(python), "-m", "ensurepip"])
         if why:
