@@ -104,7 +104,7 @@ def write(snapshot: Snapshot, out_dir: str | os.PathLike[str]) -> tuple[str, ...
     return tuple(str(out / name) for name in texts)
 
 
-def _write_unless_same(path: Path, text: str) -> bool:
+def _write_unless_same(path: Path, text: str) -> None:
     """Write *text* to *path* unless the file differs from it only in its capture time."""
     from .._io import write_atomic
 
@@ -115,8 +115,6 @@ def _write_unless_same(path: Path, text: str) -> bool:
         old = None
     if old is None or _without_stamp(old) != _without_stamp(text):
         write_atomic(path, text)
-        return True
-    return False
 
 
 def _without_stamp(text: str) -> str:
