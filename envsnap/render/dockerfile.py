@@ -29,6 +29,7 @@ PIP_ENV = (
 )
 LAYER_WHY = {
     "heavy": "heavy, stable packages first: this layer stays cached when a small package changes",
+    "large": "large packages (wheels of 4 MiB or more): cached when a small package changes",
     "packages": "the locked packages from indexes and archives",
     "local": "packages built into wheels on the host (local projects, VCS commits, sdists)",
 }

@@ -199,10 +199,30 @@ def _classify(pkg: Package, where: str) -> str | None:  # noqa: PLR0911 - one re
     return None
 
 
+# A wheel this big (numpy, scipy, pandas...) gets the "large" layer, installed before the small
+# packages: changing tabulate then reinstalls kilobytes, not the 600 MB of the scientific stack.
+LARGE_BYTES = 4 << 20
+
+
+def _layer(name: str, how: str, pkg: Package, env: Environment) -> str:
+    if how in ("build", "sdist"):
+        return "local"
+    if is_heavy(name):
+        return "heavy"
+    if how in ("index", "file"):
+        try:
+            size = pick_file(pkg, env).size
+        except InputError:
+            size = None  # reported where the file is fetched
+        if size is not None and size >= LARGE_BYTES:
+            return "large"
+    return "packages"
+
+
 def layers_for(installs: list[Install], wheelhouse: bool) -> tuple[Layer, ...]:
-    """Group *installs* into the install layers, heavy first, locally built last."""
+    """Group *installs* into the install layers: heavy, large, the rest, locally built last."""
     layers = []
-    for name in ("heavy", "packages", "local"):
+    for name in ("heavy", "large", "packages", "local"):
         members = [i for i in installs if i.layer == name]
         if not members:
             continue
@@ -277,7 +297,7 @@ def make_plan(
             continue
         if how in ("index", "file", "url") and (how == "file" or wheelhouse):
             how = "sdist" if _is_sdist(pkg, env) else how
-        layer = "local" if how in ("build", "sdist") else "heavy" if is_heavy(name) else "packages"
+        layer = _layer(name, how, pkg, env)
         installs.append(Install(name, version, how, layer, pkg))
     return Plan(
         base=base,

@@ -300,3 +300,28 @@ def test_same_record_same_bytes() -> None:
     base = plan_of(env).base.image
     record = recorded(base, f"nvidia/cuda@{DIGEST}")
     assert render(env, plan_of(env, recorded=record)) == render(env, plan_of(env, recorded=record))
+
+
+def _sized(name: str, version: str, size: int | None) -> model.Package:
+    pkg = samples.index_pkg(name, version)
+    return model.replace(pkg, files=(model.replace(pkg.files[0], size=size),))
+
+
+def test_large_wheels_get_their_own_layer_before_the_small_ones(tmp_path: Path) -> None:
+    big = _sized("scipy", "1.14.1", 37 << 20)
+    small, unknown = _sized("six", "1.17.0", 11_000), _sized("tabulate", "0.9.0", None)
+    base = samples.pip_cuda_env()
+    env = model.replace(base, packages=(*base.packages, big, small, unknown))
+    plan = plan_of(env)
+    assert [ly.name for ly in plan.layers] == ["heavy", "large", "packages"]
+    assert plan.layers[1].packages == ("scipy",)
+    assert {"six", "tabulate"} <= set(plan.layers[2].packages)
+    text = render(env, plan)
+    assert text.index("AS envsnap-large") < text.index("AS envsnap-packages")
+    assert text.index("--from=envsnap-large") < text.index("--from=envsnap-packages")
+    path = tmp_path / "Dockerfile"
+    path.write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        [_hadolint(), "--no-color", str(path)], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, "")
