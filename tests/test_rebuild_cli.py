@@ -13,6 +13,7 @@ import pytest
 
 from envsnap import model
 from envsnap.formats import pylock
+from tests.fakes.venvs import make_venv
 from tests.render import samples
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
@@ -452,8 +453,7 @@ def test_an_envsnap_without_pip_names_the_fix(tmp_path: Path) -> None:
 
     from tests.render.projects import make_project
 
-    venv = tmp_path / "nopip"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = make_venv(tmp_path / "nopip")
     libs = tmp_path / "libs"  # envsnap's dependencies, and nothing else, from this environment
     libs.mkdir()
     for name in ("packaging", "tomli_w", "pynvml.py", "cpuinfo"):
@@ -469,7 +469,7 @@ def test_an_envsnap_without_pip_names_the_fix(tmp_path: Path) -> None:
     pylock.write(cap / "pylock.toml", env)
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "envsnap", "rebuild", str(cap), "--no-build"],
+        [str(python), "-m", "envsnap", "rebuild", str(cap), "--no-build"],
         capture_output=True,
         text=True,
         env={"PYTHONPATH": f"{root}:{libs}", "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")},

@@ -11,6 +11,7 @@ import pytest
 
 from envsnap import model
 from envsnap.formats import pylock
+from tests.fakes.venvs import make_venv, pip_install
 from tests.render import samples
 from tests.render.projects import git, make_project
 
@@ -69,29 +70,6 @@ def test_refuses_a_non_empty_target(cli: CLI, tmp_path: Path) -> None:
     assert done.stderr.startswith(f"envsnap: error: {target}: --venv exists and is not empty")
 
 
-def _venv(path: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    return path / "bin" / "python"
-
-
-def _pip(python: Path, *args: str) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-index",
-            *args,
-        ],
-        check=True,
-    )
-
-
 @pytest.mark.slow
 def test_round_trip_local_and_editable_packages_offline(cli: CLI, tmp_path: Path) -> None:
     """venv → capture → rebuild --venv → capture: the same packages and sources, no index."""
@@ -101,10 +79,11 @@ def test_round_trip_local_and_editable_packages_offline(cli: CLI, tmp_path: Path
     git(repo, "init", "-q")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "one")
-    python = _venv(tmp_path / "orig")
-    _pip(python, str(plain))
-    _pip(python, "--no-build-isolation", "-e", str(editable))
-    _pip(python, f"gitpkg @ git+{repo.as_uri()}@{git(repo, 'rev-parse', 'HEAD')}")
+    python = make_venv(tmp_path / "orig")
+    offline = ("--no-deps", "--no-index")
+    pip_install(python, *offline, str(plain))
+    pip_install(python, *offline, "--no-build-isolation", "-e", str(editable))
+    pip_install(python, *offline, f"gitpkg @ git+{repo.as_uri()}@{git(repo, 'rev-parse', 'HEAD')}")
     before = capture_of(cli, python, tmp_path / "cap")
     assert before == [
         ("editpkg", "0.3", "editable"),
@@ -122,22 +101,8 @@ def test_round_trip_local_and_editable_packages_offline(cli: CLI, tmp_path: Path
 @pytest.mark.network
 def test_round_trip_index_packages(cli: CLI, tmp_path: Path) -> None:
     """Packages from the index come back at the same versions and from the same files."""
-    python = _venv(tmp_path / "orig")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "-q",
-            "--no-deps",
-            "six==1.17.0",
-            "idna==3.10",
-        ],
-        check=True,
-    )
+    python = make_venv(tmp_path / "orig")
+    pip_install(python, "--no-deps", "six==1.17.0", "idna==3.10")
     cap = tmp_path / "cap"
     done = cli("capture", "--python", str(python), "-o", str(cap))
     assert done.returncode == 0, done.stderr

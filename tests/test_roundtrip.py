@@ -22,6 +22,7 @@ import pytest
 from envsnap import model
 from envsnap.formats import pylock
 from tests.fakes.sitepackages import make_project, make_wheel
+from tests.fakes.venvs import make_venv, pip_install
 
 pytestmark = pytest.mark.slow
 
@@ -37,23 +38,6 @@ def _pypi_reachable() -> bool:
             return True
     except OSError:
         return False
-
-
-def _venv(path: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    return path / "bin" / "python"
-
-
-def _pip(python: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done
 
 
 def _capture(
@@ -95,8 +79,8 @@ def source_env(tmp_path: Path) -> tuple[Path, dict[str, str], set[str]]:
         names.add("six")
     else:
         env["PIP_NO_INDEX"] = "1"
-    python = _venv(tmp_path / "source")
-    _pip(python, *wanted, env=env)
+    python = make_venv(tmp_path / "source")
+    pip_install(python, *wanted, env=env)
     return python, env, names
 
 
@@ -113,7 +97,7 @@ def test_capture_then_install_with_uv_pip_and_requirements(
 
     # uv: everything, straight from pylock.toml (file:// wheel URLs, folders, git, editable).
     uv = Path(sys.executable).with_name("uv")
-    fresh = _venv(tmp_path / "by-uv")
+    fresh = make_venv(tmp_path / "by-uv")
     done = subprocess.run(
         [str(uv), "pip", "install", "--python", str(fresh), "-r", str(out / "pylock.toml")],
         capture_output=True,
@@ -129,16 +113,18 @@ def test_capture_then_install_with_uv_pip_and_requirements(
     # two PEP 751 files, pylock.hashed.toml and pylock.direct.toml, one install each.
     hashable = {(p.name, p.version) for p in env_lock.packages if p.source in HASHABLE}
     assert {n for n, _ in hashable} == names - {"folder-pkg", "edit-pkg", "git-pkg"}
-    fresh = _venv(tmp_path / "by-pip")
+    fresh = make_venv(tmp_path / "by-pip")
     for part, keep in (("hashed", True), ("direct", False)):
         path = tmp_path / "split" / f"pylock.{part}.toml"
         pkgs = tuple(p for p in env_lock.packages if (p.source in HASHABLE) == keep)
         pylock.write(path, model.replace(env_lock, packages=pkgs))
-        _pip(fresh, "-r", str(path), env=env)
+        pip_install(fresh, "-r", str(path), env=env)
     assert _capture(cli, fresh, tmp_path / "again-pip", env) == original
 
     # requirements.txt in hash-checking mode, with no other source configured than its own.
-    fresh = _venv(tmp_path / "by-requirements")
+    fresh = make_venv(tmp_path / "by-requirements")
     bare = {**env, "PIP_FIND_LINKS": ""}
-    _pip(fresh, "--require-hashes", "--no-deps", "-r", str(out / "requirements.txt"), env=bare)
+    pip_install(
+        fresh, "--require-hashes", "--no-deps", "-r", str(out / "requirements.txt"), env=bare
+    )
     assert _capture(cli, fresh, tmp_path / "again-req", env) == hashable

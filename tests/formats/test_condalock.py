@@ -15,6 +15,7 @@ from envsnap.errors import InputError
 from envsnap.formats import condalock
 from envsnap.model import Environment, OSInfo, PythonInfo
 from envsnap.probes import conda
+from tests.fakes.venvs import make_venv
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -138,7 +139,7 @@ def _install_conda_lock(venv: Path) -> subprocess.CompletedProcess[str]:
     try:
         import uv  # noqa: F401 - the dev venv ships uv: ~10 s instead of pip's minutes
     except ImportError:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        make_venv(venv, pip=True)
         install = [str(python), "-m", "pip", "install", "-q", "conda-lock"]
     else:
         subprocess.run([sys.executable, "-m", "uv", "venv", "-q", str(venv)], check=True)

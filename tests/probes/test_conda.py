@@ -15,6 +15,7 @@ from envsnap.errors import InputError
 from envsnap.model import CondaEnv, Package
 from envsnap.probes import conda, packages
 from tests.fakes.sitepackages import write_dist_info
+from tests.fakes.venvs import make_venv, site_packages
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -165,11 +166,10 @@ def test_machine_platform_is_a_conda_subdir() -> None:
 
 def _venv_prefix(root: Path) -> tuple[Path, Path]:
     """A real interpreter prefix dressed as a conda env: a venv plus conda-meta records."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    python = make_venv(root)
     make_prefix_in = root / "conda-meta"
     shutil.copytree(DATA / "conda-meta", make_prefix_in, ignore=shutil.ignore_patterns("*.md"))
-    [site] = (root / "lib").glob("python3*/site-packages")
-    return root, site
+    return root, site_packages(python)
 
 
 @pytest.mark.slow

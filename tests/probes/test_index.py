@@ -13,6 +13,7 @@ from envsnap.model import ArtifactFile, ModelError, Package
 from envsnap.probes import index, pipconfig, simpleapi
 from envsnap.probes.pipconfig import PipConfig
 from tests.fakes.sitepackages import SimpleIndex, make_wheel, sha256_of
+from tests.fakes.venvs import make_venv, pip_install
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "index"
 LINUX = "cp311-cp311-manylinux_2_17_x86_64"
@@ -465,21 +466,16 @@ def test_load_parses_each_file_once_per_size_and_mtime(
 def test_cli_recapture_is_network_free_and_offline_names_unhashed(
     served: SimpleIndex, tmp_path: Path, cli
 ) -> None:
-    import subprocess
-    import sys
-
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = make_venv(tmp_path / "venv")
     env = {
         "PIP_CONFIG_FILE": os.devnull,
         "PIP_INDEX_URL": served.url,
         "PIP_FIND_LINKS": "",
         "ENVSNAP_CACHE_DIR": str(tmp_path / "cache"),
     }
-    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q"]
-    subprocess.run([*pip, "puresix==1.0"], check=True, env={**os.environ, **env})
+    pip_install(python, "puresix==1.0", env={**os.environ, **env})
     served.requests.clear()
-    args = ("capture", "-o", str(tmp_path / "out"), "--python", str(venv / "bin" / "python"))
+    args = ("capture", "-o", str(tmp_path / "out"), "--python", str(python))
     first = cli(*args, env=env)
     assert first.returncode == 0, first.stderr
     assert served.requests == ["/simple/puresix/"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from envsnap.errors import InputError
 from envsnap.probes import packages
 from tests.fakes.sitepackages import make_project, make_wheel, write_dist_info, write_egg_info
+from tests.fakes.venvs import make_venv, pip_install, site_packages
 
 SHA = "a" * 64
 
@@ -174,22 +174,6 @@ def test_scan_of_500_distributions_sees_every_one(tmp_path: Path) -> None:
     assert len(got) == 500 and got[7].name == "pkg007" and got[7].version == "1.7"
 
 
-def _venv(path: Path, *, pip: bool) -> Path:
-    args = [sys.executable, "-m", "venv", str(path)] + ([] if pip else ["--without-pip"])
-    subprocess.run(args, check=True, capture_output=True)
-    return path / "bin" / "python"
-
-
-def _site_of(python: Path) -> Path:
-    out = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return Path(out.stdout.strip())
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("metadata", "problem"),
@@ -201,8 +185,8 @@ def _site_of(python: Path) -> Path:
 def test_cli_capture_of_a_venv_with_broken_metadata_exits_2(
     tmp_path: Path, cli, metadata: str, problem: str
 ) -> None:
-    python = _venv(tmp_path / "venv", pip=False)
-    folder = write_dist_info(_site_of(python), "broken", "1.0", metadata=metadata)
+    python = make_venv(tmp_path / "venv")
+    folder = write_dist_info(site_packages(python), "broken", "1.0", metadata=metadata)
     done = cli(
         "capture",
         "-o",
@@ -234,30 +218,20 @@ def test_real_venv_installs_of_every_kind(tmp_path: Path) -> None:
     commit = subprocess.run(
         [*git[:3], "rev-parse", "HEAD"], check=True, capture_output=True, text=True
     ).stdout.strip()
-    python = _venv(tmp_path / "venv", pip=False)
+    python = make_venv(tmp_path / "venv")
     env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1"}
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "-q",
-            "--find-links",
-            str(links),
-            "wheelie",
-            str(folder),
-            "-e",
-            str(editable),
-            f"git+{repo.as_uri()}",
-        ],
-        check=True,
-        capture_output=True,
+    pip_install(
+        python,
+        "--find-links",
+        str(links),
+        "wheelie",
+        str(folder),
+        "-e",
+        str(editable),
+        f"git+{repo.as_uri()}",
         env=env,
     )
-    got = {p.name: p for p in packages.scan([str(_site_of(python))])}
+    got = {p.name: p for p in packages.scan([str(site_packages(python))])}
     assert got["wheelie"].version == "1.0+cpu" and got["wheelie"].source == "index"
     assert got["wheelie"].wheel_tags == ("py3-none-any",) and got["wheelie"].requested
     assert got["folder-pkg"].source == "directory" and got["folder-pkg"].url == folder.as_uri()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from envsnap.probes import _probecache, target
+from tests.fakes.venvs import make_venv, site_packages
 
 
 @pytest.fixture
@@ -19,7 +18,7 @@ def venv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("PYTHONNOUSERSITE", raising=False)
     path = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    make_venv(path)
     return path
 
 
@@ -32,10 +31,6 @@ class Probe:
     def __call__(self) -> dict[str, Any]:
         self.calls += 1
         return target._run_script(str(self.python), 30.0)
-
-
-def _site(venv: Path) -> Path:
-    return next(venv.glob("lib/python3*/site-packages"))
 
 
 def test_a_second_probe_reads_the_cache(venv: Path) -> None:
@@ -53,17 +48,18 @@ def test_a_second_probe_reads_the_cache(venv: Path) -> None:
 def test_a_new_pth_folder_is_seen(venv: Path) -> None:
     python = venv / "bin" / "python"
     probe = Probe(python)
+    site = site_packages(python)
     before = _probecache.cached(str(python), probe)
     extra = venv / "extra"
     extra.mkdir()
-    (_site(venv) / "extra.pth").write_text(f"{extra}\n", encoding="utf-8")
+    (site / "extra.pth").write_text(f"{extra}\n", encoding="utf-8")
     after = _probecache.cached(str(python), probe)
     assert probe.calls == 2
     assert str(extra) in after["site_dirs"] and str(extra) not in before["site_dirs"]
     # An edited .pth file (same folder listing) is seen too.
     other = venv / "other"
     other.mkdir()
-    pth = _site(venv) / "extra.pth"
+    pth = site / "extra.pth"
     stat = pth.stat()
     pth.write_text(f"{other}\n", encoding="utf-8")
     os.utime(pth, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))

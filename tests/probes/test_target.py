@@ -14,6 +14,7 @@ from packaging import tags
 
 from envsnap.errors import InputError
 from envsnap.probes import target
+from tests.fakes.venvs import make_venv
 
 
 def test_running_interpreter_in_process() -> None:
@@ -54,8 +55,7 @@ def _site_packages(venv: Path) -> Path:
 
 def test_real_venv_with_pth_dirs_and_conda_meta(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
+    python = make_venv(venv)
     site_packages = _site_packages(venv)
     extra = tmp_path / "src-layout"
     extra.mkdir()

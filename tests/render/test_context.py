@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from envsnap.model import ArtifactFile, Environment, Package
 from envsnap.rebuild import rebuild
 from envsnap.render import make_plan
 from envsnap.render.context import prepare_dir, write_context
+from tests.fakes.venvs import make_venv, pip_install
 from tests.render import samples
 from tests.render.projects import git, make_project, make_wheel, serve, sha256
 
@@ -160,11 +160,9 @@ def test_vcs_package_is_built_at_the_locked_commit(tmp_path: Path) -> None:
 def _install_offline(venv: Path, folder: Path) -> None:
     """Install *folder*'s requirements.txt into a new *venv* as the image does: hashes
     required, no dependencies, no index, the files found in *folder*."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install"]
-    flags = ["-q", "--isolated", "--require-hashes", "--no-deps", "--no-index"]
-    files = ["--find-links", str(folder), "-r", str(folder / "requirements.txt")]
-    subprocess.run([*pip, *flags, *files], check=True)
+    python = make_venv(venv)
+    flags = ["--isolated", "--require-hashes", "--no-deps", "--no-index"]
+    pip_install(python, *flags, "--find-links", str(folder), "-r", str(folder / "requirements.txt"))
 
 
 @pytest.mark.slow
