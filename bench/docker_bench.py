@@ -92,6 +92,12 @@ def daemon_unavailable() -> str | None:
     return None if status == 200 else f"Docker daemon on {path} answered {status}"
 
 
+def storage_driver() -> str:
+    """The daemon's storage driver (vfs copies the whole file system at every step)."""
+    status, doc = _api("GET", "/info")
+    return str(doc.get("Driver", "?")) if status == 200 and isinstance(doc, dict) else "?"
+
+
 def _image_size(name: str) -> int | None:
     status, doc = _api("GET", f"/images/{name}/json")
     return int(doc["Size"]) if status == 200 and isinstance(doc, dict) else None
@@ -171,10 +177,12 @@ def section_docker(report: Report, inputs: DockerInputs) -> None:
         report.unavailable(SEC, "rebuild --wheelhouse (cold)", err)
         return
     how = "--no-cache" if no_cache else "its old image removed first"
+    driver = storage_driver()
+    report.put("docker", "storage_driver", driver)
     cold_cached, cold_steps = cached_steps(cold_log)
     report.add(
         SEC,
-        f"image build cold ({how}, 1 run)",
+        f"image build cold ({driver} driver, {how}, 1 run)",
         fmt_ms(cold_s),
         result=f"{cold_cached} of {cold_steps} steps cached",
     )
@@ -191,7 +199,7 @@ def section_docker(report: Report, inputs: DockerInputs) -> None:
         cached, steps = cached_steps(log)
         report.add(
             SEC,
-            f"image build, {name} {version}->{other} (1 run)",
+            f"image build, {name} {version}->{other} ({driver} driver, 1 run)",
             fmt_ms(warm_s),
             target="small fraction of cold",
             result=f"{warm_s / cold_s:.2f}x of cold; {cached} of {steps} steps cached",

@@ -16,10 +16,12 @@ The build context holds a Dockerfile, the capture and whatever the lock needs th
 serves (local directories, editables and VCS commits built into wheels on this machine). The
 base image is the smallest that reproduces the capture: python:<X.Y.Z>-slim-<codename> for CPU
 and pip-wheel CUDA, nvidia/cuda for a system CUDA toolkit, micromamba for conda. Packages are
-installed exactly as locked (hashes, no resolution), heavy ones (torch, nvidia-*) in an earlier
-layer. The image is recorded in DIR/image.toml; the next rebuild pins the base image by the
-registry digest recorded there (FROM name:tag@sha256:…), because tags move and vanish. A base
-built locally has no registry digest and is not pinned (the Dockerfile's header says so).
+installed exactly as locked (hashes, no resolution) in layers that change least first: heavy
+ones (torch, nvidia-*, tensorflow, jax), then wheels of 4 MiB or more (numpy, scipy...), then
+the small packages, then wheels built here; changing one small package reuses the big layers.
+The image is recorded in DIR/image.toml; the next rebuild pins the base image by the registry
+digest recorded there (FROM name:tag@sha256:…), because tags move and vanish. A base built
+locally has no registry digest and is not pinned (the Dockerfile's header says so).
 
   --no-build              render only: print the Dockerfile, or write it all to --context OUT
   --wheelhouse            fetch every locked file here; the build needs no network (locked

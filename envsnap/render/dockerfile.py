@@ -195,11 +195,12 @@ def _tool_stage() -> list[str]:
 
 def _final(plan: Plan) -> list[str]:
     target = target_dir(plan)
-    lines = ["# The image: interpreter, captured packages layer by layer, envsnap, the capture"]
+    lines = ["# The image: interpreter, envsnap, captured packages layer by layer, the capture"]
     lines += _runtime_from(plan)
+    # What changes with envsnap or the capture's settings only comes before the package layers:
+    # a step after the changed one is redone, and on some storage drivers each costs a full copy.
     if plan.base.kind != "conda":
         lines.append(f"COPY --from=envsnap-builder {target} {target}")
-    lines += [f"COPY --from=envsnap-{ly.name} {LAYER_DIR} {target}" for ly in plan.layers]
     lines += [
         f"COPY --from=envsnap-tool {TOOL_DIR} {TOOL_DIR}",
         "# envsnap's own commands come last on PATH: the captured environment wins every name",
@@ -208,6 +209,7 @@ def _final(plan: Plan) -> list[str]:
         lines.append("# ... and the determinism variables recorded by the capture")
     paths = [f"PATH={target}/bin:$PATH:{TOOL_DIR}/bin", f"ENVSNAP_CACHE_DIR=/envsnap/{CACHE_DIR}"]
     lines.append("ENV " + _continued(paths + [f"{k}={docker_quote(v)}" for k, v in plan.envvars]))
+    lines += [f"COPY --from=envsnap-{ly.name} {LAYER_DIR} {target}" for ly in plan.layers]
     labels = [f"{docker_quote(k)}={docker_quote(v)}" for k, v in plan.labels]
     lines.append("LABEL " + _continued(labels))
     lines.append("COPY capture/ /envsnap/")

@@ -3,8 +3,10 @@
 `make_plan` is pure and cheap (no file system, no network): it validates every lock value that
 will reach the Dockerfile or a requirements file and sorts packages into layers. Heavy, stable
 packages (torch, nvidia-*, tensorflow, jax, triton) come first, so that changing one small package
-reuses their multi-GB layer; packages built on the host (local directories, editables, VCS
-commits, and sdists whose file lies on the host or comes with ``--wheelhouse``) come last.
+reuses their multi-GB layer; wheels of 4 MiB or more (numpy, scipy, pandas...) come next, so the
+small packages that change most often sit in a layer of their own; packages built on the host
+(local directories, editables, VCS commits, and sdists whose file lies on the host or comes with
+``--wheelhouse``) come last.
 """
 
 from __future__ import annotations

@@ -42,14 +42,14 @@ RUN /opt/envsnap/bin/python -m pip install \
     --find-links /tmp/envsnap-build/tool \
     -r /tmp/envsnap-build/tool/requirements.txt
 
-# The image: interpreter, captured packages layer by layer, envsnap, the capture
+# The image: interpreter, envsnap, captured packages layer by layer, the capture
 FROM mambaorg/micromamba:2.0.5-bookworm-slim
 COPY --from=envsnap-conda /opt/conda /opt/conda
-COPY --from=envsnap-packages /opt/envsnap-layer /opt/conda
 COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
 # envsnap's own commands come last on PATH: the captured environment wins every name
 ENV PATH=/opt/conda/bin:$PATH:/opt/envsnap/bin \
     ENVSNAP_CACHE_DIR=/envsnap/.cache
+COPY --from=envsnap-packages /opt/envsnap-layer /opt/conda
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \
     "io.envsnap.python"="3.11.7" \
     "org.opencontainers.image.created"="2026-11-20T10:00:00Z" \

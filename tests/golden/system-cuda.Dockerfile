@@ -44,11 +44,10 @@ RUN /opt/envsnap/bin/python -m pip install \
     --find-links /tmp/envsnap-build/tool \
     -r /tmp/envsnap-build/tool/requirements.txt
 
-# The image: interpreter, captured packages layer by layer, envsnap, the capture
+# The image: interpreter, envsnap, captured packages layer by layer, the capture
 FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04
 COPY --from=envsnap-python /opt/python /opt/python
 COPY --from=envsnap-builder /opt/venv /opt/venv
-COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv
 COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
 # envsnap's own commands come last on PATH: the captured environment wins every name
 # ... and the determinism variables recorded by the capture
@@ -56,6 +55,7 @@ ENV PATH=/opt/venv/bin:$PATH:/opt/envsnap/bin \
     ENVSNAP_CACHE_DIR=/envsnap/.cache \
     CUBLAS_WORKSPACE_CONFIG=":4096:8" \
     PYTHONHASHSEED="0"
+COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \
     "io.envsnap.python"="3.11.7" \
     "org.opencontainers.image.created"="2026-11-20T10:00:00Z" \

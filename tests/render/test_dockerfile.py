@@ -159,7 +159,30 @@ def test_ca_cert_lives_only_in_build_stages() -> None:
     assert not any("ca.pem" in ln or "PIP_CERT" in ln for ln in final)
     # The final stage copies only installed trees out of the build stages.
     sources = [ln.split()[2] for ln in final if ln.startswith("COPY --from=")]
-    assert sources == ["/opt/python", "/opt/venv", "/opt/envsnap-layer", "/opt/envsnap"]
+    assert sources == ["/opt/python", "/opt/venv", "/opt/envsnap", "/opt/envsnap-layer"]
+
+
+def test_final_stage_puts_what_changes_with_the_lock_last() -> None:
+    """After the first package layer come only the other layers, the labels and the capture.
+
+    Every step after the one that changed is redone (on vfs, each copies the whole file system),
+    so envsnap's own venv and the ENV line, which do not change with a package version, come first.
+    """
+    env = samples.pip_cuda_env()
+    final = [
+        ln for ln in stages(render(env, plan_of(env)))[-1] if ln and not ln.startswith(("#", " "))
+    ]
+    first_layer = next(i for i, ln in enumerate(final) if "/opt/envsnap-layer" in ln)
+    assert [ln.split()[0] for ln in final[:first_layer]] == ["FROM", "COPY", "COPY", "ENV"]
+    assert "--from=envsnap-tool" in final[2]
+    after = final[first_layer:]
+    layer_copies = [ln for ln in after if ln.startswith("COPY --from=envsnap-")]
+    assert [ln.split()[1] for ln in layer_copies] == [
+        "--from=envsnap-heavy",
+        "--from=envsnap-packages",
+    ]
+    assert [ln.split()[0] for ln in after[len(layer_copies) :]] == ["LABEL", "COPY"]
+    assert after[-1] == "COPY capture/ /envsnap/"
 
 
 def test_labels_env_and_capture_in_the_image() -> None:
