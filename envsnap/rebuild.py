@@ -130,7 +130,9 @@ def git_origin(cwd: Path) -> tuple[str | None, str | None]:
     return source, revision if re.fullmatch(r"[0-9a-f]{40,64}", revision) else None
 
 
-def _build(context: Path, tag: str | None, verbose: bool, say: Callable[[str], None]) -> Any:
+def _build(
+    context: Path, tag: str | None, verbose: bool, no_cache: bool, say: Callable[[str], None]
+) -> Any:
     """Build *context* through the Docker adapter, showing progress; return its `Done` event."""
     try:
         from .build import docker
@@ -142,7 +144,7 @@ def _build(context: Path, tag: str | None, verbose: bool, say: Callable[[str], N
             hint="render the context only with --no-build --context DIR",
         ) from None
     done = None
-    for event in docker.build(context, tag=tag, verbose=verbose):
+    for event in docker.build(context, tag=tag, verbose=verbose, no_cache=no_cache):
         if isinstance(event, Done):
             done = event
             continue
@@ -164,6 +166,7 @@ def rebuild(
     venv: str | Path | None = None,
     python: str | None = None,
     pin: bool = True,
+    no_cache: bool = False,
     verbose: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> RebuildResult:
@@ -193,6 +196,7 @@ def rebuild(
         base_image=base_image,
         cert=cert,
         recorded=load_record(capture_dir) if pin else None,
+        no_cache=no_cache,
         verbose=verbose,
         say=say,
         load_ms=load_ms,
@@ -210,6 +214,7 @@ def _image(
     base_image: str | None,
     cert: Path | None,
     recorded: ImageRecord | None,
+    no_cache: bool,
     verbose: bool,
     say: Callable[[str], None],
     load_ms: float,
@@ -255,7 +260,7 @@ def _image(
         )
         if not build:
             return result
-        done = _build(out, tag, verbose, say)
+        done = _build(out, tag, verbose, no_cache, say)
         return _record(result, done, capture_dir, tag, digest)
     finally:
         if temp:

@@ -121,6 +121,11 @@ def test_bad_options_exit_2(cli: CLI, capture: Path, tmp_path: Path) -> None:
     done = cli("rebuild", str(capture), "--no-build", "--base-image", "bad image")
     assert done.returncode == 2
     assert "invalid image reference" in done.stderr
+    for extra in (["--no-build"], ["--venv", str(tmp_path / "v")]):
+        done = cli("rebuild", str(capture), "--no-cache", *extra)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("envsnap: error: --no-cache: only meaningful"), done.stderr
+        assert not (tmp_path / "v").exists()
 
 
 def test_ca_cert_goes_into_the_context_not_the_final_stage(
@@ -252,6 +257,13 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
     assert out.split() == ["envsnap", "0.1.0", "pylock.toml"]
     history = " ".join(str(h.get("CreatedBy", "")) for h in docker_client.history(tag))
     assert "ca.pem" not in history and "PIP_CERT" not in history
+    # The same context again with --no-cache: every step runs, though the cache holds them all.
+    again = cli(
+        "rebuild", str(cap), "-t", tag, "--wheelhouse", "--ca-cert", str(cert), "--no-cache"
+    )
+    assert again.returncode == 0, again.stderr
+    steps = [ln for ln in again.stderr.splitlines() if ln.startswith("[")]
+    assert len(steps) > 10 and "(cached)" not in again.stderr, again.stderr
     docker_client.remove_image(tag, force=True)
 
 

@@ -123,12 +123,18 @@ class DockerEngine:
         return self._api
 
     def build(
-        self, context_dir: Path, *, tag: str | None, verbose: bool = False
+        self,
+        context_dir: Path,
+        *,
+        tag: str | None,
+        verbose: bool = False,
+        no_cache: bool = False,
     ) -> Iterator[BuildEvent]:
         """Build *context_dir* (its Dockerfile) and yield events, ending with `Done`.
 
         Steps, cache hits and `Done` are always yielded; `Output` lines only when *verbose*
         (the last lines are kept either way for the `StepFailed` error of a failing step).
+        *no_cache* runs every step again, as `docker build --no-cache` does.
         """
         api = self.api()
         import docker
@@ -143,6 +149,7 @@ class DockerEngine:
                 decode=True,
                 network_mode="host",
                 pull=False,
+                nocache=no_cache,
             )
             yield from self._events(stream, verbose=verbose)
         except requests.exceptions.ConnectionError as exc:
@@ -215,10 +222,12 @@ class DockerEngine:
         return code, output
 
 
-def build(context_dir: Path, *, tag: str | None, verbose: bool = False) -> Iterator[BuildEvent]:
+def build(
+    context_dir: Path, *, tag: str | None, verbose: bool = False, no_cache: bool = False
+) -> Iterator[BuildEvent]:
     """Build *context_dir* on the daemon at DOCKER_HOST (or the default socket); yield events."""
     with DockerEngine() as engine:
-        yield from engine.build(context_dir, tag=tag, verbose=verbose)
+        yield from engine.build(context_dir, tag=tag, verbose=verbose, no_cache=no_cache)
 
 
 def run(image: str, cmd: Sequence[str], **options: Any) -> tuple[int, str]:

@@ -27,6 +27,7 @@ locally has no registry digest and is not pinned (the Dockerfile's header says s
   --wheelhouse            fetch every locked file here; the build needs no network (locked
                           sdists are built into wheels here, so no build backend is needed)
   --no-pin                ignore DIR/image.toml: FROM the base image's tag, not its digest
+  --no-cache              run every step again (the daemon's build cache is not used)
   --ca-cert FILE          CA for pip inside the build (proxies); never left in the image
 """
 
@@ -52,6 +53,11 @@ def register(sub: Any) -> None:
         action="store_true",
         help="do not pin the base image by the digest recorded in DIR/image.toml",
     )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="run every build step again, ignoring the daemon's build cache",
+    )
     p.add_argument("--ca-cert", metavar="FILE", help="CA bundle for pip during the build")
     p.add_argument("--venv", metavar="PATH", help="rebuild into a virtualenv at PATH instead")
     p.add_argument("--python", metavar="PYTHON", help="with --venv: the interpreter to use")
@@ -67,8 +73,11 @@ def run(args: SimpleNamespace) -> int:
 
     if args.python and not args.venv:
         raise InputError("--python: only meaningful with --venv PATH")
-    if args.no_pin and args.venv:
-        raise InputError("--no-pin: only meaningful for an image (not with --venv)")
+    for flag, given in (("--no-pin", args.no_pin), ("--no-cache", args.no_cache)):
+        if given and args.venv:
+            raise InputError(f"{flag}: only meaningful for an image (not with --venv)")
+    if args.no_cache and args.no_build:
+        raise InputError("--no-cache: only meaningful when building (not with --no-build)")
 
     def progress(msg: str) -> None:
         if not args.json:
@@ -87,6 +96,7 @@ def run(args: SimpleNamespace) -> int:
         venv=args.venv,
         python=args.python,
         pin=not args.no_pin,
+        no_cache=args.no_cache,
         verbose=args.verbose,
         progress=progress,
     )
