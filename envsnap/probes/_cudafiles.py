@@ -176,6 +176,10 @@ def _toolkit_root(environ: Mapping[str, str]) -> Path | None:
     return None
 
 
+# Where a distribution's libcudnn-dev / libnccl-dev put their headers.
+SYSTEM_INCLUDE = Path("/usr/include")
+
+
 def from_system_toolkit(environ: Mapping[str, str]) -> Iterator[Component]:
     """The system CUDA toolkit: version.json, else version.txt, else `cuda.h`; plus headers."""
     root = _toolkit_root(environ)
@@ -195,7 +199,7 @@ def from_system_toolkit(environ: Mapping[str, str]) -> Iterator[Component]:
             yield Component("cuda-toolkit", txt, f"{where}/version.txt")
         elif header:
             yield Component("cuda-toolkit", header, f"{where}/include/cuda.h")
-    for inc in (root / "include", Path("/usr/include")):
+    for inc in (root / "include", SYSTEM_INCLUDE):
         cudnn = parse_cudnn_version_h(read(inc / "cudnn_version.h"))
         if cudnn:
             yield Component("cudnn", cudnn, f"header {inc / 'cudnn_version.h'}")

@@ -24,8 +24,12 @@ ARCHS = "sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90 compute_90"
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Own cache dir, no system toolkit, no nvcc: each test adds what it needs."""
+    """Own cache dir, no system toolkit or headers, no nvcc: each test adds what it needs.
+
+    (A GPU machine with libnccl-dev has /usr/include/nccl.h: the probe must not see it here.)
+    """
     monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(files, "SYSTEM_INCLUDE", tmp_path / "usr-include")
     empty = tmp_path / "no-cuda"
     empty.mkdir()
     monkeypatch.setenv("CUDA_HOME", str(empty))
@@ -249,6 +253,19 @@ def test_system_toolkit_version_json(tmp_path: Path, monkeypatch: pytest.MonkeyP
     toolkit = stack.component("cuda-toolkit")
     assert toolkit is not None
     assert (toolkit.version, toolkit.source) == ("11.5.2", f"system {root}/version.json")
+
+
+def test_distribution_headers_next_to_a_system_toolkit(tmp_path: Path) -> None:
+    """libnccl-dev's /usr/include/nccl.h counts when a system toolkit is there."""
+    inc = tmp_path / "usr-include"
+    inc.mkdir()
+    (inc / "nccl.h").write_text(
+        "#define NCCL_MAJOR 2\n#define NCCL_MINOR 28\n#define NCCL_PATCH 3\n"
+        '#define NCCL_SUFFIX ""\n'
+    )
+    assert cuda.probe([], [str(_site(tmp_path))]).component("nccl") == Component(
+        "nccl", "2.28.3", f"header {inc / 'nccl.h'}"
+    )
 
 
 def test_system_toolkit_from_cuda_h(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
