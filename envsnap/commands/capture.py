@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from .._text import MOST, some
 from ._options import Option, add_arguments
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
@@ -91,7 +92,8 @@ def run(args: SimpleNamespace) -> int:
         if env.unhashed:
             print(
                 f"warning: {len(env.unhashed)} package(s) not pinned by hash "
-                f"(offline or not on any index): {', '.join(env.unhashed)}",
+                f"(offline or not on any index): {some(env.unhashed)}"
+                + (" (--json lists them all)" if len(env.unhashed) > MOST else ""),
                 file=sys.stderr,
             )
     return 0

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from .._io import cache_home, file_sha256, index_cache_key, write_atomic
 from .._record import Record, record
+from .._text import some
 from ..model import ArtifactFile, ModelError, Package, replace
 from . import simpleapi
 from .pipconfig import PipConfig
@@ -107,7 +108,7 @@ def lock_hashes(
     result = tuple(done.get(p.name, p) for p in packages)
     unhashed = tuple(p.name for p in result if not _pinned(p))
     if offline and unhashed:
-        progress(f"offline: {len(unhashed)} package(s) not pinned by hash: {', '.join(unhashed)}")
+        progress(f"offline: {len(unhashed)} package(s) not pinned by hash: {some(unhashed)}")
     return Locked(packages=result, unhashed=unhashed)
 
 

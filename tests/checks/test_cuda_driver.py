@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from envsnap import model
@@ -106,3 +108,50 @@ def test_driver_and_library_version_changes_are_warnings() -> None:
     )
     found = codes(cuda.driver_changed(recorded, current) + cuda.cuda_components(recorded, current))
     assert found == {("warning", "driver.changed"), ("warning", "cuda.cudnn-changed")}
+
+
+def _with_stack(snap: Any, *frameworks: FrameworkBuild, components: tuple = ()) -> Any:
+    stack = CudaStack(frameworks=frameworks, components=components)
+    return model.replace(snap, environment=model.replace(snap.environment, cuda=stack))
+
+
+def test_versions_agree_as_far_as_the_less_precise_goes() -> None:
+    """A toolkit read as 13.0 from cuda.h and as 13.0.2 from a wheel is the same toolkit."""
+    torch = FrameworkBuild("torch", "2.2.0", cuda="12.1")
+    recorded = _with_stack(snapshot(), torch, components=(Component("cuda-toolkit", "13.0"),))
+    same = _with_stack(snapshot(), torch, components=(Component("cuda-toolkit", "13.0.2"),))
+    other = _with_stack(snapshot(), torch, components=(Component("cuda-toolkit", "13.1.0"),))
+    assert cuda.cuda_components(recorded, same) == []
+    (finding,) = cuda.cuda_components(recorded, other)
+    assert (finding.code, finding.expected, finding.actual) == (
+        "cuda.cuda-toolkit-changed",
+        "13.0",
+        "13.1.0",
+    )
+
+
+def test_a_cpu_capture_on_a_gpu_machine_is_one_finding_with_a_real_remedy() -> None:
+    recorded = _with_stack(snapshot(), FrameworkBuild("torch", "2.13.0+cpu"))
+    current = _with_stack(
+        snapshot(),
+        FrameworkBuild("torch", "2.11.0+cu130", cuda="13.0", cudnn="9.19.0.56"),
+        components=(Component("nccl", "2.28.9"), Component("cublas", "13.1.0.3")),
+    )
+    (finding,) = cuda.cuda_components(recorded, current)
+    assert (finding.severity, finding.code) == ("warning", "cuda.added")
+    assert finding.message.startswith("4 CUDA libraries the capture did not have")
+    assert finding.actual == "cublas 13.1.0.3, cudnn 9.19.0.56, nccl 2.28.9, torch CUDA build 13.0"
+    assert "export CUDA_VISIBLE_DEVICES=" in finding.remedy
+    assert "remove" not in finding.remedy
+
+
+def test_a_missing_library_says_so_and_names_the_version_to_install() -> None:
+    torch = FrameworkBuild("torch", "2.2.0", cuda="12.1")
+    recorded = _with_stack(snapshot(), torch, components=(Component("nccl", "2.19.3"),))
+    (finding,) = cuda.cuda_components(recorded, _with_stack(snapshot(), torch))
+    assert (finding.code, finding.actual, finding.remedy) == (
+        "cuda.nccl-changed",
+        "none",
+        "install nccl 2.19.3",
+    )
+    assert finding.message.startswith("no nccl here")

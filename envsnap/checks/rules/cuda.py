@@ -138,23 +138,53 @@ def _stack(env: Environment) -> dict[str, str]:
     return out
 
 
+def _same(recorded: str, current: str) -> bool:
+    """True when two versions agree as far as the less precise goes (13.0 and 13.0.2)."""
+    a, b = recorded.split("."), current.split(".")
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
 def cuda_components(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """Another CUDA runtime, cuDNN, cuBLAS or NCCL: kernels and algorithms differ (warning)."""
+    """Another CUDA runtime, cuDNN, cuBLAS or NCCL: kernels and algorithms differ (warning).
+
+    Libraries the capture did not have at all make one finding, `cuda.added`: on a CPU-only
+    capture that is the GPU stack of this machine, and the remedy is to hide the GPUs.
+    """
     rec, cur = _stack(recorded.environment), _stack(current.environment)
     found: list[Finding] = []
+    added: list[str] = []
     for name in sorted(set(rec) | set(cur)):
-        if rec.get(name) == cur.get(name):
+        was, now = rec.get(name), cur.get(name)
+        if was is None:
+            added.append(f"{name} {now}")
+            continue
+        if now is not None and _same(was, now):
             continue
         code = "cuda." + name.replace(" CUDA build", "-cuda").replace(" ", "-") + "-changed"
+        message = (
+            f"another {name}: kernels and algorithm choices may differ"
+            if now is not None
+            else f"no {name} here: the job cannot load it, or takes another path without it"
+        )
+        found.append(
+            Finding("warning", "cuda", code, message, was, now or "none", f"install {name} {was}")
+        )
+    if added:
+        on_gpu = any(fw.cuda for fw in recorded.environment.cuda.frameworks)
         found.append(
             Finding(
                 "warning",
                 "cuda",
-                code,
-                f"another {name}: kernels and algorithm choices may differ",
-                rec.get(name, "none"),
-                cur.get(name, "none"),
-                f"install {name} {rec[name]}" if name in rec else f"remove {name}",
+                "cuda.added",
+                f"{len(added)} CUDA librar{'y' if len(added) == 1 else 'ies'} the capture did "
+                "not have: code that uses them when present computes another way",
+                "none",
+                ", ".join(added),
+                "uninstall what brings them, or capture on this machine"
+                if on_gpu
+                else "the captured frameworks had no CUDA build: export CUDA_VISIBLE_DEVICES= to "
+                "compute on the CPU as captured, or capture on this machine",
             )
         )
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from envsnap._text import some
 from envsnap.checks.findings import Finding
 from envsnap.model import Environment, Snapshot
 
@@ -64,14 +65,13 @@ def pip_packages(recorded: Snapshot, current: Snapshot) -> list[Finding]:
             )
     extra = sorted(set(cur) - set(rec))
     if extra:
-        shown = ", ".join(f"{n} {cur[n][0]}" for n in extra[:8])
-        more = f" and {len(extra) - 8} more" if len(extra) > 8 else ""
+        shown = some([f"{n} {cur[n][0]}" for n in extra])
         found.append(
             Finding(
                 "info",
                 "packages",
                 "package.extra",
-                f"{len(extra)} package(s) not in the capture: {shown}{more}",
+                f"{len(extra)} package(s) not in the capture: {shown}",
                 "",
                 " ".join(extra),
                 "pip uninstall the packages the job must not see",
