@@ -29,6 +29,22 @@ def test_new_variable_is_info_and_thread_vars_are_left_to_blas() -> None:
     }
 
 
+def test_following_the_not_set_advice_is_not_answered_with_unset_it() -> None:
+    """Seen on an H200: `export PYTHONHASHSEED=0` as advised, then "fix: unset PYTHONHASHSEED"."""
+    bare = with_envvars(snapshot(), CUBLAS_WORKSPACE_CONFIG=None, PYTHONHASHSEED=None)
+    advice = {f.expected: f.remedy for f in determinism.needed_settings(bare, bare)}
+    assert advice["0"] == "export PYTHONHASHSEED=0"
+    done = with_envvars(bare, CUBLAS_WORKSPACE_CONFIG=":4096:8", PYTHONHASHSEED="0")
+    assert determinism.needed_settings(bare, done) == []
+    found = determinism.recorded_vars(bare, done)
+    assert {(f.severity, f.code) for f in found} == {("info", "determinism.new-var")}
+    assert len(found) == 2
+    assert all(f.remedy == "keep it, and capture again so that the spec records it" for f in found)
+    # Another value is still a difference to undo.
+    other = determinism.recorded_vars(bare, with_envvars(bare, PYTHONHASHSEED="7"))
+    assert [f.remedy for f in other] == ["unset PYTHONHASHSEED"]
+
+
 def test_needed_settings_never_recorded_are_info() -> None:
     bare = with_envvars(snapshot(), CUBLAS_WORKSPACE_CONFIG=None, PYTHONHASHSEED=None)
     found = determinism.needed_settings(bare, bare)

@@ -11,13 +11,35 @@ from ._common import envvars, framework_versions, gpu_devices, has_gpus
 from .blas import THREAD_VARS
 from .gpu import cc_of
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["RULES", "effective_tf32", "needed_settings", "recorded_vars", "tf32"]
+
+
+def _needed(recorded: Snapshot, current: Snapshot) -> dict[str, dict[str, Any]]:
+    """Variable → the setting a deterministic run of the recorded frameworks needs."""
+    frameworks = framework_versions(recorded.environment)
+    if not frameworks:
+        return {}
+    gpu = has_gpus(recorded) or has_gpus(current)
+    needed: dict[str, dict[str, Any]] = {}
+    for name, version in sorted({"python": "0", **frameworks}.items()):
+        for setting in knowledge.determinism_settings(name, version):
+            var = setting.get("var")
+            if var and (gpu or not setting.get("gpu")):
+                needed.setdefault(var, setting)
+    return needed
 
 
 def recorded_vars(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     """A variable the recorded run had that is missing or different now: warning. One set now
-    that the recorded run did not have: info (it may be what makes the run differ)."""
+    that the recorded run did not have: info (it may be what makes the run differ), and when
+    it holds the value a deterministic run needs, the remedy is to capture again, not to unset
+    what `determinism.not-set` asked for."""
     rec, cur = envvars(recorded.environment), envvars(current.environment)
+    needed = _needed(recorded, current)
     found: list[Finding] = []
     for var in sorted(set(rec) | set(cur)):
         if var in THREAD_VARS or rec.get(var) == cur.get(var):
@@ -46,6 +68,19 @@ def recorded_vars(recorded: Snapshot, current: Snapshot) -> list[Finding]:
                     f"export {var}={rec[var]}",
                 )
             )
+        elif var in needed and cur[var] == str(needed[var]["value"]):
+            found.append(
+                Finding(
+                    "info",
+                    "determinism",
+                    "determinism.new-var",
+                    f"{var} is set now as a deterministic run needs; the recorded run did not "
+                    "have it",
+                    "unset",
+                    cur[var],
+                    "keep it, and capture again so that the spec records it",
+                )
+            )
         else:
             found.append(
                 Finding(
@@ -63,32 +98,25 @@ def recorded_vars(recorded: Snapshot, current: Snapshot) -> list[Finding]:
 
 def needed_settings(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     """Settings a deterministic run of the installed frameworks needs that neither run set: info."""
-    frameworks = framework_versions(recorded.environment)
-    if not frameworks:
-        return []
-    frameworks = {"python": "0", **frameworks}
-    gpu = has_gpus(recorded) or has_gpus(current)
     rec, cur = envvars(recorded.environment), envvars(current.environment)
     found: list[Finding] = []
-    for name, version in sorted(frameworks.items()):
-        for setting in knowledge.determinism_settings(name, version):
-            var = setting.get("var")
-            if not var or (setting.get("gpu") and not gpu) or var in rec or var in cur:
-                continue
-            remedy = f"export {var}={setting['value']}"
-            if setting.get("call"):
-                remedy += f" and call {setting['call']}"
-            found.append(
-                Finding(
-                    "info",
-                    "determinism",
-                    "determinism.not-set",
-                    f"{var} is not set: {setting['why']}",
-                    setting["value"],
-                    "unset",
-                    remedy,
-                )
+    for var, setting in _needed(recorded, current).items():
+        if var in rec or var in cur:
+            continue
+        remedy = f"export {var}={setting['value']}"
+        if setting.get("call"):
+            remedy += f" and call {setting['call']}"
+        found.append(
+            Finding(
+                "info",
+                "determinism",
+                "determinism.not-set",
+                f"{var} is not set: {setting['why']}",
+                setting["value"],
+                "unset",
+                remedy,
             )
+        )
     return found
 
 
