@@ -468,7 +468,7 @@ def test_an_envsnap_without_pip_names_the_fix(tmp_path: Path) -> None:
     python = make_venv(tmp_path / "nopip")
     libs = tmp_path / "libs"  # envsnap's dependencies, and nothing else, from this environment
     libs.mkdir()
-    for name in ("packaging", "tomli_w", "pynvml.py", "cpuinfo"):
+    for name in ("packaging", "tomli_w", "cpuinfo"):
         found = next(Path(p) / name for p in sys.path if (Path(p) / name).exists())
         if found.is_dir():
             shutil.copytree(found, libs / name)

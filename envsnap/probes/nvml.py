@@ -1,7 +1,7 @@
-"""NVIDIA GPUs through NVML (`pynvml` from nvidia-ml-py): driver, CUDA driver API, devices.
+"""NVIDIA GPUs through NVML (ctypes, `_nvmllib`): driver, CUDA driver API, devices.
 
-A machine without ``libnvidia-ml.so.1`` is the normal CPU case: a cheap ``ctypes`` load decides
-it before `pynvml` is imported. NVML failures become a status and a reason, never an exception;
+A machine without ``libnvidia-ml.so.1`` is the normal CPU case: `loadable` decides it without
+importing ctypes. NVML failures become a status and a reason, never an exception;
 a per-device query that the GPU or driver does not support leaves that field None. NVML ignores
 ``CUDA_VISIBLE_DEVICES``, so `visible` applies it here.
 """
@@ -19,6 +19,8 @@ from ..model import GPU, GPUs
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
 if TYPE_CHECKING:
     from typing import Any, TypeVar
+
+    from ._nvmllib import NVML, NVMLError
 
     T = TypeVar("T")
 
@@ -77,27 +79,23 @@ def probe(environ: Mapping[str, str] | None = None) -> GPUs:
     """Query NVML for the driver and the GPUs visible to CUDA (per ``CUDA_VISIBLE_DEVICES``)."""
     if not loadable():
         return GPUs(status="none", reason=NO_LIBRARY)
-    import ctypes
+    from ._nvmllib import NVML, NVMLError
 
     try:
-        ctypes.CDLL(LIBRARY)
+        nvml = NVML(LIBRARY)
     except OSError:
         return GPUs(status="none", reason=NO_LIBRARY)
     try:
-        import pynvml
-    except ImportError:
-        return GPUs(status="unavailable", reason="nvidia-ml-py (module pynvml) is not installed")
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError as exc:
+        nvml.init()
+    except NVMLError as exc:
         return GPUs(status="unavailable", reason=_reason(exc))
     try:
-        return _query(pynvml, os.environ if environ is None else environ)
-    except pynvml.NVMLError as exc:
+        return _query(nvml, os.environ if environ is None else environ)
+    except NVMLError as exc:
         return GPUs(status="unavailable", reason=_reason(exc))
     finally:
-        with contextlib.suppress(pynvml.NVMLError):
-            pynvml.nvmlShutdown()
+        with contextlib.suppress(NVMLError):
+            nvml.shutdown()
 
 
 def loadable(ld_cache: str = "/etc/ld.so.cache", search: Sequence[str] | None = None) -> bool:
@@ -130,24 +128,17 @@ def _search_path() -> list[str]:
     return [*os.environ.get("LD_LIBRARY_PATH", "").split(":"), *defaults, f"{sys.prefix}/lib"]
 
 
-def _reason(exc: Any) -> str:
-    code = getattr(exc, "value", None)
-    if code in _REASONS:
-        return _REASONS[code]
-    try:
-        words = str(exc)
-    except Exception:  # pynvml's __str__ itself calls into NVML
-        words = "unknown error"
-    return f"NVML error {code}: {words}"
+def _reason(exc: NVMLError) -> str:
+    if exc.value in _REASONS:
+        return _REASONS[exc.value]
+    return f"NVML error {exc.value}: {exc}"
 
 
-def _query(pynvml: Any, environ: Mapping[str, str]) -> GPUs:
-    driver = _text(pynvml.nvmlSystemGetDriverVersion())
-    cuda = _optional(pynvml, pynvml.nvmlSystemGetCudaDriverVersion_v2)
-    if cuda is None:
-        cuda = _optional(pynvml, pynvml.nvmlSystemGetCudaDriverVersion)
-    count = int(pynvml.nvmlDeviceGetCount())
-    devices = [_device(pynvml, i) for i in range(count)]
+def _query(nvml: NVML, environ: Mapping[str, str]) -> GPUs:
+    driver = nvml.driver_version()
+    cuda = _optional(nvml.cuda_driver_version)
+    count = nvml.device_count()
+    devices = [_device(nvml, i) for i in range(count)]
     mask = environ.get("CUDA_VISIBLE_DEVICES")
     shown = visible(devices, mask)
     reason = "NVML reports no GPU" if count == 0 else ""
@@ -157,48 +148,44 @@ def _query(pynvml: Any, environ: Mapping[str, str]) -> GPUs:
         status="ok",
         reason=reason,
         driver_version=driver,
-        cuda_driver_version=cuda_version(cuda) if isinstance(cuda, int) else None,
+        cuda_driver_version=cuda_version(cuda) if cuda is not None else None,
         devices=tuple(shown),
     )
 
 
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _optional(pynvml: Any, fn: Callable[..., T], *args: Any) -> T | None:
+def _optional(fn: Callable[..., T], *args: Any) -> T | None:
     """Call an NVML query for an optional field; None where it fails.
 
     NOT_SUPPORTED and FUNCTION_NOT_FOUND (an older driver) are the usual answers; drivers also
     answer INVALID_ARGUMENT for queries that only apply to MIG handles, so every NVML error
     leaves the field unknown rather than losing the whole GPU list.
     """
+    from ._nvmllib import NVMLError
+
     try:
         return fn(*args)
-    except pynvml.NVMLError:
+    except NVMLError:
         return None
 
 
-def _device(pynvml: Any, index: int) -> GPU:
-    handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-    cc_pair = _optional(pynvml, pynvml.nvmlDeviceGetCudaComputeCapability, handle)
+def _device(nvml: NVML, index: int) -> GPU:
+    handle = nvml.handle(index)
+    cc_pair = _optional(nvml.compute_capability, handle)
     cc = f"{cc_pair[0]}.{cc_pair[1]}" if cc_pair else ""
-    memory = _optional(pynvml, pynvml.nvmlDeviceGetMemoryInfo, handle)
-    arch = _optional(pynvml, pynvml.nvmlDeviceGetArchitecture, handle)
-    mig = _optional(pynvml, pynvml.nvmlDeviceGetMigMode, handle)
-    ecc = _optional(pynvml, pynvml.nvmlDeviceGetEccMode, handle)
-    attrs = _optional(pynvml, pynvml.nvmlDeviceGetAttributes, handle)
-    sms = getattr(attrs, "multiprocessorCount", None) if attrs is not None else None
+    memory = _optional(nvml.memory_total, handle)
+    mig = _optional(nvml.mig_mode, handle)
+    ecc = _optional(nvml.ecc_mode, handle)
+    sms = _optional(nvml.multiprocessor_count, handle)
     return GPU(
         index=index,
-        name=_text(pynvml.nvmlDeviceGetName(handle)),
-        uuid=_text(_optional(pynvml, pynvml.nvmlDeviceGetUUID, handle) or ""),
-        memory_total_bytes=int(memory.total) if memory is not None else 0,
+        name=nvml.name(handle),
+        uuid=_optional(nvml.uuid, handle) or "",
+        memory_total_bytes=memory or 0,
         compute_capability=cc,
-        architecture=architecture_name(arch, cc),
+        architecture=architecture_name(_optional(nvml.architecture, handle), cc),
         mig_mode=mig[0] == _ENABLED if mig else None,
         ecc_mode=ecc[0] == _ENABLED if ecc else None,
-        multiprocessor_count=int(sms) if sms else None,
+        multiprocessor_count=sms or None,
     )
 
 

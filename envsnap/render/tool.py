@@ -30,7 +30,7 @@ from ..errors import InputError
 __all__ = ["RUNTIME_DEPS", "write_tool"]
 
 # What `envsnap check` and `envsnap capture` import at run time inside the image.
-RUNTIME_DEPS = ("packaging", "tomli-w", "nvidia-ml-py", "py-cpuinfo")
+RUNTIME_DEPS = ("packaging", "tomli-w", "py-cpuinfo")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _WHEEL = "Wheel-Version: 1.0\nGenerator: envsnap\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
 

@@ -1,7 +1,7 @@
 /*
  * A stand-in for libnvidia-ml.so.1 that speaks the real NVML C ABI (nvml.h, CUDA 12/13 era):
- * the same symbol names, argument types, struct layouts and nvmlReturn_t codes that pynvml
- * (nvidia-ml-py) calls through ctypes. The machine it describes comes from environment
+ * the same symbol names, argument types, struct layouts and nvmlReturn_t codes that envsnap's
+ * binding (envsnap/probes/_nvmllib.py) and pynvml (nvidia-ml-py) call through ctypes. The machine it describes comes from environment
  * variables read at nvmlInit (see tests/fakes/nvml.py for the helper that writes them):
  *
  *   FAKE_NVML_INIT_ERROR=9        nvmlInit returns this code (9 driver not loaded, 4 no permission)

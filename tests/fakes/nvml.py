@@ -2,7 +2,8 @@
 
 `fake_nvml` compiles tests/fakes/fake_nvml.c with gcc once per session and returns a
 `FakeNVML` whose ``env(...)`` gives the environment for a subprocess (``LD_LIBRARY_PATH`` plus
-``FAKE_NVML_*``) in which pynvml loads the fake and sees the machine described::
+``FAKE_NVML_*``) in which envsnap's NVML binding (or pynvml) loads the fake and sees the machine
+described::
 
     result = cli("capture", "-o", str(tmp_path), env=fake_nvml.env(gpus=8, cc="8.0"))
 """

@@ -1,8 +1,8 @@
-"""NVML probe: a compiled libnvidia-ml.so.1 stand-in loaded by the real pynvml in a subprocess."""
+"""NVML probe: a compiled libnvidia-ml.so.1 stand-in loaded in a subprocess, read by our ctypes
+binding and, as a cross-check of its struct layouts, by nvidia-ml-py's pynvml."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import subprocess
@@ -156,22 +156,83 @@ def test_no_library_at_all() -> None:
     assert got == {"status": "none", "reason": "libnvidia-ml.so.1 not found (no NVIDIA driver)"}
 
 
-def test_importing_the_module_loads_neither_pynvml_nor_the_library() -> None:
-    code = "import sys, envsnap.probes.nvml; print('pynvml' in sys.modules)"
+def test_importing_the_module_loads_neither_ctypes_nor_pynvml() -> None:
+    code = (
+        "import sys, envsnap.probes.nvml; print('ctypes' in sys.modules, 'pynvml' in sys.modules)"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "False False"
 
 
-def test_pynvml_comes_from_nvidia_ml_py() -> None:
-    pynvml = importlib.import_module("pynvml")
-    dist = importlib.metadata.distribution("nvidia-ml-py")
-    files = {str(f) for f in dist.files or ()}
-    assert "pynvml.py" in files
-    assert Path(pynvml.__file__).resolve() == Path(str(dist.locate_file("pynvml.py"))).resolve()
-    with pytest.raises(importlib.metadata.PackageNotFoundError):
-        importlib.metadata.distribution("pynvml")  # the deprecated wrapper must not shadow it
+# nvidia-ml-py (a dev dependency) reads the same fake: the same driver, CUDA version and devices.
+PYNVML = """
+import json, pynvml
+pynvml.nvmlInit()
+def opt(fn, *a):
+    try:
+        return fn(*a)
+    except pynvml.NVMLError:
+        return None
+out = {"driver": pynvml.nvmlSystemGetDriverVersion(),
+       "cuda": pynvml.nvmlSystemGetCudaDriverVersion_v2()}
+devs = []
+for i in range(pynvml.nvmlDeviceGetCount()):
+    h = pynvml.nvmlDeviceGetHandleByIndex(i)
+    mig, ecc, attrs = opt(pynvml.nvmlDeviceGetMigMode, h), opt(pynvml.nvmlDeviceGetEccMode, h), opt(
+        pynvml.nvmlDeviceGetAttributes, h)
+    devs.append([pynvml.nvmlDeviceGetName(h), pynvml.nvmlDeviceGetUUID(h),
+                 pynvml.nvmlDeviceGetMemoryInfo(h).total,
+                 "%d.%d" % pynvml.nvmlDeviceGetCudaComputeCapability(h),
+                 opt(pynvml.nvmlDeviceGetArchitecture, h), mig and mig[0], ecc and ecc[0],
+                 attrs and attrs.multiprocessorCount])
+out["devices"] = devs
+pynvml.nvmlShutdown()
+print(json.dumps(out))
+"""
+
+
+def test_our_binding_reads_what_pynvml_reads(fake_nvml: FakeNVML) -> None:
+    pytest.importorskip("pynvml")
+    env = fake_nvml.env(
+        gpus=3, mig=1, ecc=0, sm_count=132, devices=[{"name": H100_80GB[0], "cc": "9.0"}]
+    )
+    ours = _probe(env)
+    full = {**os.environ, **env}
+    done = subprocess.run(
+        [sys.executable, "-c", PYNVML], env=full, capture_output=True, text=True, check=True
+    )
+    theirs = json.loads(done.stdout)
+    assert ours["driver-version"] == theirs["driver"]
+    assert ours["cuda-driver-version"] == nvml.cuda_version(theirs["cuda"])
+    assert [
+        [
+            d["name"],
+            d["uuid"],
+            d["memory-total-bytes"],
+            d["compute-capability"],
+            d["mig-mode"],
+            d["ecc-mode"],
+            d["multiprocessor-count"],
+        ]
+        for d in ours["devices"]
+    ] == [[t[0], t[1], t[2], t[3], t[5] == 1, t[6] == 1, t[7]] for t in theirs["devices"]]
+    assert [d["architecture"] for d in ours["devices"]] == [
+        nvml.architecture_name(t[4], t[3]) for t in theirs["devices"]
+    ]
+    assert ours["devices"][0]["name"] == H100_80GB[0]
+
+
+def test_a_driver_without_a_symbol_is_function_not_found(tmp_path: Path) -> None:
+    """An older driver's NVML lacks newer calls: the binding says so instead of crashing."""
+    from envsnap.probes._nvmllib import FUNCTION_NOT_FOUND, NVML, NVMLError
+
+    lib = NVML("libc.so.6")  # a real shared library without a single NVML symbol
+    with pytest.raises(NVMLError) as caught:
+        lib.driver_version()
+    assert caught.value.value == FUNCTION_NOT_FOUND
+    assert "nvmlSystemGetDriverVersion" in str(caught.value)
 
 
 # --- capture through the real CLI ---------------------------------------------------------
