@@ -209,6 +209,9 @@ def section_docker(report: Report, inputs: DockerInputs) -> None:
         report.put("docker", "warm_s", warm_s)
         report.put("docker", "warm_over_cold", round(warm_s / cold_s, 3))
     _report_size(report, inputs.ref)
+    # Both images are measured: drop them (on vfs each layer is a full copy, ~30 GB in all).
+    for tag in (COLD_TAG, WARM_TAG):
+        _remove(tag)
 
 
 def _report_size(report: Report, ref: Path) -> None:
