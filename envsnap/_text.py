@@ -1,4 +1,4 @@
-"""Short lists for one-line messages."""
+"""Small text helpers: PEP 503 package names, short lists for one-line messages."""
 
 from __future__ import annotations
 
@@ -14,3 +14,12 @@ def some(items: Sequence[str], most: int = MOST) -> str:
     """Join *items* with commas, the first *most* only: "a, b, c and 5 more"."""
     shown = ", ".join(items[:most])
     return f"{shown} and {len(items) - most} more" if len(items) > most else shown
+
+
+def canonical_name(name: str) -> str:
+    """*name* normalized as `packaging.utils.canonicalize_name` does (PEP 503), without
+    importing packaging.utils (which imports packaging.tags, logging, ...)."""
+    value = name.lower().replace("_", "-").replace(".", "-")
+    while "--" in value:
+        value = value.replace("--", "-")
+    return value

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
+from .._text import canonical_name
 from ..model import ArtifactFile, Package
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "accepted",
-    "canonical_name",
     "normalized_version",
     "package_table",
     "toml_document",
@@ -64,15 +64,6 @@ def toml_string(text: str) -> str:
     if _ESCAPE.search(text) is None:
         return f'"{text}"'
     return '"' + _ESCAPE.sub(_escape_one, text) + '"'
-
-
-def canonical_name(name: str) -> str:
-    """*name* normalized as `packaging.utils.canonicalize_name` does (PEP 503), without
-    importing packaging.utils (which imports packaging.tags, logging, ...)."""
-    value = name.lower().replace("_", "-").replace(".", "-")
-    while "--" in value:
-        value = value.replace("--", "-")
-    return value
 
 
 def normalized_version(version: str) -> str | None:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from packaging.version import InvalidVersion, Version
 
 from envsnap._io import read_text
+from envsnap._text import canonical_name
 from envsnap.errors import InputError
 from envsnap.model import CondaEnv, CondaPackage, Package
 
@@ -37,7 +38,6 @@ _SUBDIR = re.compile(
     r"(32|64|aarch64|arm64|armv6l|armv7l|ppc64le|ppc64|s390x|riscv64|wasm32))$"
 )
 _TOKEN = re.compile(r"/t/[^/]+/")
-_NAME_NORM = re.compile(r"[-_.]+")
 _ANACONDA_HOSTS = ("conda.anaconda.org", "repo.anaconda.com")
 
 
@@ -154,10 +154,6 @@ def probe(prefix: str) -> CondaEnv | None:
     )
 
 
-def _norm(name: str) -> str:
-    return _NAME_NORM.sub("-", name).lower()
-
-
 def _same_version(a: str, b: str) -> bool:
     if a == b:
         return True
@@ -175,12 +171,12 @@ def drop_conda_owned(packages: Sequence[Package], conda_env: CondaEnv) -> tuple[
     """
     owned: dict[str, list[str]] = {}
     for cp in conda_env.packages:
-        owned.setdefault(_norm(cp.name), []).append(cp.version)
+        owned.setdefault(canonical_name(cp.name), []).append(cp.version)
     kept = []
     for pkg in packages:
         if (pkg.installer or "").strip().lower() == "conda":
             continue
-        if any(_same_version(pkg.version, v) for v in owned.get(_norm(pkg.name), ())):
+        if any(_same_version(pkg.version, v) for v in owned.get(canonical_name(pkg.name), ())):
             continue
         kept.append(pkg)
     return tuple(kept)

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from envsnap._text import canonical_name
 from envsnap.model import Component, CudaStack, FrameworkBuild, Package
 from envsnap.probes import _cudafiles as files
 from envsnap.probes._filecache import cache_dir, cached
@@ -59,10 +60,6 @@ _WHEELS: Mapping[str, str] = {
     "nvidia-nccl": "nccl",
     "cuda-toolkit": "cuda-toolkit",
 }
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 # --- pure parsers -------------------------------------------------------------------------------
@@ -212,11 +209,13 @@ def _cupy(versions: Mapping[str, str]) -> FrameworkBuild | None:
 
 def _from_wheels(packages: Iterable[Package]) -> dict[str, Component]:
     found: dict[str, Component] = {}
-    for pkg in sorted(packages, key=lambda p: _norm(p.name)):
-        component = _WHEELS.get(_norm(pkg.name))
+    for pkg in sorted(packages, key=lambda p: canonical_name(p.name)):
+        component = _WHEELS.get(canonical_name(pkg.name))
         if component is None or pkg.version.split(".")[0] in ("0", ""):
             continue  # 0.0.1 placeholders (nvidia-cuda-runtime-cu13 and friends)
-        found.setdefault(component, Component(component, pkg.version, f"wheel {_norm(pkg.name)}"))
+        found.setdefault(
+            component, Component(component, pkg.version, f"wheel {canonical_name(pkg.name)}")
+        )
     return found
 
 
@@ -248,7 +247,7 @@ def _nvcc() -> Component | None:
 
 def probe(packages: Sequence[Package], site_dirs: Sequence[str]) -> CudaStack:
     """Return the frameworks' CUDA builds and the CUDA components this environment loads."""
-    versions = {_norm(p.name): p.version for p in packages}
+    versions = {canonical_name(p.name): p.version for p in packages}
     builders = (
         _torch(site_dirs, versions),
         _tensorflow(site_dirs, versions),

@@ -12,8 +12,8 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from .._text import canonical_name as canonicalize_name
 from ..errors import InputError
-from ..formats._pylockfast import canonical_name as canonicalize_name
 from ..model import Package
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name

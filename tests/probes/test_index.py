@@ -370,7 +370,7 @@ def test_cached_files_read_as_from_dict_reads_them(data: object) -> None:
 def test_canonical_name_matches_packaging() -> None:
     from packaging.utils import canonicalize_name
 
-    from envsnap.formats._pylockfast import canonical_name
+    from envsnap._text import canonical_name
 
     for name in ("Six", "zope.interface", "a__b--c..d", "A-_.B", "ruamel.yaml.clib", "x"):
         assert canonical_name(name) == canonicalize_name(name)

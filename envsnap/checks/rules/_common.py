@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from envsnap._text import canonical_name
 from envsnap.model import GPU, Environment, Snapshot
 
 __all__ = ["envvars", "framework_versions", "gpu_devices", "has_gpus", "norm", "packages"]
@@ -19,9 +18,7 @@ FRAMEWORKS = {
 }
 
 
-def norm(name: str) -> str:
-    """PEP 503 normalized distribution name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+norm = canonical_name  # PEP 503 normalized distribution name
 
 
 def envvars(env: Environment) -> dict[str, str]:

@@ -35,25 +35,29 @@ def _gib(n: int) -> str:
     return f"{n / _GIB:.1f} GiB"
 
 
+def _shortfall(
+    had: int, have: int, margin: tuple[float, float], *, what: str, code: str, remedy: str
+) -> list[Finding]:
+    """One finding when *have* falls short of *had* by more than *margin* allows, else none."""
+    severity = _grade(have, had, margin)
+    if severity is None:
+        return []
+    message = f"less {what} than the recorded run ({have / had:.0%})"
+    return [Finding(severity, "memory", code, message, _gib(had), _gib(have), remedy)]
+
+
 def ram(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     """Less RAM than recorded: warning within the margin above, error far below."""
     if recorded.hardware is None or current.hardware is None:
         return []
-    had, have = recorded.hardware.memory.total_bytes, current.hardware.memory.total_bytes
-    severity = _grade(have, had, RAM_MARGIN)
-    if severity is None:
-        return []
-    return [
-        Finding(
-            severity,
-            "memory",
-            "memory.ram",
-            f"less RAM than the recorded run ({have / had:.0%})",
-            _gib(had),
-            _gib(have),
-            "run on a machine with the recorded RAM, or reduce data loader workers/prefetch",
-        )
-    ]
+    return _shortfall(
+        recorded.hardware.memory.total_bytes,
+        current.hardware.memory.total_bytes,
+        RAM_MARGIN,
+        what="RAM",
+        code="memory.ram",
+        remedy="run on a machine with the recorded RAM, or reduce data loader workers/prefetch",
+    )
 
 
 def gpu_memory(recorded: Snapshot, current: Snapshot) -> list[Finding]:
@@ -61,22 +65,14 @@ def gpu_memory(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     rec, cur = gpu_devices(recorded), gpu_devices(current)
     if not rec or not cur:
         return []
-    had = min(g.memory_total_bytes for g in rec)
-    have = min(g.memory_total_bytes for g in cur)
-    severity = _grade(have, had, GPU_MARGIN)
-    if severity is None:
-        return []
-    return [
-        Finding(
-            severity,
-            "memory",
-            "memory.gpu",
-            f"less GPU memory than the recorded run ({have / had:.0%})",
-            _gib(had),
-            _gib(have),
-            "use GPUs with the recorded memory, or reduce the per-GPU batch size",
-        )
-    ]
+    return _shortfall(
+        min(g.memory_total_bytes for g in rec),
+        min(g.memory_total_bytes for g in cur),
+        GPU_MARGIN,
+        what="GPU memory",
+        code="memory.gpu",
+        remedy="use GPUs with the recorded memory, or reduce the per-GPU batch size",
+    )
 
 
 RULES = (ram, gpu_memory)
