@@ -36,11 +36,20 @@ def capture(
     return snap
 
 
-def check(directory: str | os.PathLike[str] = DEFAULT_DIR, *, python: str | None = None) -> Report:
-    """Compare this machine (and *python*'s environment) with the capture in *directory*."""
+def check(
+    directory: str | os.PathLike[str] = DEFAULT_DIR,
+    *,
+    python: str | None = None,
+    numerics: bool = False,
+) -> Report:
+    """Compare this machine (and *python*'s environment) with the capture in *directory*.
+
+    With *numerics*, re-run the recorded numerics battery in *python* and compare bit for bit;
+    the report's ``numerics`` then holds the summary (how many probes matched).
+    """
     from .checks import check as _check
 
-    return _check(directory, python=python)
+    return _check(directory, python=python, numerics=numerics)
 
 
 def require(

@@ -16,6 +16,10 @@ from envsnap.model import Snapshot, replace
 from .engine import run
 from .findings import Finding, Report
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from envsnap.numerics.report import NumericsSummary
+
 __all__ = ["Finding", "Report", "check", "diff", "load", "require"]
 
 
@@ -46,14 +50,35 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     return Snapshot(environment=env, hardware=hw)
 
 
-def check(directory: str | os.PathLike[str] = "envsnap", *, python: str | None = None) -> Report:
+def check(
+    directory: str | os.PathLike[str] = "envsnap",
+    *,
+    python: str | None = None,
+    numerics: bool = False,
+    numerics_timeout: float | None = None,
+) -> Report:
     """Compare this machine and the environment of *python* (default: this interpreter) with the
-    capture in *directory*; return the report (never raises for findings)."""
+    capture in *directory*; return the report (never raises for findings).
+
+    With *numerics*, also re-run the recorded numerics battery in *python* and compare bits.
+    """
     from envsnap.probes import capture
 
     recorded = load(directory)
     current = capture(python, lock=False)
-    return run(recorded, current)
+    report = run(recorded, current)
+    if numerics:
+        from envsnap import numerics as _numerics
+
+        timeout = numerics_timeout or _numerics.TIMEOUT_S
+        extra, summary = _numerics.check(directory, python=python, timeout=timeout)
+        report = _merge(report, extra, summary)
+    return report
+
+
+def _merge(report: Report, extra: list[Finding], summary: NumericsSummary | None) -> Report:
+    found = sorted(set(report.findings) | set(extra), key=Finding.sort_key)
+    return Report(tuple(found), numerics=summary)
 
 
 def require(
@@ -79,5 +104,12 @@ def require(
 
 
 def diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Report:
-    """Compare capture *a* (recorded) with capture *b* (current) using the same rules."""
-    return run(load(a), load(b))
+    """Compare capture *a* (recorded) with capture *b* (current) using the same rules; their
+    numerics.toml too when either has one (nothing is run)."""
+    report = run(load(a), load(b))
+    if any((Path(d) / "numerics.toml").exists() for d in (a, b)):
+        from envsnap import numerics as _numerics
+
+        extra, summary = _numerics.diff(a, b)
+        report = _merge(report, extra, summary)
+    return report

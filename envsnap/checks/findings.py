@@ -6,6 +6,10 @@ from typing import Any
 
 from envsnap._record import Record, record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from envsnap.numerics.report import NumericsSummary
+
 __all__ = ["CATEGORIES", "SEVERITIES", "Finding", "Report"]
 
 # Worst first: the engine sorts by this order and the exit code comes from the worst severity.
@@ -21,6 +25,7 @@ CATEGORIES = (
     "memory",
     "blas",
     "determinism",
+    "numerics",
 )
 
 
@@ -75,6 +80,7 @@ class Report(Record):
     """All findings of one check or diff, sorted worst first."""
 
     findings: tuple[Finding, ...] = ()
+    numerics: NumericsSummary | None = None  # set by a check or diff that compared numerics
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -106,8 +112,11 @@ class Report(Record):
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON envelope: ``{"version": 1, "compatible": ..., "findings": [...]}``."""
-        return {
+        out: dict[str, Any] = {
             "version": 1,
             "compatible": self.compatible,
             "findings": [f.to_dict() for f in self.findings],
         }
+        if self.numerics is not None:
+            out["numerics"] = self.numerics.to_dict()
+        return out

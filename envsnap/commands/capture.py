@@ -23,6 +23,9 @@ Record the environment of this interpreter (or --python PATH) and this machine i
   requirements.txt  the same pins with --hash lines (pip install --require-hashes -r)
   hardware.toml     GPUs (NVML), driver, CPU and instruction sets, RAM, NUMA
   conda-lock.yml    conda packages, when the target is a conda environment
+  numerics.toml     with --numerics: bits of a battery of GEMM, conv, reductions, libm, FFT,
+                    LAPACK, scatter and RNG probes in numpy/torch/jax/tensorflow, run in the
+                    target interpreter, with the BLAS/SIMD/GPU dispatch facts behind them
 
 Index hashes are looked up once per (index, name, version) and cached; --offline skips the
 look-ups and lists the packages it could not pin.
@@ -35,6 +38,10 @@ OPTIONS = (
     Option(("--offline",), "offline", "no index look-ups (hashes from cache)"),
     Option(("--json",), "json", "print a JSON summary instead of text"),
     Option(("-q", "--quiet"), "quiet", "print nothing on success"),
+    Option(("--numerics",), "numerics", "also run the numerics battery -> numerics.toml"),
+    Option(
+        ("--numerics-timeout",), "numerics_timeout", "battery time limit (default 300)", "SECONDS"
+    ),
 )
 POSITIONAL = None
 
@@ -62,7 +69,8 @@ def run(args: SimpleNamespace) -> int:
             print(f"envsnap: {msg}", file=sys.stderr)
 
     snap = capture(args.python, offline=args.offline, progress=progress)
-    files = write(snap, args.output)
+    numerics = _numerics(args, progress) if args.numerics else None
+    files = write(snap, args.output, numerics=numerics[0] if numerics else None)
     env = snap.environment
     hw = snap.hardware
     summary = {
@@ -74,6 +82,8 @@ def run(args: SimpleNamespace) -> int:
         "gpus": len(hw.gpus.devices) if hw else 0,
         "gpu_status": hw.gpus.status if hw else "none",
     }
+    if numerics:
+        summary["numerics"] = numerics[1]
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
         return 0
@@ -89,6 +99,8 @@ def run(args: SimpleNamespace) -> int:
             f"captured {summary['packages']} packages, Python {env.python.version}, {gpu} "
             f"-> {args.output}/"
         )
+        if numerics:
+            print(numerics[2], file=sys.stderr if not numerics[1]["complete"] else sys.stdout)
         if env.unhashed:
             print(
                 f"warning: {len(env.unhashed)} package(s) not pinned by hash "
@@ -97,3 +109,31 @@ def run(args: SimpleNamespace) -> int:
                 file=sys.stderr,
             )
     return 0
+
+
+def _numerics(args: SimpleNamespace, progress: Any) -> tuple[str, dict[str, Any], str]:
+    """Run the battery: (numerics.toml text, JSON summary, the line to print)."""
+    from ..numerics import capture as run_battery
+    from ..numerics.fileformat import digest, render
+    from .check import _seconds
+
+    progress("running the numerics battery")
+    timeout = _seconds(args.numerics_timeout)
+    result = run_battery(args.python, **({"timeout": timeout} if timeout else {}))
+    ok = [f.name for f in result.frameworks if f.status == "ok"]
+    info = {
+        "complete": result.complete,
+        "reason": result.reason,
+        "probes": len(result.probes),
+        "frameworks": ok,
+        "seconds": result.seconds,
+        "digest": digest(result),
+    }
+    if not result.complete:
+        line = f"warning: numerics: {result.reason}; numerics.toml records no probes"
+    else:
+        line = (
+            f"numerics: {len(result.probes)} probes ({', '.join(ok) or 'no framework'}) "
+            f"in {result.seconds or 0:.1f} s -> {args.output}/numerics.toml"
+        )
+    return render(result), info, line

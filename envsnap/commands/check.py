@@ -37,6 +37,10 @@ OPTIONS = (
     Option(("--python",), "python", "interpreter of the environment to check", metavar="PATH"),
     Option(("--json",), "json", "print the findings as one JSON object"),
     Option(("--strict",), "strict", "exit 1 on warnings too"),
+    Option(("--numerics",), "numerics", "re-run the recorded numerics battery, compare bits"),
+    Option(
+        ("--numerics-timeout",), "numerics_timeout", "battery time limit (default 300)", "SECONDS"
+    ),
 )
 POSITIONAL = Positional("directory", "DIR", "default: ./envsnap", "envsnap")
 
@@ -60,9 +64,29 @@ def run(args: SimpleNamespace) -> int:
     # Imported here: the CLI registers every verb at start, and only `check` needs the engine.
     from envsnap.checks import check
 
-    report = check(args.directory, python=args.python)
+    report = check(
+        args.directory,
+        python=args.python,
+        numerics=args.numerics,
+        numerics_timeout=_seconds(args.numerics_timeout),
+    )
     ok_line = f"envsnap: this machine matches the capture in {args.directory}"
     return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)
+
+
+def _seconds(text: str | None) -> float | None:
+    """A --numerics-timeout value: positive seconds, else `InputError`."""
+    if text is None:
+        return None
+    from envsnap.errors import InputError
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1e6:
+        raise InputError(f"--numerics-timeout: expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def _use_colour(stream: TextIO) -> bool:
@@ -115,4 +139,6 @@ def print_report(
         print(ok_line, file=out)
     else:
         print(render_text(report, colour=_use_colour(out)), file=out)
+    if report.numerics is not None and not json_output:
+        print(report.numerics.line(), file=out)
     return report.exit_code(strict=strict)

@@ -153,7 +153,7 @@ def _torch_out(np, out):
         raw = t.view(torch.int16).numpy().tobytes()
         return raw, t.float().numpy().ravel().astype(np.float64), "bfloat16", shape
     arr = t.numpy()
-    return _np_out(np, arr)[:2] + (str(arr.dtype), shape)
+    return (*_np_out(np, arr)[:2], str(arr.dtype), shape)
 
 
 # ---------------------------------------------------------------- numpy
@@ -283,7 +283,8 @@ def _blas_threads():
     try:
         from threadpoolctl import threadpool_info
 
-        return max((i.get("num_threads") or 0) for i in threadpool_info() if i["user_api"] == "blas")
+        pools = threadpool_info()
+        return max((i.get("num_threads") or 0) for i in pools if i["user_api"] == "blas")
     except Exception:
         return -1
 
@@ -650,7 +651,7 @@ def _cpu():
         "model": model or platform.processor(),
         "isa": " ".join(sorted(flags)),
         "machine": platform.machine(),
-        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0,
         "libc": " ".join(platform.libc_ver()).strip(),
         "python": platform.python_version(),
     }
@@ -662,8 +663,8 @@ def numpy_dispatch(np):
         simd = np.show_config(mode="dicts").get("SIMD Extensions", {})
         d["simd-baseline"] = " ".join(simd.get("baseline") or [])
         d["simd-found"] = " ".join(simd.get("found") or [])
-    except Exception:
-        pass
+    except Exception:  # numpy < 2 has no mode="dicts": the SIMD facts stay unknown
+        d["simd-found"] = "unknown"
     return d
 
 

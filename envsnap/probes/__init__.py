@@ -80,7 +80,9 @@ def capture(
     return Snapshot(environment=environment, hardware=hardware)
 
 
-def write(snapshot: Snapshot, out_dir: str | os.PathLike[str]) -> tuple[str, ...]:
+def write(
+    snapshot: Snapshot, out_dir: str | os.PathLike[str], *, numerics: str | None = None
+) -> tuple[str, ...]:
     """Write pylock.toml, requirements.txt, hardware.toml and (for conda) conda-lock.yml.
 
     A file that already holds the same capture, apart from its capture time, is left as it is:
@@ -99,6 +101,8 @@ def write(snapshot: Snapshot, out_dir: str | os.PathLike[str]) -> tuple[str, ...
         from ..formats import condalock  # packaging.version, hashlib: only for a conda prefix
 
         texts["conda-lock.yml"] = condalock.render(snapshot.environment)
+    if numerics is not None:  # the text of numerics.toml (envsnap.numerics.fileformat.render)
+        texts["numerics.toml"] = numerics
     for name, text in texts.items():
         _write_unless_same(out / name, text)
     return tuple(str(out / name) for name in texts)

@@ -1,0 +1,166 @@
+"""Settings that may restore the recorded bits, and their proof: re-run the probe under each.
+
+`candidates` is pure: from the facts that differ it proposes the settings a user can make
+(thread counts, OpenBLAS core type, ATen CPU capability, TF32 off, deterministic algorithms,
+an environment variable as recorded). `verify` re-runs only the differing probes under each
+candidate in the target interpreter and keeps the first that gives the recorded bits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from envsnap._record import Record, record
+
+from .compare import ProbeComparison
+from .model import Numerics
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["Candidate", "Verdict", "candidates", "verify"]
+
+_THREAD_VARS = {"openblas": "OPENBLAS_NUM_THREADS", "mkl": "MKL_NUM_THREADS"}
+
+
+@record
+class Candidate(Record):
+    """A setting to try: environment changes (None: unset) and battery settings."""
+
+    label: str
+    env: tuple[tuple[str, str | None], ...] = ()
+    settings: tuple[tuple[str, Any], ...] = ()
+    rank: int = 0  # tried in rank order: a library's own switch, a variable as recorded, all
+
+
+@record
+class Verdict(Record):
+    """What re-running a probe under the candidates showed."""
+
+    fixed_by: str = ""  # the label of the candidate that restored the bits, or ""
+    tried: tuple[str, ...] = ()
+
+
+def candidates(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list[Candidate]:
+    """The settings worth trying for *comp* (a differing or nondeterministic probe)."""
+    out = [
+        *_numpy(comp, recorded, current),
+        *_torch(comp, recorded, current),
+        *_environment(comp),
+    ]
+    unique: dict[str, Candidate] = {}
+    for cand in out:
+        unique.setdefault(cand.label, cand)
+    return list(unique.values())
+
+
+def _numpy(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list[Candidate]:
+    if comp.recorded.framework != "numpy":
+        return []
+    out = []
+    api = recorded.fact("blas.numpy.internal-api")
+    threads = recorded.fact("blas.numpy.threads")
+    if threads and threads != current.fact("blas.numpy.threads"):
+        var = _THREAD_VARS.get(api, "OMP_NUM_THREADS")
+        out.append(Candidate(f"{var}={threads}", env=((var, threads),)))
+    core = recorded.fact("blas.numpy.architecture")
+    if api == "openblas" and core and core != current.fact("blas.numpy.architecture"):
+        out.append(Candidate(f"OPENBLAS_CORETYPE={core}", env=(("OPENBLAS_CORETYPE", core),)))
+    return out
+
+
+def _torch(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list[Candidate]:
+    probe, out = comp.recorded, []
+    if probe.framework != "torch":
+        return out
+    threads = probe.setting("threads")
+    if threads.isdigit() and comp.current and comp.current.setting("threads") != threads:
+        label = f"torch.set_num_threads({threads})"
+        out.append(Candidate(label, settings=(("torch_threads", threads),)))
+    cap = recorded.fact("torch.cpu-capability").lower()
+    if probe.device == "cpu" and cap and cap != current.fact("torch.cpu-capability").lower():
+        out.append(Candidate(f"ATEN_CPU_CAPABILITY={cap}", env=(("ATEN_CPU_CAPABILITY", cap),)))
+    if probe.device.startswith("cuda"):
+        if probe.setting("matmul-tf32") == "false" or probe.setting("cudnn-tf32") == "false":
+            out.append(Candidate("TF32 off (allow_tf32 = False)", settings=(("tf32", False),)))
+        if comp.status == "nondeterministic" or probe.kind in ("scatter", "conv"):
+            out.append(
+                Candidate(
+                    "torch.use_deterministic_algorithms(True), CUBLAS_WORKSPACE_CONFIG=:4096:8",
+                    env=(("CUBLAS_WORKSPACE_CONFIG", ":4096:8"),),
+                    settings=(("deterministic", True),),
+                )
+            )
+    return out
+
+
+def _environment(comp: ProbeComparison) -> list[Candidate]:
+    """Each environment variable the probe ran under, set back to its recorded value."""
+    if comp.current is None:
+        return []
+    out: list[Candidate] = []
+    old, new = dict(comp.recorded.settings), dict(comp.current.settings)
+    for var in sorted(k for k in old.keys() | new.keys() if k.isupper()):
+        if old.get(var, "") != new.get(var, ""):
+            value = old.get(var) or None
+            label = f"{var}={value}" if value else f"unset {var}"
+            out.append(Candidate(label, ((var, value),), rank=1))
+    return out
+
+
+def _combine(cands: Sequence[Candidate]) -> Candidate:
+    env: dict[str, str | None] = {}
+    settings: dict[str, Any] = {}
+    for c in cands:
+        env.update(c.env)
+        settings.update(c.settings)
+    return Candidate(
+        " and ".join(c.label for c in cands), tuple(env.items()), tuple(settings.items()), rank=2
+    )
+
+
+Runner = Callable[..., Numerics]
+
+
+def verify(
+    comps: Sequence[ProbeComparison],
+    recorded: Numerics,
+    current: Numerics,
+    run: Runner,
+) -> dict[str, Verdict]:
+    """Re-run each differing probe under its candidates; *run* is `runner.run_battery` with
+    the interpreter and time limit bound (keywords ``only``, ``env``, ``settings``)."""
+    todo = {c.id: c for c in comps if c.status in ("differs", "nondeterministic")}
+    per_probe = {pid: candidates(c, recorded, current) for pid, c in todo.items()}
+    fixed: dict[str, str] = {}
+    tried: dict[str, list[str]] = {pid: [] for pid in todo}
+    plans: list[tuple[Candidate, list[str]]] = []
+    for pid, cands in per_probe.items():
+        for cand in cands:
+            match = next((p for p in plans if p[0] == cand), None)
+            if match is None:
+                plans.append((cand, [pid]))
+            else:
+                match[1].append(pid)
+    combined: dict[Candidate, list[str]] = {}
+    for pid, cands in per_probe.items():
+        if len(cands) > 1:
+            combined.setdefault(_combine(cands), []).append(pid)
+    plans.extend(combined.items())
+    plans.sort(key=lambda plan: plan[0].rank)
+    for cand, pids in plans:
+        left = [p for p in pids if p not in fixed]
+        if not left:
+            continue
+        result = run(only=left, env=dict(cand.env), settings=dict(cand.settings))
+        for pid in left:
+            tried[pid].append(cand.label)
+            if _restored(todo[pid], result):
+                fixed[pid] = cand.label
+    return {pid: Verdict(fixed.get(pid, ""), tuple(tried[pid])) for pid in todo}
+
+
+def _restored(comp: ProbeComparison, result: Numerics) -> bool:
+    now = result.probe(comp.id)
+    return bool(now and not now.error and now.deterministic and now.sha256 == comp.recorded.sha256)

@@ -1,0 +1,83 @@
+"""Run the battery in a target interpreter, in a subprocess with a time limit.
+
+The battery's text runs as ``PYTHON -c SOURCE CONFIG``: the target needs none of envsnap, and
+the frameworks it imports are the target's own (a rebuilt image's /opt/venv/bin/python).
+Environment overrides (a remedy's ``OPENBLAS_NUM_THREADS=1``) apply to that subprocess only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from envsnap.errors import CaptureError
+from envsnap.model import ModelError
+
+from .model import Numerics, from_battery
+
+__all__ = ["TIMEOUT_S", "battery_version", "run_battery"]
+
+TIMEOUT_S = 300.0
+
+
+def battery_version() -> str:
+    """The version of the battery this envsnap runs (read from its source, not imported)."""
+    for line in _source().splitlines():
+        if line.startswith("BATTERY_VERSION = "):
+            return line.split("=", 1)[1].strip().strip('"')
+    return ""  # pragma: no cover - the constant is always there
+
+
+def _source() -> str:
+    return Path(__file__).with_name("_battery.py").read_text(encoding="utf-8")
+
+
+def run_battery(
+    python: str | None = None,
+    *,
+    timeout: float = TIMEOUT_S,
+    only: Iterable[str] | None = None,
+    env: Mapping[str, str | None] | None = None,
+    settings: Mapping[str, object] | None = None,
+) -> Numerics:
+    """Run the battery in *python* (default: this interpreter) and return what it measured.
+
+    *only* limits it to those probe ids; *env* sets (value) or removes (None) variables in the
+    subprocess environment; *settings* are applied inside it (``torch_threads``, ``tf32``,
+    ``deterministic``). A battery killed by *timeout* is returned with ``complete=False`` and
+    the reason; one that fails otherwise raises `CaptureError` with its last line of stderr.
+    """
+    from envsnap import _subprocess
+    from envsnap.probes.target import _resolve
+
+    exe = _resolve(python) if python else sys.executable
+    child_env = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            child_env.pop(key, None)
+        else:
+            child_env[key] = value
+    config = {"only": sorted(only) if only is not None else None, "settings": dict(settings or {})}
+    start = time.monotonic()
+    done = _subprocess.run(
+        [exe, "-c", _source(), json.dumps(config)], timeout=timeout, env=child_env
+    )
+    if done.returncode is None:
+        if time.monotonic() - start >= timeout:
+            return Numerics(
+                battery_version=battery_version(),
+                complete=False,
+                reason=f"the battery did not finish within its time limit of {timeout:g} s",
+            )
+        raise CaptureError(f"{exe}: could not run the numerics battery ({done.stderr.strip()})")
+    if not done.ok:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise CaptureError(f"{exe}: the numerics battery failed ({last[:300]})")
+    try:
+        return from_battery(json.loads(done.stdout.strip().splitlines()[-1]))
+    except (ValueError, IndexError, ModelError) as exc:
+        raise CaptureError(f"{exe}: the numerics battery printed no result ({exc})") from None
