@@ -71,7 +71,8 @@ def _numpy(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list
 
 
 def _torch(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list[Candidate]:
-    probe, out = comp.recorded, []
+    probe = comp.recorded
+    out: list[Candidate] = []
     if probe.framework != "torch":
         return out
     threads = probe.setting("threads")
