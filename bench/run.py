@@ -5,7 +5,7 @@ against `pip freeze` (time and peak memory), growth from 40 to 500 installed dis
 `envsnap check` against `python -c pass`, the rebuild render time, and (with --docker) image
 build times and size. A verb that does not work yet shows as "unavailable: <why>".
 
-Usage: python bench/run.py [--runs N] [--json] [--docker]
+Usage: python bench/run.py [--runs N] [--json] [--docker] [--numerics-only]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import toolenv
 from core import ROOT, Bench
 from sections_capture import section_capture, section_growth, section_reference
 from sections_check import section_check, section_render
+from sections_numerics import section_numerics
 
 __all__ = ["main"]
 
@@ -85,6 +86,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--json", action="store_true", help="print JSON on stdout (table on stderr)")
     p.add_argument("--docker", action="store_true", help="also build images (several minutes)")
     p.add_argument(
+        "--numerics-only",
+        action="store_true",
+        help="run only section 7, the numerics battery (builds .bench/numerics-venv once)",
+    )
+    p.add_argument(
+        "--numerics-python", type=Path, help="target for section 7 (default .bench/numerics-venv)"
+    )
+    p.add_argument(
         "--home",
         type=Path,
         default=ROOT / ".bench",
@@ -118,6 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         info = _machine()
         bench.report.data["machine"] = info
         bench.report.put("bench", "envsnap", how)
+        if args.numerics_only:
+            print("bench: numerics battery ...", file=sys.stderr)
+            section_numerics(bench, args.numerics_python)
+            print(bench.report.table(), file=out)
+            if args.json:
+                print(json.dumps(bench.report.as_json(), indent=2, sort_keys=True))
+            return 0
         print("bench: reference environment ...", file=sys.stderr)
         ref = section_reference(bench)
         print("bench: capture vs pip freeze ...", file=sys.stderr)
@@ -128,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         section_check(bench)
         print("bench: rebuild render ...", file=sys.stderr)
         section_render(bench)
+        print("bench: numerics battery ...", file=sys.stderr)
+        section_numerics(bench, args.numerics_python)
         before_docker = time.perf_counter() - started
         bench.report.put("bench", "sections_1_5_s", round(before_docker, 1))
         if args.docker:
