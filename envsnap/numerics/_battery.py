@@ -280,13 +280,9 @@ def _fsum(x):
 
 
 def _blas_threads():
-    try:
-        from threadpoolctl import threadpool_info
-
-        pools = threadpool_info()
-        return max((i.get("num_threads") or 0) for i in pools if i["user_api"] == "blas")
-    except Exception:
-        return -1
+    """The thread count of the BLAS numpy loaded, as threadpoolctl (or OpenBLAS) reports it."""
+    pools = [p for p in _threadpools() or () if p.get("user-api") == "blas"]
+    return max((p.get("threads") or 0) for p in pools) if pools else -1
 
 
 # ---------------------------------------------------------------- torch

@@ -73,6 +73,9 @@ def _venv(home: Path, name: str, *requirements: str) -> Path:
 @pytest.fixture(scope="session")
 def torch_python(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The python of a venv with numpy, torch (CPU, from the local wheel) and threadpoolctl."""
+    if not any(WHEELS.glob("torch-2.13.0*.whl")):
+        # PyPI's torch wheel brings gigabytes of CUDA libraries; the CPU wheel is local only
+        pytest.skip(f"no torch 2.13.0 CPU wheel in {WHEELS} (set ENVSNAP_TEST_WHEELS)")
     return _venv(_home(request.config, tmp_path_factory), "torch", TORCH, *OTHERS)
 
 

@@ -221,3 +221,23 @@ def test_plain_check_imports_nothing_numerics_and_bad_input_is_one_line(tmp_path
     missing = envsnap_cli("check", cap, "--numerics", "--python", python)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert f"{cap / 'numerics.toml'}: not found" in missing.stderr
+
+
+@pytest.mark.slow
+def test_without_threadpoolctl_openblas_is_read_through_ctypes(torch_python: Path) -> None:
+    code = (
+        "import json, sys\n"
+        "sys.modules['threadpoolctl'] = None  # as if not installed\n"
+        f"source = open({str(ROOT / 'envsnap/numerics/_battery.py')!r}).read()\n"
+        "scope = {'__name__': 'battery'}\n"
+        "exec(compile(source, 'battery', 'exec'), scope)\n"
+        "print(json.dumps(scope['main'](['-', json.dumps({'only': ['numpy.cpu.gemm-f64']})])))\n"
+    )
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    done = subprocess.run(
+        [str(torch_python), "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    result = json.loads(done.stdout)
+    (pool,) = result["dispatch"]["threadpools"]
+    assert pool["internal-api"] == "openblas" and pool["threads"] == 1 and pool["architecture"]
+    assert result["probes"][0]["settings"]["blas-threads"] == 1
