@@ -453,11 +453,9 @@ def torch_probes(b, np, torch, dev, prefix):
     run("index-add-f32", "scatter", index_add)
 
     def randn():
-        def fn():
-            if cuda:
-                torch.cuda.manual_seed(0)
-                return torch.randn(1 << 14, device=dev)
-            return torch.randn(1 << 14, generator=torch.Generator().manual_seed(0))
+        def fn():  # the generator of that device, seeded as torch.manual_seed(0) seeds it
+            g = torch.Generator(device=dev).manual_seed(0)
+            return torch.randn(1 << 14, device=dev, generator=g)
 
         return fn, None
 

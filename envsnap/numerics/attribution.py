@@ -8,7 +8,7 @@ for elementwise functions, the framework version for RNG streams.
 
 from __future__ import annotations
 
-from .model import Numerics, ProbeResult
+from .model import Numerics, ProbeResult, printable
 
 __all__ = ["LABELS", "causes", "relevant_facts"]
 
@@ -100,7 +100,7 @@ def relevant_facts(probe: ProbeResult) -> tuple[str, ...]:
 
 
 def _show(value: str) -> str:
-    return value if value else "unset"
+    return printable(value, 80) if value else "unset"
 
 
 def causes(
@@ -116,5 +116,5 @@ def causes(
     for name in sorted(old_settings.keys() | new_settings.keys()):
         old, new = old_settings.get(name, ""), new_settings.get(name, "")
         if old != new and name.isupper():  # the environment variables the probe ran under
-            out.append(f"{name}: {_show(old)} -> {_show(new)}")
+            out.append(f"{printable(name, 40)}: {_show(old)} -> {_show(new)}")
     return tuple(out)

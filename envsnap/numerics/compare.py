@@ -13,7 +13,7 @@ import struct
 from envsnap._record import Record, record
 
 from .attribution import causes
-from .model import Numerics, ProbeResult
+from .model import Numerics, ProbeResult, printable
 
 __all__ = ["ProbeComparison", "compare", "ulps"]
 
@@ -84,7 +84,7 @@ def _sample_diff(old: ProbeResult, new: ProbeResult) -> tuple[int, int, int | No
 def _missing(probe: ProbeResult, current: Numerics) -> str:
     fw = current.framework(probe.framework)
     if fw is not None and fw.status != "ok":
-        return f"{probe.framework} is not importable here ({fw.reason or fw.status})"
+        return f"{probe.framework} is not importable here ({printable(fw.reason or fw.status)})"
     if fw is None:
         return f"{probe.framework} was not run here"
     if probe.device.startswith("cuda"):
@@ -98,7 +98,7 @@ def compare_one(probe: ProbeResult, recorded: Numerics, current: Numerics) -> Pr
     if now is None:
         return ProbeComparison(probe.id, "not-measurable", probe, reason=_missing(probe, current))
     if now.error:
-        return ProbeComparison(probe.id, "failed", probe, now, reason=now.error)
+        return ProbeComparison(probe.id, "failed", probe, now, reason=printable(now.error))
     if not now.deterministic:
         return ProbeComparison(
             probe.id, "nondeterministic", probe, now, causes=causes(probe, recorded, current, now)

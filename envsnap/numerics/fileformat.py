@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -24,6 +25,7 @@ __all__ = ["FILENAME", "MAX_BYTES", "digest", "load", "parse", "render"]
 FILENAME = "numerics.toml"
 MAX_BYTES = 256 * 1024  # small enough to commit; a reader refuses anything four times larger
 _READ_LIMIT = 4 * MAX_BYTES
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,99}")  # ids are printed: nothing else
 
 HEADER = (
     "# Numerics fingerprint of this machine, written by `envsnap capture --numerics`.\n"
@@ -82,6 +84,10 @@ def parse(text: str, where: str = FILENAME) -> Numerics:
     for i, probe in enumerate(probes):
         if not isinstance(probe, dict) or not isinstance(probe.get("sha256", ""), str):
             raise InputError(f"{where}: probes[{i}]: expected a table with string id and sha256")
+        if not _ID.fullmatch(str(probe.get("id", ""))):
+            raise InputError(
+                f"{where}: probes[{i}].id: expected a probe id like numpy.cpu.gemm-f64"
+            )
         if "settings" in probe:
             probe["settings"] = _pairs(probe["settings"], f"{where}: probes[{i}].settings")
     if "dispatch" in data:

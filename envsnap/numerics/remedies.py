@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Candidate", "Verdict", "candidates", "verify"]
 
+_TF32 = ("matmul-tf32", "cudnn-tf32")
 _THREAD_VARS = {"openblas": "OPENBLAS_NUM_THREADS", "mkl": "MKL_NUM_THREADS"}
 
 
@@ -83,7 +84,8 @@ def _torch(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list
     if probe.device == "cpu" and cap and cap != current.fact("torch.cpu-capability").lower():
         out.append(Candidate(f"ATEN_CPU_CAPABILITY={cap}", env=(("ATEN_CPU_CAPABILITY", cap),)))
     if probe.device.startswith("cuda"):
-        if probe.setting("matmul-tf32") == "false" or probe.setting("cudnn-tf32") == "false":
+        now = comp.current
+        if now and any(probe.setting(k) == "false" != now.setting(k) for k in _TF32):
             out.append(Candidate("TF32 off (allow_tf32 = False)", settings=(("tf32", False),)))
         if comp.status == "nondeterministic" or probe.kind in ("scatter", "conv"):
             out.append(

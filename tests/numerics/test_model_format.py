@@ -121,6 +121,20 @@ def test_a_missing_framework_is_not_measurable_not_an_error() -> None:
     assert "numpy is not importable here" in found[0].message
 
 
+def test_hostile_strings_from_a_capture_reach_the_terminal_escaped() -> None:
+    one = _load(1)
+    evil = from_battery(
+        {
+            "battery-version": "1",
+            "frameworks": {"torch": {"status": "missing", "reason": "\x1b[2Jgone\nnext"}},
+            "dispatch": {"numpy": {"version": "\x1b]0;pwned\x07"}},
+            "probes": [],
+        }
+    )
+    text = " ".join(f.message for f in findings(compare(one, evil), {}))
+    assert "\x1b" not in text and "\n" not in text and "\\x1b[2Jgone\\nnext" in text
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
@@ -130,6 +144,7 @@ def test_a_missing_framework_is_not_measurable_not_an_error() -> None:
         ('version = 1\nbattery-version = "1"\nprobes = 3\n', "probes: expected an array"),
         ('version = 1\nbattery-version = "1"\n[[probes]]\nid = 3\nsha256 = "a"\n', "probes[0].id"),
         ('version = 1\nbattery-version = "1"\n[dispatch]\na = 1\n', "dispatch: expected a table"),
+        ('version = 1\n[[probes]]\nid = "a\\u001b[2J"\nsha256 = ""\n', "probes[0].id: expected"),
     ],
 )
 def test_a_bad_numerics_toml_is_one_line_naming_the_file(
