@@ -27,6 +27,10 @@ capture in DIR (default ./envsnap: pylock.toml, hardware.toml, conda-lock.yml).
            TF32, missing determinism variables, another BLAS or SIMD level, ...)
   info     harmless drift
 
+With --numerics, also re-run the numerics battery recorded by `capture --numerics` in this
+interpreter (or --python PATH) and compare bit for bit: each differing probe is a warning that
+names its likely cause and the setting verified to restore the recorded bits.
+
 Exit status: 0 no error (with --strict: no warning either), 1 otherwise, 2 bad input.
 """
 

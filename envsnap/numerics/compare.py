@@ -106,6 +106,9 @@ def compare_one(probe: ProbeResult, recorded: Numerics, current: Numerics) -> Pr
     if now.sha256 == probe.sha256:
         return ProbeComparison(probe.id, "identical", probe, now)
     differ, size, worst, rel = _sample_diff(probe, now)
+    why = causes(probe, recorded, current, now)
+    if not probe.deterministic:
+        why = ("the recorded run was not deterministic", *why)
     return ProbeComparison(
         probe.id,
         "differs",
@@ -115,7 +118,7 @@ def compare_one(probe: ProbeResult, recorded: Numerics, current: Numerics) -> Pr
         sample_size=size,
         max_ulps=worst,
         max_rel=rel,
-        causes=causes(probe, recorded, current, now),
+        causes=why,
     )
 
 

@@ -155,3 +155,23 @@ def test_a_bad_numerics_toml_is_one_line_naming_the_file(
     with pytest.raises(InputError) as info:
         fileformat.load(path)
     assert str(path) in info.value.message and problem in info.value.message
+
+
+def _nondeterministic(numerics: Numerics, probe_id: str) -> Numerics:
+    probes = tuple(
+        replace(p, deterministic=False, run_sha256=(p.sha256, "0" * 64, p.sha256))
+        if p.id == probe_id
+        else p
+        for p in numerics.probes
+    )
+    return replace(numerics, probes=probes)
+
+
+def test_run_to_run_differences_warn_unless_they_were_recorded_too() -> None:
+    one = _load(1)
+    flaky = _nondeterministic(one, "torch.cpu.index-add-f32")
+    (found,) = findings(compare(one, flaky), {})
+    assert (found.severity, found.code) == ("warning", "numerics.nondeterministic")
+    assert found.actual == "2 results"
+    (known,) = findings(compare(flaky, flaky), {})
+    assert known.severity == "info" and "as they did when recorded" in known.message
