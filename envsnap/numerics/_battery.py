@@ -27,7 +27,9 @@ RUNS = 3
 SAMPLE = 32  # output values kept, as hex floats (what two machines compare in ulps)
 ERR_SAMPLE = 256  # output values compared with the reference
 GEMM = (257, 1031, 263)  # not multiples of any kernel's block size: edge paths run too
-BIG = 1 << 20  # reductions: enough elements that threads split the work
+BIG = 1 << 20  # sums: enough elements that threads split the work
+SOLVE = 160  # LAPACK: blocked (> 64) but small
+MID = 1 << 18  # mean and cumsum: the same kernels' other paths, at a quarter of the cost
 GRID = 1 << 16  # elementwise functions: a fixed grid of arguments
 ENV_VARS = (
     "OMP_NUM_THREADS",
@@ -185,8 +187,8 @@ def numpy_probes(b, np):
 
     def solve():
         rng = np.random.default_rng(99)
-        a = rng.standard_normal((200, 200)) + 200 * np.eye(200)
-        rhs = rng.standard_normal((200, 3))
+        a = rng.standard_normal((SOLVE, SOLVE)) + SOLVE * np.eye(SOLVE)
+        rhs = rng.standard_normal((SOLVE, 3))
         exact = np.linalg.solve(a.astype(np.float64), rhs)  # refined below in longdouble
         resid = rhs.astype(ld) - a.astype(ld) @ exact.astype(ld)
         better = exact.astype(ld) + np.linalg.solve(a, resid.astype(np.float64)).astype(ld)
@@ -196,7 +198,7 @@ def numpy_probes(b, np):
 
     def big(dtype, op):
         def make():
-            x = np.random.default_rng(7).standard_normal(BIG).astype(dtype)
+            x = np.random.default_rng(7).standard_normal(BIG if op == "sum" else MID).astype(dtype)
             if op == "sum":
                 return (lambda: np.sum(x)), (lambda idx: np.array([_fsum(x)]))
             if op == "mean":
@@ -354,7 +356,7 @@ def torch_probes(b, np, torch, dev, prefix):
     def conv(backward):
         def make():
             r = gen(42)
-            x, w = r(4, 16, 32, 32), r(32, 16, 3, 3)
+            x, w = r(2, 16, 24, 24), r(24, 16, 3, 3)
             F = torch.nn.functional
             xd, wd = x.double().requires_grad_(), w.double().requires_grad_()
             out = F.conv2d(xd, wd, padding=1)
@@ -382,13 +384,13 @@ def torch_probes(b, np, torch, dev, prefix):
 
     def big(op):
         def make():
-            x = gen(7)(BIG)
+            x = gen(7)(BIG if op == "sum" else MID)
             xd = x.numpy().astype(np.longdouble)
             full = {"sum": None, "mean": None, "cumsum": np.cumsum(xd)}[op]
             total = _fsum(x.numpy())
             refs = {
                 "sum": lambda idx: np.array([total]),
-                "mean": lambda idx: np.array([total / np.longdouble(BIG)]),
+                "mean": lambda idx: np.array([total / np.longdouble(x.numel())]),
                 "cumsum": lambda idx: full[idx],
             }
             x = x.to(dev)
@@ -432,8 +434,8 @@ def torch_probes(b, np, torch, dev, prefix):
 
         def solve():
             r = gen(99)
-            a = r(200, 200, dtype=f64) + 200 * torch.eye(200, dtype=f64)
-            rhs = r(200, 3, dtype=f64)
+            a = r(SOLVE, SOLVE, dtype=f64) + SOLVE * torch.eye(SOLVE, dtype=f64)
+            rhs = r(SOLVE, 3, dtype=f64)
             ref = np.linalg.solve(a.numpy(), rhs.numpy()).ravel()
             return (lambda: torch.linalg.solve(a, rhs)), (lambda idx: ref[idx])
 
@@ -672,6 +674,8 @@ def torch_dispatch(torch):
         "float32-matmul-precision": torch.get_float32_matmul_precision(),
         "cuda": str(torch.version.cuda or ""),
     }
+    if torch.version.cuda:
+        d["cublas"] = _dist_version("nvidia-cublas-cu12", "nvidia-cublas", "nvidia-cublas-cu11")
     info = torch.__config__.parallel_info().splitlines()
     d["blas"] = next((ln.strip() for ln in info if "Math Kernel" in ln or "BLAS" in ln), "")
     if torch.cuda.is_available():
@@ -681,6 +685,20 @@ def torch_dispatch(torch):
         d["cudnn-benchmark"] = bool(torch.backends.cudnn.benchmark)
         d["cudnn-deterministic"] = bool(torch.backends.cudnn.deterministic)
     return d
+
+
+def _dist_version(*names):
+    """The installed version of the first of *names* (the pip packages that ship cuBLAS)."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:
+        return ""
+    for name in names:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return ""
 
 
 def gpus(torch):
@@ -746,7 +764,7 @@ def main(argv):
         elif wanted:
             mods[name], result["frameworks"][name] = _import(name)
     b = Battery(np, only, settings)
-    work = time.perf_counter()
+    work, work_cpu = time.perf_counter(), time.process_time()
     if np is not None:
         dispatch["numpy"] = numpy_dispatch(np)
         numpy_probes(b, np)
@@ -768,6 +786,8 @@ def main(argv):
     result["probes"] = b.probes
     result["seconds"] = round(time.perf_counter() - start, 3)
     result["work-seconds"] = round(time.perf_counter() - work, 3)
+    # CPU time of all threads: steadier than wall time on a shared machine
+    result["work-cpu-seconds"] = round(time.process_time() - work_cpu, 3)
     return result
 
 

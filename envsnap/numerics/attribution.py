@@ -27,6 +27,7 @@ LABELS = {
     "torch.blas": "torch's BLAS",
     "torch.cuda": "torch's CUDA",
     "torch.cudnn": "cuDNN version",
+    "torch.cublas": "cuBLAS version",
     "torch.matmul-tf32": "TF32 for matmul",
     "torch.cudnn-tf32": "TF32 for cuDNN",
     "torch.cudnn-benchmark": "cudnn.benchmark",
@@ -45,7 +46,7 @@ LABELS = {
 }
 
 _CPU = ("cpu.model", "cpu.isa", "cpu.cpus")
-_GPU = ("gpu.0.name", "gpu.0.sms", "gpu.0.capability", "torch.cuda")
+_GPU = ("gpu.0.name", "gpu.0.sms", "gpu.0.capability", "torch.cuda", "torch.cublas")
 _TORCH_CPU = ("torch.version", "torch.cpu-capability", "torch.threads", "torch.blas", *_CPU)
 _NUMPY_SIMD = ("numpy.version", "numpy.simd-found", "numpy.simd-baseline", "cpu.isa")
 
