@@ -185,6 +185,20 @@ def test_a_battery_killed_by_its_time_limit_leaves_a_capture_that_says_so(tmp_pa
     assert (recorded.complete, recorded.probes) == (False, ())
     envelope = check_json(cap, python)
     assert "numerics.incomplete" in {f["code"] for f in envelope["findings"]}
+    as_json = envsnap_cli(
+        "capture",
+        "--offline",
+        "--numerics",
+        "--numerics-timeout",
+        "1",
+        "--json",
+        "--python",
+        python,
+        "-o",
+        cap,
+    )
+    summary = json.loads(as_json.stdout)["numerics"]
+    assert (as_json.returncode, summary["complete"], summary["probes"]) == (0, False, 0)
 
 
 def test_plain_check_imports_nothing_numerics_and_bad_input_is_one_line(tmp_path: Path) -> None:
