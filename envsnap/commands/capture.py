@@ -23,6 +23,8 @@ Record the environment of this interpreter (or --python PATH) and this machine i
   requirements.txt  the same pins with --hash lines (pip install --require-hashes -r)
   hardware.toml     GPUs (NVML), driver, CPU and instruction sets, RAM, NUMA
   conda-lock.yml    conda packages, when the target is a conda environment
+  project.toml      the code: git remote (no credentials), commit, branch, dirty tree
+                    (count of changed files and a digest of the diff, never its content)
 
 Index hashes are looked up once per (index, name, version) and cached; --offline skips the
 look-ups and lists the packages it could not pin.
@@ -33,6 +35,7 @@ OPTIONS = (
     Option(("-o", "--output"), "output", "default: ./envsnap", metavar="DIR", default="envsnap"),
     Option(("--python",), "python", "interpreter of the environment to capture", metavar="PATH"),
     Option(("--offline",), "offline", "no index look-ups (hashes from cache)"),
+    Option(("--project",), "project", "git repository of the code (default: .)", metavar="PATH"),
     Option(("--json",), "json", "print a JSON summary instead of text"),
     Option(("-q", "--quiet"), "quiet", "print nothing on success"),
 )
@@ -55,14 +58,14 @@ def register(sub: Any) -> None:
 
 def run(args: SimpleNamespace) -> int:
     """Capture and write the files; return 0."""
-    from ..probes import capture, write
+    from ..probes import capture, git, write
 
     def progress(msg: str) -> None:
         if not args.quiet and not args.json and sys.stderr.isatty():
             print(f"envsnap: {msg}", file=sys.stderr)
 
     snap = capture(args.python, offline=args.offline, progress=progress)
-    files = write(snap, args.output)
+    files = write(snap, args.output, project=git.probe(args.project))
     env = snap.environment
     hw = snap.hardware
     summary = {
