@@ -271,7 +271,10 @@ def gather(directory: str | os.PathLike[str]) -> dict[str, Any]:
     from envsnap.checks import load
 
     root = Path(directory)
-    snap = load(root)
+    snap = load(root)  # validates the folder; its lock has no file lists (no hashes): re-read
+    from envsnap.rebuild import load_capture
+
+    snap = Snapshot(environment=load_capture(root), hardware=snap.hardware)
     env = snap.environment
     lock_sha256 = hashlib.sha256((root / "pylock.toml").read_bytes()).hexdigest()
     files = _lock_files(root, env)

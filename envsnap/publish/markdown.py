@@ -32,7 +32,9 @@ SECTIONS = ("code", "environment")
 # math and `~` strikethrough included); a capture's string never starts a line here.
 _PUNCT = re.compile(r"([\\`*_\[\]<>&|~$])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-_SAFE_CODE = re.compile(r"^[^`\x00-\x1f\x7f\u2028\u2029]+$")
+# What a code span may show as it is: names, versions, digests, VAR=value (nothing a Markdown
+# or HTML reader could take for syntax if the span were lost).
+_SAFE_CODE = re.compile(r"^[A-Za-z0-9._/:@+=,~%^ -]+$")
 
 
 def begin_marker(name: str) -> str:
@@ -53,7 +55,7 @@ def md(text: str) -> str:
 
 
 def code(text: str) -> str:
-    """*text* as an inline code span when it holds no backtick or line break, else as `md`."""
+    """*text* as an inline code span when it is made of plain characters, else as `md`."""
     return f"`{text}`" if _SAFE_CODE.match(text) else md(text)
 
 
