@@ -55,9 +55,11 @@ _PAIR = re.compile(r'^([A-Za-z0-9_-]+) = (?:"([^"\\\x00-\x1f\x7f]*)"|(0|[1-9][0-
 _ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 # A registry digest as the daemon reports it (RepoDigests): repository@sha256:<hex>.
 _REPO_DIGEST = re.compile(r"^([a-z0-9][a-z0-9._/:-]*)@(sha256:[0-9a-f]{64})$")
-# An image reference to push to: [host[:port]/]path[:tag], lower-case path components.
+# An image reference to push to: [host[:port]/]path[:tag], lower-case path components; the
+# first component is a host only with a dot or a port, or as localhost (as docker reads it).
 _REFERENCE = re.compile(
-    r"^(?:[A-Za-z0-9.-]+(?::[0-9]{1,5})?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
+    r"^(?:(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::[0-9]{1,5})?/|[A-Za-z0-9-]+:[0-9]{1,5}/)?"
+    r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
     r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
 )
 
