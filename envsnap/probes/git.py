@@ -1,8 +1,8 @@
 """The code's state: the git repository of a project folder (remote, commit, branch, dirty tree).
 
-Three git commands at most, only from `capture` (never on the `check` path): ``git status
---porcelain=v2 --branch`` gives the commit, the branch and the changed files in one call;
-``git config --get-regexp`` the remotes; ``git diff HEAD --binary`` (only for a dirty tree) the
+Two git commands for a clean tree, only from `capture` (never on the `check` path): ``git
+status --porcelain=v2 --branch`` gives the commit, the branch and the changed files in one call;
+``git config --get-regexp`` the remotes. For a dirty tree, ``git diff HEAD --binary`` gives the
 bytes whose sha256, with the untracked files' names and contents, is the diff digest. The diff
 itself is never kept. A folder that is no git repository, or a machine without git, is a result
 with a reason, never an exception. Remote URLs lose their credentials here, where they enter.
@@ -10,11 +10,9 @@ with a reason, never an exception. Remote URLs lose their credentials here, wher
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from .._subprocess import run, run_bytes
 from ..formats.project import ProjectState
@@ -39,6 +37,8 @@ def clean_remote(url: str) -> str:
     scp = _SCP.match(url)
     if scp and "://" not in url:
         return f"{scp[1]}:{scp[2]}"
+    from urllib.parse import urlsplit, urlunsplit
+
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
         return url
@@ -93,6 +93,8 @@ def _remote(root: str) -> str:
 def _diff_digest(root: str, untracked: list[str]) -> str:
     """sha256 of the tracked changes (``git diff HEAD --binary``) and of each untracked file's
     name and content: equal digests mean the same uncommitted work."""
+    import hashlib  # OpenSSL: only for a dirty tree
+
     digest = hashlib.sha256()
     # Bytes, not text: CRLF and non-UTF-8 changes must change the digest too.
     diff = run_bytes(
@@ -120,31 +122,32 @@ def probe(path: str | os.PathLike[str] | None = None) -> ProjectState:
     folder = str(Path(path) if path is not None else Path.cwd())
     if not Path(folder).is_dir():
         return ProjectState(status="none", reason="project folder not found")
-    top = run(["git", "-C", folder, "rev-parse", "--show-toplevel"], timeout=_TIMEOUT)
-    if top.returncode is None:
-        return ProjectState(status="unavailable", reason="git not found")
-    if not top.ok:
-        if "not a git repository" in top.stderr:
-            return ProjectState(status="none", reason="not a git repository")
-        first = next(iter(top.stderr.strip().splitlines()), "git failed")
-        return ProjectState(status="unavailable", reason=first.removeprefix("fatal: ")[:200])
-    root = top.stdout.strip()
+    # One git call answers "is it a repository" and "which commit, branch, changes" (paths
+    # relative to the top level); the top level itself is asked only for untracked files.
     status = run(
-        ["git", "-C", root, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"],
+        ["git", "-C", folder, "status", "--porcelain=v2", "--branch", "-z", "-uall"],
         timeout=_TIMEOUT * 3,
     )
+    if status.returncode is None:
+        return ProjectState(status="unavailable", reason="git not found")
     if not status.ok:
+        if "not a git repository" in status.stderr:
+            return ProjectState(status="none", reason="not a git repository")
         first = next(iter(status.stderr.strip().splitlines()), "git status failed")
         return ProjectState(status="unavailable", reason=first.removeprefix("fatal: ")[:200])
     commit, branch, changed, untracked = parse_status(status.stdout)
     count = len(changed) + len(untracked)
+    digest = ""
+    if count and commit:
+        top = run(["git", "-C", folder, "rev-parse", "--show-toplevel"], timeout=_TIMEOUT)
+        digest = _diff_digest(top.stdout.strip() if top.ok else folder, untracked)
     return ProjectState(
         status="ok",
         vcs="git",
-        remote=_remote(root),
+        remote=_remote(folder),
         commit=commit,
         branch=branch,
         dirty=count > 0,
         changed_files=count,
-        diff_sha256=_diff_digest(root, untracked) if count and commit else "",
+        diff_sha256=digest,
     )
