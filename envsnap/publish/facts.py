@@ -141,6 +141,14 @@ def _pinned(p: Package) -> bool:
     return p.source == "vcs" and p.commit_id is not None
 
 
+def _not_pinned(env: Environment) -> list[str]:
+    """``name (how it is locked)`` of each package the lock cannot pin by hash, sorted."""
+    how = {"index": "no hash found", "url": "no archive hash", "vcs": "no commit"}
+    out = [f"{p.name} ({how.get(p.source, p.source)})" for p in env.packages if not _pinned(p)]
+    out += [f"{name} (no hash found)" for name in env.unhashed if env.package(name) is None]
+    return sorted(out)
+
+
 def _lock_files(root: Path, env: Environment) -> list[dict[str, Any]]:
     names = {p.name for p in env.packages}
     total = len(names | set(env.unhashed))
@@ -292,6 +300,7 @@ def gather(directory: str | os.PathLike[str]) -> dict[str, Any]:
             "packages": main["packages"],
             "hashed": main["hashed"],
             "all_hashed": main["packages"] > 0 and main["hashed"] == main["packages"],
+            "not_pinned": _not_pinned(env),
             "frameworks": [
                 {"name": f.name, "version": f.version, "cuda": f.cuda or ""}
                 for f in env.cuda.frameworks

@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 SECTIONS = ("code", "environment")
+_MOST = 8  # unpinned packages named in the report (--json lists them all)
 # The characters that can start Markdown or HTML syntax in the middle of a line (GitHub's `$`
 # math and `~` strikethrough included); a capture's string never starts a line here.
 _PUNCT = re.compile(r"([\\`*_\[\]<>&|~$])")
@@ -130,6 +131,10 @@ def _lock_line(env: dict[str, Any], rel: str) -> str:
     n, hashed = env["packages"], env["hashed"]
     pinned = f"all {n} pinned by hash" if env["all_hashed"] else f"{hashed} of {n} pinned by hash"
     line = f"software package documentation: {links}: {n} packages, {pinned}"
+    if env["not_pinned"]:
+        shown = env["not_pinned"]
+        more = f" and {len(shown) - _MOST} more" if len(shown) > _MOST else ""
+        line += f" (not pinned: {md(', '.join(shown[:_MOST]))}{more})"
     for f in env["lock_files"]:
         if f["file"] == "conda-lock.yml":
             line += (

@@ -185,7 +185,7 @@ def test_a_box_is_ticked_only_when_true(tmp_path: Path) -> None:
     assert got["the hardware needed to run the project properly"] is True
     assert "the working tree had 3 changed or untracked file(s)" in text
     assert f"`sha256:{'e' * 64}`" in text
-    assert "4 of 5 pinned by hash" in text
+    assert "4 of 5 pinned by hash (not pinned: torch (no hash found))" in text
     assert "envsnap rebuild cap --push REGISTRY/NAME:TAG" in text.replace(str(tmp_path) + "/", "")
     assert "Numerics: not measured" in text
     # The template's own checklists stay for the author, unticked.
