@@ -115,7 +115,7 @@ def parse_push_stream(
 
 
 def _size(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n else ""
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
 
 
 def format_push_event(event: PushEvent) -> str | None:
