@@ -36,6 +36,7 @@ _GIB = 1024**3
 # A machine's usable RAM is a few percent below the size of its DIMMs (firmware, kernel).
 _RAM_SLACK = 1.07
 _NUMERICS_MAX = 4 * 1024 * 1024
+_IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "graalpy": "GraalPy"}
 _PROBE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,199}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -293,7 +294,7 @@ def gather(directory: str | os.PathLike[str]) -> dict[str, Any]:
         "capture": str(root),
         "code": _project(root),
         "environment": {
-            "python": f"{env.python.implementation} {env.python.version}",
+            "python": f"{_IMPLEMENTATIONS.get(env.python.implementation.lower(), env.python.implementation)} {env.python.version}",
             "os": env.os.pretty_name or f"{env.os.system} {env.os.machine}",
             "lock_sha256": lock_sha256,
             "lock_files": files,
