@@ -275,6 +275,10 @@ def _project(root: Path) -> dict[str, Any] | None:
     }
 
 
+def _implementation(name: str) -> str:
+    return _IMPLEMENTATIONS.get(name.lower(), name)
+
+
 def gather(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """Every fact the report shows, from the capture in *directory*; `InputError` on bad files."""
     from envsnap.checks import load
@@ -294,7 +298,7 @@ def gather(directory: str | os.PathLike[str]) -> dict[str, Any]:
         "capture": str(root),
         "code": _project(root),
         "environment": {
-            "python": f"{_IMPLEMENTATIONS.get(env.python.implementation.lower(), env.python.implementation)} {env.python.version}",
+            "python": f"{_implementation(env.python.implementation)} {env.python.version}",
             "os": env.os.pretty_name or f"{env.os.system} {env.os.machine}",
             "lock_sha256": lock_sha256,
             "lock_files": files,
