@@ -147,7 +147,7 @@ def log_capture(
                 return _log(mlflow, run.info.run_id, files, tag_values)
         return _log(mlflow, run_id or active.info.run_id, files, tag_values)
     except MlflowException as exc:
-        raise EnvsnapError(f"MLflow: {_value(exc.message)}", exit_code=1) from None
+        raise EnvsnapError(f"MLflow: {_value(exc.message)}") from None
 
 
 def _log(mlflow: Any, run_id: str, files: list[Path], tag_values: dict[str, str]) -> LogResult:

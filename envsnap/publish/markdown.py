@@ -70,10 +70,12 @@ def _box(ticked: bool, text: str) -> str:
 
 
 def _fence(body: str, lang: str = "sh") -> list[str]:
-    """A fenced code block longer than any backtick run in *body* (it cannot be closed early)."""
+    """A fenced code block inside a list item: its fence longer than any backtick run in *body*
+    and every line indented, so that no line of *body* (a path may hold a line break) can close
+    the block or the item."""
     longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
-    return [f"{fence}{lang}", body, fence]
+    return ["  " + line for line in [f"{fence}{lang}", *body.split("\n"), fence]]
 
 
 def _code_section(facts: dict[str, Any]) -> list[str]:
@@ -152,14 +154,14 @@ def _image_lines(env: dict[str, Any]) -> list[str]:
             _box(True, f"example environment: the image {code(image['pushed_digest'])}; run it:"),
             "",
         ]
-        return lines + ["  " + line for line in _fence(image["run"])]
+        return lines + _fence(image["run"])
     note = "no image pushed yet"
     if image and image["pushed_digest"]:
         note = "the pushed image was built from another lock than this capture's"
     elif image:
         note = "an image was built but not pushed to a registry"
     lines = [_box(False, f"example environment: {note}; build it from the capture with"), ""]
-    lines += ["  " + line for line in _fence(rebuild + " --push REGISTRY/NAME:TAG")]
+    lines += _fence(rebuild + " --push REGISTRY/NAME:TAG")
     return lines
 
 

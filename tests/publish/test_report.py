@@ -347,6 +347,17 @@ def test_hostile_strings_from_the_capture_are_inert(tmp_path: Path) -> None:
     assert "(https://h.example/%3Cb%3E%60x%60%29%20%23%20injected)" in text
 
 
+def test_a_capture_folder_name_cannot_break_out_of_the_command_block(tmp_path: Path) -> None:
+    folder = tmp_path / "x\n```\n# injected <b>"
+    write(cpu_snapshot(), folder)
+    text = write_report(folder, None).markdown
+    block = text[text.index("  ````sh\n") :]
+    block = block[: block.index("\n  ````\n")]
+    assert "# injected" in block  # inside the (longer) fence, every line indented
+    assert all(line.startswith("  ") for line in block.splitlines())
+    assert "\n# injected" not in text
+
+
 def test_capture_and_report_through_the_cli_on_a_gpu_machine(
     cli: Any, fake_nvml: Any, tmp_path: Path
 ) -> None:
