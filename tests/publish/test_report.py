@@ -393,3 +393,28 @@ def test_bad_input_is_one_line_exit_2(cli: Any, tmp_path: Path) -> None:
     (cap / "project.toml").write_text("schema-version = 1\nstatus = 3\n")
     worse = cli("report", str(cap), "-o", "-", cwd=tmp_path)
     assert worse.returncode == 2 and f"{cap / 'project.toml'}: status" in worse.stderr
+
+
+def test_the_json_envelope_keys_are_pinned(tmp_path: Path) -> None:
+    """A contract: tools read these keys; adding one is fine, renaming one needs a version."""
+    cap = make_capture(tmp_path, gpu_snapshot(), project=CLEAN, pushed=True, numerics=NUMERICS)
+    data = facts.gather(cap)
+    assert data["version"] == facts.FACTS_VERSION == 1
+    assert sorted(data) == ["capture", "code", "environment", "version"]
+    assert sorted(data["code"]) == [
+        "branch", "changed_files", "commit", "diff_sha256", "dirty", "reason", "remote",
+        "status", "vcs",
+    ]  # fmt: skip
+    env = data["environment"]
+    assert sorted(env) == [
+        "all_hashed", "determinism", "frameworks", "hardware", "hashed", "image", "lock_files",
+        "lock_sha256", "not_pinned", "numerics", "os", "packages", "python", "rebuild",
+    ]  # fmt: skip
+    assert sorted(env["hardware"]) == [
+        "captured", "cpu", "cuda_driver", "driver_major", "gpu_status", "gpus", "ram_gib",
+        "summary",
+    ]  # fmt: skip
+    assert sorted(env["image"]) == [
+        "base_image", "image_id", "lock_matches", "pushed", "pushed_digest", "run", "tag",
+    ]  # fmt: skip
+    assert sorted(env["numerics"]) == ["battery_version", "digest", "probes", "version"]
