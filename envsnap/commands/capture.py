@@ -60,6 +60,14 @@ def run(args: SimpleNamespace) -> int:
     """Capture and write the files; return 0."""
     from ..probes import capture, git, write
 
+    if args.project is not None:
+        from pathlib import Path
+
+        if not Path(args.project).is_dir():
+            from ..errors import InputError
+
+            raise InputError(f"{args.project}: --project folder not found")
+
     def progress(msg: str) -> None:
         if not args.quiet and not args.json and sys.stderr.isatty():
             print(f"envsnap: {msg}", file=sys.stderr)

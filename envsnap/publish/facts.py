@@ -33,6 +33,7 @@ FACTS_VERSION = 1
 # What the image built by `envsnap rebuild` runs to check itself against its capture.
 IMAGE_CHECK = ("envsnap", "check", "/envsnap", "--python", "/opt/venv/bin/python")
 _GIB = 1024**3
+_GPU_FLAGS = ("--gpus", "all")
 # A machine's usable RAM is a few percent below the size of its DIMMs (firmware, kernel).
 _RAM_SLACK = 1.07
 _NUMERICS_MAX = 4 * 1024 * 1024
@@ -235,7 +236,9 @@ def _numerics(root: Path) -> dict[str, Any] | None:
     }
 
 
-def _image(root: Path, lock_sha256: str) -> dict[str, Any] | None:
+def _image(root: Path, lock_sha256: str, gpus: bool) -> dict[str, Any] | None:
+    """What image.toml says was built and pushed; the `docker run` line asks for the GPUs
+    (NVIDIA Container Toolkit) when the capture ran with some."""
     from envsnap.rebuild import load_record
 
     record = load_record(root)
@@ -250,7 +253,9 @@ def _image(root: Path, lock_sha256: str) -> dict[str, Any] | None:
         "pushed": record.pushed,
         "pushed_digest": pushed,
         "lock_matches": matches,
-        "run": shlex.join(["docker", "run", "--rm", pushed, *IMAGE_CHECK]) if pushed else "",
+        "run": shlex.join(["docker", "run", "--rm", *_GPU_FLAGS[: 2 * gpus], pushed, *IMAGE_CHECK])
+        if pushed
+        else "",
     }
     return info
 
@@ -310,7 +315,7 @@ def gather(directory: str | os.PathLike[str]) -> dict[str, Any]:
                 {"name": f.name, "version": f.version, "cuda": f.cuda or ""}
                 for f in env.cuda.frameworks
             ],
-            "image": _image(root, lock_sha256),
+            "image": _image(root, lock_sha256, bool(hw is not None and hw.gpus.devices)),
             "rebuild": shlex.join(["envsnap", "rebuild", str(root)]),
             "hardware": hardware_needed(hw),
             "determinism": _determinism(snap),

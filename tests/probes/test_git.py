@@ -156,3 +156,10 @@ def test_capture_writes_project_toml_for_project_path(cli, repo: Path, tmp_path:
     again = cli("capture", "-o", str(out), "--offline", "-q", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert project.load(out / "project.toml").status == "none"
+
+
+def test_a_missing_project_folder_is_bad_input(cli, tmp_path: Path) -> None:
+    done = cli("capture", "-o", str(tmp_path / "c"), "--offline", "--project", str(tmp_path / "no"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr == f"envsnap: error: {tmp_path / 'no'}: --project folder not found\n"
+    assert not (tmp_path / "c").exists()

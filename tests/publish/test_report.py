@@ -239,7 +239,9 @@ def test_json_gives_the_same_facts(cli: Any, tmp_path: Path) -> None:
         }
     ]
     assert env["hardware"]["ram_gib"] == 64 and env["hardware"]["cpu"]["level"] == "x86-64-v4"
-    assert env["image"]["run"] == shlex.join(["docker", "run", "--rm", PUSHED, *facts.IMAGE_CHECK])
+    assert env["image"]["run"] == shlex.join(
+        ["docker", "run", "--rm", "--gpus", "all", PUSHED, *facts.IMAGE_CHECK]
+    )
     lines = "".join(
         f"{pid} {d}\n" for pid, d in sorted([("matmul-fp32", "b" * 64), ("conv2d-fp16", "a" * 64)])
     )
