@@ -5,8 +5,9 @@ them (Code, Environment) filled from a capture's facts between markers.
 template for a first run; `update` replaces only what lies between each section's
 ``<!-- envsnap:begin NAME -->`` and ``<!-- envsnap:end NAME -->`` lines and keeps every other
 byte of the author's file (line endings included). Every string from a capture is hostile: it
-is backslash-escaped for Markdown (HTML included) or, where shown as code, only when it cannot
-end its code span; links are percent-encoded.
+is backslash-escaped for Markdown (HTML included), shown as inline code only when made of plain
+characters, and in a command block only inside a fence longer than any backtick run in it;
+link targets are percent-encoded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from envsnap.errors import InputError
 __all__ = [
     "SECTIONS",
     "begin_marker",
+    "code",
     "end_marker",
     "md",
     "new_report",
