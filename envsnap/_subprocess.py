@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from ._record import Record, record
 
-__all__ = ["Completed", "pip", "run"]
+__all__ = ["Completed", "pip", "run", "run_bytes"]
 
 
 @record
@@ -50,6 +50,16 @@ def run(
     except (OSError, subprocess.SubprocessError) as exc:
         return Completed(tuple(args), None, "", str(exc))
     return Completed(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_bytes(args: Sequence[str], *, timeout: float = 30.0) -> bytes | None:
+    """Run *args* and return its standard output as bytes, undecoded and untranslated (for a
+    digest of it); None when it could not start, timed out or exited non-zero."""
+    try:
+        proc = subprocess.run(list(args), capture_output=True, timeout=timeout, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
 
 
 def pip(*args: str) -> list[str]:

@@ -22,17 +22,19 @@ def capture(
     *,
     python: str | None = None,
     offline: bool = False,
+    project: str | os.PathLike[str] | None = None,
 ) -> Snapshot:
-    """Capture this machine and the environment of *python*; write the files into *output*.
+    """Capture this machine and the environment of *python*; write the files into *output*,
+    with the git state of *project* (default: the working directory) in project.toml.
 
     Pass ``output=None`` to capture without writing.
     """
     from .probes import capture as _capture
-    from .probes import write
+    from .probes import git, write
 
     snap = _capture(python, offline=offline)
     if output is not None:
-        write(snap, output)
+        write(snap, output, project=git.probe(project))
     return snap
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 # verb -> module under envsnap.commands; each module defines register(subparsers) and run(args).
-COMMANDS = ("capture", "check", "diff", "rebuild")
+COMMANDS = ("capture", "check", "diff", "rebuild", "report", "log")
 FAST = ("capture", "check")  # these also define OPTIONS and POSITIONAL for fast_parse
 
 DESCRIPTION = """\
@@ -33,6 +33,8 @@ Make ML environments reproducible.
   envsnap check     will this machine run the recorded job, and compute the same numbers?
   envsnap diff      what changed between two captures
   envsnap rebuild   turn a capture into a Docker image or a virtualenv
+  envsnap report    write the reproducibility report (ML Reproducibility Scale) from a capture
+  envsnap log       log a capture to an experiment tracker (MLflow)
 """
 
 

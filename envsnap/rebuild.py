@@ -42,6 +42,8 @@ class RebuildResult:
     `base_image` is the base as chosen (a tag), `base_ref` what the FROM lines use (with
     ``@sha256:…`` when pinned from image.toml), `base_pin` why it is pinned or not.
     `base_digest` is the registry digest the daemon resolved for the base, empty when it has none.
+    `pushed` is the reference the image was pushed to (``--push``), `pushed_digest` the
+    ``repository@sha256:…`` the registry answered.
     """
 
     kind: str
@@ -61,6 +63,8 @@ class RebuildResult:
     image_record: str = ""
     load_ms: float = 0.0
     render_ms: float = 0.0
+    pushed: str = ""
+    pushed_digest: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a versioned JSON-ready dict of this result."""
@@ -169,9 +173,16 @@ def rebuild(
     no_cache: bool = False,
     verbose: bool = False,
     progress: Callable[[str], None] | None = None,
+    push: str | None = None,
 ) -> RebuildResult:
-    """Rebuild the capture in *directory* as an image (or a venv); see `envsnap rebuild -h`."""
+    """Rebuild the capture in *directory* as an image (or a venv); see `envsnap rebuild -h`.
+
+    *push* (an image reference ``[registry/]name[:tag]``) pushes the built image there and
+    records the registry's digest in image.toml.
+    """
     say = progress or (lambda _m: None)
+    if push is not None:
+        _check_push(push, build=build, venv=venv)
     capture_dir = Path(directory)
     started = time.perf_counter()
     env = load_capture(capture_dir)
@@ -200,7 +211,22 @@ def rebuild(
         verbose=verbose,
         say=say,
         load_ms=load_ms,
+        push=push,
     )
+
+
+def _check_push(ref: str, *, build: bool, venv: str | Path | None) -> None:
+    from .formats.image import split_reference
+
+    if venv is not None or not build:
+        raise InputError(
+            "--push: only meaningful when building an image (not with --venv or --no-build)"
+        )
+    if split_reference(ref) is None:
+        raise InputError(
+            f"--push: not an image reference: {ref!r:.120}",
+            hint="[registry[:port]/]name[:tag], lower-case name, no digest",
+        )
 
 
 def _image(
@@ -218,6 +244,7 @@ def _image(
     verbose: bool,
     say: Callable[[str], None],
     load_ms: float,
+    push: str | None = None,
 ) -> RebuildResult:
     from .render.context import prepare_dir, write_context
     from .render.plan import make_plan
@@ -261,7 +288,8 @@ def _image(
         if not build:
             return result
         done = _build(out, tag, verbose, no_cache, say)
-        return _record(result, done, capture_dir, tag, digest)
+        result = _record(result, done, capture_dir, tag, digest)
+        return _push(result, push, capture_dir, say) if push else result
     finally:
         if temp:
             shutil.rmtree(out, ignore_errors=True)
@@ -297,3 +325,31 @@ def _record(
         tag=tag or "",
         image_record=str(path),
     )
+
+
+def _push(
+    result: RebuildResult, ref: str, capture_dir: Path, say: Callable[[str], None]
+) -> RebuildResult:
+    """Push the built image to *ref* and add the registry's digest to image.toml."""
+    from .build import docker
+    from .build.push import Pushed, format_push_event
+    from .formats.image import split_reference, write
+
+    repository, tag = split_reference(ref) or (ref, "latest")
+    pushed: Pushed | None = None
+    for event in docker.push(result.image_id, repository, tag):
+        if isinstance(event, Pushed):
+            pushed = event
+        line = format_push_event(event)
+        if line is not None:
+            say(line)
+    if pushed is None:  # parse_push_stream raises first; this is for a foreign engine
+        raise EnvsnapError(f"docker push {repository}:{tag} reported no digest", exit_code=1)
+    record = load_record(capture_dir)
+    if record is not None:
+        reference = f"{repository}:{tag}"
+        write(
+            capture_dir / IMAGE_RECORD,
+            dataclasses.replace(record, pushed=reference, pushed_digest=pushed.reference),
+        )
+    return dataclasses.replace(result, pushed=f"{repository}:{tag}", pushed_digest=pushed.reference)

@@ -84,7 +84,8 @@ def test_a_capture_from_the_command_line_imports_no_argparse(tmp_path: Path) -> 
         "import sys\n"
         "from envsnap.cli import main\n"
         f"code = main(['capture', '--offline', '-q', '-o', {str(tmp_path / 'cap')!r}])\n"
-        "print(code, 'argparse' in sys.modules, 'locale' in sys.modules)\n"
+        # gettext, not locale: capture runs git (project.toml), and subprocess imports locale
+        "print(code, 'argparse' in sys.modules, 'gettext' in sys.modules)\n"
     )
     env = {"ENVSNAP_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(

@@ -181,6 +181,8 @@ def test_json_result(cli: CLI, capture: Path, tmp_path: Path) -> None:
             "installed",
             "kind",
             "load_ms",
+            "pushed",
+            "pushed_digest",
             "render_ms",
             "skipped",
             "tag",

@@ -1,7 +1,7 @@
 """Image builds behind one interface: an engine yields `BuildEvent`s, `progress` renders them.
 
 `get_engine("docker")` is the Docker Engine API adapter (classic builder); another backend
-(buildx, podman) is one more module with the same two methods, `build` and `run`.
+(buildx, podman) is one more module with the same three methods, `build`, `push` and `run`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .events import BuildEvent, Cached, Done, Output, Step, StepFailed, parse_stream
+from .push import LayerStatus, Pushed, PushEvent, PushFailed, parse_push_stream
 
 __all__ = [
     "ENGINES",
@@ -19,10 +20,15 @@ __all__ = [
     "Cached",
     "Done",
     "Engine",
+    "LayerStatus",
     "Output",
+    "PushEvent",
+    "PushFailed",
+    "Pushed",
     "Step",
     "StepFailed",
     "get_engine",
+    "parse_push_stream",
     "parse_stream",
 ]
 
@@ -37,6 +43,10 @@ class Engine(Protocol):
         self, context_dir: Path, *, tag: str | None, verbose: bool = False
     ) -> Iterator[BuildEvent]:
         """Build the context's Dockerfile; yield events ending with `Done`."""
+        ...
+
+    def push(self, image: str, repository: str, tag: str) -> Iterator[PushEvent]:
+        """Tag *image* as *repository*:*tag*, push it; yield events ending with `Pushed`."""
         ...
 
     def run(self, image: str, cmd: Sequence[str], **options: Any) -> tuple[int, str]:

@@ -16,8 +16,9 @@ from typing import Any
 from envsnap.errors import BuildError, EnvsnapError
 
 from .events import BuildEvent, Done, Output, StepFailed, parse_stream
+from .push import PushEvent, PushFailed, parse_push_stream, redact
 
-__all__ = ["DEFAULT_HOST", "DockerEngine", "build", "daemon_host", "run"]
+__all__ = ["DEFAULT_HOST", "DockerEngine", "build", "daemon_host", "push", "run"]
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 # The longest a build step may stay silent: pip installing a multi-GB wheel prints nothing.
@@ -188,6 +189,27 @@ class DockerEngine:
             base_digest=_digest_for(base, [str(d) for d in digests]) or str(info["Id"]),
         )
 
+    def push(self, image: str, repository: str, tag: str) -> Iterator[PushEvent]:
+        """Tag *image* as *repository*:*tag* and push it; yield events ending with `Pushed`.
+
+        Credentials are what the docker CLI would use: the SDK reads the Docker client config
+        (``$DOCKER_CONFIG/config.json``: ``auths``, ``credsStore``, ``credHelpers``) and sends
+        them to the daemon in a header; envsnap never sees or writes them.
+        """
+        api = self.api()
+        import docker
+        import requests
+
+        try:
+            api.tag(image, repository, tag=tag)
+            stream = api.push(repository, tag=tag, stream=True, decode=True)
+            yield from parse_push_stream(stream, repository, tag)
+        except requests.exceptions.ConnectionError as exc:
+            raise _unreachable(self.host, exc) from None
+        except docker.errors.APIError as exc:
+            message = redact(str(exc.explanation or exc))
+            raise PushFailed(f"docker push {repository}:{tag} failed: {message}") from None
+
     def run(
         self,
         image: str,
@@ -228,6 +250,12 @@ def build(
     """Build *context_dir* on the daemon at DOCKER_HOST (or the default socket); yield events."""
     with DockerEngine() as engine:
         yield from engine.build(context_dir, tag=tag, verbose=verbose, no_cache=no_cache)
+
+
+def push(image: str, repository: str, tag: str) -> Iterator[PushEvent]:
+    """Push *image* as *repository*:*tag* through the daemon at DOCKER_HOST; yield events."""
+    with DockerEngine() as engine:
+        yield from engine.push(image, repository, tag)
 
 
 def run(image: str, cmd: Sequence[str], **options: Any) -> tuple[int, str]:

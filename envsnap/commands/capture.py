@@ -26,6 +26,8 @@ Record the environment of this interpreter (or --python PATH) and this machine i
   numerics.toml     with --numerics: bits of a battery of GEMM, conv, reductions, libm, FFT,
                     LAPACK, scatter and RNG probes in numpy/torch/jax/tensorflow, run in the
                     target interpreter, with the BLAS/SIMD/GPU dispatch facts behind them
+  project.toml      the code: git remote (no credentials), commit, branch, dirty tree
+                    (count of changed files and a digest of the diff, never its content)
 
 Index hashes are looked up once per (index, name, version) and cached; --offline skips the
 look-ups and lists the packages it could not pin.
@@ -36,6 +38,7 @@ OPTIONS = (
     Option(("-o", "--output"), "output", "default: ./envsnap", metavar="DIR", default="envsnap"),
     Option(("--python",), "python", "interpreter of the environment to capture", metavar="PATH"),
     Option(("--offline",), "offline", "no index look-ups (hashes from cache)"),
+    Option(("--project",), "project", "git repository of the code (default: .)", metavar="PATH"),
     Option(("--json",), "json", "print a JSON summary instead of text"),
     Option(("-q", "--quiet"), "quiet", "print nothing on success"),
     Option(("--numerics",), "numerics", "also run the numerics battery -> numerics.toml"),
@@ -62,7 +65,15 @@ def register(sub: Any) -> None:
 
 def run(args: SimpleNamespace) -> int:
     """Capture and write the files; return 0."""
-    from ..probes import capture, write
+    from ..probes import capture, git, write
+
+    if args.project is not None:
+        from pathlib import Path
+
+        if not Path(args.project).is_dir():
+            from ..errors import InputError
+
+            raise InputError(f"{args.project}: --project folder not found")
 
     def progress(msg: str) -> None:
         if not args.quiet and not args.json and sys.stderr.isatty():
@@ -70,7 +81,12 @@ def run(args: SimpleNamespace) -> int:
 
     snap = capture(args.python, offline=args.offline, progress=progress)
     numerics = _numerics(args, progress) if args.numerics else None
-    files = write(snap, args.output, numerics=numerics[0] if numerics else None)
+    files = write(
+        snap,
+        args.output,
+        numerics=numerics[0] if numerics else None,
+        project=git.probe(args.project),
+    )
     env = snap.environment
     hw = snap.hardware
     summary = {

@@ -15,6 +15,9 @@ HELP = """\
 Compare capture A (the run that worked) with capture B (the run that did not), using the same
 rules and severities as `envsnap check`: B is judged as the machine and environment to run on.
 
+With --mlflow, A and B are MLflow run IDs: their envsnap/ artifacts (logged by `envsnap log
+--mlflow` or envsnap.mlflow.log_capture) are downloaded and compared.
+
 Exit status: 0 no error (with --strict: no warning either), 1 otherwise, 2 bad input.
 """
 
@@ -31,6 +34,7 @@ def register(sub: Any) -> None:
     p.add_argument("b", metavar="B", help="the capture directory to compare with A")
     p.add_argument("--json", action="store_true", help="print the findings as one JSON object")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    p.add_argument("--mlflow", action="store_true", help="A and B are MLflow run IDs")
     p.set_defaults(func=run)
 
 
@@ -39,6 +43,16 @@ def run(args: SimpleNamespace) -> int:
     # Imported here: the CLI registers every verb at start, and only `diff` needs the engine.
     from envsnap.checks import diff
 
-    report = diff(args.a, args.b)
+    if getattr(args, "mlflow", False):
+        import tempfile
+
+        from envsnap.mlflow import download_capture
+
+        with tempfile.TemporaryDirectory(prefix="envsnap-mlflow-") as tmp:
+            a = download_capture(args.a, f"{tmp}/a")
+            b = download_capture(args.b, f"{tmp}/b")
+            report = diff(a, b)
+    else:
+        report = diff(args.a, args.b)
     ok_line = f"envsnap: {args.a} and {args.b} match"
     return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)

@@ -29,6 +29,9 @@ locally has no registry digest and is not pinned (the Dockerfile's header says s
   --no-pin                ignore DIR/image.toml: FROM the base image's tag, not its digest
   --no-cache              run every step again (the daemon's build cache is not used)
   --ca-cert FILE          CA for pip inside the build (proxies); never left in the image
+  --push REF              push the image to REF ([registry[:port]/]name[:tag]) and record the
+                          registry's digest in DIR/image.toml (pull it as name@sha256:…);
+                          credentials come from the Docker client config, as for `docker push`
 """
 
 
@@ -59,6 +62,7 @@ def register(sub: Any) -> None:
         help="run every build step again, ignoring the daemon's build cache",
     )
     p.add_argument("--ca-cert", metavar="FILE", help="CA bundle for pip during the build")
+    p.add_argument("--push", metavar="REF", help="push the built image to REF (a registry)")
     p.add_argument("--venv", metavar="PATH", help="rebuild into a virtualenv at PATH instead")
     p.add_argument("--python", metavar="PYTHON", help="with --venv: the interpreter to use")
     p.add_argument("--json", action="store_true", help="print a JSON result")
@@ -82,7 +86,9 @@ def run(args: SimpleNamespace) -> int:
     def progress(msg: str) -> None:
         if not args.json:
             # Build steps come preformatted ("[3/12] RUN …"); other news gets the prefix.
-            line = msg if msg.startswith(("[", " ", "built image")) else f"envsnap: {msg}"
+            line = (
+                msg if msg.startswith(("[", " ", "built image", "pushed ")) else f"envsnap: {msg}"
+            )
             print(line, file=sys.stderr, flush=True)
 
     result = rebuild(
@@ -99,6 +105,7 @@ def run(args: SimpleNamespace) -> int:
         no_cache=args.no_cache,
         verbose=args.verbose,
         progress=progress,
+        push=args.push,
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
@@ -116,4 +123,6 @@ def run(args: SimpleNamespace) -> int:
         print(f"base image: {result.base_ref} ({result.base_reason})")
         tag = f", tagged {result.tag}" if result.tag else ""
         print(f"built image {result.image_id}{tag}; recorded in {result.image_record}")
+        if result.pushed_digest:
+            print(f"pushed to {result.pushed}; pull it as {result.pushed_digest}")
     return 0

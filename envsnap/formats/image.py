@@ -1,4 +1,6 @@
-"""image.toml: what `envsnap rebuild` built — image id, base image and its digest, tag.
+"""image.toml: what `envsnap rebuild` built — image id, base image and its digest, tag, and
+where it was pushed (``pushed``, the reference; ``pushed-digest``, ``repo@sha256:…`` as the
+registry answered: what `docker pull` takes to get exactly this image).
 
 The daemon's resolved base digest lets the next rebuild pin the base by digest (tags move and
 vanish). ``base-digest`` is a registry digest (``repo@sha256:…``) and is written only when the
@@ -30,6 +32,7 @@ __all__ = [
     "parse",
     "render",
     "split_digest",
+    "split_reference",
     "write",
 ]
 
@@ -43,6 +46,8 @@ _FIELDS = (
     "tag",
     "lock-digest",
     "built-at",
+    "pushed",
+    "pushed-digest",
 )
 # What `render` writes: comments, blank lines, bare keys with a plain string or integer.
 _COMMENT = re.compile(r"^(#[^\x00-\x08\x0a-\x1f\x7f]*)?$")
@@ -50,6 +55,13 @@ _PAIR = re.compile(r'^([A-Za-z0-9_-]+) = (?:"([^"\\\x00-\x1f\x7f]*)"|(0|[1-9][0-
 _ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 # A registry digest as the daemon reports it (RepoDigests): repository@sha256:<hex>.
 _REPO_DIGEST = re.compile(r"^([a-z0-9][a-z0-9._/:-]*)@(sha256:[0-9a-f]{64})$")
+# An image reference to push to: [host[:port]/]path[:tag], lower-case path components; the
+# first component is a host only with a dot or a port, or as localhost (as docker reads it).
+_REFERENCE = re.compile(
+    r"^(?:(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::[0-9]{1,5})?/|[A-Za-z0-9-]+:[0-9]{1,5}/)?"
+    r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,8 @@ class ImageRecord:
     tag: str = ""
     lock_digest: str = ""
     built_at: str = ""
+    pushed: str = ""
+    pushed_digest: str = ""
 
 
 def render(record: ImageRecord) -> str:
@@ -148,6 +162,11 @@ def parse(text: str, source: str = "image.toml") -> ImageRecord:
         raise InputError(f"{source}: base-digest: expected repo@sha256:<64 hex>, got {digest!r}")
     if image_id and not _ID.match(image_id):
         raise InputError(f"{source}: base-image-id: expected sha256:<64 hex>, got {image_id!r}")
+    pushed = kwargs["pushed_digest"]
+    if pushed and not _REPO_DIGEST.match(pushed):
+        raise InputError(f"{source}: pushed-digest: expected repo@sha256:<64 hex>, got {pushed!r}")
+    if kwargs["pushed"] and not _REFERENCE.match(kwargs["pushed"]):
+        raise InputError(f"{source}: pushed: not an image reference: {kwargs['pushed']!r}")
     if _ID.match(digest):  # written before base-image-id existed: a local ID, not a digest
         kwargs["base_digest"], kwargs["base_image_id"] = "", image_id or digest
     return ImageRecord(**kwargs)
@@ -157,3 +176,14 @@ def split_digest(base_digest: str) -> tuple[str, str] | None:
     """Return (repository, ``sha256:…``) of a registry digest ``repo@sha256:…``, else None."""
     m = _REPO_DIGEST.match(base_digest)
     return (m[1], m[2]) if m else None
+
+
+def split_reference(ref: str) -> tuple[str, str] | None:
+    """(repository, tag) of an image reference to push to (tag ``latest`` when none is given),
+    or None when *ref* is no valid reference (a digest, upper case, spaces, shell syntax…)."""
+    if not _REFERENCE.match(ref):
+        return None
+    head, sep, tag = ref.rpartition(":")
+    if sep and "/" not in tag:
+        return head, tag
+    return ref, "latest"

@@ -1,0 +1,59 @@
+"""`envsnap report`: the reproducibility report (ML Reproducibility Scale) from a capture."""
+
+from __future__ import annotations
+
+import json
+import sys
+from types import SimpleNamespace
+from typing import Any
+
+__all__ = ["register", "run"]
+
+HELP = """\
+Write (or update) a reproducibility report following the ML Reproducibility Scale: Code,
+Configuration, Data, Environment, Evaluation. The Code section (repository, commit, dirty tree,
+from DIR/project.toml) and the Environment section (lock files and how many packages are
+pinned by hash, the pushed image by digest with its `docker run` line, the hardware needed,
+determinism settings, numerics) are filled from the capture in DIR, between markers; a box is
+ticked only when it is true. Running it again replaces only those sections and keeps the rest of
+the file byte for byte. Configuration, Data and Evaluation are checklists for the author.
+
+  -o FILE     the report (default REPRODUCIBILITY.md); "-" prints it
+  --json      print the same facts as JSON (writes FILE only when -o is given)
+"""
+
+
+def register(sub: Any) -> None:
+    """Add the `report` sub-command to *sub*."""
+    from ..api import DEFAULT_DIR
+    from ._formatter import Formatter
+
+    p = sub.add_parser(
+        "report",
+        help="write the reproducibility report from a capture",
+        description=HELP,
+        formatter_class=Formatter,
+    )
+    p.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR")
+    p.add_argument("-o", "--output", metavar="FILE", help="default: REPRODUCIBILITY.md")
+    p.add_argument("--json", action="store_true", help="print the report's facts as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: SimpleNamespace) -> int:
+    """Write or print the report; return 0."""
+    from ..publish import write_report
+
+    output = args.output
+    if output == "-" or (args.json and output is None):
+        result = write_report(args.directory, None)
+    else:
+        result = write_report(args.directory, output or "REPRODUCIBILITY.md")
+    if args.json:
+        print(json.dumps(result.facts, indent=2, sort_keys=True, ensure_ascii=False))
+    elif not result.path:
+        sys.stdout.write(result.markdown)
+    else:
+        verb = "wrote" if result.created else "updated the envsnap sections of"
+        print(f"{verb} {result.path} from the capture in {args.directory}")
+    return 0

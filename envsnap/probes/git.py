@@ -1,0 +1,153 @@
+"""The code's state: the git repository of a project folder (remote, commit, branch, dirty tree).
+
+Two git commands for a clean tree, only from `capture` (never on the `check` path): ``git
+status --porcelain=v2 --branch`` gives the commit, the branch and the changed files in one call;
+``git config --get-regexp`` the remotes. For a dirty tree, ``git diff HEAD --binary`` gives the
+bytes whose sha256, with the untracked files' names and contents, is the diff digest. The diff
+itself is never kept. A folder that is no git repository, or a machine without git, is a result
+with a reason, never an exception. Remote URLs lose their credentials here, where they enter.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .._subprocess import run, run_bytes
+from ..formats.project import ProjectState
+
+__all__ = ["clean_remote", "parse_status", "probe"]
+
+_TIMEOUT = 20
+_COMMIT = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+# scp-like syntax: [user@]host:path (no scheme, no slash before the colon)
+_SCP = re.compile(r"^(?:[^@/:\s]+@)?([A-Za-z0-9.-]+):(?!//)([^\s]+)$")
+# An untracked file larger than this is digested by name and size only (a stray dataset).
+_MAX_UNTRACKED = 64 * 1024 * 1024
+
+
+def clean_remote(url: str) -> str:
+    """*url* without credentials: no userinfo, query or fragment; scp form kept as ``host:path``.
+
+    Anything that is not a URL or scp-like address (a local path) is kept as it is, minus
+    control characters.
+    """
+    url = "".join(ch for ch in url.strip() if ch.isprintable())
+    scp = _SCP.match(url)
+    if scp and "://" not in url:
+        return f"{scp[1]}:{scp[2]}"
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def parse_status(text: str) -> tuple[str, str, list[str], list[str]]:
+    """(commit, branch, changed paths, untracked paths) of ``git status --porcelain=v2 --branch
+    -z`` output; commit and branch are empty for a repository without commits / a detached HEAD.
+    """
+    commit = branch = ""
+    changed: list[str] = []
+    untracked: list[str] = []
+    entries = text.split("\0")
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if entry.startswith("# branch.oid "):
+            oid = entry.removeprefix("# branch.oid ")
+            commit = oid if _COMMIT.match(oid) else ""
+        elif entry.startswith("# branch.head "):
+            head = entry.removeprefix("# branch.head ")
+            branch = "" if head == "(detached)" else head
+        elif entry.startswith("1 "):
+            changed.append(entry.split(" ", 8)[-1])
+        elif entry.startswith("2 "):  # rename/copy: the original path follows as its own entry
+            changed.append(entry.split(" ", 9)[-1])
+            i += 1
+        elif entry.startswith("u "):
+            changed.append(entry.split(" ", 10)[-1])
+        elif entry.startswith("? "):
+            untracked.append(entry[2:])
+    return commit, branch, changed, untracked
+
+
+def _remote(root: str) -> str:
+    """The URL of ``origin``, else of the first remote by name; empty when there is none."""
+    out = run(["git", "-C", root, "config", "--get-regexp", r"^remote\..*\.url$"], timeout=_TIMEOUT)
+    remotes: dict[str, str] = {}
+    for line in out.stdout.splitlines() if out.ok else ():
+        key, _, value = line.partition(" ")
+        remotes[key.removeprefix("remote.").removesuffix(".url")] = value
+    if not remotes:
+        return ""
+    return clean_remote(remotes.get("origin") or remotes[sorted(remotes)[0]])
+
+
+def _diff_digest(root: str, untracked: list[str]) -> str:
+    """sha256 of the tracked changes (``git diff HEAD --binary``) and of each untracked file's
+    name and content: equal digests mean the same uncommitted work."""
+    import hashlib  # OpenSSL: only for a dirty tree
+
+    digest = hashlib.sha256()
+    # Bytes, not text: CRLF and non-UTF-8 changes must change the digest too.
+    diff = run_bytes(
+        ["git", "-C", root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"],
+        timeout=_TIMEOUT * 3,
+    )
+    digest.update(diff if diff is not None else b"git diff failed")
+    for name in sorted(untracked):
+        digest.update(b"\0untracked\0" + os.fsencode(name) + b"\0")
+        path = Path(root, name)
+        try:
+            if path.is_symlink() or not path.is_file():
+                digest.update(b"not-a-file")
+            elif path.stat().st_size > _MAX_UNTRACKED:
+                digest.update(b"size=%d" % path.stat().st_size)
+            else:
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
+def probe(path: str | os.PathLike[str] | None = None) -> ProjectState:
+    """The git state of the repository holding *path* (default: the working directory)."""
+    folder = str(Path(path) if path is not None else Path.cwd())
+    if not Path(folder).is_dir():
+        return ProjectState(status="none", reason="project folder not found")
+    # One git call answers "is it a repository" and "which commit, branch, changes" (paths
+    # relative to the top level); the top level itself is asked only for untracked files.
+    status = run(
+        ["git", "-C", folder, "status", "--porcelain=v2", "--branch", "-z", "-uall"],
+        timeout=_TIMEOUT * 3,
+    )
+    if status.returncode is None:
+        return ProjectState(status="unavailable", reason="git not found")
+    if not status.ok:
+        if "not a git repository" in status.stderr:
+            return ProjectState(status="none", reason="not a git repository")
+        first = next(iter(status.stderr.strip().splitlines()), "git status failed")
+        return ProjectState(status="unavailable", reason=first.removeprefix("fatal: ")[:200])
+    commit, branch, changed, untracked = parse_status(status.stdout)
+    count = len(changed) + len(untracked)
+    digest = ""
+    if count and commit:
+        top = run(["git", "-C", folder, "rev-parse", "--show-toplevel"], timeout=_TIMEOUT)
+        digest = _diff_digest(top.stdout.strip() if top.ok else folder, untracked)
+    return ProjectState(
+        status="ok",
+        vcs="git",
+        remote=_remote(folder),
+        commit=commit,
+        branch=branch,
+        dirty=count > 0,
+        changed_files=count,
+        diff_sha256=digest,
+    )

@@ -1,0 +1,68 @@
+"""Publishing a capture: the reproducibility report (`report`), written from its facts.
+
+`facts.gather` reads the capture; `markdown` renders and updates the report file. The MLflow
+integration is `envsnap.mlflow` (an optional extra); pushing an image is `envsnap rebuild --push`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .._record import Record, record
+
+__all__ = ["ReportResult", "write_report"]
+
+
+@record
+class ReportResult(Record):
+    """What `write_report` did: the facts, the Markdown, and the file (empty: not written)."""
+
+    facts: dict[str, Any]
+    markdown: str
+    path: str = ""
+    created: bool = False
+
+
+def _relative(capture: Path, report_dir: Path) -> str:
+    """The capture folder as a link prefix from the report's folder (``""`` when the same)."""
+    rel = Path(os.path.relpath(capture.resolve(), report_dir.resolve())).as_posix()
+    return "" if rel == "." else rel + "/"
+
+
+def write_report(
+    directory: str | os.PathLike[str], output: str | os.PathLike[str] | None
+) -> ReportResult:
+    """Fill the report's sections from the capture in *directory*.
+
+    *output* None renders only (links relative to the working directory); otherwise the file is
+    created from the template, or its generated sections are replaced in place.
+    """
+    from .._io import write_atomic
+    from ..errors import InputError
+    from . import facts, markdown
+
+    data = facts.gather(directory)
+    target = Path(output) if output is not None else None
+    where = target.parent if target is not None else Path.cwd()
+    sections = markdown.render_sections(data, _relative(Path(directory), where))
+    if target is None:
+        return ReportResult(facts=data, markdown=markdown.new_report(sections))
+    if target.is_dir():
+        raise InputError(f"{target}: is a directory; give the report's file name")
+    try:
+        with open(target, encoding="utf-8", newline="") as fh:
+            old: str | None = fh.read()
+    except FileNotFoundError:
+        old = None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{target}: cannot read the existing report ({exc})") from None
+    text = (
+        markdown.new_report(sections)
+        if old is None
+        else markdown.update(old, sections, str(target))
+    )
+    if text != old:
+        write_atomic(target, text)
+    return ReportResult(facts=data, markdown=text, path=str(target), created=old is None)

@@ -1,0 +1,324 @@
+"""The facts of a reproducibility report, read from a capture directory (no probe, no network).
+
+`gather` reads pylock.toml (required), hardware.toml, image.toml, project.toml and
+numerics.toml where present and returns one JSON-ready dict (`envsnap report --json`); the
+Markdown renderer reads only that dict. The derivations are pure functions of the models:
+`hardware_needed` rounds RAM to the size a reader would buy and names the x86-64 level.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from envsnap.errors import InputError
+from envsnap.model import Environment, Hardware, Package, Snapshot
+
+__all__ = [
+    "FACTS_VERSION",
+    "IMAGE_CHECK",
+    "cpu_level",
+    "gather",
+    "hardware_needed",
+    "numerics_digest",
+    "ram_size",
+]
+
+FACTS_VERSION = 1
+# What the image built by `envsnap rebuild` runs to check itself against its capture.
+IMAGE_CHECK = ("envsnap", "check", "/envsnap", "--python", "/opt/venv/bin/python")
+_GIB = 1024**3
+_GPU_FLAGS = ("--gpus", "all")
+# A machine's usable RAM is a few percent below the size of its DIMMs (firmware, kernel).
+_RAM_SLACK = 1.07
+_NUMERICS_MAX = 4 * 1024 * 1024
+_IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "graalpy": "GraalPy"}
+_PROBE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,199}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def ram_size(total_bytes: int) -> int:
+    """The RAM size in GiB a reader would buy: the largest of 1, 2, 3, 4, 6, 8, 12, 16, 24…
+    (powers of two and 1.5 times them) not above the usable RAM plus a few percent."""
+    usable = total_bytes / _GIB * _RAM_SLACK
+    best = 1
+    size = 1
+    while size <= usable:
+        best = size
+        half = size // 2
+        if half and size + half <= usable:
+            best = size + half
+        size *= 2
+    return best
+
+
+def _ram_text(gib: int) -> str:
+    return f"{gib // 1024} TiB" if gib >= 1024 and gib % 1024 == 0 else f"{gib} GiB"
+
+
+def cpu_level(arch: str, flags: tuple[str, ...]) -> str:
+    """``x86-64-vN`` (the highest micro-architecture level all of whose flags are present),
+    ``x86-64`` for the baseline, else the architecture as recorded (aarch64…)."""
+    from envsnap import knowledge
+
+    if arch not in ("x86_64", "amd64", "AMD64"):
+        return arch or "unknown"
+    have = set(flags)
+    best = "x86-64"
+    for name, needed in sorted(knowledge.isa_levels().items()):
+        if not set(needed) <= have:
+            break
+        best = name
+    return best
+
+
+def _gpu_groups(hw: Hardware) -> list[dict[str, Any]]:
+    groups: dict[tuple[str, str, int], int] = {}
+    for gpu in hw.gpus.devices:
+        key = (gpu.name, gpu.compute_capability, gpu.memory_total_bytes)
+        groups[key] = groups.get(key, 0) + 1
+    return [
+        {
+            "name": name,
+            "count": count,
+            "compute_capability": cc,
+            "memory_gib": round(memory / _GIB, 1),
+        }
+        for (name, cc, memory), count in sorted(groups.items())
+    ]
+
+
+def hardware_needed(hw: Hardware | None) -> dict[str, Any]:
+    """The hardware a run needs, as the capture saw it, with a one-line ``summary`` such as
+    "2 (times sign) NVIDIA A100-SXM4-80GB (compute capability 8.0), NVIDIA driver ≥ 535
+    (CUDA 12.2), ≥ 64 GiB RAM, x86-64-v4 CPU"."""
+    if hw is None:
+        return {"captured": False, "summary": "not captured (no hardware.toml)"}
+    groups = _gpu_groups(hw)
+    parts = [
+        f"{g['count']} \u00d7 {g['name']}"
+        + (f" (compute capability {g['compute_capability']})" if g["compute_capability"] else "")
+        for g in groups
+    ]
+    driver = hw.gpus.driver_version or ""
+    major = driver.split(".")[0] if driver[:1].isdigit() else ""
+    if groups and major:
+        cuda = f" (CUDA {hw.gpus.cuda_driver_version})" if hw.gpus.cuda_driver_version else ""
+        parts.append(f"NVIDIA driver \u2265 {major}{cuda}")
+    if not groups:
+        parts.append("no GPU" if hw.gpus.status != "unavailable" else "GPUs not read (NVML)")
+    ram = ram_size(hw.memory.total_bytes) if hw.memory.total_bytes else 0
+    if ram:
+        parts.append(f"\u2265 {_ram_text(ram)} RAM")
+    level = cpu_level(hw.cpu.arch, hw.cpu.flags)
+    parts.append(f"{level} CPU")
+    return {
+        "captured": True,
+        "summary": ", ".join(parts),
+        "gpus": groups,
+        "gpu_status": hw.gpus.status,
+        "driver_major": major,
+        "cuda_driver": hw.gpus.cuda_driver_version or "",
+        "ram_gib": ram,
+        "cpu": {
+            "level": level,
+            "model": hw.cpu.model_name,
+            "logical_cores": hw.cpu.logical_cores,
+        },
+    }
+
+
+def _pinned(p: Package) -> bool:
+    """True when the lock pins *p* by a hash: a file sha256, an archive sha256 or a VCS commit
+    (a local folder or an editable install is locked by path only)."""
+    if p.source == "index":
+        return any(f.sha256 for f in p.files)
+    if p.source == "url":
+        return p.archive_sha256 is not None
+    return p.source == "vcs" and p.commit_id is not None
+
+
+def _not_pinned(env: Environment) -> list[str]:
+    """``name (how it is locked)`` of each package the lock cannot pin by hash, sorted."""
+    how = {"index": "no hash found", "url": "no archive hash", "vcs": "no commit"}
+    out = [f"{p.name} ({how.get(p.source, p.source)})" for p in env.packages if not _pinned(p)]
+    out += [f"{name} (no hash found)" for name in env.unhashed if env.package(name) is None]
+    return sorted(out)
+
+
+def _lock_files(root: Path, env: Environment) -> list[dict[str, Any]]:
+    names = {p.name for p in env.packages}
+    total = len(names | set(env.unhashed))
+    hashed = sum(1 for p in env.packages if _pinned(p) and p.name not in env.unhashed)
+    files = [{"file": "pylock.toml", "format": "PEP 751", "packages": total, "hashed": hashed}]
+    if (root / "requirements.txt").is_file():
+        files.append(
+            {"file": "requirements.txt", "format": "pip", "packages": total, "hashed": hashed}
+        )
+    if env.conda is not None and (root / "conda-lock.yml").is_file():
+        count = len(env.conda.packages)
+        pinned = sum(1 for p in env.conda.packages if p.sha256 or p.md5)
+        files.append(
+            {"file": "conda-lock.yml", "format": "conda-lock", "packages": count, "hashed": pinned}
+        )
+    return files
+
+
+def _determinism(snap: Snapshot) -> dict[str, Any]:
+    from envsnap import knowledge
+    from envsnap.checks.rules._common import framework_versions
+
+    recorded = dict(snap.environment.envvars)
+    frameworks = framework_versions(snap.environment)
+    gpu = snap.hardware is not None and bool(snap.hardware.gpus.devices)
+    missing: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for name, version in sorted({"python": "0", **frameworks}.items()) if frameworks else ():
+        for setting in knowledge.determinism_settings(name, version):
+            var = setting.get("var")
+            if not var or var in seen or (setting.get("gpu") and not gpu):
+                continue
+            seen.add(var)
+            if recorded.get(var) != str(setting["value"]):
+                missing.append({"var": var, "value": str(setting["value"]), "framework": name})
+    return {"set": recorded, "missing": missing}
+
+
+def numerics_digest(probes: list[tuple[str, str]]) -> str:
+    """sha256 hex of one ``"{id} {sha256}\\n"`` line per probe, sorted by id (the contract)."""
+    text = "".join(f"{pid} {digest}\n" for pid, digest in sorted(probes))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _numerics(root: Path) -> dict[str, Any] | None:
+    path = root / "numerics.toml"
+    if not path.exists():
+        return None
+    if path.is_symlink() or not path.is_file() or path.stat().st_size > _NUMERICS_MAX:
+        raise InputError(f"{path}: not a regular file of at most 4 MiB")
+    from envsnap._io import read_text
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(read_text(path, what="numerics.toml"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    version, battery = data.get("version"), data.get("battery-version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InputError(f"{path}: version: expected an integer")
+    if not isinstance(battery, str) or not battery.isprintable():
+        raise InputError(f"{path}: battery-version: expected a string")
+    probes: list[tuple[str, str]] = []
+    raw = data.get("probes", [])
+    if not isinstance(raw, list):
+        raise InputError(f"{path}: probes: expected an array of tables")
+    for i, probe in enumerate(raw):
+        pid = probe.get("id") if isinstance(probe, dict) else None
+        digest = probe.get("sha256") if isinstance(probe, dict) else None
+        if not isinstance(pid, str) or not _PROBE_ID.match(pid):
+            raise InputError(f"{path}: probes[{i}].id: expected a probe name")
+        if not isinstance(digest, str) or not _HEX64.match(digest):
+            raise InputError(f"{path}: probes[{i}].sha256: expected 64 hex digits")
+        probes.append((pid, digest))
+    return {
+        "version": version,
+        "battery_version": battery,
+        "probes": len(probes),
+        "digest": numerics_digest(probes),
+    }
+
+
+def _image(root: Path, lock_sha256: str, gpus: bool) -> dict[str, Any] | None:
+    """What image.toml says was built and pushed; the `docker run` line asks for the GPUs
+    (NVIDIA Container Toolkit) when the capture ran with some."""
+    from envsnap.rebuild import load_record
+
+    record = load_record(root)
+    if record is None:
+        return None
+    pushed = record.pushed_digest
+    matches = record.lock_digest == f"sha256:{lock_sha256}"
+    info: dict[str, Any] = {
+        "image_id": record.image_id,
+        "tag": record.tag,
+        "base_image": record.base_image,
+        "pushed": record.pushed,
+        "pushed_digest": pushed,
+        "lock_matches": matches,
+        "run": shlex.join(["docker", "run", "--rm", *_GPU_FLAGS[: 2 * gpus], pushed, *IMAGE_CHECK])
+        if pushed
+        else "",
+    }
+    return info
+
+
+def _project(root: Path) -> dict[str, Any] | None:
+    from envsnap.formats import project
+
+    path = root / project.PROJECT_FILE
+    if not path.exists():
+        return None
+    state = project.load(path)
+    return {
+        "status": state.status,
+        "reason": state.reason,
+        "vcs": state.vcs,
+        "remote": state.remote,
+        "commit": state.commit,
+        "branch": state.branch,
+        "dirty": state.dirty,
+        "changed_files": state.changed_files,
+        "diff_sha256": state.diff_sha256,
+    }
+
+
+def _implementation(name: str) -> str:
+    return _IMPLEMENTATIONS.get(name.lower(), name)
+
+
+def gather(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """Every fact the report shows, from the capture in *directory*; `InputError` on bad files."""
+    from envsnap.checks import load
+
+    root = Path(directory)
+    snap = load(root)  # validates the folder; its lock has no file lists (no hashes): re-read
+    from envsnap.rebuild import load_capture
+
+    snap = Snapshot(environment=load_capture(root), hardware=snap.hardware)
+    env = snap.environment
+    lock_sha256 = hashlib.sha256((root / "pylock.toml").read_bytes()).hexdigest()
+    files = _lock_files(root, env)
+    main = files[0]
+    hw = snap.hardware
+    return {
+        "version": FACTS_VERSION,
+        "capture": str(root),
+        "code": _project(root),
+        "environment": {
+            "python": f"{_implementation(env.python.implementation)} {env.python.version}",
+            "os": env.os.pretty_name or f"{env.os.system} {env.os.machine}",
+            "lock_sha256": lock_sha256,
+            "lock_files": files,
+            "packages": main["packages"],
+            "hashed": main["hashed"],
+            "all_hashed": main["packages"] > 0 and main["hashed"] == main["packages"],
+            "not_pinned": _not_pinned(env),
+            "frameworks": [
+                {"name": f.name, "version": f.version, "cuda": f.cuda or ""}
+                for f in env.cuda.frameworks
+            ],
+            "image": _image(root, lock_sha256, bool(hw is not None and hw.gpus.devices)),
+            "rebuild": shlex.join(["envsnap", "rebuild", str(root)]),
+            "hardware": hardware_needed(hw),
+            "determinism": _determinism(snap),
+            "numerics": _numerics(root),
+        },
+    }

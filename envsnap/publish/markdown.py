@@ -1,0 +1,287 @@
+"""The reproducibility report as Markdown: the ML Reproducibility Scale's five sections, two of
+them (Code, Environment) filled from a capture's facts between markers.
+
+`render_sections` is pure: facts → {section name: Markdown body}. `new_report` is the whole
+template for a first run; `update` replaces only what lies between each section's
+``<!-- envsnap:begin NAME -->`` and ``<!-- envsnap:end NAME -->`` lines and keeps every other
+byte of the author's file (line endings included). Every string from a capture is hostile: it
+is backslash-escaped for Markdown (HTML included), shown as inline code only when made of plain
+characters, and in a command block only inside a fence longer than any backtick run in it;
+link targets are percent-encoded.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from envsnap.errors import InputError
+
+__all__ = [
+    "SECTIONS",
+    "begin_marker",
+    "code",
+    "end_marker",
+    "md",
+    "new_report",
+    "render_sections",
+    "update",
+]
+
+SECTIONS = ("code", "environment")
+_MOST = 8  # unpinned packages named in the report (--json lists them all)
+# The characters that can start Markdown or HTML syntax in the middle of a line (GitHub's `$`
+# math and `~` strikethrough included); a capture's string never starts a line here.
+_PUNCT = re.compile(r"([\\`*_\[\]<>&|~$])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+# What a code span may show as it is: names, versions, digests, VAR=value (nothing a Markdown
+# or HTML reader could take for syntax if the span were lost).
+_SAFE_CODE = re.compile(r"^[A-Za-z0-9._/:@+=,~%^ -]+$")
+
+
+def begin_marker(name: str) -> str:
+    """The line that opens section *name*."""
+    return f"<!-- envsnap:begin {name} -->"
+
+
+def end_marker(name: str) -> str:
+    """The line that closes section *name*."""
+    return f"<!-- envsnap:end {name} -->"
+
+
+def md(text: str) -> str:
+    """*text* as literal Markdown text inside a line: the characters that could open Markdown
+    or HTML syntax (``<`` and ``&`` included) backslash-escaped, control characters and line
+    breaks shown as U+FFFD (text never starts a line, so ``#``, ``-``, ``1.`` stay plain)."""
+    return _PUNCT.sub(r"\\\1", _CONTROL.sub("\ufffd", text))
+
+
+def code(text: str) -> str:
+    """*text* as an inline code span when it is made of plain characters, else as `md`."""
+    return f"`{text}`" if _SAFE_CODE.match(text) else md(text)
+
+
+def _link(label: str, target: str) -> str:
+    """A link whose label is literal text and whose target is percent-encoded."""
+    return f"[{md(label)}]({quote(target, safe='/:@%+,;=~-._')})"
+
+
+def _box(ticked: bool, text: str) -> str:
+    return f"- [{'x' if ticked else ' '}] {text}"
+
+
+def _fence(body: str, lang: str = "sh") -> list[str]:
+    """A fenced code block inside a list item: its fence longer than any backtick run in *body*
+    and every line indented, so that no line of *body* (a path may hold a line break) can close
+    the block or the item."""
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return ["  " + line for line in [f"{fence}{lang}", *body.split("\n"), fence]]
+
+
+def _code_section(facts: dict[str, Any]) -> list[str]:
+    project = facts.get("code")
+    if project is None:
+        return [
+            _box(
+                False,
+                "the code's repository and commit: not captured (capture again with "
+                "envsnap 0.2 or later, in the project's folder or with `--project PATH`)",
+            )
+        ]
+    if project["status"] != "ok":
+        reason = md(project["reason"] or "unknown")
+        return [_box(False, f"the code is in version control: no ({reason})")]
+    lines = []
+    branch = f", branch {code(project['branch'])}" if project["branch"] else " (detached HEAD)"
+    commit = project["commit"]
+    lines.append(
+        _box(bool(commit), f"the code is in version control: git, commit {code(commit)}{branch}")
+        if commit
+        else _box(False, "the code is in version control: git, but no commit yet")
+    )
+    remote = project["remote"]
+    if remote.startswith(("https://", "http://")):
+        lines.append(_box(True, f"the repository others can clone: {_link(remote, remote)}"))
+    elif remote:
+        lines.append(_box(True, f"the repository others can clone: {code(remote)}"))
+    else:
+        lines.append(_box(False, "the repository others can clone: no remote is configured"))
+    if project["dirty"]:
+        digest = project["diff_sha256"]
+        lines.append(
+            _box(
+                False,
+                "the commit is the exact code that ran: **no**, the working tree had "
+                f"{project['changed_files']} changed or untracked file(s)"
+                + (f" (diff digest `sha256:{digest}`)" if digest else "")
+                + "; commit them and capture again",
+            )
+        )
+    else:
+        lines.append(
+            _box(bool(commit), "the commit is the exact code that ran: the tree was clean")
+        )
+    return lines
+
+
+def _lock_line(env: dict[str, Any], rel: str) -> str:
+    links = " and ".join(
+        f"{_link(f['file'], rel + f['file'])} ({md(f['format'])})"
+        for f in env["lock_files"]
+        if f["file"] != "conda-lock.yml"
+    )
+    n, hashed = env["packages"], env["hashed"]
+    pinned = f"all {n} pinned by hash" if env["all_hashed"] else f"{hashed} of {n} pinned by hash"
+    line = f"software package documentation: {links}: {n} packages, {pinned}"
+    if env["not_pinned"]:
+        shown = env["not_pinned"]
+        more = f" and {len(shown) - _MOST} more" if len(shown) > _MOST else ""
+        line += f" (not pinned: {md(', '.join(shown[:_MOST]))}{more})"
+    for f in env["lock_files"]:
+        if f["file"] == "conda-lock.yml":
+            line += (
+                f"; conda packages in {_link(f['file'], rel + f['file'])}: "
+                f"{f['hashed']} of {f['packages']} with a checksum"
+            )
+    return _box(env["all_hashed"], line)
+
+
+def _image_lines(env: dict[str, Any]) -> list[str]:
+    image = env["image"]
+    rebuild = env["rebuild"]
+    if image and image["pushed_digest"] and image["lock_matches"]:
+        lines = [
+            _box(True, f"example environment: the image {code(image['pushed_digest'])}; run it:"),
+            "",
+        ]
+        return lines + _fence(image["run"])
+    note = "no image pushed yet"
+    if image and image["pushed_digest"]:
+        note = "the pushed image was built from another lock than this capture's"
+    elif image:
+        note = "an image was built but not pushed to a registry"
+    lines = [_box(False, f"example environment: {note}; build it from the capture with"), ""]
+    lines += _fence(rebuild + " --push REGISTRY/NAME:TAG")
+    return lines
+
+
+def _environment_section(facts: dict[str, Any], rel: str) -> list[str]:
+    env = facts["environment"]
+    hw = env["hardware"]
+    lines = [_lock_line(env, rel), *_image_lines(env)]
+    lines.append(
+        _box(
+            hw["captured"], f"the hardware needed to run the project properly: {md(hw['summary'])}"
+        )
+    )
+    lines.append("")
+    lines.append(f"Python: {md(env['python'])} on {md(env['os'])}.")
+    if env["frameworks"]:
+        builds = ", ".join(
+            md(f"{f['name']} {f['version']}") + (md(f" (CUDA {f['cuda']})") if f["cuda"] else "")
+            for f in env["frameworks"]
+        )
+        lines += ["", f"Frameworks: {builds}."]
+    det = env["determinism"]
+    settings = ", ".join(code(f"{k}={v}") for k, v in sorted(det["set"].items()))
+    lines += ["", f"Determinism settings in the captured run: {settings or 'none'}."]
+    if det["missing"]:
+        missing = ", ".join(code(f"{m['var']}={m['value']}") for m in det["missing"])
+        lines.append(f"Not set, though a deterministic run needs them: {missing}.")
+    num = env["numerics"]
+    if num is None:
+        lines += ["", "Numerics: not measured (no numerics.toml in the capture)."]
+    else:
+        lines += [
+            "",
+            f"Numerics: {num['probes']} probe(s) of battery {md(num['battery_version'])}, "
+            f"digest `sha256:{num['digest']}`.",
+        ]
+    return lines
+
+
+def render_sections(facts: dict[str, Any], rel: str = "") -> dict[str, str]:
+    """Section name → Markdown body (without markers). *rel* is the capture folder as seen from
+    the report's folder, ending in ``/`` (empty when they are the same)."""
+    return {
+        "code": "\n".join(_code_section(facts)),
+        "environment": "\n".join(_environment_section(facts, rel)),
+    }
+
+
+_TEMPLATE = """\
+# Reproducibility report
+
+This report follows the ML Reproducibility Scale's five parts: code, configuration, data,
+environment and evaluation. The parts between `envsnap:begin` and `envsnap:end` markers are
+written by `envsnap report` from the capture; running it again updates only those and keeps
+everything else in this file as you wrote it. Fill in the rest.
+
+## \u2b50 Code
+
+{code}
+
+## \u2b50\u2b50 Configuration
+
+- [ ] configuration files: {{links to the configuration files of each experiment}}
+- [ ] the command that runs each experiment with its configuration: {{command}}
+
+## \u2b50\u2b50\u2b50 Data
+
+- [ ] the data, versioned: {{link to each data set, with its version or checksum}}
+- [ ] how the data was processed: {{link to the processing code or pipeline}}
+
+## \u2b50\u2b50\u2b50\u2b50 Environment
+
+{environment}
+
+## \u2b50\u2b50\u2b50\u2b50\u2b50 Evaluation
+
+- [ ] the evaluation code: {{link to the script that computes the reported metrics}}
+- [ ] the results it should produce: {{the metrics, with their variance over seeds}}
+- [ ] trained models: {{link to the model weights}}
+"""
+
+
+def _block(name: str, body: str) -> str:
+    return "\n".join([begin_marker(name), body, end_marker(name)])
+
+
+def new_report(sections: dict[str, str]) -> str:
+    """The whole report for a first run: the template with the generated sections in place."""
+    return _TEMPLATE.format(**{name: _block(name, sections[name]) for name in SECTIONS})
+
+
+def _find_line(text: str, line: str, source: str) -> list[int]:
+    """Offsets of the lines of *text* that are exactly *line* (a trailing CR allowed)."""
+    found = []
+    for m in re.finditer(re.escape(line) + r"\r?$", text, flags=re.MULTILINE):
+        if m.start() == 0 or text[m.start() - 1] == "\n":
+            found.append(m.start())
+    if len(found) > 1:
+        raise InputError(f"{source}: the marker {line} appears {len(found)} times; keep one")
+    return found
+
+
+def update(text: str, sections: dict[str, str], source: str) -> str:
+    """*text* with each section's body replaced between its markers; a section whose markers
+    are gone is appended at the end. Everything outside the markers is kept byte for byte."""
+    for name in SECTIONS:
+        begins = _find_line(text, begin_marker(name), source)
+        ends = _find_line(text, end_marker(name), source)
+        if not begins and not ends:
+            sep = "" if not text or text.endswith("\n") else "\n"
+            text += f"{sep}\n{_block(name, sections[name])}\n"
+            continue
+        if not begins or not ends or ends[0] < begins[0]:
+            raise InputError(
+                f"{source}: the {name} section's markers are incomplete or out of order",
+                hint=f"keep the lines {begin_marker(name)} and {end_marker(name)}, in that order",
+            )
+        start = text.index("\n", begins[0]) + 1
+        newline = "\r\n" if text[start - 2 : start] == "\r\n" else "\n"
+        body = sections[name].replace("\n", newline)
+        text = text[:start] + body + newline + text[ends[0] :]
+    return text
