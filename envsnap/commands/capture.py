@@ -70,6 +70,7 @@ def run(args: SimpleNamespace) -> int:
         "files": list(files),
         "packages": len(env.packages),  # unhashed ones are among them
         "unhashed": list(env.unhashed),
+        "withheld": list(env.withheld),
         "python": env.python.version,
         "gpus": len(hw.gpus.devices) if hw else 0,
         "gpu_status": hw.gpus.status if hw else "none",
@@ -89,6 +90,13 @@ def run(args: SimpleNamespace) -> int:
             f"captured {summary['packages']} packages, Python {env.python.version}, {gpu} "
             f"-> {args.output}/"
         )
+        if env.withheld:
+            # Named once, never the value: credentials or a value of an unexpected shape.
+            print(
+                f"warning: withheld from the capture: {', '.join(env.withheld)} "
+                "(credentials, or a value of a shape envsnap does not record)",
+                file=sys.stderr,
+            )
         if env.unhashed:
             print(
                 f"warning: {len(env.unhashed)} package(s) not pinned by hash "

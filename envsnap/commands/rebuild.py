@@ -29,6 +29,8 @@ locally has no registry digest and is not pinned (the Dockerfile's header says s
   --no-pin                ignore DIR/image.toml: FROM the base image's tag, not its digest
   --no-cache              run every step again (the daemon's build cache is not used)
   --ca-cert FILE          CA for pip inside the build (proxies); never left in the image
+  --build-on-host NAME    build the local folder or VCS package NAME on this machine (runs its
+                          build code here; the folder must exist outside DIR); repeatable
 """
 
 
@@ -61,6 +63,13 @@ def register(sub: Any) -> None:
     p.add_argument("--ca-cert", metavar="FILE", help="CA bundle for pip during the build")
     p.add_argument("--venv", metavar="PATH", help="rebuild into a virtualenv at PATH instead")
     p.add_argument("--python", metavar="PYTHON", help="with --venv: the interpreter to use")
+    p.add_argument(
+        "--build-on-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="allow building this folder/VCS package on this machine (runs its code)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON result")
     p.add_argument("-v", "--verbose", action="store_true", help="show each build step's output")
     p.set_defaults(func=run)
@@ -99,6 +108,7 @@ def run(args: SimpleNamespace) -> int:
         no_cache=args.no_cache,
         verbose=args.verbose,
         progress=progress,
+        build_on_host=tuple(args.build_on_host),
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))

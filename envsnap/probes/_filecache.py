@@ -37,11 +37,11 @@ def cached(
     st = path.stat()
     ident = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
     entry = cache_dir() / kind / f"{cache_key(ident.encode())[:32]}.json"
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, TypeError, RecursionError):
         data = json.loads(entry.read_text(encoding="utf-8"))
         if valid(data):
             return data
     value = compute(path)
     with contextlib.suppress(OSError):  # a read-only cache is not an error
-        write_atomic(entry, json.dumps(value) + "\n")
+        write_atomic(entry, json.dumps(value) + "\n", private=True)
     return value

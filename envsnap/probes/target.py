@@ -53,18 +53,29 @@ def probe(python: str | None = None, *, timeout: float = TIMEOUT_S) -> Target:
     from ._probecache import cached
 
     path = _resolve(python)
-    return from_facts(cached(path, lambda: _run_script(path, timeout)))
+    try:
+        return from_facts(cached(path, lambda: _run_script(path, timeout)))
+    except (TypeError, ValueError, AttributeError, KeyError):
+        pass  # a damaged cache entry, or an interpreter answering with the wrong types
+    try:
+        return from_facts(_run_script(path, timeout))
+    except (TypeError, ValueError, AttributeError, KeyError):
+        raise InputError(
+            f"{python}: --python is not a Python interpreter (facts of the wrong types)"
+        ) from None
 
 
 def _resolve(python: str) -> str:
-    path = Path(python)
+    """The absolute path of *python*: a path as given (``./python`` is this folder's, never one
+    on PATH), a bare name on PATH. Absolute before it is run or keys the probe cache."""
+    path = Path(os.path.abspath(python))  # noqa: PTH100 (keep a venv's bin/python symlink)
     if os.sep not in python and not path.exists():
         import shutil
 
         found = shutil.which(python)
         if found is None:
             raise InputError(f"{python}: --python interpreter not found")
-        path = Path(found)
+        path = Path(os.path.abspath(found))  # noqa: PTH100
     if not path.exists():
         raise InputError(f"{python}: --python interpreter does not exist")
     if path.is_dir():

@@ -52,7 +52,9 @@ def remembered_sha256(path: Path) -> str:
 def _store(entry: Path, digest: str) -> None:
     """Write *digest* to *entry* through a temporary file and a rename; best effort."""
     with contextlib.suppress(OSError):
-        entry.parent.mkdir(parents=True, exist_ok=True)
+        from .._io import private_dir
+
+        private_dir(entry.parent)
         fd, tmp = tempfile.mkstemp(prefix=".", dir=entry.parent)
         try:
             with os.fdopen(fd, "w", encoding="ascii") as fh:

@@ -56,6 +56,13 @@ def local_source(item: Install, capture_dir: Path) -> Path:
     if raw is None:
         raise InputError(f"pylock.toml: {item.name}: {pkg.source} package without a local path")
     path = Path(raw) if Path(raw).is_absolute() else capture_dir / raw
+    # A folder inside the capture is the capture author's code, never the user's own project.
+    root = capture_dir.resolve()
+    if path.resolve() == root or root in path.resolve().parents:
+        raise InputError(
+            f"pylock.toml: {item.name}: its folder lies inside the capture {capture_dir}; "
+            "refused (only a project that exists on this machine outside it may be built)"
+        )
     if not path.is_dir():
         raise InputError(f"{path}: local package {item.name} is gone (recorded as {pkg.source})")
     if not (path / "pyproject.toml").is_file() and not (path / "setup.py").is_file():
