@@ -122,6 +122,8 @@ def read_bytes_bounded(
         raise InputError(f"{path}: cannot read {what} ({exc.strerror})") from None
     try:
         st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{path}: is a directory, expected a {what}")
         if not stat.S_ISREG(st.st_mode):
             raise InputError(f"{path}: {what} is not a regular file; refused")
         if st.st_size > limit:

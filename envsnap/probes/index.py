@@ -215,7 +215,7 @@ class _Context:
         old = self._cache_get(key)
         if old is not None and old.get("stamp") == stamp:
             with contextlib.suppress(ModelError, TypeError):
-                return tuple(_cached_file(f) for f in old.get("files", []))
+                return _cached_files(old.get("files", []))
         text = page.read_text(encoding="utf-8", errors="replace")
         files = simpleapi.select_version(simpleapi.parse_html_page(text, base), name, version)
         if sizes:
@@ -230,7 +230,7 @@ class _Context:
         cached = self._cache_get(key)
         if cached is not None:
             with contextlib.suppress(ModelError, TypeError):
-                return tuple(_cached_file(f) for f in cached.get("files", []))
+                return _cached_files(cached.get("files", []))
         if not network:
             raise _NeedsNetwork
         if src.url in self._dead:
@@ -362,16 +362,21 @@ def _cached_file(data: Any) -> ArtifactFile:
             and (size is None or type(size) is int)
             and (url is None or type(url) is str)
             and (path is None or type(path) is str)
-            and (sha is None or (type(sha) is str and _SHA256.fullmatch(sha) is not None))
+            and (sha is None or type(sha) is str)
             and (moment is None or type(moment) is str)
         ):
             return ArtifactFile(
                 name=name, url=url, path=path, sha256=sha, size=size, upload_time=moment
             )
-    art = ArtifactFile.from_dict(data)
-    if art.sha256 is not None and not _SHA256.fullmatch(art.sha256):
-        raise ModelError("sha256: not a hex digest")  # a damaged entry: looked up again
-    return art
+    return ArtifactFile.from_dict(data)
+
+
+def _cached_files(entries: Any) -> tuple[ArtifactFile, ...]:
+    """The files of a cache entry; `ModelError` (a miss) when any is damaged."""
+    files = tuple(_cached_file(f) for f in entries)
+    if any(f.sha256 is not None and not _SHA256.fullmatch(f.sha256) for f in files):
+        raise ModelError("sha256: not a hex digest")  # looked up again and rewritten
+    return files
 
 
 def _key(index: str, name: str, version: str) -> str:
