@@ -386,7 +386,16 @@ def test_ctrl_c_during_the_render_leaves_no_temp_dir(tmp_path: Path) -> None:
         "ENVSNAP_CACHE_DIR": str(tmp_path / "cache"),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "envsnap", "rebuild", str(cap), "--no-build"],
+        [
+            sys.executable,
+            "-m",
+            "envsnap",
+            "rebuild",
+            str(cap),
+            "--no-build",
+            "--build-on-host",
+            "slowpkg",
+        ],
         env=environ,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -481,7 +490,16 @@ def test_an_envsnap_without_pip_names_the_fix(tmp_path: Path) -> None:
     pylock.write(cap / "pylock.toml", env)
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run(
-        [str(python), "-m", "envsnap", "rebuild", str(cap), "--no-build"],
+        [
+            str(python),
+            "-m",
+            "envsnap",
+            "rebuild",
+            str(cap),
+            "--no-build",
+            "--build-on-host",
+            "localpkg",
+        ],
         capture_output=True,
         text=True,
         env={"PYTHONPATH": f"{root}:{libs}", "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")},

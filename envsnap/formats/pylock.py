@@ -242,7 +242,7 @@ def parse(text: str, source: str = "pylock.toml") -> Environment:
 
     try:
         data = loads(text)
-    except Unsure:
+    except (Unsure, RecursionError):  # deep nesting: tomllib says so, naming the file
         data = _toml(text, source)
     if not surely_valid(data):
         _validate(data, source)

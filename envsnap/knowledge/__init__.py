@@ -76,7 +76,7 @@ def load(name: str) -> dict[str, Any]:
     from envsnap._io import cache_key
 
     # An entry carries the digest of its own data: a damaged entry is parsed again, never used.
-    with contextlib.suppress(OSError, ValueError, TypeError, RecursionError):
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError, RecursionError):
         stored = json.loads(entry.read_text(encoding="utf-8"))
         data = stored["data"] if isinstance(stored, dict) else None
         if isinstance(data, dict) and stored.get("check") == _check(data, cache_key):

@@ -37,11 +37,19 @@ def cached(
     st = path.stat()
     ident = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
     entry = cache_dir() / kind / f"{cache_key(ident.encode())[:32]}.json"
-    with contextlib.suppress(OSError, ValueError, TypeError, RecursionError):
-        data = json.loads(entry.read_text(encoding="utf-8"))
-        if valid(data):
+    # An entry holds its value with a digest of it: a damaged entry (even one of the right
+    # shape, like "[]") is computed again and rewritten, never believed.
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError, RecursionError):
+        stored = json.loads(entry.read_text(encoding="utf-8"))
+        data = stored["value"]
+        if stored["check"] == _check(data) and valid(data):
             return data
     value = compute(path)
     with contextlib.suppress(OSError):  # a read-only cache is not an error
-        write_atomic(entry, json.dumps(value) + "\n", private=True)
+        text = json.dumps({"check": _check(value), "value": value})
+        write_atomic(entry, text + "\n", private=True)
     return value
+
+
+def _check(value: Any) -> str:
+    return cache_key(json.dumps(value, sort_keys=True).encode())

@@ -331,7 +331,7 @@ class _Context:
             data = json.loads(b"".join(chunks))
         except (OSError, ValueError, RecursionError):
             return None  # a damaged entry is looked up again and rewritten
-        if not isinstance(data, dict) or not isinstance(data.get("files", []), list):
+        if not isinstance(data, dict) or not isinstance(data.get("files"), list):
             return None
         return data
 

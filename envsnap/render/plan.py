@@ -259,7 +259,7 @@ def _labels(
 
 
 def _envvars(env: Environment) -> tuple[tuple[str, str], ...]:
-    from .._redact import shaped
+    from .._redact import WITHHELD
     from ..probes.envvars import ALLOWLIST
 
     out = {}
@@ -268,8 +268,8 @@ def _envvars(env: Environment) -> tuple[tuple[str, str], ...]:
         if name not in ALLOWLIST:
             # PATH, LD_PRELOAD, PYTHONPATH... would change what runs in the image.
             raise InputError(f"{LOCK}: envvars.{name}: not a determinism variable envsnap records")
-        if not shaped(name, value):
-            continue  # withheld at capture (or not a shape envsnap records): no ENV line
+        if value == WITHHELD:
+            continue  # present at capture, its value withheld: no ENV line
         out[name] = check_text(value, f"{LOCK}: envvars.{name}")
     return tuple(sorted(out.items()))
 

@@ -32,12 +32,11 @@ def sh(value: str) -> str:
 def envvars(env: Environment) -> dict[str, str]:
     """The recorded allowlisted environment variables as a dict.
 
-    A withheld value, or one without the shape its variable takes (a stranger's capture), is
-    left out: no rule compares it, and no remedy pastes it into a shell.
+    A withheld value (`envsnap._redact.WITHHELD`) is left out: no rule compares it.
     """
-    from envsnap._redact import shaped
+    from envsnap._redact import WITHHELD
 
-    return {k: v for k, v in env.envvars if shaped(k, v)}
+    return {k: v for k, v in env.envvars if v != WITHHELD}
 
 
 def packages(env: Environment) -> dict[str, str]:
