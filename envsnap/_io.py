@@ -25,8 +25,9 @@ __all__ = [
 def private_dir(folder: Path) -> None:
     """Create *folder* and its missing parents mode 0700 (a cache is the user's alone).
 
-    An existing folder under the cache home is narrowed to 0700 too (older envsnaps made 0755
-    ones); a folder that is not ours is left as it is.
+    An existing folder strictly inside the cache home is narrowed to 0700 too (older envsnaps
+    made 0755 ones); the cache home itself, when it existed already (``$ENVSNAP_CACHE_DIR`` may
+    name any folder, even ``/tmp``), and folders that are not ours are left as they are.
     """
     missing = []
     node = folder
@@ -40,13 +41,11 @@ def private_dir(folder: Path) -> None:
             each.mkdir(mode=0o700)
     home = cache_home()
     node = folder
-    while True:
+    while home in node.parents:
         with contextlib.suppress(OSError):
             st = node.stat()
             if st.st_uid == os.getuid() and st.st_mode & 0o077:
                 node.chmod(0o700)
-        if node in (home, node.parent) or home not in node.parents:
-            break
         node = node.parent
 
 

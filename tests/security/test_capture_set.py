@@ -96,7 +96,7 @@ def test_12_concurrent_captures_never_mix_their_sets(tmp_path: Path) -> None:
     pythons = {n: _forged_venv(tmp_path / f"venv-{n}", n) for n in ("alpha-pkg", "beta-pkg")}
     out = tmp_path / "cap"
     env = {**os.environ, "PYTHONPATH": str(ROOT), **offline_env(tmp_path)}
-    for _ in range(4):
+    for _ in range(12):  # the old per-file writes mixed the sets in some rounds, not all
         procs = [
             subprocess.Popen(
                 [

@@ -102,7 +102,9 @@ def _set(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
 @st.composite
 def mutations(draw: st.DrawFn) -> tuple[str, str, Any, int, str]:
     name = draw(st.sampled_from(FILES))
-    kind = draw(st.sampled_from(["value", "value", "value", "delete", "deep", "splice"]))
+    kind = draw(
+        st.sampled_from(["value", "value", "value", "delete", "deep", "raw-deep", "splice"])
+    )
     value = draw(VALUES) if kind == "value" else None
     if kind == "deep":
         value = _deep(draw(st.sampled_from([30, 200, 3000])))
@@ -117,8 +119,14 @@ def _mutate(folder: Path, mutation: tuple[str, str, Any, int, str]) -> None:
         at = pick % (len(raw) + 1)
         path.write_text(raw[:at] + text + raw[at + len(text) // 2 :])
         return
+    if kind == "raw-deep":  # deeper than any TOML writer goes: straight into the text
+        depth = 100 + pick % 5000
+        path.write_text(raw + "\nzz = " + "[" * depth + "]" * depth + "\n")
+        return
     doc = tomllib.loads(raw)
-    targets = [p for p in _paths(doc) if p]
+    # Keys rather than list items: the long lists (CPU flags, platform tags) would take most
+    # draws otherwise; the first two items of each list stand for the rest.
+    targets = [p for p in _paths(doc) if p and all(not isinstance(k, int) or k < 2 for k in p)]
     where = targets[pick % len(targets)]
     doc = _set(doc, where, value)
     try:

@@ -131,9 +131,12 @@ def test_06_a_symlink_in_a_capture_is_not_followed(
 
 
 def test_06_check_refuses_a_symlinked_hardware_toml(capture_copy: Path, tmp_path: Path) -> None:
-    (capture_copy / "hardware.toml").unlink()
-    (capture_copy / "hardware.toml").symlink_to("/etc/passwd")
-    no_traceback(run_envsnap("check", str(capture_copy), env=offline_env(tmp_path)))
+    outside = tmp_path / "elsewhere.toml"  # a valid file: the old reader used it silently
+    (capture_copy / "hardware.toml").rename(outside)
+    (capture_copy / "hardware.toml").symlink_to(outside)
+    done = run_envsnap("check", str(capture_copy), env=offline_env(tmp_path))
+    no_traceback(done)
+    assert "symbolic link" in done.stderr
 
 
 @pytest.mark.parametrize(
