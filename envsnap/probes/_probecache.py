@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["cache_dir", "cached"]
 
-VERSION = 1
+VERSION = 2  # 2: entries hold the key's digest
 _NATIVE = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"MZ")
 _ENV = ("HOME", "USERPROFILE", "APPDATA", "VIRTUAL_ENV", "CONDA_PREFIX")
 
@@ -131,7 +131,7 @@ def _load(path: Path, key: str) -> dict[str, Any] | None:
             entry = json.load(fh)
     except (OSError, ValueError, RecursionError):
         return None
-    if not isinstance(entry, dict) or entry.get("key") != key:
+    if not isinstance(entry, dict) or entry.get("key") != cache_key(key.encode()):
         return None
     facts, stamps = entry.get("facts"), entry.get("stamps")
     if not isinstance(facts, dict) or not isinstance(stamps, dict):
@@ -149,4 +149,7 @@ def _store(path: Path, key: str, facts: dict[str, Any]) -> None:
 
     stamps = {p: _stamp(p) for p in _watched(facts)}
     with contextlib.suppress(OSError):  # a read-only cache: the next capture probes again
-        write_atomic(path, json.dumps({"key": key, "facts": facts, "stamps": stamps}), private=True)
+        # The key's digest, not its text: the material holds PYTHON* variables and HOME, and a
+        # cache holds nothing a capture may not.
+        entry = {"key": cache_key(key.encode()), "facts": facts, "stamps": stamps}
+        write_atomic(path, json.dumps(entry), private=True)
