@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-__all__ = ["cache_dir", "cached"]
+__all__ = ["cache_dir", "cached", "entry_text"]
 
 
 def cache_dir() -> Path:
@@ -46,9 +46,13 @@ def cached(
             return data
     value = compute(path)
     with contextlib.suppress(OSError):  # a read-only cache is not an error
-        text = json.dumps({"check": _check(value), "value": value})
-        write_atomic(entry, text + "\n", private=True)
+        write_atomic(entry, entry_text(value), private=True)
     return value
+
+
+def entry_text(value: Any) -> str:
+    """The text of a cache entry holding *value* (JSON: the value and a digest of it)."""
+    return json.dumps({"check": _check(value), "value": value}) + "\n"
 
 
 def _check(value: Any) -> str:
