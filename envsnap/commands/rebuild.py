@@ -13,7 +13,8 @@ HELP = """\
 Turn the capture in DIR (default ./envsnap) into a Docker image, or with --venv into a virtualenv.
 
 The build context holds a Dockerfile, the capture and whatever the lock needs that no index
-serves (local directories, editables and VCS commits built into wheels on this machine). The
+serves (local directories, editables and VCS commits built into wheels on this machine, each
+only when named with --build-on-host: building runs the project's code here). The
 base image is the smallest that reproduces the capture: python:<X.Y.Z>-slim-<codename> for CPU
 and pip-wheel CUDA, nvidia/cuda for a system CUDA toolkit, micromamba for conda. Packages are
 installed exactly as locked (hashes, no resolution) in layers that change least first: heavy
