@@ -59,7 +59,9 @@ def run(args: SimpleNamespace) -> int:
 
     def progress(msg: str) -> None:
         if not args.quiet and not args.json and sys.stderr.isatty():
-            print(f"envsnap: {msg}", file=sys.stderr)
+            from .._text import printable  # package names and URLs come from files: escaped
+
+            print(f"envsnap: {printable(msg)}", file=sys.stderr)
 
     snap = capture(args.python, offline=args.offline, progress=progress)
     files = write(snap, args.output)

@@ -89,11 +89,13 @@ def run(args: SimpleNamespace) -> int:
     if args.no_cache and args.no_build:
         raise InputError("--no-cache: only meaningful when building (not with --no-build)")
 
+    from .._text import printable  # names and reasons come from a capture: escaped
+
     def progress(msg: str) -> None:
         if not args.json:
             # Build steps come preformatted ("[3/12] RUN …"); other news gets the prefix.
             line = msg if msg.startswith(("[", " ", "built image")) else f"envsnap: {msg}"
-            print(line, file=sys.stderr, flush=True)
+            print(printable(line), file=sys.stderr, flush=True)
 
     result = rebuild(
         args.directory,
@@ -115,16 +117,18 @@ def run(args: SimpleNamespace) -> int:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return 0
     for item in result.skipped:
-        print(f"warning: not installable from the lock, left out: {item}", file=sys.stderr)
+        print(
+            f"warning: not installable from the lock, left out: {printable(item)}", file=sys.stderr
+        )
     if result.kind == "venv":
         print(f"rebuilt {len(result.installed)} packages into {result.venv}")
     elif result.kind == "context" and result.context is None:
         sys.stdout.write(result.dockerfile)
     elif result.kind == "context":
-        print(f"base image: {result.base_ref} ({result.base_reason})")
+        print(printable(f"base image: {result.base_ref} ({result.base_reason})"))
         print(f"wrote the build context to {result.context} ({len(result.files)} files)")
     else:
-        print(f"base image: {result.base_ref} ({result.base_reason})")
+        print(printable(f"base image: {result.base_ref} ({result.base_reason})"))
         tag = f", tagged {result.tag}" if result.tag else ""
         print(f"built image {result.image_id}{tag}; recorded in {result.image_record}")
     return 0
