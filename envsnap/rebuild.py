@@ -275,9 +275,13 @@ def _image(
     temp = context is None
     out = Path(tempfile.mkdtemp(prefix="envsnap-context-")) if temp else Path(str(context))
     try:
-        if not temp:
-            prepare_dir(out)
-        ctx = write_context(env, plan, capture_dir, out, ca_cert=cert, progress=say)
+        try:
+            if not temp:
+                prepare_dir(out)
+            ctx = write_context(env, plan, capture_dir, out, ca_cert=cert, progress=say)
+        except OSError as exc:  # an unwritable --context, a full disk: bad input, exit 2
+            where = exc.filename or out
+            raise InputError(f"{where}: cannot write the build context ({exc.strerror})") from None
         result = RebuildResult(
             kind="context",
             base_image=plan.base.image,
