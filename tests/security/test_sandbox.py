@@ -167,3 +167,33 @@ def test_09_an_oversized_file_is_refused(capture_copy: Path, tmp_path: Path) -> 
     done = run_envsnap("check", str(capture_copy), env=offline_env(tmp_path), timeout=60)
     no_traceback(done)
     assert "larger than" in done.stderr
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_05_a_vcs_repository_inside_the_capture_is_never_built(
+    capture_copy: Path, tmp_path: Path, flag: bool
+) -> None:
+    import subprocess
+
+    marker = tmp_path / "PWNED"
+    repo = evil_project(capture_copy / "repo", marker)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "x"]):
+        subprocess.run([*git, *args], check=True)
+    commit = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    add_packages(
+        capture_copy,
+        '[[packages]]\nname = "evil"\nversion = "1.0"\n'
+        f'vcs = {{ type = "git", url = "{repo.as_uri()}", commit-id = "{commit}" }}\n\n'
+        '[packages.tool.envsnap]\nsource = "vcs"\n',
+    )
+    extra = ["--build-on-host", "evil"] if flag else []
+    done = run_envsnap(
+        "rebuild", str(capture_copy), "--no-build", "--context", str(tmp_path / "ctx"), *extra,
+        env=offline_env(tmp_path),
+    )  # fmt: skip
+    no_traceback(done)
+    assert ("inside the capture" if flag else "--build-on-host evil") in done.stderr
+    assert not marker.exists()
