@@ -141,6 +141,7 @@ def _build(
 ) -> tuple[float, str, str]:
     # The base is named: this machine has a CUDA toolkit (nvcc) that would pick nvidia/cuda.
     argv = [*inputs.envsnap, "rebuild", str(capture), "-t", tag, "--wheelhouse"]
+    argv += ["--build-on-host", "bench-localpkg", "--build-on-host", "bench-gitpkg"]
     argv += ["--base-image", BASE_IMAGE, *extra]
     sample = measure(argv, timeout=3600.0)
     err = "" if sample.returncode == 0 else failure_line(sample)

@@ -15,6 +15,9 @@ __all__ = ["section_check", "section_render"]
 SLOW_S = 2.0  # a render slower than this is measured SLOW_RUNS times, not --runs times
 SLOW_RUNS = 3
 
+# The reference env's own projects (bench/refenv.py): rebuild builds them only when named.
+OWN = ("--build-on-host", "bench-localpkg", "--build-on-host", "bench-gitpkg")
+
 
 def section_check(bench: Bench) -> None:
     """Section 4: `envsnap check` against a capture of the same env vs `python -c pass`."""
@@ -98,7 +101,7 @@ def section_render(bench: Bench) -> None:
         bench.report.unavailable(sec, "rebuild --no-build", "no capture of the reference env")
         return
     ctx = bench.work / "context"
-    argv = [*bench.envsnap, "rebuild", str(cap), "--no-build", "--context", str(ctx)]
+    argv = [*bench.envsnap, "rebuild", str(cap), "--no-build", "--context", str(ctx), *OWN]
     probe = run_once(Cmd([*argv, "--json"], fresh=ctx))
     if probe.returncode == 2 and "--json" in probe.stderr:
         probe = run_once(Cmd(argv, fresh=ctx))

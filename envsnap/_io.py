@@ -14,28 +14,63 @@ __all__ = [
     "file_sha256",
     "index_cache_key",
     "link_or_copy",
+    "private_dir",
+    "read_bytes_bounded",
+    "read_capture_text",
     "read_text",
     "write_atomic",
 ]
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+def private_dir(folder: Path) -> None:
+    """Create *folder* and its missing parents mode 0700 (a cache is the user's alone).
+
+    An existing folder strictly inside the cache home is narrowed to 0700 too (older envsnaps
+    made 0755 ones); the cache home itself, when it existed already (``$ENVSNAP_CACHE_DIR`` may
+    name any folder, even ``/tmp``), and folders that are not ours are left as they are.
+    """
+    missing = []
+    node = folder
+    while not node.exists():
+        missing.append(node)
+        if node.parent == node:
+            break
+        node = node.parent
+    for each in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            each.mkdir(mode=0o700)
+    home = cache_home()
+    node = folder
+    while home in node.parents:
+        with contextlib.suppress(OSError):
+            st = node.stat()
+            if st.st_uid == os.getuid() and st.st_mode & 0o077:
+                node.chmod(0o700)
+        node = node.parent
+
+
+def write_atomic(path: str | os.PathLike[str], text: str, *, private: bool = False) -> None:
     """Write *text* to *path* through a temp file in the same folder, fsync, then a rename.
 
     A reader never sees a half-written file, and a crash leaves the old file in place. The file
-    is made mode 0644 (a lock is meant to be shared). No `tempfile`: with `random` and `shutil`
-    it costs 5 ms of every capture; an O_EXCL name with 64 random bits is as safe.
+    is made mode 0644 (a lock is meant to be shared), or 0600 in a 0700 folder with *private*
+    (every cache entry). No `tempfile`: with `random` and `shutil` it costs 5 ms of every
+    capture; an O_EXCL name with 64 random bits is as safe.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if private:
+        private_dir(target.parent)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    mode = 0o600 if private else 0o644
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(8).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        tmp.chmod(0o644)  # whatever the umask: the lock is shared
+        tmp.chmod(mode)  # whatever the umask: the lock is shared, a cache entry is not
         tmp.replace(target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -57,6 +92,62 @@ def read_text(path: str | os.PathLike[str], *, what: str = "file") -> str:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+# A capture's files are small (the 41-package reference lock is 450 KB); a bound keeps a link to
+# /dev/zero or a forged multi-GB file from eating the machine's memory.
+MAX_READ = 64 << 20
+
+
+def read_bytes_bounded(
+    path: str | os.PathLike[str], *, what: str = "file", limit: int = MAX_READ
+) -> bytes:
+    """The bytes of the regular file at *path*, at most *limit*; `InputError` otherwise.
+
+    For files named by a capture, which may come from a stranger: the last component must not be
+    a symlink (O_NOFOLLOW), a FIFO or device is refused before anything is read (O_NONBLOCK
+    open, then fstat), and a file over *limit* bytes is refused.
+    """
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        if Path(path).is_symlink():
+            raise InputError(f"{path}: {what} is a symbolic link; refused") from None
+        raise InputError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{path}: is a directory, expected a {what}")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{path}: {what} is not a regular file; refused")
+        if st.st_size > limit:
+            raise InputError(f"{path}: {what} is larger than {limit >> 20} MiB; refused")
+        chunks = []
+        total = 0
+        while chunk := os.read(fd, 1 << 20):
+            total += len(chunk)
+            if total > limit:  # it grew while read
+                raise InputError(f"{path}: {what} is larger than {limit >> 20} MiB; refused")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def read_capture_text(path: str | os.PathLike[str], *, what: str = "file") -> str:
+    """`read_bytes_bounded` decoded as UTF-8 (a file of a capture)."""
+    data = read_bytes_bounded(path, what=what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

@@ -9,6 +9,7 @@ register their sub-parser and return an exit code; heavy imports happen inside t
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from types import SimpleNamespace
 
@@ -77,15 +78,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except EnvsnapError as exc:
-        print(f"envsnap: error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"  hint: {exc.hint}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(exc.message, exc.hint, exc.exit_code)
     except KeyboardInterrupt:
         print("envsnap: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        # Whatever escaped the layers' own errors still gets one line and exit 2, never a
+        # traceback and never 1, which a CI gate reads as "this machine is incompatible".
+        if os.environ.get("ENVSNAP_DEBUG") == "1":
+            raise
+        return _fail(_describe(exc), "set ENVSNAP_DEBUG=1 to see the traceback", 2)
+    return code
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def _fail(message: str, hint: str | None, code: int) -> int:
+    """Print *message* (and *hint*) as one escaped line each on stderr; return *code*."""
+    from ._text import printable
+
+    print(f"envsnap: error: {printable(message)}", file=sys.stderr)
+    if hint:
+        print(f"  hint: {printable(hint)}", file=sys.stderr)
     return code
 
 

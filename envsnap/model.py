@@ -362,6 +362,7 @@ class Environment(Model):
     conda: CondaEnv | None = None
     created_at: str = ""
     created_by: str = ""
+    withheld: tuple[str, ...] = ()  # fields whose value was not recorded (envsnap._redact)
     _nested: ClassVar[Mapping[str, Any]] = {
         "python": PythonInfo,
         "os": OSInfo,

@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,15 @@ from .model import Environment, replace
 if TYPE_CHECKING:
     from .formats.image import ImageRecord
 
-__all__ = ["IMAGE_RECORD", "RebuildResult", "git_origin", "load_capture", "load_record", "rebuild"]
+__all__ = [
+    "IMAGE_RECORD",
+    "RebuildResult",
+    "git_origin",
+    "load_capture",
+    "load_record",
+    "rebuild",
+    "refuse_host_builds",
+]
 
 IMAGE_RECORD = "image.toml"
 
@@ -97,6 +105,23 @@ def load_record(directory: Path) -> ImageRecord | None:
     from .formats import image
 
     return image.load(path)
+
+
+def refuse_host_builds(env: Environment, allowed: Iterable[str]) -> None:
+    """Refuse a folder, editable or VCS package that the user did not name with --build-on-host.
+
+    Building one runs its setup.py or build backend on this machine, as the user: code that the
+    capture's author chose. One line names the package and the flag.
+    """
+    from ._text import canonical_name
+
+    names = {canonical_name(n) for n in allowed}
+    for pkg in sorted(env.packages, key=lambda p: p.name):
+        if pkg.source in ("directory", "editable", "vcs") and pkg.url and pkg.name not in names:
+            raise InputError(
+                f"{pkg.name}: a {pkg.source} package is built on this machine, which runs its "
+                f"code here; refused (pass --build-on-host {pkg.name} if you trust it)"
+            )
 
 
 def _check_cert(cert: Path) -> None:
@@ -174,11 +199,14 @@ def rebuild(
     verbose: bool = False,
     progress: Callable[[str], None] | None = None,
     push: str | None = None,
+    build_on_host: Iterable[str] = (),
 ) -> RebuildResult:
     """Rebuild the capture in *directory* as an image (or a venv); see `envsnap rebuild -h`.
 
     *push* (an image reference ``[registry/]name[:tag]``) pushes the built image there and
-    records the registry's digest in image.toml.
+    records the registry's digest in image.toml. A folder or VCS package is built (or
+    pip-installed) on this machine only when it is named in *build_on_host*: a capture may come
+    from a stranger, and building runs its code here.
     """
     say = progress or (lambda _m: None)
     if push is not None:
@@ -187,6 +215,7 @@ def rebuild(
     started = time.perf_counter()
     env = load_capture(capture_dir)
     load_ms = round((time.perf_counter() - started) * 1000, 1)
+    refuse_host_builds(env, build_on_host)
     cert = Path(ca_cert) if ca_cert else None
     if cert is not None:
         _check_cert(cert)
@@ -251,7 +280,10 @@ def _image(
 
     source, revision = git_origin(Path.cwd())
     started = time.perf_counter()  # render: plan, Dockerfile and context (not the lock's parse)
-    digest = hashlib.sha256((capture_dir / "pylock.toml").read_bytes()).hexdigest()
+    from ._io import read_bytes_bounded
+
+    lock_bytes = read_bytes_bounded(capture_dir / "pylock.toml", what="pylock.toml")
+    digest = hashlib.sha256(lock_bytes).hexdigest()
     plan = make_plan(
         env,
         lock_digest=digest,
@@ -268,9 +300,13 @@ def _image(
     temp = context is None
     out = Path(tempfile.mkdtemp(prefix="envsnap-context-")) if temp else Path(str(context))
     try:
-        if not temp:
-            prepare_dir(out)
-        ctx = write_context(env, plan, capture_dir, out, ca_cert=cert, progress=say)
+        try:
+            if not temp:
+                prepare_dir(out)
+            ctx = write_context(env, plan, capture_dir, out, ca_cert=cert, progress=say)
+        except OSError as exc:  # an unwritable --context, a full disk: bad input, exit 2
+            where = exc.filename or out
+            raise InputError(f"{where}: cannot write the build context ({exc.strerror})") from None
         result = RebuildResult(
             kind="context",
             base_image=plan.base.image,

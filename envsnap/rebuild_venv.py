@@ -132,8 +132,9 @@ def _direct(item: Install, capture_dir: Path) -> list[str]:
 def _install(args: list[str], what: str, venv: Path, ca_cert: Path | None) -> None:
     done = run(args, timeout=TIMEOUT_S, env=_env(ca_cert))
     if not done.ok:
-        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-        raise BuildError(f"{venv}: installing {what} failed:\n{tail}")
+        # One line: the CLI escapes newlines in messages (data must not forge a line).
+        tail = " | ".join(ln.strip() for ln in done.stderr.strip().splitlines()[-3:])
+        raise BuildError(f"{venv}: installing {what} failed: {tail or 'no output'}")
 
 
 def rebuild_venv(

@@ -225,7 +225,10 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
     cert = tmp_path / "ca.pem"
     cert.write_bytes(Path("/etc/ssl/certs/ca-certificates.crt").read_bytes())
     tag = "envsnap-test/rebuild-cli:1"
-    done = cli("rebuild", str(cap), "-t", tag, "--wheelhouse", "--ca-cert", str(cert), cwd=tmp_path)
+    own = ("--build-on-host", "mypkg")  # the test's own project: allowed to build here
+    done = cli(
+        "rebuild", str(cap), "-t", tag, "--wheelhouse", "--ca-cert", str(cert), *own, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     record = load(cap / "image.toml")
     assert record.base_image == python_slim_image
@@ -234,7 +237,7 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
     # why it does not pin it (FROM by image ID would work on this daemon only).
     base_id = str(docker_client.inspect_image(python_slim_image)["Id"])
     assert (record.base_digest, record.base_image_id) == ("", base_id)
-    again = cli("rebuild", str(cap), "--no-build", cwd=tmp_path)
+    again = cli("rebuild", str(cap), "--no-build", *own, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert f"FROM {python_slim_image} AS envsnap-builder\n" in again.stdout
     assert (
@@ -261,7 +264,7 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
     assert "ca.pem" not in history and "PIP_CERT" not in history
     # The same context again with --no-cache: every step runs, though the cache holds them all.
     again = cli(
-        "rebuild", str(cap), "-t", tag, "--wheelhouse", "--ca-cert", str(cert), "--no-cache"
+        "rebuild", str(cap), "-t", tag, "--wheelhouse", "--ca-cert", str(cert), "--no-cache", *own
     )
     assert again.returncode == 0, again.stderr
     steps = [ln for ln in again.stderr.splitlines() if ln.startswith("[")]
@@ -388,7 +391,16 @@ def test_ctrl_c_during_the_render_leaves_no_temp_dir(tmp_path: Path) -> None:
         "ENVSNAP_CACHE_DIR": str(tmp_path / "cache"),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "envsnap", "rebuild", str(cap), "--no-build"],
+        [
+            sys.executable,
+            "-m",
+            "envsnap",
+            "rebuild",
+            str(cap),
+            "--no-build",
+            "--build-on-host",
+            "slowpkg",
+        ],
         env=environ,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -483,7 +495,16 @@ def test_an_envsnap_without_pip_names_the_fix(tmp_path: Path) -> None:
     pylock.write(cap / "pylock.toml", env)
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run(
-        [str(python), "-m", "envsnap", "rebuild", str(cap), "--no-build"],
+        [
+            str(python),
+            "-m",
+            "envsnap",
+            "rebuild",
+            str(cap),
+            "--no-build",
+            "--build-on-host",
+            "localpkg",
+        ],
         capture_output=True,
         text=True,
         env={"PYTHONPATH": f"{root}:{libs}", "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")},

@@ -90,7 +90,9 @@ def test_round_trip_local_and_editable_packages_offline(cli: CLI, tmp_path: Path
         ("gitpkg", "2.0", "vcs"),
         ("plainpkg", "1.2", "directory"),
     ]
-    done = cli("rebuild", str(tmp_path / "cap"), "--venv", str(tmp_path / "copy"))
+    # the user names each package whose code may run here (issue #9)
+    allow = [arg for name in ("editpkg", "gitpkg", "plainpkg") for arg in ("--build-on-host", name)]
+    done = cli("rebuild", str(tmp_path / "cap"), "--venv", str(tmp_path / "copy"), *allow)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"rebuilt 3 packages into {tmp_path / 'copy'}\n"
     after = capture_of(cli, tmp_path / "copy" / "bin" / "python", tmp_path / "cap2")

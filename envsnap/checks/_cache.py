@@ -51,13 +51,14 @@ def _load(path: Path, kind: str, model: type[M], parse: Callable[[Path], M]) -> 
     data = _read(path)
     key = cache_key(f"{__version__}\0{SCHEMA_VERSION}\0".encode() + data)
     entry = cache_dir() / kind / f"{key}.json"
-    with contextlib.suppress(OSError, ValueError, ModelError):
+    # Anything wrong with an entry (garbage, wrong types, absurd nesting) means parsing again.
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError, RecursionError, ModelError):
         return model.from_dict(json.loads(entry.read_text(encoding="utf-8")))
     from envsnap._io import write_atomic  # tempfile & co.: only on a miss
 
     value = parse(path)
     with contextlib.suppress(OSError):  # a read-only cache is not an error
-        write_atomic(entry, json.dumps(value.to_dict(), sort_keys=True) + "\n")
+        write_atomic(entry, json.dumps(value.to_dict(), sort_keys=True) + "\n", private=True)
     return value
 
 

@@ -77,7 +77,9 @@ def run(args: SimpleNamespace) -> int:
 
     def progress(msg: str) -> None:
         if not args.quiet and not args.json and sys.stderr.isatty():
-            print(f"envsnap: {msg}", file=sys.stderr)
+            from .._text import printable  # package names and URLs come from files: escaped
+
+            print(f"envsnap: {printable(msg)}", file=sys.stderr)
 
     snap = capture(args.python, offline=args.offline, progress=progress)
     numerics = _numerics(args, progress) if args.numerics else None
@@ -94,6 +96,7 @@ def run(args: SimpleNamespace) -> int:
         "files": list(files),
         "packages": len(env.packages),  # unhashed ones are among them
         "unhashed": list(env.unhashed),
+        "withheld": list(env.withheld),
         "python": env.python.version,
         "gpus": len(hw.gpus.devices) if hw else 0,
         "gpu_status": hw.gpus.status if hw else "none",
@@ -117,6 +120,13 @@ def run(args: SimpleNamespace) -> int:
         )
         if numerics:
             print(numerics[2], file=sys.stderr if not numerics[1]["complete"] else sys.stdout)
+        if env.withheld:
+            # Named once, never the value: credentials or a value of an unexpected shape.
+            print(
+                f"warning: withheld from the capture: {', '.join(env.withheld)} "
+                "(credentials, or a value of a shape envsnap does not record)",
+                file=sys.stderr,
+            )
         if env.unhashed:
             print(
                 f"warning: {len(env.unhashed)} package(s) not pinned by hash "

@@ -103,6 +103,16 @@ def _paint(text: str, severity: str, colour: bool) -> str:
 
 def render_text(report: Report, *, colour: bool = False) -> str:
     """The findings as an aligned table: one row per finding, then its expected/actual and fix."""
+    from envsnap._text import printable
+    from envsnap.checks.findings import Finding, Report
+
+    # Every field can hold a string from a capture, which may come from a stranger: escaped, so
+    # that no ESC/BEL/CR or newline in a recorded value drives the terminal or forges a line.
+    report = Report(
+        findings=tuple(
+            Finding(**{k: printable(v) for k, v in f.to_dict().items()}) for f in report.findings
+        )
+    )
     rows = [(f.severity, f.category, f.code, f.message) for f in report.findings]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     pad = " " * (sum(widths) + 6)
@@ -140,7 +150,9 @@ def print_report(
         # Insertion order is the documented order (version, compatible, findings), and fixed.
         print(json.dumps(report.to_dict(), indent=2), file=out)
     elif not report.findings:
-        print(ok_line, file=out)
+        from envsnap._text import printable
+
+        print(printable(ok_line), file=out)
     else:
         print(render_text(report, colour=_use_colour(out)), file=out)
     if report.numerics is not None and not json_output:

@@ -13,7 +13,8 @@ HELP = """\
 Turn the capture in DIR (default ./envsnap) into a Docker image, or with --venv into a virtualenv.
 
 The build context holds a Dockerfile, the capture and whatever the lock needs that no index
-serves (local directories, editables and VCS commits built into wheels on this machine). The
+serves (local directories, editables and VCS commits built into wheels on this machine, each
+only when named with --build-on-host: building runs the project's code here). The
 base image is the smallest that reproduces the capture: python:<X.Y.Z>-slim-<codename> for CPU
 and pip-wheel CUDA, nvidia/cuda for a system CUDA toolkit, micromamba for conda. Packages are
 installed exactly as locked (hashes, no resolution) in layers that change least first: heavy
@@ -32,6 +33,8 @@ locally has no registry digest and is not pinned (the Dockerfile's header says s
   --push REF              push the image to REF ([registry[:port]/]name[:tag]) and record the
                           registry's digest in DIR/image.toml (pull it as name@sha256:…);
                           credentials come from the Docker client config, as for `docker push`
+  --build-on-host NAME    build the local folder or VCS package NAME on this machine (runs its
+                          build code here; the folder must exist outside DIR); repeatable
 """
 
 
@@ -65,6 +68,13 @@ def register(sub: Any) -> None:
     p.add_argument("--push", metavar="REF", help="push the built image to REF (a registry)")
     p.add_argument("--venv", metavar="PATH", help="rebuild into a virtualenv at PATH instead")
     p.add_argument("--python", metavar="PYTHON", help="with --venv: the interpreter to use")
+    p.add_argument(
+        "--build-on-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="allow building this folder/VCS package on this machine (runs its code)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON result")
     p.add_argument("-v", "--verbose", action="store_true", help="show each build step's output")
     p.set_defaults(func=run)
@@ -83,13 +93,15 @@ def run(args: SimpleNamespace) -> int:
     if args.no_cache and args.no_build:
         raise InputError("--no-cache: only meaningful when building (not with --no-build)")
 
+    from .._text import printable  # names and reasons come from a capture: escaped
+
     def progress(msg: str) -> None:
         if not args.json:
             # Build steps come preformatted ("[3/12] RUN …"); other news gets the prefix.
             line = (
                 msg if msg.startswith(("[", " ", "built image", "pushed ")) else f"envsnap: {msg}"
             )
-            print(line, file=sys.stderr, flush=True)
+            print(printable(line), file=sys.stderr, flush=True)
 
     result = rebuild(
         args.directory,
@@ -106,21 +118,24 @@ def run(args: SimpleNamespace) -> int:
         verbose=args.verbose,
         progress=progress,
         push=args.push,
+        build_on_host=tuple(args.build_on_host),
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return 0
     for item in result.skipped:
-        print(f"warning: not installable from the lock, left out: {item}", file=sys.stderr)
+        print(
+            f"warning: not installable from the lock, left out: {printable(item)}", file=sys.stderr
+        )
     if result.kind == "venv":
         print(f"rebuilt {len(result.installed)} packages into {result.venv}")
     elif result.kind == "context" and result.context is None:
         sys.stdout.write(result.dockerfile)
     elif result.kind == "context":
-        print(f"base image: {result.base_ref} ({result.base_reason})")
+        print(printable(f"base image: {result.base_ref} ({result.base_reason})"))
         print(f"wrote the build context to {result.context} ({len(result.files)} files)")
     else:
-        print(f"base image: {result.base_ref} ({result.base_reason})")
+        print(printable(f"base image: {result.base_ref} ({result.base_reason})"))
         tag = f", tagged {result.tag}" if result.tag else ""
         print(f"built image {result.image_id}{tag}; recorded in {result.image_record}")
         if result.pushed_digest:

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from envsnap._io import read_text, write_atomic
+from envsnap._io import read_capture_text, write_atomic
 from envsnap.errors import InputError
 from envsnap.model import CondaEnv, CondaPackage, Environment
 from envsnap.probes.conda import normalize_channel
@@ -135,7 +135,7 @@ def _lines(text: str) -> list[tuple[int, str]]:
 def _value(text: str) -> Any:
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise _Unsupported(text) from None
 
 
@@ -212,6 +212,8 @@ def _read_yaml(text: str, path: str) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    except RecursionError:
+        raise InputError(f"{path}: invalid YAML (nested too deeply)") from None
 
 
 def _platform_of(url: str, fallback: str) -> str:
@@ -268,7 +270,7 @@ def _entry(entry: Mapping[str, Any], platform: str) -> CondaPackage:
 
 def load(path: str | os.PathLike[str]) -> CondaEnv:
     """Read a conda-lock.yml (ours without PyYAML, others' with it) into a `CondaEnv`."""
-    text = read_text(path, what="conda-lock.yml")
+    text = read_capture_text(path, what="conda-lock.yml")
     try:
         data = _read_subset(text)
     except _Unsupported:

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from .._io import read_text, write_atomic
+from .._io import read_capture_text, write_atomic
 from ..errors import InputError
 from ..model import SCHEMA_VERSION, Hardware, ModelError
 
@@ -54,7 +54,7 @@ def write(path: str | os.PathLike[str], hw: Hardware) -> Path:
 
 def load(path: str | os.PathLike[str]) -> Hardware:
     """Read a hardware.toml; every problem is one `InputError` line naming the file."""
-    return parse(read_text(path, what="hardware.toml"), str(path))
+    return parse(read_capture_text(path, what="hardware.toml"), str(path))
 
 
 def parse(text: str, source: str = "hardware.toml") -> Hardware:
@@ -68,6 +68,8 @@ def parse(text: str, source: str = "hardware.toml") -> Hardware:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{source}: not valid TOML (nested too deeply)") from None
     version = data.get("schema-version")
     if version is None:
         raise InputError(f"{source}: schema-version: missing (not an envsnap hardware.toml?)")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._io import read_text, write_atomic
+from .._io import read_capture_text, write_atomic
 from ..errors import InputError
 
 __all__ = [
@@ -104,7 +104,7 @@ def write(path: str | os.PathLike[str], record: ImageRecord) -> Path:
 
 def load(path: str | os.PathLike[str]) -> ImageRecord:
     """Read an image.toml; every problem is one `InputError` naming the file."""
-    return parse(read_text(path, what="image.toml"), str(path))
+    return parse(read_capture_text(path, what="image.toml"), str(path))
 
 
 def _flat(text: str) -> dict[str, Any] | None:
@@ -136,6 +136,8 @@ def _toml(text: str, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{source}: not valid TOML (nested too deeply)") from None
 
 
 def parse(text: str, source: str = "image.toml") -> ImageRecord:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .._io import read_text, write_atomic
+from .._io import read_capture_text, write_atomic
 from ..errors import InputError
 from ..model import SCHEMA_VERSION, ArtifactFile, Environment, ModelError, Package
 from ._pylockfast import normalized_version, toml_document, toml_string
@@ -218,6 +218,8 @@ def _tool_table(env: Environment, unhashed: list[Package]) -> dict[str, Any]:
         table["envvars"] = dict(sorted(env.envvars))
     if unhashed:
         table["unhashed"] = [p.to_dict() for p in unhashed]
+    if env.withheld:
+        table["withheld"] = list(env.withheld)
     return table
 
 
@@ -226,7 +228,7 @@ def _tool_table(env: Environment, unhashed: list[Package]) -> dict[str, Any]:
 
 def load(path: str | os.PathLike[str]) -> Environment:
     """Read a pylock.toml written by envsnap; every problem is one `InputError` naming the file."""
-    return parse(read_text(path, what="pylock.toml"), str(path))
+    return parse(read_capture_text(path, what="pylock.toml"), str(path))
 
 
 def parse(text: str, source: str = "pylock.toml") -> Environment:
@@ -240,7 +242,7 @@ def parse(text: str, source: str = "pylock.toml") -> Environment:
 
     try:
         data = loads(text)
-    except Unsure:
+    except (Unsure, RecursionError):  # deep nesting: tomllib says so, naming the file
         data = _toml(text, source)
     if not surely_valid(data):
         _validate(data, source)
@@ -274,6 +276,8 @@ def _toml(text: str, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: not valid TOML ({exc})", hint=_HINT) from None
+    except RecursionError:
+        raise InputError(f"{source}: not valid TOML (nested too deeply)", hint=_HINT) from None
 
 
 def _validate(data: Mapping[str, Any], source: str) -> None:
@@ -287,7 +291,7 @@ def _validate(data: Mapping[str, Any], source: str) -> None:
 
 def _environment(data: Mapping[str, Any], tool: Mapping[str, Any]) -> Environment:
     locked = [
-        Package.from_dict(_from_pylock(raw), f"packages[{i}]")
+        Package.from_dict(_from_pylock(raw, f"packages[{i}]"), f"packages[{i}]")
         for i, raw in enumerate(data["packages"])
     ]
     unhashed_raw = tool.get("unhashed", [])
@@ -301,7 +305,7 @@ def _environment(data: Mapping[str, Any], tool: Mapping[str, Any]) -> Environmen
         raise ModelError("tool.envsnap.envvars: expected a table")
     fields = {
         k: tool[k]
-        for k in ("python", "os", "cuda", "blas", "created-at", "created-by")
+        for k in ("python", "os", "cuda", "blas", "created-at", "created-by", "withheld")
         if k in tool
     }
     fields["envvars"] = [[k, v] for k, v in envvars.items()]
@@ -316,12 +320,62 @@ def _environment(data: Mapping[str, Any], tool: Mapping[str, Any]) -> Environmen
         envvars=env.envvars,
         created_at=env.created_at,
         created_by=env.created_by,
+        withheld=env.withheld,
     )
 
 
-def _from_pylock(raw: Mapping[str, Any]) -> dict[str, Any]:
+# What ``[packages.tool.envsnap]`` may add: envsnap's own facts. Name, version, index, files,
+# URLs and commits come from the PEP 751 keys; the table may only restate them (see _tool_facts).
+_TOOL_FACTS = frozenset({"requested", "installer", "wheel-tags", "installed-file"})
+_KIND_SOURCES = {
+    "vcs": ("vcs",),
+    "archive": ("url",),
+    "directory": ("directory", "editable"),
+    "index": ("index",),
+}
+
+
+def _tool_facts(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The ``[packages.tool.envsnap]`` table of *raw*, refused where it would override PEP 751.
+
+    A lock is shared: its tool table may add envsnap's facts to a package, but never change the
+    name, version or source that the standard keys give it (a forged table could otherwise turn
+    an innocent index entry into a folder built on the reader's machine).
+    """
+    tool = raw.get("tool", {})
+    if not isinstance(tool, Mapping):
+        raise ModelError(f"{where}.tool: expected a table")
+    extra = tool.get("envsnap", {})
+    if not isinstance(extra, Mapping):
+        raise ModelError(f"{where}.tool.envsnap: expected a table")
+    kind = next((k for k in ("vcs", "archive", "directory") if k in raw), "index")
+    out: dict[str, Any] = {}
+    for key, value in extra.items():
+        if key in _TOOL_FACTS:
+            out[key] = value
+        elif key == "source":
+            if value not in _KIND_SOURCES[kind]:
+                raise ModelError(f"{where}.tool.envsnap.source: {value!r} contradicts its {kind}")
+            if value == "editable" and raw["directory"].get("editable") is False:
+                raise ModelError(f"{where}.tool.envsnap.source: contradicts directory.editable")
+            out[key] = value
+        elif key == "version":
+            # The exact spelling of a version PEP 751 wants normalized: the same version only.
+            if not isinstance(value, str) or normalized_version(value) != raw.get("version"):
+                raise ModelError(f"{where}.tool.envsnap.version: contradicts version")
+            out[key] = value
+        elif key == "url" and kind == "directory" and isinstance(value, str):
+            if _url_path(value) != raw["directory"]["path"]:
+                raise ModelError(f"{where}.tool.envsnap.url: contradicts directory.path")
+            out[key] = value
+        else:
+            raise ModelError(f"{where}.tool.envsnap.{key}: may not override the PEP 751 keys")
+    return out
+
+
+def _from_pylock(raw: Mapping[str, Any], where: str = "packages[]") -> dict[str, Any]:
     """Turn one validated ``[[packages]]`` table into `Package.from_dict` input."""
-    extra = dict(raw.get("tool", {}).get("envsnap", {}))
+    extra = _tool_facts(raw, where)
     out: dict[str, Any] = {"name": raw["name"], "version": extra.pop("version", raw.get("version"))}
     out.update(extra)
     out.setdefault("source", "index")

@@ -73,16 +73,25 @@ def load(name: str) -> dict[str, Any]:
     path = HERE / f"{name}.toml"
     st = path.stat()
     entry = cache_dir() / "knowledge" / f"{name}-{__version__}-{st.st_size}-{st.st_mtime_ns}.json"
-    with contextlib.suppress(OSError, ValueError):
-        data = json.loads(entry.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
+    from envsnap._io import cache_key
+
+    # An entry carries the digest of its own data: a damaged entry is parsed again, never used.
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError, RecursionError):
+        stored = json.loads(entry.read_text(encoding="utf-8"))
+        data = stored["data"] if isinstance(stored, dict) else None
+        if isinstance(data, dict) and stored.get("check") == _check(data, cache_key):
             return data
     data = _parse(path)
     with contextlib.suppress(OSError):  # a read-only cache is not an error
         from envsnap._io import write_atomic
 
-        write_atomic(entry, json.dumps(data) + "\n")
+        entry_text = json.dumps({"check": _check(data, cache_key), "data": data})
+        write_atomic(entry, entry_text + "\n", private=True)
     return data
+
+
+def _check(data: dict[str, Any], digest: Any) -> str:
+    return str(digest(json.dumps(data, sort_keys=True).encode()))
 
 
 def _parse(path: Path) -> dict[str, Any]:

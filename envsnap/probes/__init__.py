@@ -46,7 +46,8 @@ def capture(
     say = progress or (lambda _msg: None)
     tgt = target.probe(python)
     say(f"reading {len(tgt.site_dirs)} site folder(s) of {tgt.executable}")
-    pkgs = packages.scan(tgt.site_dirs)
+    withheld: list[str] = []
+    pkgs = packages.scan(tgt.site_dirs, withheld)
     conda_env = None
     if tgt.is_conda:
         from . import conda  # packaging.version, urllib: only for a conda prefix
@@ -59,9 +60,12 @@ def capture(
 
         locked = index.lock_hashes(pkgs, offline=offline, progress=say)
         pkgs, unhashed = locked.packages, locked.unhashed
+        withheld += locked.withheld
     else:
         unhashed = ()
     stamp = _now()
+    variables = envvars.probe(os.environ)
+    withheld += envvars.withheld(variables)
     environment = Environment(
         python=tgt.python,
         os=osinfo.probe(),
@@ -69,10 +73,11 @@ def capture(
         unhashed=unhashed,
         cuda=cuda.probe(pkgs, tgt.site_dirs),
         blas=blas.probe(pkgs, tgt.site_dirs),
-        envvars=envvars.probe(os.environ),
+        envvars=variables,
         conda=conda_env,
         created_at=stamp,
         created_by=f"envsnap {__version__}",
+        withheld=tuple(sorted(set(withheld))),
     )
     hardware = Hardware(
         cpu=cpu.probe(),
@@ -116,22 +121,31 @@ def write(
         from ..formats import project as project_toml
 
         texts[project_toml.PROJECT_FILE] = project_toml.render(project)
-    for name, text in texts.items():
-        _write_unless_same(out / name, text)
+    from .._captureset import write_set
+    from ..errors import InputError
+
+    try:
+        # One set: written beside the directory and moved in under a lock; a file of another
+        # kind of environment (a stale conda-lock.yml) is removed.
+        write_set(out, texts, unchanged=_same_capture)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise InputError(f"{out}: cannot write the capture ({why})") from None
     return tuple(str(out / name) for name in texts)
 
 
-def _write_unless_same(path: Path, text: str) -> None:
-    """Write *text* to *path* unless the file differs from it only in its capture time."""
-    from .._io import write_atomic
+def _same_capture(path: Path, text: str) -> bool:
+    """True when the regular file at *path* differs from *text* only in its capture time."""
+    import stat
 
     try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False  # a symlink or FIFO in the capture's place: replaced, never followed
         with open(path, encoding="utf-8") as fh:
-            old: str | None = fh.read()
+            old = fh.read()
     except (OSError, UnicodeDecodeError):
-        old = None
-    if old is None or _without_stamp(old) != _without_stamp(text):
-        write_atomic(path, text)
+        return False
+    return _without_stamp(old) == _without_stamp(text)
 
 
 def _without_stamp(text: str) -> str:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-__all__ = ["cache_dir", "cached"]
+__all__ = ["cache_dir", "cached", "entry_text"]
 
 
 def cache_dir() -> Path:
@@ -37,11 +37,23 @@ def cached(
     st = path.stat()
     ident = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
     entry = cache_dir() / kind / f"{cache_key(ident.encode())[:32]}.json"
-    with contextlib.suppress(OSError, ValueError):
-        data = json.loads(entry.read_text(encoding="utf-8"))
-        if valid(data):
+    # An entry holds its value with a digest of it: a damaged entry (even one of the right
+    # shape, like "[]") is computed again and rewritten, never believed.
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError, RecursionError):
+        stored = json.loads(entry.read_text(encoding="utf-8"))
+        data = stored["value"]
+        if stored["check"] == _check(data) and valid(data):
             return data
     value = compute(path)
     with contextlib.suppress(OSError):  # a read-only cache is not an error
-        write_atomic(entry, json.dumps(value) + "\n")
+        write_atomic(entry, entry_text(value), private=True)
     return value
+
+
+def entry_text(value: Any) -> str:
+    """The text of a cache entry holding *value* (JSON: the value and a digest of it)."""
+    return json.dumps({"check": _check(value), "value": value}) + "\n"
+
+
+def _check(value: Any) -> str:
+    return cache_key(json.dumps(value, sort_keys=True).encode())

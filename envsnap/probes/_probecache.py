@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["cache_dir", "cached"]
 
-VERSION = 1
+VERSION = 2  # 2: entries hold the key's digest
 _NATIVE = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"MZ")
 _ENV = ("HOME", "USERPROFILE", "APPDATA", "VIRTUAL_ENV", "CONDA_PREFIX")
 
@@ -111,6 +111,13 @@ def _watched(facts: dict[str, Any]) -> list[str]:
     return paths
 
 
+def _watched_or_none(facts: dict[str, Any]) -> list[str] | None:
+    try:
+        return _watched(facts)
+    except (TypeError, ValueError):  # a damaged entry: probe again
+        return None
+
+
 def _pth_files(site: str) -> Iterable[str]:
     try:
         return sorted(e.path for e in os.scandir(site) if e.name.endswith(".pth"))
@@ -122,15 +129,15 @@ def _load(path: Path, key: str) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as fh:
             entry = json.load(fh)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
-    if not isinstance(entry, dict) or entry.get("key") != key:
+    if not isinstance(entry, dict) or entry.get("key") != cache_key(key.encode()):
         return None
     facts, stamps = entry.get("facts"), entry.get("stamps")
     if not isinstance(facts, dict) or not isinstance(stamps, dict):
         return None
-    watched = _watched(facts)
-    if set(stamps) != set(watched):
+    watched = _watched_or_none(facts)
+    if watched is None or set(stamps) != set(watched):
         return None  # a .pth file came or went
     if any(stamps[p] != _stamp(p) for p in watched):
         return None
@@ -142,4 +149,7 @@ def _store(path: Path, key: str, facts: dict[str, Any]) -> None:
 
     stamps = {p: _stamp(p) for p in _watched(facts)}
     with contextlib.suppress(OSError):  # a read-only cache: the next capture probes again
-        write_atomic(path, json.dumps({"key": key, "facts": facts, "stamps": stamps}))
+        # The key's digest, not its text: the material holds PYTHON* variables and HOME, and a
+        # cache holds nothing a capture may not.
+        entry = {"key": cache_key(key.encode()), "facts": facts, "stamps": stamps}
+        write_atomic(path, json.dumps(entry), private=True)

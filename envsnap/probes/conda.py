@@ -48,7 +48,9 @@ def mask_credentials(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc.rsplit("@", 1)[-1]
     path = _TOKEN.sub("/t/<TOKEN>/", parts.path)
-    return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+    from .._redact import url as redact_url  # and envsnap's policy: no authenticating query
+
+    return redact_url(urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment)))[0]
 
 
 def normalize_channel(channel: str, url: str = "") -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["ALLOWLIST", "DESCRIPTIONS", "describe", "probe"]
+__all__ = ["ALLOWLIST", "DESCRIPTIONS", "describe", "probe", "withheld"]
 
 # What each variable controls; the check engine quotes these in its remedies. Sources: NVIDIA
 # cuBLAS/cuDNN/NCCL docs, PyTorch/TensorFlow/XLA reproducibility notes, OpenBLAS/MKL/NumPy docs.
@@ -81,6 +81,16 @@ def probe(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """Return the allowlisted variables set in *environ*, sorted by name.
 
     Names are matched exactly (environment names are case-sensitive on POSIX); nothing else is
-    ever returned.
+    ever returned. A value without the shape its variable takes (``XLA_FLAGS`` naming a signed
+    ``gs://`` URL) is returned as `envsnap._redact.WITHHELD` (`withheld` lists those).
     """
-    return tuple(sorted((k, str(v)) for k, v in environ.items() if k in ALLOWLIST))
+    from .._redact import envvar
+
+    return tuple(sorted((k, envvar(k, str(v))[0]) for k, v in environ.items() if k in ALLOWLIST))
+
+
+def withheld(pairs: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """The ``envvars.NAME`` fields of *pairs* whose value was withheld."""
+    from .._redact import WITHHELD
+
+    return tuple(f"envvars.{k}" for k, v in pairs if v == WITHHELD)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from _thread import LockType, allocate_lock  # threading itself: only for look-ups
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from .._io import cache_home, file_sha256, index_cache_key, write_atomic
 from .._record import Record, record
+from .._redact import strip_userinfo
 from .._text import some
 from ..model import ArtifactFile, ModelError, Package, replace
 from . import simpleapi
@@ -36,6 +38,7 @@ ACCEPT = (
     "text/html;q=0.01"
 )
 WORKERS = 12
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @record
@@ -44,6 +47,7 @@ class Locked(Record):
 
     packages: tuple[Package, ...]
     unhashed: tuple[str, ...]
+    withheld: tuple[str, ...] = ()  # "pip.index-url" etc.: a source URL that lost credentials
 
 
 class _Unavailable(Exception):
@@ -109,7 +113,8 @@ def lock_hashes(
     unhashed = tuple(p.name for p in result if not _pinned(p))
     if offline and unhashed:
         progress(f"offline: {len(unhashed)} package(s) not pinned by hash: {some(unhashed)}")
-    return Locked(packages=result, unhashed=unhashed)
+    withheld = tuple(sorted({f"pip.{s.kind}" for s in ctx.sources if redact(s.fetch) != s.fetch}))
+    return Locked(packages=result, unhashed=unhashed, withheld=withheld)
 
 
 def _pinned(p: Package) -> bool:
@@ -210,7 +215,7 @@ class _Context:
         old = self._cache_get(key)
         if old is not None and old.get("stamp") == stamp:
             with contextlib.suppress(ModelError, TypeError):
-                return tuple(_cached_file(f) for f in old.get("files", []))
+                return _cached_files(old.get("files", []))
         text = page.read_text(encoding="utf-8", errors="replace")
         files = simpleapi.select_version(simpleapi.parse_html_page(text, base), name, version)
         if sizes:
@@ -225,7 +230,7 @@ class _Context:
         cached = self._cache_get(key)
         if cached is not None:
             with contextlib.suppress(ModelError, TypeError):
-                return tuple(_cached_file(f) for f in cached.get("files", []))
+                return _cached_files(cached.get("files", []))
         if not network:
             raise _NeedsNetwork
         if src.url in self._dead:
@@ -264,14 +269,19 @@ class _Context:
         names = self._listing(folder)
         listed = simpleapi.select_version([ArtifactFile(name=n) for n in names], name, version)
         key = _key(src.url + ("" if flat else f"/{name}"), name, version)
-        old = {f["name"]: f for f in (self._cache_get(key) or {}).get("files", [])}
+        old = {
+            f["name"]: f
+            for f in (self._cache_get(key) or {}).get("files", [])
+            if isinstance(f, dict) and isinstance(f.get("name"), str)
+        }
         out, entries = [], []
         for art in listed:
             st = (folder / art.name).stat()
             stamp = [st.st_size, st.st_mtime_ns]
             prev = old.get(art.name)
-            sha = prev["sha256"] if prev and prev.get("stamp") == stamp else None
-            sha = sha or file_sha256(folder / art.name)
+            sha = prev.get("sha256") if prev and prev.get("stamp") == stamp else None
+            if not (isinstance(sha, str) and _SHA256.fullmatch(sha)):
+                sha = file_sha256(folder / art.name)
             out.append(
                 ArtifactFile(
                     name=art.name, url=(folder / art.name).as_uri(), sha256=sha, size=st.st_size
@@ -319,13 +329,17 @@ class _Context:
             finally:
                 os.close(fd)
             data = json.loads(b"".join(chunks))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
+            return None  # a damaged entry is looked up again and rewritten
+        if not isinstance(data, dict) or not isinstance(data.get("files"), list):
             return None
-        return data if isinstance(data, dict) else None
+        return data
 
     def _cache_put(self, key: str, data: dict[str, Any]) -> None:
         try:
-            write_atomic(self.cache / key[:2] / f"{key}.json", json.dumps(data, sort_keys=True))
+            write_atomic(
+                self.cache / key[:2] / f"{key}.json", json.dumps(data, sort_keys=True), private=True
+            )
         except OSError as exc:
             self.say(f"cannot write the hash cache {self.cache}: {exc.strerror}")
 
@@ -355,6 +369,14 @@ def _cached_file(data: Any) -> ArtifactFile:
                 name=name, url=url, path=path, sha256=sha, size=size, upload_time=moment
             )
     return ArtifactFile.from_dict(data)
+
+
+def _cached_files(entries: Any) -> tuple[ArtifactFile, ...]:
+    """The files of a cache entry; `ModelError` (a miss) when any is damaged."""
+    files = tuple(_cached_file(f) for f in entries)
+    if any(f.sha256 is not None and not _SHA256.fullmatch(f.sha256) for f in files):
+        raise ModelError("sha256: not a hex digest")  # looked up again and rewritten
+    return files
 
 
 def _key(index: str, name: str, version: str) -> str:
@@ -398,7 +420,7 @@ def _fetch(url: str, context: Any, timeout: float) -> tuple[str, str, str] | Non
     if parts.username is not None:
         user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
-        url = redact(url)
+        url = strip_userinfo(url)  # the query stays: a token there is how this index authenticates
     if parts.scheme not in ("http", "https"):
         raise _Unavailable(f"unsupported URL scheme {parts.scheme!r}")
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (http/https only)

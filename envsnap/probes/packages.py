@@ -25,16 +25,17 @@ __all__ = ["parse_direct_url", "parse_metadata_headers", "read_distribution", "s
 _HINT = "reinstall that distribution (pip install --force-reinstall NAME) or delete the folder"
 
 
-def scan(site_dirs: Sequence[str]) -> tuple[Package, ...]:
+def scan(site_dirs: Sequence[str], withheld: list[str] | None = None) -> tuple[Package, ...]:
     """Return every distribution installed in *site_dirs*, sorted by normalized name.
 
     The first occurrence in *site_dirs* order wins, as on ``sys.path``; shadowed copies are
-    ignored. A broken METADATA raises `InputError` naming the file.
+    ignored. A broken METADATA raises `InputError` naming the file. The fields that lost
+    credentials (``packages.NAME.url``) are appended to *withheld*.
     """
     found: dict[str, Package] = {}
     for site in site_dirs:
         for path in _meta_dirs(site):
-            pkg = read_distribution(path)
+            pkg = read_distribution(path, withheld)
             if pkg is not None and pkg.name not in found:
                 found[pkg.name] = pkg
     return tuple(found[name] for name in sorted(found))
@@ -51,7 +52,7 @@ def _meta_dirs(site: str) -> Iterator[str]:
             yield path
 
 
-def read_distribution(path: str) -> Package | None:
+def read_distribution(path: str, withheld: list[str] | None = None) -> Package | None:
     """Read one `.dist-info` / `.egg-info` folder (or egg-info file) into a `Package`."""
     if path.endswith(".egg-info"):
         return _read_egg_info(path)
@@ -70,9 +71,13 @@ def read_distribution(path: str) -> Package | None:
     if direct_text is not None:
         try:
             data = json.loads(direct_text)
+        except RecursionError:
+            raise InputError(f"{direct}: not valid JSON (nested too deeply)", hint=_HINT) from None
         except ValueError as exc:
             raise InputError(f"{direct}: not valid JSON ({exc})", hint=_HINT) from None
         fields = parse_direct_url(data, direct)
+        if fields.pop("withheld", False) and withheld is not None:
+            withheld.append(f"packages.{name}.url")
     installer = (_read(f"{path}/INSTALLER", optional=True) or "").strip()
     tags = _wheel_tags(_read(f"{path}/WHEEL", optional=True) or "")
     return Package(
@@ -171,7 +176,13 @@ def parse_direct_url(data: Any, path: str = "direct_url.json") -> dict[str, Any]
     """Turn a PEP 610 ``direct_url.json`` document into `Package` keyword arguments."""
     if not isinstance(data, Mapping) or not isinstance(data.get("url"), str):
         raise InputError(f"{path}: not a PEP 610 direct URL record (no 'url')", hint=_HINT)
-    fields: dict[str, Any] = {"url": data["url"]}
+    from .._redact import url as redact_url
+
+    # Redacted here, where it enters: credentials never reach the lock, a cache or a message.
+    url, cut = redact_url(data["url"])
+    fields: dict[str, Any] = {"url": url}
+    if cut:
+        fields["withheld"] = True
     if isinstance(data.get("subdirectory"), str):
         fields["subdirectory"] = data["subdirectory"]
     vcs, archive, folder = (data.get(k) for k in ("vcs_info", "archive_info", "dir_info"))

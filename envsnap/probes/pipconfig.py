@@ -67,14 +67,13 @@ def load(environ: Mapping[str, str] | None = None) -> PipConfig:
 
     An unreadable or malformed file is skipped, as pip would refuse it but capture must not.
     """
-    from ._filecache import cached
-
     env = os.environ if environ is None else environ
     found: list[Mapping[str, Mapping[str, str]]] = []
     for path in config_files(env):
-        # Parsed once per (path, size, mtime): configparser itself costs 3 ms of each capture.
+        # Not cached, although configparser costs ~3 ms: a pip.conf holds index credentials,
+        # and a cache must hold nothing that the outputs may not.
         with contextlib.suppress(OSError):
-            found.append(cached("pip-conf", Path(path), _parse_file, _valid_sections))
+            found.append(_parse_file(Path(path)))
     return merge_sections(found, env)
 
 
@@ -84,15 +83,6 @@ def _parse_file(path: Path) -> dict[str, dict[str, str]]:
     except UnicodeDecodeError:
         return {}
     return _read_sections(text)
-
-
-def _valid_sections(data: object) -> bool:
-    return isinstance(data, dict) and all(
-        section in ("global", "install")
-        and isinstance(values, dict)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
-        for section, values in data.items()
-    )
 
 
 def _read_sections(text: str) -> dict[str, dict[str, str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from .._text import canonical_name
 from ..formats._pylockfast import normalized_version, wheel_name_version
@@ -33,11 +33,11 @@ __all__ = [
 
 
 def redact(url: str) -> str:
-    """*url* without ``user:password@``."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    """*url* as it may be recorded: no ``user:password@``, no authenticating query or fragment
+    component (`envsnap._redact.url`)."""
+    from .._redact import url as _redact_url
+
+    return _redact_url(url)[0]
 
 
 def canonical_time(text: str) -> str | None:
@@ -57,7 +57,7 @@ def parse_json_page(text: str, base_url: str) -> list[ArtifactFile]:
     """Parse a PEP 691 JSON project page into files (URLs made absolute, no credentials)."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return []
     out = []
     for f in data.get("files", []) if isinstance(data, dict) else []:

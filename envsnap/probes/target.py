@@ -53,18 +53,23 @@ def probe(python: str | None = None, *, timeout: float = TIMEOUT_S) -> Target:
     from ._probecache import cached
 
     path = _resolve(python)
-    return from_facts(cached(path, lambda: _run_script(path, timeout)))
+    facts = cached(path, lambda: _run_script(path, timeout))
+    if not valid_facts(facts):  # a damaged cache entry: ask the interpreter again
+        facts = _run_script(path, timeout)
+    return from_facts(facts)
 
 
 def _resolve(python: str) -> str:
-    path = Path(python)
+    """The absolute path of *python*: a path as given (``./python`` is this folder's, never one
+    on PATH), a bare name on PATH. Absolute before it is run or keys the probe cache."""
+    path = Path(os.path.abspath(python))  # noqa: PTH100 (keep a venv's bin/python symlink)
     if os.sep not in python and not path.exists():
         import shutil
 
         found = shutil.which(python)
         if found is None:
             raise InputError(f"{python}: --python interpreter not found")
-        path = Path(found)
+        path = Path(os.path.abspath(found))  # noqa: PTH100
     if not path.exists():
         raise InputError(f"{python}: --python interpreter does not exist")
     if path.is_dir():
@@ -97,13 +102,36 @@ def _run_script(python: str, timeout: float) -> dict[str, Any]:
     except ValueError:
         facts = None
     if (
-        not isinstance(facts, dict)
+        not valid_facts(facts)
         or not isinstance(facts.get("site_dirs"), list)
         or not isinstance(facts.get("prefix"), str)
         or not isinstance(facts.get("executable"), str)
     ):
         raise InputError(f"{python}: --python is not a Python interpreter (unexpected output)")
-    return facts
+    return dict(facts)
+
+
+_STR_FACTS = (
+    "executable", "prefix", "base_prefix", "implementation", "version", "compiler", "soabi",
+    "ext_suffix", "platform", "system", "machine", "glibc", "musl", "mac_ver",
+)  # fmt: skip
+
+
+def valid_facts(facts: Any) -> bool:
+    """True when *facts* has the types `_target_script.collect()` gives (missing keys allowed).
+
+    The answer of another interpreter (or a cache entry) is data: a wrong type is refused here
+    rather than met as a TypeError, or worse as a wrong but plausible fact, further on.
+    """
+    if not isinstance(facts, dict):
+        return False
+    for key in _STR_FACTS:
+        if key in facts and not isinstance(facts[key], str):
+            return False
+    lists = [facts.get("site_dirs", []), facts.get("build", [])]
+    if not all(isinstance(v, list) and all(isinstance(i, str) for i in v) for v in lists):
+        return False
+    return all(isinstance(facts.get(k, True), bool) for k in ("gil_disabled", "is_64bit"))
 
 
 def from_facts(facts: Mapping[str, Any]) -> Target:

@@ -145,13 +145,18 @@ def _seed_hash_cache(plan: Plan, capture: Path) -> list[str]:
 
 
 def _copy_capture(capture_dir: Path, dest: Path) -> list[str]:
+    """Copy the capture's files into the context: regular files of a bounded size only, never
+    through a symlink (a link to ~/.ssh/id_rsa would otherwise land in the image)."""
+    from .._io import read_bytes_bounded
+
     dest.mkdir(parents=True, exist_ok=True)
     copied = []
     for name in CAPTURE_FILES:
         src = capture_dir / name
-        if src.is_file():
-            shutil.copyfile(src, dest / name)
-            copied.append(f"capture/{name}")
+        if not src.exists() and not src.is_symlink():
+            continue
+        (dest / name).write_bytes(read_bytes_bounded(src, what=name))
+        copied.append(f"capture/{name}")
     return copied
 
 

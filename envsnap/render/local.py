@@ -13,6 +13,7 @@ import contextlib
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
@@ -38,6 +39,8 @@ def _source_dir(item: Install, capture_dir: Path, work: Path) -> Path:
     if pkg.source == "vcs":
         assert pkg.url is not None and pkg.commit_id is not None
         url = pkg.url.split("+", 1)[1] if pkg.url.startswith("git+") else pkg.url
+        if url.startswith("file:"):
+            _outside_capture(item.name, Path(unquote(urlsplit(url).path)), capture_dir)
         clone = work / "src"
         done = run(["git", "clone", "--quiet", "--no-checkout", "--", url, str(clone)], timeout=300)
         if not done.ok:
@@ -56,11 +59,24 @@ def local_source(item: Install, capture_dir: Path) -> Path:
     if raw is None:
         raise InputError(f"pylock.toml: {item.name}: {pkg.source} package without a local path")
     path = Path(raw) if Path(raw).is_absolute() else capture_dir / raw
+    _outside_capture(item.name, path, capture_dir)
     if not path.is_dir():
         raise InputError(f"{path}: local package {item.name} is gone (recorded as {pkg.source})")
     if not (path / "pyproject.toml").is_file() and not (path / "setup.py").is_file():
         raise InputError(f"{path}: not a Python project (no pyproject.toml or setup.py)")
     return path
+
+
+def _outside_capture(name: str, path: Path, capture_dir: Path) -> None:
+    """Refuse a project folder (or repository) inside the capture: that is the capture author's
+    code, never the user's own project, whatever --build-on-host says."""
+    root = capture_dir.resolve()
+    where = path.resolve()
+    if where == root or root in where.parents:
+        raise InputError(
+            f"pylock.toml: {name}: its folder lies inside the capture {capture_dir}; "
+            "refused (only a project that exists on this machine outside it may be built)"
+        )
 
 
 def _cache_key(item: Install, capture_dir: Path) -> tuple[Key | None, Path | None]:

@@ -259,6 +259,7 @@ def _labels(
 
 
 def _envvars(env: Environment) -> tuple[tuple[str, str], ...]:
+    from .._redact import WITHHELD
     from ..probes.envvars import ALLOWLIST
 
     out = {}
@@ -267,6 +268,8 @@ def _envvars(env: Environment) -> tuple[tuple[str, str], ...]:
         if name not in ALLOWLIST:
             # PATH, LD_PRELOAD, PYTHONPATH... would change what runs in the image.
             raise InputError(f"{LOCK}: envvars.{name}: not a determinism variable envsnap records")
+        if value == WITHHELD:
+            continue  # present at capture, its value withheld: no ENV line
         out[name] = check_text(value, f"{LOCK}: envvars.{name}")
     return tuple(sorted(out.items()))
 

@@ -195,7 +195,9 @@ def write_tool(dest: Path, python_version: str) -> None:
         return
     _build(dest, files, versions)
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-        cached.parent.mkdir(parents=True, exist_ok=True)
+        from .._io import private_dir
+
+        private_dir(cached.parent)
         tmp = Path(tempfile.mkdtemp(prefix=".tool-", dir=cached.parent))
         for p in dest.iterdir():
             shutil.copyfile(p, tmp / p.name)

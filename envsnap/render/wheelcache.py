@@ -256,7 +256,9 @@ def store(key: Key, wheel: Path, sha256: str) -> None:
     tmp: Path | None = None
     old: Path | None = None
     with contextlib.suppress(OSError):
-        folder.parent.mkdir(parents=True, exist_ok=True)
+        from .._io import private_dir
+
+        private_dir(folder.parent)
         tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=folder.parent))
         place(wheel, tmp)
         entry = {

@@ -29,7 +29,6 @@ from .._io import file_sha256, link_or_copy
 from .._subprocess import pip, run
 from ..errors import InputError
 from ..model import Environment, Package
-from .hashcache import remembered_sha256
 from .plan import Install, pick_file
 from .validate import check_context_path, check_filename
 
@@ -125,14 +124,10 @@ def _fetch_one(
     if local is not None:
         if not local.is_file():
             raise InputError(f"{local}: locked file of {pkg.name} is gone")
-        # A host file's digest is remembered by its identity (hashcache): the 190 MB torch
-        # wheel is not read again each render; pip in the image checks every byte anyway.
-        got = remembered_sha256(local)
-        if got != sha:
-            raise _mismatch(f"{pkg.name} {local}", sha, got)
-        link_or_copy(local, target)  # the context is only ever read: a link is safe
-        if not local.samefile(target):  # copied, not linked: check the copy
-            _verify(target, sha, f"{pkg.name} {name}")
+        # What is shipped is hashed, every time: a digest remembered by (inode, size, mtime)
+        # would pass a wheel rewritten in place with its mtime set back.
+        link_or_copy(local, target)
+        _verify(target, sha, f"{pkg.name} {local}")
         return name
     if ref:
         _download(ref, target, context())

@@ -11,6 +11,7 @@ import pytest
 
 from envsnap.model import BlasInfo
 from envsnap.probes import blas
+from envsnap.probes._filecache import entry_text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 NUMPY_CONFIG = DATA / "numpy" / "__config__-2.4.6.py"
@@ -143,9 +144,12 @@ def test_parsed_config_is_cached_by_size_and_mtime(
     assert first.name == "scipy-openblas"
     [entry] = (tmp_path / "cache" / "blas-config").glob("*.json")
     # a second probe reads the cache (no ast): prove it by planting another answer there
-    entry.write_text(json.dumps([["numpy", "mkl", "2025.1", "planted"]]))
+    entry.write_text(entry_text([["numpy", "mkl", "2025.1", "planted"]]))
     [again] = blas.probe([], [str(site)])
     assert (again.name, again.detail) == ("mkl", "planted")
+    # an entry without the digest of its value is damage, not an answer (issue #9)
+    entry.write_text(json.dumps({"value": [["numpy", "mkl", "2025.1", "forged"]], "check": "0"}))
+    assert blas.probe([], [str(site)]) == (first,)
     # a re-installed numpy (new mtime) is parsed again; a malformed entry is ignored
     config = site / "numpy" / "__config__.py"
     st = config.stat()

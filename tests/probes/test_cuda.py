@@ -16,6 +16,7 @@ import pytest
 from envsnap.model import Component, Package
 from envsnap.probes import _cudafiles as files
 from envsnap.probes import blas, cuda
+from envsnap.probes._filecache import entry_text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ORIGINAL_PATH = os.environ.get("PATH", "")
@@ -171,7 +172,7 @@ def test_arch_list_is_cached_by_size_and_mtime(tmp_path: Path) -> None:
     assert cuda.scan_arch_list(so) == tuple(ARCHS.split())
     [entry] = (tmp_path / "cache" / "arch-lists").glob("*.json")
     # a second scan reads the cache: prove it by planting a different answer there
-    entry.write_text(json.dumps(["sm_42"]))
+    entry.write_text(entry_text(["sm_42"]))
     assert cuda.scan_arch_list(so) == ("sm_42",)
     # a rebuilt library (new mtime) is scanned again
     st = so.stat()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from pathlib import Path
@@ -438,31 +437,6 @@ def test_load_reads_the_real_files(tmp_path: Path) -> None:
     assert got.indexes == ("https://pypi.org/simple", "file:///opt/pypi/simple")
 
 
-def test_load_parses_each_file_once_per_size_and_mtime(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
-    conf = tmp_path / "pip.conf"
-    conf.write_text("[global]\nindex-url = https://mirror.example/simple\n")
-    env = {"PIP_CONFIG_FILE": str(conf), "HOME": str(tmp_path / "home"), "VIRTUAL_ENV": "/v"}
-    env["XDG_CONFIG_DIRS"] = str(tmp_path / "none")
-    assert pipconfig.load(env).index_url == "https://mirror.example/simple"
-    entries = list((tmp_path / "cache" / "pip-conf").glob("*.json"))  # with /etc/pip.conf's
-    assert entries
-    # read from the cache (no configparser): prove it by planting another answer there
-    for entry in entries:
-        entry.write_text(json.dumps({"global": {"index-url": "https://planted.example/simple"}}))
-    assert pipconfig.load(env).index_url == "https://planted.example/simple"
-    # an edited file (new mtime) is parsed again; a malformed entry is ignored
-    st = conf.stat()
-    os.utime(conf, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    assert pipconfig.load(env).index_url == "https://mirror.example/simple"
-    for stale in (tmp_path / "cache" / "pip-conf").glob("*.json"):
-        stale.write_text('{"global": {"index-url": 3}}')
-    assert pipconfig.load(env).index_url == "https://mirror.example/simple"
-
-
-@pytest.mark.slow
 def test_cli_recapture_is_network_free_and_offline_names_unhashed(
     served: SimpleIndex, tmp_path: Path, cli
 ) -> None:

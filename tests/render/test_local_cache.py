@@ -264,7 +264,7 @@ def test_an_sdist_keyed_by_its_hash_is_served_from_any_folder(tmp_path: Path, ca
     for n in range(2):
         src = counted_project(tmp_path / f"unpacked-{n}" / "sdistpkg", "sdistpkg", "2.0")
         pkg = Package(name="sdistpkg", version="2.0", source="directory", url=src.as_uri())
-        name, sha = build_wheel(install(pkg), tmp_path / f"out-{n}", tmp_path, key=key)
+        name, sha = build_wheel(install(pkg), tmp_path / f"out-{n}", tmp_path / "capture", key=key)
         assert sha == sha256(tmp_path / f"out-{n}" / name)
     assert builds(tmp_path / "unpacked-0") == ["sdistpkg"]  # the second folder was not built
     assert not (tmp_path / "unpacked-1" / "builds.log").exists()
@@ -276,7 +276,7 @@ def test_an_sdist_keyed_by_its_hash_is_served_from_any_folder(tmp_path: Path, ca
 def test_cache_false_neither_reads_nor_writes(tmp_path: Path, cache: Path) -> None:
     src = counted_project(tmp_path / "p", "nocache", "1.0")
     pkg = Package(name="nocache", version="1.0", source="directory", url=src.as_uri())
-    build_wheel(install(pkg), tmp_path / "out", tmp_path)
-    build_wheel(install(pkg), tmp_path / "out", tmp_path, cache=False)
+    build_wheel(install(pkg), tmp_path / "out", tmp_path / "capture")
+    build_wheel(install(pkg), tmp_path / "out", tmp_path / "capture", cache=False)
     assert builds(tmp_path) == ["nocache", "nocache"]
     assert len(entries(cache)) == 1

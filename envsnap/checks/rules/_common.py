@@ -5,7 +5,7 @@ from __future__ import annotations
 from envsnap._text import canonical_name
 from envsnap.model import GPU, Environment, Snapshot
 
-__all__ = ["envvars", "framework_versions", "gpu_devices", "has_gpus", "norm", "packages"]
+__all__ = ["envvars", "framework_versions", "gpu_devices", "has_gpus", "norm", "packages", "sh"]
 
 # Packages whose presence means a numeric framework runs; the name is the framework key used in
 # the knowledge files.
@@ -21,9 +21,22 @@ FRAMEWORKS = {
 norm = canonical_name  # PEP 503 normalized distribution name
 
 
+def sh(value: str) -> str:
+    """*value* quoted for a POSIX shell (`shlex.quote`): a remedy is pasted into a terminal, and
+    a recorded value like ``4 $(touch x)`` must stay one inert word."""
+    from shlex import quote
+
+    return quote(value)
+
+
 def envvars(env: Environment) -> dict[str, str]:
-    """The recorded allowlisted environment variables as a dict."""
-    return dict(env.envvars)
+    """The recorded allowlisted environment variables as a dict.
+
+    A withheld value (`envsnap._redact.WITHHELD`) is left out: no rule compares it.
+    """
+    from envsnap._redact import WITHHELD
+
+    return {k: v for k, v in env.envvars if v != WITHHELD}
 
 
 def packages(env: Environment) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from envsnap.checks.findings import Finding
 from envsnap.model import Environment, Snapshot
 
-from ._common import envvars
+from ._common import envvars, sh
 
 __all__ = ["RULES", "THREAD_VARS", "blas_library", "thread_counts"]
 
@@ -65,7 +65,7 @@ def thread_counts(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     for var in THREAD_VARS:
         if rec.get(var) == cur.get(var):
             continue
-        remedy = f"export {var}={rec[var]}" if var in rec else f"unset {var}"
+        remedy = f"export {var}={sh(rec[var])}" if var in rec else f"unset {var}"
         found.append(
             Finding(
                 "warning",

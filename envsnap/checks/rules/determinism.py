@@ -7,7 +7,7 @@ from envsnap import knowledge
 from envsnap.checks.findings import Finding
 from envsnap.model import Snapshot
 
-from ._common import envvars, framework_versions, gpu_devices, has_gpus
+from ._common import envvars, framework_versions, gpu_devices, has_gpus, sh
 from .blas import THREAD_VARS
 from .gpu import cc_of
 
@@ -53,7 +53,7 @@ def recorded_vars(recorded: Snapshot, current: Snapshot) -> list[Finding]:
                     f"{var} was set in the recorded run and is not set now",
                     rec[var],
                     "unset",
-                    f"export {var}={rec[var]}",
+                    f"export {var}={sh(rec[var])}",
                 )
             )
         elif var in rec:
@@ -65,7 +65,7 @@ def recorded_vars(recorded: Snapshot, current: Snapshot) -> list[Finding]:
                     f"{var} differs from the recorded run",
                     rec[var],
                     cur[var],
-                    f"export {var}={rec[var]}",
+                    f"export {var}={sh(rec[var])}",
                 )
             )
         elif var in needed and cur[var] == str(needed[var]["value"]):
@@ -103,7 +103,7 @@ def needed_settings(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     for var, setting in _needed(recorded, current).items():
         if var in rec or var in cur:
             continue
-        remedy = f"export {var}={setting['value']}"
+        remedy = f"export {var}={sh(setting['value'])}"
         if setting.get("call"):
             remedy += f" and call {setting['call']}"
         found.append(

@@ -6,7 +6,7 @@ from envsnap._text import some
 from envsnap.checks.findings import Finding
 from envsnap.model import Environment, Snapshot
 
-from ._common import norm
+from ._common import norm, sh
 from .os import wheel_platforms
 
 __all__ = ["RULES", "conda_packages", "pip_packages"]
@@ -24,7 +24,7 @@ def pip_packages(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     rec, cur = _index(recorded.environment), _index(current.environment)
     found: list[Finding] = []
     for name, (version, plats, _source) in sorted(rec.items()):
-        remedy = f"pip install {name}=={version}"
+        remedy = f"pip install {sh(f'{name}=={version}')}"
         if name not in cur:
             found.append(
                 Finding(
@@ -60,7 +60,7 @@ def pip_packages(recorded: Snapshot, current: Snapshot) -> list[Finding]:
                     f"{name} {version} is another wheel build",
                     " ".join(plats),
                     " ".join(cur_plats),
-                    f"pip install --force-reinstall {name}=={version}",
+                    f"pip install --force-reinstall {sh(f'{name}=={version}')}",
                 )
             )
     extra = sorted(set(cur) - set(rec))
@@ -90,7 +90,7 @@ def conda_packages(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     found: list[Finding] = []
     for pkg in sorted(rec_env.packages, key=lambda p: p.name):
         spec = f"{pkg.name}={pkg.version}={pkg.build}"
-        remedy = f"conda install {spec} (or conda-lock install conda-lock.yml)"
+        remedy = f"conda install {sh(spec)} (or conda-lock install conda-lock.yml)"
         have = cur.get(pkg.name)
         if have is None:
             found.append(
