@@ -64,7 +64,14 @@ def test_11_a_file_of_another_kind_of_environment_is_removed(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["hardware.toml", "image.toml", "notes.md", "pylock.toml", "requirements.txt"]
+    assert names == [
+        "hardware.toml",
+        "image.toml",
+        "notes.md",
+        "project.toml",
+        "pylock.toml",
+        "requirements.txt",
+    ]
 
 
 def test_12_killed_captures_leave_nothing_behind_after_the_next_run(
@@ -86,6 +93,7 @@ def test_12_killed_captures_leave_nothing_behind_after_the_next_run(
     assert not beside.exists()
     assert sorted(p.name for p in out.iterdir()) == [
         "hardware.toml",
+        "project.toml",
         "pylock.toml",
         "requirements.txt",
     ]
