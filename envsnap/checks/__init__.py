@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from envsnap._defaults import DEFAULT_DIR
 from envsnap.errors import CheckFailed, InputError
 from envsnap.model import Snapshot, replace
 
@@ -46,7 +47,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     return Snapshot(environment=env, hardware=hw)
 
 
-def check(directory: str | os.PathLike[str] = "envsnap", *, python: str | None = None) -> Report:
+def check(directory: str | os.PathLike[str] = DEFAULT_DIR, *, python: str | None = None) -> Report:
     """Compare this machine and the environment of *python* (default: this interpreter) with the
     capture in *directory*; return the report (never raises for findings)."""
     from envsnap.probes import capture
@@ -57,7 +58,7 @@ def check(directory: str | os.PathLike[str] = "envsnap", *, python: str | None =
 
 
 def require(
-    directory: str | os.PathLike[str] = "envsnap",
+    directory: str | os.PathLike[str] = DEFAULT_DIR,
     *,
     strict: bool = False,
     python: str | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from .._defaults import DEFAULT_DIR
 from .._text import MOST, some
 from ._options import Option, add_arguments
 
@@ -30,7 +31,13 @@ look-ups and lists the packages it could not pin.
 
 
 OPTIONS = (
-    Option(("-o", "--output"), "output", "default: ./envsnap", metavar="DIR", default="envsnap"),
+    Option(
+        ("-o", "--output"),
+        "output",
+        f"default: ./{DEFAULT_DIR}",
+        metavar="DIR",
+        default=DEFAULT_DIR,
+    ),
     Option(("--python",), "python", "interpreter of the environment to capture", metavar="PATH"),
     Option(("--offline",), "offline", "no index look-ups (hashes from cache)"),
     Option(("--json",), "json", "print a JSON summary instead of text"),

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 
+from .._defaults import DEFAULT_DIR
 from ._options import Option, Positional, add_arguments
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
@@ -19,7 +20,7 @@ __all__ = ["OPTIONS", "POSITIONAL", "print_report", "register", "run"]
 
 HELP = """\
 Compare this machine, and the environment of this interpreter (or --python PATH), with the
-capture in DIR (default ./envsnap: pylock.toml, hardware.toml, conda-lock.yml).
+capture in DIR (default ./envsnap-capture: pylock.toml, hardware.toml, conda-lock.yml).
 
   error    the job will not run, or not as recorded (driver too old, no kernels for this GPU,
            missing package, another Python, ...)
@@ -38,7 +39,7 @@ OPTIONS = (
     Option(("--json",), "json", "print the findings as one JSON object"),
     Option(("--strict",), "strict", "exit 1 on warnings too"),
 )
-POSITIONAL = Positional("directory", "DIR", "default: ./envsnap", "envsnap")
+POSITIONAL = Positional("directory", "DIR", f"default: ./{DEFAULT_DIR}", DEFAULT_DIR)
 
 
 def register(sub: Any) -> None:

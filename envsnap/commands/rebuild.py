@@ -10,7 +10,8 @@ from typing import Any
 __all__ = ["register", "run"]
 
 HELP = """\
-Turn the capture in DIR (default ./envsnap) into a Docker image, or with --venv into a virtualenv.
+Turn the capture in DIR (default ./envsnap-capture) into a Docker image, or with --venv into a
+virtualenv.
 
 The build context holds a Dockerfile, the capture and whatever the lock needs that no index
 serves (local directories, editables and VCS commits built into wheels on this machine). The
@@ -42,7 +43,9 @@ def register(sub: Any) -> None:
         description=HELP,
         formatter_class=Formatter,
     )
-    p.add_argument("directory", nargs="?", default="envsnap", metavar="DIR")
+    from .._defaults import DEFAULT_DIR
+
+    p.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR")
     p.add_argument("-t", "--tag", metavar="TAG", help="tag for the built image")
     p.add_argument("--context", metavar="OUT", help="write the build context here (kept)")
     p.add_argument("--no-build", action="store_true", help="render the context, do not build")
