@@ -88,3 +88,29 @@ def test_a_driver_change_with_nothing_on_the_gpu_is_info() -> None:
         hardware=model.replace(recorded.hardware, gpus=gpus(driver="550.54.15", cuda="12.4")),
     )
     assert codes(cuda.driver_changed(recorded, current)) == {("info", "driver.changed")}
+
+
+def test_no_gpu_here_is_info_for_a_cpu_only_capture_and_an_error_for_a_cuda_one() -> None:
+    from envsnap.model import GPUs
+
+    no_gpu = {"gpus": GPUs(status="none", reason="libnvidia-ml.so.1 not found")}
+    cpu = _cpu_capture()
+    cpu_here = model.replace(cpu, hardware=model.replace(cpu.hardware, **no_gpu))
+    assert codes(run(cpu, cpu_here)) == {("info", "gpu.missing")}
+    cuda_capture = snapshot()  # torch 2.2.0+cu121 on 8x A100
+    cuda_here = model.replace(cuda_capture, hardware=model.replace(cuda_capture.hardware, **no_gpu))
+    assert ("error", "gpu.missing") in codes(run(cuda_capture, cuda_here))
+
+
+def test_less_gpu_memory_is_info_for_a_cpu_only_capture() -> None:
+    cpu = _cpu_capture()
+    small = model.replace(
+        cpu, hardware=model.replace(cpu.hardware, gpus=gpus(memory_total_bytes=16 * 1024**3))
+    )
+    assert ("info", "memory.gpu") in codes(run(cpu, small))
+    cuda_capture = snapshot()
+    small_cuda = model.replace(
+        cuda_capture,
+        hardware=model.replace(cuda_capture.hardware, gpus=gpus(memory_total_bytes=16 * 1024**3)),
+    )
+    assert ("error", "memory.gpu") in codes(run(cuda_capture, small_cuda))
