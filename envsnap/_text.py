@@ -23,3 +23,8 @@ def canonical_name(name: str) -> str:
     while "--" in value:
         value = value.replace("--", "-")
     return value
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``"1 package"``, ``"2 packages"`` (*nouns* for irregular plurals)."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"

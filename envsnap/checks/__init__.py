@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from envsnap._defaults import DEFAULT_DIR
-from envsnap.errors import CheckFailed, InputError
+from envsnap._defaults import DEFAULT_DIR, capture_lock
+from envsnap.errors import CheckFailed
 from envsnap.model import Snapshot, replace
 
 from .engine import run
@@ -31,12 +31,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     from envsnap.checks._cache import load_environment, load_hardware
 
     root = Path(directory)
-    if not root.is_dir():
-        what = "is not a directory" if root.exists() else "capture directory not found"
-        raise InputError(f"{root}: {what}", hint="run `envsnap capture -o DIR` first")
-    lock = root / "pylock.toml"
-    if not lock.is_file():
-        raise InputError(f"{lock}: not found", hint="run `envsnap capture -o DIR` first")
+    lock = capture_lock(root)
     env = load_environment(lock)
     if env.conda is None and (root / "conda-lock.yml").is_file():
         from envsnap.formats import condalock

@@ -21,6 +21,7 @@ CATEGORIES = (
     "memory",
     "blas",
     "determinism",
+    "hardware",
 )
 
 

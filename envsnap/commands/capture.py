@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from .._defaults import DEFAULT_DIR
-from .._text import MOST, some
+from .._defaults import DEFAULT_DIR, importable_name
+from .._text import MOST, plural, some
 from ._options import Option, add_arguments
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
@@ -68,6 +68,14 @@ def run(args: SimpleNamespace) -> int:
         if not args.quiet and not args.json and sys.stderr.isatty():
             print(f"envsnap: {msg}", file=sys.stderr)
 
+    if importable_name(args.output) and not args.json:
+        # Beside an editable install, `import NAME` would find this folder first.
+        print(
+            f"warning: {args.output}: a folder named like a Python package can shadow an "
+            f"import of that name (`import envsnap` finds ./envsnap first); ./{DEFAULT_DIR} "
+            "is the default",
+            file=sys.stderr,
+        )
     snap = capture(args.python, offline=args.offline, progress=progress)
     files = write(snap, args.output)
     env = snap.environment
@@ -93,8 +101,8 @@ def run(args: SimpleNamespace) -> int:
             else "no GPU"
         )
         print(
-            f"captured {summary['packages']} packages, Python {env.python.version}, {gpu} "
-            f"-> {args.output}/"
+            f"captured {plural(len(env.packages), 'package')}, Python {env.python.version}, "
+            f"{gpu} -> {args.output}/"
         )
         if env.unhashed:
             print(

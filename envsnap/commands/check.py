@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from typing import Any, TextIO
 
     from envsnap.checks.findings import Report
+    from envsnap.errors import EnvsnapError
 
-__all__ = ["OPTIONS", "POSITIONAL", "print_report", "register", "run"]
+__all__ = ["OPTIONS", "POSITIONAL", "error_envelope", "print_report", "register", "run"]
 
 HELP = """\
 Compare this machine, and the environment of this interpreter (or --python PATH), with the
@@ -60,10 +61,27 @@ def run(args: SimpleNamespace) -> int:
     """Check the machine against the capture; print the report; return the exit status."""
     # Imported here: the CLI registers every verb at start, and only `check` needs the engine.
     from envsnap.checks import check
+    from envsnap.errors import EnvsnapError
 
-    report = check(args.directory, python=args.python)
+    try:
+        report = check(args.directory, python=args.python)
+    except EnvsnapError as exc:
+        if args.json:  # a program reading stdout gets an answer too; the CLI still exits 2
+            print(json.dumps(error_envelope(exc), indent=2))
+        raise
     ok_line = f"envsnap: this machine matches the capture in {args.directory}"
     return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)
+
+
+def error_envelope(exc: EnvsnapError) -> dict[str, Any]:
+    """The JSON answer to input that could not be checked: the report's keys, no findings,
+    and the error (its message and hint)."""
+    return {
+        "version": 1,
+        "compatible": False,
+        "findings": [],
+        "error": {"message": exc.message, "hint": exc.hint or "", "exit_code": exc.exit_code},
+    }
 
 
 def _use_colour(stream: TextIO) -> bool:

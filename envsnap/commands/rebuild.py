@@ -30,6 +30,9 @@ locally has no registry digest and is not pinned (the Dockerfile's header says s
   --no-pin                ignore DIR/image.toml: FROM the base image's tag, not its digest
   --no-cache              run every step again (the daemon's build cache is not used)
   --ca-cert FILE          CA for pip inside the build (proxies); never left in the image
+  --allow-missing         build without the packages the lock cannot install (an offline
+                          capture's unhashed ones): listed in the image's io.envsnap.missing
+                          label; without it rebuild refuses such a lock
 """
 
 
@@ -62,6 +65,12 @@ def register(sub: Any) -> None:
         help="run every build step again, ignoring the daemon's build cache",
     )
     p.add_argument("--ca-cert", metavar="FILE", help="CA bundle for pip during the build")
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="build without the packages the lock cannot install (listed in the image's "
+        "io.envsnap.missing label) instead of refusing",
+    )
     p.add_argument("--venv", metavar="PATH", help="rebuild into a virtualenv at PATH instead")
     p.add_argument("--python", metavar="PYTHON", help="with --venv: the interpreter to use")
     p.add_argument("--json", action="store_true", help="print a JSON result")
@@ -102,19 +111,29 @@ def run(args: SimpleNamespace) -> int:
         no_cache=args.no_cache,
         verbose=args.verbose,
         progress=progress,
+        allow_missing=args.allow_missing,
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return 0
-    for item in result.skipped:
-        print(f"warning: not installable from the lock, left out: {item}", file=sys.stderr)
+    if result.skipped:
+        from .._text import some
+
+        where = "" if result.kind == "venv" else " (image label io.envsnap.missing)"
+        print(
+            f"warning: --allow-missing: left out {len(result.skipped)} package(s) the lock "
+            f"cannot install{where}: {some(list(result.skipped))}",
+            file=sys.stderr,
+        )
+    from .._text import plural
+
     if result.kind == "venv":
-        print(f"rebuilt {len(result.installed)} packages into {result.venv}")
+        print(f"rebuilt {plural(len(result.installed), 'package')} into {result.venv}")
     elif result.kind == "context" and result.context is None:
         sys.stdout.write(result.dockerfile)
     elif result.kind == "context":
         print(f"base image: {result.base_ref} ({result.base_reason})")
-        print(f"wrote the build context to {result.context} ({len(result.files)} files)")
+        print(f"wrote the build context to {result.context} ({plural(len(result.files), 'file')})")
     else:
         print(f"base image: {result.base_ref} ({result.base_reason})")
         tag = f", tagged {result.tag}" if result.tag else ""
