@@ -183,3 +183,12 @@ def test_allow_missing_builds_without_them_and_labels_the_image(cli: CLI, tmp_pa
     ]
     dockerfile = (ctx / "Dockerfile").read_text()
     assert '"io.envsnap.missing"="idna==3.10 (index), requests==2.32.3 (index)"' in dockerfile
+
+
+def test_capture_refuses_to_write_into_a_python_package(cli: CLI) -> None:
+    """`envsnap capture -o envsnap` from the repository root would write into the source."""
+    before = sorted(p.name for p in (ROOT / "envsnap").iterdir())
+    done = cli("capture", "--offline", "-o", "envsnap", cwd=ROOT)
+    assert done.returncode == 2
+    assert done.stderr.startswith("envsnap: error: envsnap: is a Python package")
+    assert sorted(p.name for p in (ROOT / "envsnap").iterdir()) == before

@@ -68,6 +68,15 @@ def run(args: SimpleNamespace) -> int:
         if not args.quiet and not args.json and sys.stderr.isatty():
             print(f"envsnap: {msg}", file=sys.stderr)
 
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    if Path(args.output, "__init__.py").is_file():
+        raise InputError(
+            f"{args.output}: is a Python package (it holds __init__.py): capture into another "
+            f"folder (the default is ./{DEFAULT_DIR})"
+        )
     if importable_name(args.output) and not args.json:
         # Beside an editable install, `import NAME` would find this folder first.
         print(
