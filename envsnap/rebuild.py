@@ -284,6 +284,23 @@ def _image(
         say(f"base image {plan.base.ref}: {plan.base.reason}")
     if plan.base.pin_note:
         say(plan.base.pin_note)
+    if not build and context is None:
+        # Only the Dockerfile is asked for: it is made from the plan alone, so nothing is
+        # fetched or built (no wheel of a local folder, no tool wheels) for a context no one keeps.
+        from .render.dockerfile import render
+
+        return RebuildResult(
+            kind="context",
+            base_image=plan.base.image,
+            base_ref=plan.base.ref,
+            base_pin=plan.base.pin_note,
+            base_reason=plan.base.reason,
+            dockerfile=render(env, plan),
+            installed=tuple(i.name for i in plan.installs),
+            skipped=plan.skipped,
+            load_ms=load_ms,
+            render_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
     temp = context is None
     out = Path(tempfile.mkdtemp(prefix="envsnap-context-")) if temp else Path(str(context))
     try:

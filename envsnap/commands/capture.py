@@ -77,14 +77,6 @@ def run(args: SimpleNamespace) -> int:
             f"{args.output}: is a Python package (it holds __init__.py): capture into another "
             f"folder (the default is ./{DEFAULT_DIR})"
         )
-    if importable_name(args.output) and not args.json:
-        # Beside an editable install, `import NAME` would find this folder first.
-        print(
-            f"warning: {args.output}: a folder named like a Python package can shadow an "
-            f"import of that name (`import envsnap` finds ./envsnap first); ./{DEFAULT_DIR} "
-            "is the default",
-            file=sys.stderr,
-        )
     snap = capture(args.python, offline=args.offline, progress=progress)
     files = write(snap, args.output)
     env = snap.environment
@@ -113,6 +105,14 @@ def run(args: SimpleNamespace) -> int:
             f"captured {plural(len(env.packages), 'package')}, Python {env.python.version}, "
             f"{gpu} -> {args.output}/"
         )
+        if importable_name(args.output) and Path(args.output).resolve().parent == Path.cwd():
+            # From this directory, `import NAME` finds the capture folder (a namespace package)
+            # before an installed NAME, editable installs included.
+            print(
+                f"warning: {args.output}: a folder here named like a Python package shadows an "
+                f"import of that name; ./{DEFAULT_DIR} (the default) cannot be imported",
+                file=sys.stderr,
+            )
         if env.unhashed:
             print(
                 f"warning: {len(env.unhashed)} package(s) not pinned by hash "
