@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..cudause import cuda_users
 from ..cudause import is_system as _system
 from ..cudause import is_wheel as _wheel
 from ..cudause import system_cuda as _system_cuda
@@ -131,6 +132,11 @@ def choose(env: Environment, override: str | None = None) -> BaseChoice:
     codename, where = _debian(env)
     if any(_wheel(c.source) for c in env.cuda.components):
         what = "CUDA comes only from nvidia-* wheels (the host brings the driver)"
+    elif any(_system(c.source) for c in env.cuda.components) and cuda_users(env):
+        what = (
+            "the frameworks bring their own CUDA libraries (a CUDA toolkit is on the host, "
+            "but nothing here loads it)"
+        )
     elif any(_system(c.source) for c in env.cuda.components):
         what = "CPU-only capture (a CUDA toolkit is on the host, but nothing here uses it)"
     else:

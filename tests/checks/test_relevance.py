@@ -114,3 +114,17 @@ def test_less_gpu_memory_is_info_for_a_cpu_only_capture() -> None:
         hardware=model.replace(cuda_capture.hardware, gpus=gpus(memory_total_bytes=16 * 1024**3)),
     )
     assert ("error", "memory.gpu") in codes(run(cuda_capture, small_cuda))
+
+
+def test_rebuild_picks_no_toolkit_image_for_a_toolkit_of_another_major() -> None:
+    from envsnap.render.base import choose
+
+    torch12 = FrameworkBuild("torch", "2.2.0", cuda="12.1")
+    env = snapshot(
+        env={"cuda": CudaStack(frameworks=(torch12,), components=(TOOLKIT_13, NVCC_13))}
+    ).environment
+    base = choose(env)
+    assert base.kind == "python"
+    assert "bring their own CUDA libraries" in base.reason
+    cpu = _cpu_capture(TOOLKIT_13, NVCC_13).environment
+    assert "CPU-only capture" in choose(cpu).reason
