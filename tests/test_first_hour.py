@@ -221,3 +221,19 @@ def test_wheel_build_news_only_when_a_wheel_is_built(cli: CLI, tmp_path: Path) -
     assert sorted(p.name for p in (tmp_path / "b" / "layers").rglob("*.whl")) == sorted(
         p.name for p in (tmp_path / "a" / "layers").rglob("*.whl")
     )
+
+
+def test_the_image_installs_envsnap_ml_from_the_context_only(cli: CLI, tmp_path: Path) -> None:
+    cap = tmp_path / "cap"
+    pylock.write(cap / "pylock.toml", samples.cpu_env())
+    ctx = tmp_path / "ctx"
+    done = cli("rebuild", str(cap), "--no-build", "--context", str(ctx))
+    assert done.returncode == 0, done.stderr
+    dockerfile = (ctx / "Dockerfile").read_text()
+    tool_stage = dockerfile.split("AS envsnap-tool", 1)[1].split("\nFROM ", 1)[0]
+    assert "--no-index" in tool_stage and "--require-hashes" in tool_stage
+    requirements = (ctx / "tool" / "requirements.txt").read_text()
+    assert re.search(r"^envsnap-ml==0\.1\.0 --hash=sha256:[0-9a-f]{64}$", requirements, re.M)
+    assert [p.name for p in (ctx / "tool").glob("envsnap*")] == [
+        "envsnap_ml-0.1.0-py3-none-any.whl"
+    ]
