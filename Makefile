@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: run test lint bench clean
 
@@ -14,9 +15,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-## run: install envsnap into .venv and capture this environment into ./envsnap/
-run: $(STAMP)
+# envsnap alone, as a user installs it (no dev tools: a capture of .venv then holds what a
+# user's environment holds); `make test` adds the dev tools on top.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $(RUN_STAMP)
+
+## run: install envsnap into .venv and capture this environment into ./envsnap-capture/
+run: $(RUN_STAMP)
 	$(BIN)/envsnap capture -o envsnap-capture
+	@echo "envsnap is installed at $(BIN)/envsnap (or run: . $(BIN)/activate)"
 
 ## test: install the dev tools into .venv and run the whole test suite
 test: $(STAMP)

@@ -1,7 +1,7 @@
 """envsnap as a user gets it: a wheel of this tree installed into <home>/tool-venv.
 
 The dev venv holds envsnap as an editable install, whose import hook costs every start 10-25
-ms that no user of `pip install envsnap` pays; the bench times the installed tool instead.
+ms that no user of a non-editable `pip install .` pays; the bench times the installed tool instead.
 """
 
 from __future__ import annotations

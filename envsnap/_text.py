@@ -49,3 +49,8 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text  # the common case, checked in C
     return text.translate(_ESCAPES)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``"1 package"``, ``"2 packages"`` (*nouns* for irregular plurals)."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"

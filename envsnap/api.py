@@ -12,9 +12,9 @@ if TYPE_CHECKING:
     from .checks.findings import Report
     from .model import Snapshot
 
-__all__ = ["capture", "check", "diff", "rebuild", "require"]
+__all__ = ["DEFAULT_DIR", "capture", "check", "diff", "rebuild", "require"]
 
-DEFAULT_DIR = "envsnap"
+from ._defaults import DEFAULT_DIR
 
 
 def capture(

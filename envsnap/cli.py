@@ -27,15 +27,10 @@ __all__ = ["main"]
 COMMANDS = ("capture", "check", "diff", "rebuild", "report", "log")
 FAST = ("capture", "check")  # these also define OPTIONS and POSITIONAL for fast_parse
 
+# The commands are listed once, by argparse from each sub-parser's help.
 DESCRIPTION = """\
-Make ML environments reproducible.
-
-  envsnap capture   record packages (PEP 751 pylock.toml), CUDA stack and hardware
-  envsnap check     will this machine run the recorded job, and compute the same numbers?
-  envsnap diff      what changed between two captures
-  envsnap rebuild   turn a capture into a Docker image or a virtualenv
-  envsnap report    write the reproducibility report (ML Reproducibility Scale) from a capture
-  envsnap log       log a capture to an experiment tracker (MLflow)
+Make ML environments reproducible: record an environment and its machine, check another
+machine against the record, rebuild the environment as a Docker image or a virtualenv.
 """
 
 
@@ -69,9 +64,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _fast(verb, args_list[1:]) if verb in FAST else None
     if args is None:
         # The verb is the first argument (global options are --help and --version, which
-        # exit); anything else gets the full parser, so its help and errors list every verb.
+        # exit). A known verb's own parser reads the rest, so a mistyped option shows that
+        # verb's usage; anything else gets the full parser, whose help lists every verb.
         parser = build_parser(verb)
-        args = parser.parse_args(args_list, namespace=SimpleNamespace())
+        verbs = _verbs(parser)
+        if verb in verbs:
+            args = verbs[verb].parse_args(args_list[1:], namespace=SimpleNamespace(command=verb))
+        else:
+            args = parser.parse_args(args_list, namespace=SimpleNamespace())
         if args.command is None:
             parser.print_help()
             return 2
@@ -110,6 +110,16 @@ def _fail(message: str, hint: str | None, code: int) -> int:
     if hint:
         print(f"  hint: {printable(hint)}", file=sys.stderr)
     return code
+
+
+def _verbs(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The sub-parsers registered on *parser*, by verb."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def _fast(verb: str | None, rest: Sequence[str]) -> SimpleNamespace | None:

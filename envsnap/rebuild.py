@@ -30,15 +30,37 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMAGE_RECORD",
+    "MISSING_LABEL",
     "RebuildResult",
     "git_origin",
     "load_capture",
     "load_record",
     "rebuild",
     "refuse_host_builds",
+    "require_installable",
 ]
 
 IMAGE_RECORD = "image.toml"
+# The image label that lists what --allow-missing left out, so the image says it is incomplete.
+MISSING_LABEL = "io.envsnap.missing"
+
+
+def require_installable(
+    skipped: tuple[str, ...], total: int, lock: Path, *, allow_missing: bool
+) -> None:
+    """Refuse, in one line that says how to fix it, a lock with packages no install can
+    reproduce (unhashed index packages of an offline capture, URLs without a hash...), unless
+    *allow_missing*."""
+    if not skipped or allow_missing:
+        return
+    from ._text import some
+
+    noun = "package" if total == 1 else "packages"
+    raise InputError(
+        f"{lock}: {len(skipped)} of {total} {noun} cannot be installed from the lock "
+        f"({some(list(skipped))}): capture online so that they are pinned by hash, or rebuild "
+        "with --allow-missing to leave them out"
+    )
 
 
 @dataclass(frozen=True)
@@ -83,11 +105,10 @@ class RebuildResult:
 
 def load_capture(directory: Path) -> Environment:
     """Read DIR/pylock.toml (and DIR/conda-lock.yml when present) into an `Environment`."""
+    from ._defaults import capture_lock
     from .formats import pylock
 
-    if not directory.is_dir():
-        raise InputError(f"{directory}: capture directory not found", hint="run envsnap capture")
-    env = pylock.load(directory / "pylock.toml")
+    env = pylock.load(capture_lock(directory))
     conda_lock = directory / "conda-lock.yml"
     if conda_lock.is_file() and env.conda is None:
         from .formats import condalock
@@ -200,6 +221,7 @@ def rebuild(
     progress: Callable[[str], None] | None = None,
     push: str | None = None,
     build_on_host: Iterable[str] = (),
+    allow_missing: bool = False,
 ) -> RebuildResult:
     """Rebuild the capture in *directory* as an image (or a venv); see `envsnap rebuild -h`.
 
@@ -207,6 +229,9 @@ def rebuild(
     records the registry's digest in image.toml. A folder or VCS package is built (or
     pip-installed) on this machine only when it is named in *build_on_host*: a capture may come
     from a stranger, and building runs its code here.
+
+    A lock with packages that cannot be installed (`RebuildResult.skipped`) is refused unless
+    *allow_missing*; an image built without them lists them in its ``io.envsnap.missing`` label.
     """
     say = progress or (lambda _m: None)
     if push is not None:
@@ -221,11 +246,16 @@ def rebuild(
         _check_cert(cert)
     if venv is not None:
         from .rebuild_venv import rebuild_venv
+        from .render.plan import make_plan
+
+        skipped = make_plan(env, lock_digest="0" * 64).skipped
+        lock = capture_dir / "pylock.toml"
+        require_installable(skipped, len(env.packages), lock, allow_missing=allow_missing)
 
         names = rebuild_venv(
             env, capture_dir, Path(venv), python=python, ca_cert=cert, progress=say
         )
-        return RebuildResult(kind="venv", venv=str(venv), installed=names)
+        return RebuildResult(kind="venv", venv=str(venv), installed=names, skipped=skipped)
     return _image(
         env,
         capture_dir,
@@ -236,6 +266,7 @@ def rebuild(
         base_image=base_image,
         cert=cert,
         recorded=load_record(capture_dir) if pin else None,
+        allow_missing=allow_missing,
         no_cache=no_cache,
         verbose=verbose,
         say=say,
@@ -269,6 +300,7 @@ def _image(
     base_image: str | None,
     cert: Path | None,
     recorded: ImageRecord | None,
+    allow_missing: bool,
     no_cache: bool,
     verbose: bool,
     say: Callable[[str], None],
@@ -294,9 +326,32 @@ def _image(
         revision=revision,
         recorded=recorded,
     )
-    say(f"base image {plan.base.ref}: {plan.base.reason}")
+    lock = capture_dir / "pylock.toml"
+    require_installable(plan.skipped, len(env.packages), lock, allow_missing=allow_missing)
+    if plan.skipped:
+        label = (MISSING_LABEL, ", ".join(plan.skipped))
+        plan = dataclasses.replace(plan, labels=tuple(sorted((*plan.labels, label))))
+    if not build and context is None:  # the Dockerfile goes to stdout: say the base here
+        say(f"base image {plan.base.ref}: {plan.base.reason}")
     if plan.base.pin_note:
         say(plan.base.pin_note)
+    if not build and context is None:
+        # Only the Dockerfile is asked for: it is made from the plan alone, so nothing is
+        # fetched or built (no wheel of a local folder, no tool wheels) for a context no one keeps.
+        from .render.dockerfile import render
+
+        return RebuildResult(
+            kind="context",
+            base_image=plan.base.image,
+            base_ref=plan.base.ref,
+            base_pin=plan.base.pin_note,
+            base_reason=plan.base.reason,
+            dockerfile=render(env, plan),
+            installed=tuple(i.name for i in plan.installs),
+            skipped=plan.skipped,
+            load_ms=load_ms,
+            render_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
     temp = context is None
     out = Path(tempfile.mkdtemp(prefix="envsnap-context-")) if temp else Path(str(context))
     try:

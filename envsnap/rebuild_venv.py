@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ._subprocess import run
+from ._text import plural
 from .errors import BuildError, InputError
 from .model import Environment
 from .render.context import write_packages
@@ -174,7 +175,7 @@ def rebuild_venv(
             if layer.local:
                 args += ["--find-links", str(work / layer.wheels)]
             args += ["-r", str(work / layer.requirements)]
-            say(f"installing layer {layer.name} ({len(layer.packages)} packages)")
+            say(f"installing layer {layer.name} ({plural(len(layer.packages), 'package')})")
             _install(args, f"layer {layer.name}", venv, ca_cert)
         for item in direct:
             say(f"installing {item.name} {item.version} ({item.package.source})")

@@ -362,7 +362,10 @@ def get_requires_for_build_wheel(config_settings=None):
 
 @pytest.mark.slow
 def test_ctrl_c_during_the_render_leaves_no_temp_dir(tmp_path: Path) -> None:
-    """SIGINT to a real `envsnap rebuild` while it builds a local wheel: exit 130, nothing left."""
+    """SIGINT to a real `envsnap rebuild` while it builds a local wheel: exit 130, nothing left.
+
+    A build (the daemon is never reached: the wheel is built first), since a dry run that only
+    prints the Dockerfile builds nothing."""
     import os
     import signal
     import time
@@ -389,18 +392,10 @@ def test_ctrl_c_during_the_render_leaves_no_temp_dir(tmp_path: Path) -> None:
         "PYTHONPATH": str(ROOT),
         "TMPDIR": str(scratch),
         "ENVSNAP_CACHE_DIR": str(tmp_path / "cache"),
+        "DOCKER_HOST": f"unix://{tmp_path / 'no-docker.sock'}",
     }
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "envsnap",
-            "rebuild",
-            str(cap),
-            "--no-build",
-            "--build-on-host",
-            "slowpkg",
-        ],
+        [sys.executable, "-m", "envsnap", "rebuild", str(cap), "--build-on-host", "slowpkg"],
         env=environ,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -502,11 +497,14 @@ def test_an_envsnap_without_pip_names_the_fix(tmp_path: Path) -> None:
             "rebuild",
             str(cap),
             "--no-build",
+            "--context",
+            "ctx",
             "--build-on-host",
             "localpkg",
         ],
         capture_output=True,
         text=True,
+        cwd=tmp_path,
         env={"PYTHONPATH": f"{root}:{libs}", "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")},
         check=False,
     )

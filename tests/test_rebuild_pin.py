@@ -219,7 +219,7 @@ def test_recorded_digest_pins_the_base_after_its_tag_moved(
         pinned = f"{base}@{digests[0].split('@')[1]}"
         second = cli(*args, "-t", tag + "b", cwd=tmp_path, env=cache)
         assert second.returncode == 0, second.stderr
-        assert f"envsnap: base image {pinned}: chosen with --base-image" in second.stderr
+        assert f"base image: {pinned} (chosen with --base-image)" in second.stdout
         assert "envsnap: Pinned by digest from image.toml" in second.stderr
         script = "import demo, sdpkg; print(demo.VERSION, sdpkg.VERSION)"
         code, out = run(tag + "b", ["python", "-c", script])

@@ -1,6 +1,6 @@
 """The Docker Engine API adapter: build a context with the classic builder, run a container.
 
-The `docker` SDK is an optional extra (``envsnap[docker]``), imported only when a build starts.
+The `docker` SDK is an optional extra (``envsnap-ml[docker]``), imported only when a build starts.
 Builds use host networking and never pull: base images are the daemon's own (see ``images/``).
 """
 
@@ -112,7 +112,7 @@ class DockerEngine:
         except ImportError:
             raise EnvsnapError(
                 f"cannot use the Docker daemon at {self.host}: the docker SDK is not installed "
-                "(pip install 'envsnap[docker]'), or use --no-build to render the context only"
+                "(pip install docker), or use --no-build to render the context only"
             ) from None
         _probe_unix_socket(self.host)
         kwargs = docker.utils.kwargs_from_env()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from envsnap.errors import CheckFailed, InputError
+from envsnap._defaults import DEFAULT_DIR, capture_lock
+from envsnap.errors import CheckFailed
 from envsnap.model import Snapshot, replace
 
 from .engine import run
@@ -34,12 +35,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     from envsnap.checks._cache import load_environment, load_hardware
 
     root = Path(directory)
-    if not root.is_dir():
-        what = "is not a directory" if root.exists() else "capture directory not found"
-        raise InputError(f"{root}: {what}", hint="run `envsnap capture -o DIR` first")
-    lock = root / "pylock.toml"
-    if not lock.is_file():
-        raise InputError(f"{lock}: not found", hint="run `envsnap capture -o DIR` first")
+    lock = capture_lock(root)
     env = load_environment(lock)
     if env.conda is None and (root / "conda-lock.yml").is_file():
         from envsnap.formats import condalock
@@ -51,7 +47,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
 
 
 def check(
-    directory: str | os.PathLike[str] = "envsnap",
+    directory: str | os.PathLike[str] = DEFAULT_DIR,
     *,
     python: str | None = None,
     numerics: bool = False,
@@ -82,7 +78,7 @@ def _merge(report: Report, extra: list[Finding], summary: NumericsSummary | None
 
 
 def require(
-    directory: str | os.PathLike[str] = "envsnap",
+    directory: str | os.PathLike[str] = DEFAULT_DIR,
     *,
     strict: bool = False,
     python: str | None = None,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from envsnap.model import Snapshot
 
 from .findings import Finding, Report
-from .rules import blas, cpu, cuda, determinism, gpu, memory, packages, python
+from .rules import blas, cpu, cuda, determinism, gpu, hardware, memory, packages, python
 from .rules import os as os_rules
 
 __all__ = ["ALL_RULES", "Rule", "run"]
@@ -24,6 +24,7 @@ ALL_RULES: tuple[Rule, ...] = (
     *memory.RULES,
     *blas.RULES,
     *determinism.RULES,
+    *hardware.RULES,
 )
 
 

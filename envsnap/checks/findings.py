@@ -26,6 +26,7 @@ CATEGORIES = (
     "blas",
     "determinism",
     "numerics",
+    "hardware",
 )
 
 

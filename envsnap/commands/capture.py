@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from .._text import MOST, some
+from .._defaults import DEFAULT_DIR, importable_name
+from .._text import MOST, plural, some
 from ._options import Option, add_arguments
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
@@ -35,7 +36,13 @@ look-ups and lists the packages it could not pin.
 
 
 OPTIONS = (
-    Option(("-o", "--output"), "output", "default: ./envsnap", metavar="DIR", default="envsnap"),
+    Option(
+        ("-o", "--output"),
+        "output",
+        f"default: ./{DEFAULT_DIR}",
+        metavar="DIR",
+        default=DEFAULT_DIR,
+    ),
     Option(("--python",), "python", "interpreter of the environment to capture", metavar="PATH"),
     Option(("--offline",), "offline", "no index look-ups (hashes from cache)"),
     Option(("--project",), "project", "git repository of the code (default: .)", metavar="PATH"),
@@ -81,6 +88,15 @@ def run(args: SimpleNamespace) -> int:
 
             print(f"envsnap: {printable(msg)}", file=sys.stderr)
 
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    if Path(args.output, "__init__.py").is_file():
+        raise InputError(
+            f"{args.output}: is a Python package (it holds __init__.py): capture into another "
+            f"folder (the default is ./{DEFAULT_DIR})"
+        )
     snap = capture(args.python, offline=args.offline, progress=progress)
     numerics = _numerics(args, progress) if args.numerics else None
     files = write(
@@ -115,8 +131,8 @@ def run(args: SimpleNamespace) -> int:
             else "no GPU"
         )
         print(
-            f"captured {summary['packages']} packages, Python {env.python.version}, {gpu} "
-            f"-> {args.output}/"
+            f"captured {plural(len(env.packages), 'package')}, Python {env.python.version}, "
+            f"{gpu} -> {args.output}/"
         )
         if numerics:
             print(numerics[2], file=sys.stderr if not numerics[1]["complete"] else sys.stdout)
@@ -125,6 +141,14 @@ def run(args: SimpleNamespace) -> int:
             print(
                 f"warning: withheld from the capture: {', '.join(env.withheld)} "
                 "(credentials, or a value of a shape envsnap does not record)",
+                file=sys.stderr,
+            )
+        if importable_name(args.output) and Path(args.output).resolve().parent == Path.cwd():
+            # From this directory, `import NAME` finds the capture folder (a namespace package)
+            # before an installed NAME, editable installs included.
+            print(
+                f"warning: {args.output}: a folder here named like a Python package shadows an "
+                f"import of that name; ./{DEFAULT_DIR} (the default) cannot be imported",
                 file=sys.stderr,
             )
         if env.unhashed:

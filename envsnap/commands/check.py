@@ -6,6 +6,7 @@ import json
 import os
 import sys
 
+from .._defaults import DEFAULT_DIR
 from ._options import Option, Positional, add_arguments
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
@@ -14,12 +15,13 @@ if TYPE_CHECKING:
     from typing import Any, TextIO
 
     from envsnap.checks.findings import Report
+    from envsnap.errors import EnvsnapError
 
-__all__ = ["OPTIONS", "POSITIONAL", "print_report", "register", "run"]
+__all__ = ["OPTIONS", "POSITIONAL", "error_envelope", "print_report", "register", "run"]
 
 HELP = """\
 Compare this machine, and the environment of this interpreter (or --python PATH), with the
-capture in DIR (default ./envsnap: pylock.toml, hardware.toml, conda-lock.yml).
+capture in DIR (default ./envsnap-capture: pylock.toml, hardware.toml, conda-lock.yml).
 
   error    the job will not run, or not as recorded (driver too old, no kernels for this GPU,
            missing package, another Python, ...)
@@ -46,7 +48,7 @@ OPTIONS = (
         ("--numerics-timeout",), "numerics_timeout", "battery time limit (default 300)", "SECONDS"
     ),
 )
-POSITIONAL = Positional("directory", "DIR", "default: ./envsnap", "envsnap")
+POSITIONAL = Positional("directory", "DIR", f"default: ./{DEFAULT_DIR}", DEFAULT_DIR)
 
 
 def register(sub: Any) -> None:
@@ -67,13 +69,19 @@ def run(args: SimpleNamespace) -> int:
     """Check the machine against the capture; print the report; return the exit status."""
     # Imported here: the CLI registers every verb at start, and only `check` needs the engine.
     from envsnap.checks import check
+    from envsnap.errors import EnvsnapError
 
-    report = check(
-        args.directory,
-        python=args.python,
-        numerics=args.numerics,
-        numerics_timeout=_seconds(args.numerics_timeout),
-    )
+    try:
+        report = check(
+            args.directory,
+            python=args.python,
+            numerics=args.numerics,
+            numerics_timeout=_seconds(args.numerics_timeout),
+        )
+    except EnvsnapError as exc:
+        if args.json:  # a program reading stdout gets an answer too; the CLI still exits 2
+            print(json.dumps(error_envelope(exc), indent=2))
+        raise
     ok_line = f"envsnap: this machine matches the capture in {args.directory}"
     return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)
 
@@ -91,6 +99,17 @@ def _seconds(text: str | None) -> float | None:
     if not 0 < value < 1e6:
         raise InputError(f"--numerics-timeout: expected a positive number of seconds, got {text!r}")
     return value
+
+
+def error_envelope(exc: EnvsnapError) -> dict[str, Any]:
+    """The JSON answer to input that could not be checked: the report's keys, no findings,
+    and the error (its message and hint)."""
+    return {
+        "version": 1,
+        "compatible": False,
+        "findings": [],
+        "error": {"message": exc.message, "hint": exc.hint or "", "exit_code": exc.exit_code},
+    }
 
 
 def _use_colour(stream: TextIO) -> bool:

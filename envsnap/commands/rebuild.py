@@ -10,7 +10,8 @@ from typing import Any
 __all__ = ["register", "run"]
 
 HELP = """\
-Turn the capture in DIR (default ./envsnap) into a Docker image, or with --venv into a virtualenv.
+Turn the capture in DIR (default ./envsnap-capture) into a Docker image, or with --venv into a
+virtualenv.
 
 The build context holds a Dockerfile, the capture and whatever the lock needs that no index
 serves (local directories, editables and VCS commits built into wheels on this machine, each
@@ -35,6 +36,9 @@ locally has no registry digest and is not pinned (the Dockerfile's header says s
                           credentials come from the Docker client config, as for `docker push`
   --build-on-host NAME    build the local folder or VCS package NAME on this machine (runs its
                           build code here; the folder must exist outside DIR); repeatable
+  --allow-missing         build without the packages the lock cannot install (an offline
+                          capture's unhashed ones): listed in the image's io.envsnap.missing
+                          label; without it rebuild refuses such a lock
 """
 
 
@@ -48,7 +52,9 @@ def register(sub: Any) -> None:
         description=HELP,
         formatter_class=Formatter,
     )
-    p.add_argument("directory", nargs="?", default="envsnap", metavar="DIR")
+    from .._defaults import DEFAULT_DIR
+
+    p.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR")
     p.add_argument("-t", "--tag", metavar="TAG", help="tag for the built image")
     p.add_argument("--context", metavar="OUT", help="write the build context here (kept)")
     p.add_argument("--no-build", action="store_true", help="render the context, do not build")
@@ -66,6 +72,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--ca-cert", metavar="FILE", help="CA bundle for pip during the build")
     p.add_argument("--push", metavar="REF", help="push the built image to REF (a registry)")
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="build without the packages the lock cannot install (listed in the image's "
+        "io.envsnap.missing label) instead of refusing",
+    )
     p.add_argument("--venv", metavar="PATH", help="rebuild into a virtualenv at PATH instead")
     p.add_argument("--python", metavar="PYTHON", help="with --venv: the interpreter to use")
     p.add_argument(
@@ -119,21 +131,29 @@ def run(args: SimpleNamespace) -> int:
         progress=progress,
         push=args.push,
         build_on_host=tuple(args.build_on_host),
+        allow_missing=args.allow_missing,
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return 0
-    for item in result.skipped:
+    if result.skipped:
+        from .._text import some
+
+        where = "" if result.kind == "venv" else " (image label io.envsnap.missing)"
         print(
-            f"warning: not installable from the lock, left out: {printable(item)}", file=sys.stderr
+            f"warning: --allow-missing: left out {len(result.skipped)} package(s) the lock "
+            f"cannot install{where}: {printable(some(list(result.skipped)))}",
+            file=sys.stderr,
         )
+    from .._text import plural
+
     if result.kind == "venv":
-        print(f"rebuilt {len(result.installed)} packages into {result.venv}")
+        print(f"rebuilt {plural(len(result.installed), 'package')} into {result.venv}")
     elif result.kind == "context" and result.context is None:
         sys.stdout.write(result.dockerfile)
     elif result.kind == "context":
         print(printable(f"base image: {result.base_ref} ({result.base_reason})"))
-        print(f"wrote the build context to {result.context} ({len(result.files)} files)")
+        print(f"wrote the build context to {result.context} ({plural(len(result.files), 'file')})")
     else:
         print(printable(f"base image: {result.base_ref} ({result.base_reason})"))
         tag = f", tagged {result.tag}" if result.tag else ""

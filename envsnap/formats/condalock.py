@@ -206,7 +206,7 @@ def _read_yaml(text: str, path: str) -> Any:
     except ImportError:
         raise InputError(
             f"{path}: not written by envsnap; reading it needs PyYAML",
-            hint="pip install 'envsnap[conda]'",
+            hint="pip install pyyaml",
         ) from None
     try:
         return yaml.safe_load(text)

@@ -19,6 +19,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..cudause import cuda_users
+from ..cudause import is_system as _system
+from ..cudause import is_wheel as _wheel
+from ..cudause import system_cuda as _system_cuda
 from ..errors import InputError
 from ..model import Environment
 from .validate import check_image, check_text, check_version
@@ -70,56 +74,12 @@ class BaseChoice:
         return f"{self.image}@{self.digest}" if self.digest else self.image
 
 
-def _system(source: str) -> bool:
-    """True for a component found in the system (toolkit dir, /usr/include), not in a wheel."""
-    if source.startswith("system"):
-        return True
-    return source.startswith("header ") and "site-packages" not in source
-
-
-def _wheel(source: str) -> bool:
-    return source.startswith("wheel ") or (source.startswith("header ") and not _system(source))
-
-
-def _cuda_users(env: Environment) -> bool:
-    """True when something in the environment runs CUDA code: a CUDA framework build or a
-    CUDA package (cupy, cuda-python, jax-cuda plugins), not counting nvidia-* library wheels."""
-    if any(f.cuda for f in env.cuda.frameworks):
-        return True
-    return any(
-        ("cuda" in p.name or p.name.startswith("cupy")) and not p.name.startswith("nvidia-")
-        for p in env.packages
-    )
-
-
 def _debian(env: Environment) -> tuple[str, str]:
     codename = env.os.codename.lower()
     if env.os.distro.lower() == "debian" and codename in DEBIAN_CODENAMES:
         return codename, f"the capture ran on Debian {codename}"
     seen = env.os.pretty_name or env.os.distro or env.os.system or "an unknown OS"
     return DEFAULT_DEBIAN, f"the capture ran on {seen}; Debian {DEFAULT_DEBIAN} is the default"
-
-
-def _system_cuda(env: Environment) -> str | None:
-    """The system CUDA version the environment loads, or None.
-
-    The system toolkit counts only when something in the environment uses CUDA and no
-    ``nvidia-*`` wheel brings the runtime: a /usr/local/cuda that nothing loads must not turn
-    a CPU image into a multi-GB CUDA one.
-    """
-    components = env.cuda.components
-    if not _cuda_users(env) or any(
-        c.name == "cuda-runtime" and _wheel(c.source) for c in components
-    ):
-        return None
-    for name in ("cuda-runtime", "cuda-toolkit"):
-        found = env.cuda.component(name)
-        if found is not None and _system(found.source):
-            return found.version
-    cudnn = env.cuda.component("cudnn")
-    if cudnn is not None and _system(cudnn.source):
-        return next((f.cuda for f in env.cuda.frameworks if f.cuda), None)
-    return None
 
 
 def _cuda_tag(env: Environment) -> tuple[str, str] | None:
@@ -172,6 +132,11 @@ def choose(env: Environment, override: str | None = None) -> BaseChoice:
     codename, where = _debian(env)
     if any(_wheel(c.source) for c in env.cuda.components):
         what = "CUDA comes only from nvidia-* wheels (the host brings the driver)"
+    elif any(_system(c.source) for c in env.cuda.components) and cuda_users(env):
+        what = (
+            "the frameworks bring their own CUDA libraries (a CUDA toolkit is on the host, "
+            "but nothing here loads it)"
+        )
     elif any(_system(c.source) for c in env.cuda.components):
         what = "CPU-only capture (a CUDA toolkit is on the host, but nothing here uses it)"
     else:

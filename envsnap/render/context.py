@@ -202,8 +202,7 @@ def write_packages(
         for item in (i for i in items if i.how == "build"):
             from .local import build_wheel
 
-            say(f"building a wheel of {item.name} {item.version} ({item.package.source})")
-            name, sha = build_wheel(item, wheels, capture_dir)
+            name, sha = build_wheel(item, wheels, capture_dir, progress=say)
             built[item.name] = (name, sha)
             files.append(f"{layer.wheels}/{name}")
         if layer.local:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -111,7 +112,13 @@ def cached_wheel(item: Install, dest: Path, key: Key) -> tuple[str, str] | None:
 
 
 def build_wheel(
-    item: Install, dest: Path, capture_dir: Path, *, key: Key | None = None, cache: bool = True
+    item: Install,
+    dest: Path,
+    capture_dir: Path,
+    *,
+    key: Key | None = None,
+    cache: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[str, str]:
     """Build *item* into a wheel in *dest*; return (file name, sha256).
 
@@ -120,7 +127,8 @@ def build_wheel(
     (`wheelcache.archive_key` for a locked sdist unpacked into a temporary folder, whose path
     would make a new key each time); *cache* False builds and stores nothing. The wheel's version
     must be the locked one: a local directory edited since the capture is refused rather than
-    silently baked into the image.
+    silently baked into the image. *progress* hears of a build only when one runs (a wheel
+    taken from the cache is not news).
     """
     dest.mkdir(parents=True, exist_ok=True)
     derived, src = _cache_key(item, capture_dir)
@@ -128,6 +136,8 @@ def build_wheel(
     hit = cached_wheel(item, dest, key) if key is not None else None
     if hit is not None:
         return hit
+    if progress is not None:
+        progress(f"building a wheel of {item.name} {item.version} ({item.package.source})")
     target = _build(item, dest, capture_dir, src)
     sha = sha256_of(target)
     if key is not None:

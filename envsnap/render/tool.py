@@ -25,6 +25,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from .. import __version__
+from .._defaults import DISTRIBUTION
 from ..errors import InputError
 
 __all__ = ["RUNTIME_DEPS", "write_tool"]
@@ -32,6 +33,8 @@ __all__ = ["RUNTIME_DEPS", "write_tool"]
 # What `envsnap check` and `envsnap capture` import at run time inside the image.
 RUNTIME_DEPS = ("packaging", "tomli-w", "py-cpuinfo")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+# The wheel's file and dist-info stem (PEP 427: the normalized name with "_"), e.g. envsnap_ml.
+_STEM = canonicalize_name(DISTRIBUTION).replace("-", "_")
 _WHEEL = "Wheel-Version: 1.0\nGenerator: envsnap\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
 
 
@@ -72,8 +75,8 @@ def _envsnap_files() -> list[Path]:
 def _envsnap_members(files: list[Path]) -> list[tuple[str, bytes]]:
     root = _ROOT
     members = [(f"envsnap/{p.relative_to(root).as_posix()}", p.read_bytes()) for p in files]
-    info = f"envsnap-{__version__}.dist-info"
-    meta = f"Metadata-Version: 2.1\nName: envsnap\nVersion: {__version__}\n" + "".join(
+    info = f"{_STEM}-{__version__}.dist-info"
+    meta = f"Metadata-Version: 2.1\nName: {DISTRIBUTION}\nVersion: {__version__}\n" + "".join(
         f"Requires-Dist: {d}\n" for d in RUNTIME_DEPS
     )
     members.append((f"{info}/METADATA", meta.encode()))
@@ -144,7 +147,7 @@ def _versions(needs_tomli: bool) -> list[tuple[str, str]]:
 
 def _key(files: list[Path], versions: list[tuple[str, str]]) -> str:
     """What the tool wheels are made of: envsnap's files (size, mtime) and the dep versions."""
-    digest = hashlib.sha256(f"{__version__}\n".encode())
+    digest = hashlib.sha256(f"{DISTRIBUTION} {__version__}\n".encode())
     for p in files:
         st = p.stat()
         digest.update(f"{p.relative_to(_ROOT)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
@@ -165,11 +168,11 @@ def _build(dest: Path, files: list[Path], versions: list[tuple[str, str]]) -> No
 
     lines = []
     sha = _pack(
-        dest / f"envsnap-{__version__}-py3-none-any.whl",
+        dest / f"{_STEM}-{__version__}-py3-none-any.whl",
         _envsnap_members(files),
-        f"envsnap-{__version__}.dist-info",
+        f"{_STEM}-{__version__}.dist-info",
     )
-    lines.append(f"envsnap=={__version__} --hash=sha256:{sha}")
+    lines.append(f"{canonicalize_name(DISTRIBUTION)}=={__version__} --hash=sha256:{sha}")
     for dep, version in versions:
         dist = md.distribution(dep)
         members, info = _dist_members(dist)

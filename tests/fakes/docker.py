@@ -44,7 +44,7 @@ def docker_client() -> Iterator[Any]:
     try:
         import docker  # noqa: F401  (the SDK the engine needs)
     except ImportError:
-        require_docker("the docker SDK is not installed (pip install 'envsnap[docker]')")
+        require_docker("the docker SDK is not installed (pip install docker)")
     engine = DockerEngine()
     try:
         client = engine.api()

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from envsnap._text import canonical_name
+from envsnap.checks.findings import Finding
+from envsnap.cudause import cuda_users, used_components
 from envsnap.model import GPU, Environment, Snapshot
 
-__all__ = ["envvars", "framework_versions", "gpu_devices", "has_gpus", "norm", "packages", "sh"]
+__all__ = [
+    "envvars",
+    "for_gpu",
+    "framework_versions",
+    "gpu_devices",
+    "has_gpus",
+    "norm",
+    "packages",
+    "sh",
+    "uses_gpu",
+]
 
 # Packages whose presence means a numeric framework runs; the name is the framework key used in
 # the knowledge files.
@@ -67,3 +79,21 @@ def gpu_devices(snap: Snapshot) -> tuple[GPU, ...]:
 def has_gpus(snap: Snapshot) -> bool:
     """True when *snap* saw at least one NVIDIA GPU."""
     return bool(gpu_devices(snap))
+
+
+def uses_gpu(env: Environment) -> bool:
+    """True when something in *env* runs code on an NVIDIA GPU (a CUDA framework build, a CUDA
+    package, or a CUDA library it loads)."""
+    return cuda_users(env) or bool(used_components(env))
+
+
+def for_gpu(findings: list[Finding], recorded: Snapshot) -> list[Finding]:
+    """*findings* about the GPUs as they are, or as ``info`` when nothing the capture holds
+    uses the GPU: a CPU-only job cannot fail, nor compute differently, for want of a GPU."""
+    if uses_gpu(recorded.environment):
+        return findings
+    note = " (nothing in the capture uses the GPU)"
+    return [
+        Finding(**{**f.to_dict(), "severity": "info", "message": f.message + note})
+        for f in findings
+    ]

@@ -26,7 +26,8 @@ def _blas(env: Environment) -> dict[str, tuple[str, str]]:
 
 
 def blas_library(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """Another BLAS (MKL ↔ OpenBLAS ↔ Accelerate) or version behind the same package: warning."""
+    """Another BLAS (MKL ↔ OpenBLAS ↔ Accelerate) or version behind the same package: warning.
+    Never an error: the job runs, only the summation order differs."""
     rec, cur = _blas(recorded.environment), _blas(current.environment)
     found: list[Finding] = []
     for owner in sorted(set(rec) & set(cur)):
@@ -59,7 +60,8 @@ def blas_library(recorded: Snapshot, current: Snapshot) -> list[Finding]:
 
 
 def thread_counts(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """A thread-count variable set or changed since the recording: warning (reduction order)."""
+    """A thread-count variable set or changed since the recording: warning (reduction order).
+    Never an error."""
     rec, cur = envvars(recorded.environment), envvars(current.environment)
     found: list[Finding] = []
     for var in THREAD_VARS:

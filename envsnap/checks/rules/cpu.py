@@ -102,7 +102,8 @@ def _dispatch_remedy(recorded: Snapshot, current: Snapshot) -> tuple[str, bool]:
 
 def simd_vendor(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     """Another SIMD level or vendor: runtime-dispatched kernels (MKL, oneDNN, OpenBLAS, NumPy)
-    sum in another order (warning; info when the dispatch is pinned by variables on both)."""
+    sum in another order (warning; info when the dispatch is pinned by variables on both).
+    Never an error: dispatch picks what this CPU has (`isa_missing` covers builds that cannot)."""
     if recorded.hardware is None or current.hardware is None:
         return []
     rec, cur = recorded.hardware.cpu, current.hardware.cpu

@@ -1,10 +1,15 @@
 """Rules on the driver and the CUDA user-space stack: driver minimums, minor-version
-compatibility, and version changes of the driver, CUDA runtime, cuDNN, cuBLAS and NCCL."""
+compatibility, and version changes of the driver, CUDA runtime, cuDNN, cuBLAS and NCCL.
+
+Only what the environment loads counts (`envsnap.cudause`): a system toolkit or nvcc that no
+framework uses cannot make a job fail, so it never raises an error or a warning here.
+"""
 
 from __future__ import annotations
 
 from envsnap import knowledge
 from envsnap.checks.findings import Finding
+from envsnap.cudause import cuda_users, used_components
 from envsnap.knowledge import version_tuple
 from envsnap.model import Environment, Snapshot
 
@@ -35,14 +40,19 @@ def parse_nvml_cuda(value: str | None) -> tuple[int, int] | None:
 
 
 def required_cuda(*envs: Environment) -> tuple[tuple[int, int], str] | None:
-    """The newest CUDA runtime the environments load, and what needs it (e.g. 'torch 2.8.0')."""
+    """The newest CUDA runtime the environments load, and what needs it (e.g. 'torch 2.8.0').
+
+    Framework builds count, and the runtime components something loads; a toolkit nothing
+    uses (a CPU-only torch beside /usr/local/cuda) does not.
+    """
     best: tuple[tuple[int, int], str] | None = None
     for env in envs:
+        used = used_components(env)
         needs = [(fw.cuda, f"{fw.name} {fw.version}") for fw in env.cuda.frameworks if fw.cuda]
         needs += [
             (c.version, f"{c.name} {c.version}" + (_SYSTEM if "system" in c.source else ""))
             for c in env.cuda.components
-            if c.name in _RUNTIME_COMPONENTS
+            if c.name in _RUNTIME_COMPONENTS and c.name in used
         ]
         for version, what in needs:
             mm = _mm(version)
@@ -62,7 +72,8 @@ def driver_minimum(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     minor-version compatibility floor of the same major version: a warning naming what is lost.
     Below the floor: an error. NVML's own CUDA version, when reported, decides what the driver
     supports (it also covers a forward-compatibility package); the release-notes table is the
-    fallback.
+    fallback. Error: a framework build or a used runtime needs more than the driver can give
+    even through minor-version compatibility (cudaErrorInsufficientDriver at the first call).
     """
     if not has_gpus(current) or current.hardware is None:
         return []
@@ -108,16 +119,21 @@ def driver_minimum(recorded: Snapshot, current: Snapshot) -> list[Finding]:
 
 
 def driver_changed(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """Another driver version: PTX is JIT-compiled by the driver, so generated code may differ."""
+    """Another driver version: PTX is JIT-compiled by the driver, so generated code may differ.
+
+    Never an error (`driver_minimum` says when the driver cannot run the job); a warning when
+    something loads CUDA, info when nothing does (no kernel runs on the GPU).
+    """
     if not (has_gpus(recorded) and has_gpus(current)):
         return []
     assert recorded.hardware is not None and current.hardware is not None
     rec, cur = recorded.hardware.gpus.driver_version, current.hardware.gpus.driver_version
     if not rec or not cur or rec == cur:
         return []
+    envs = (recorded.environment, current.environment)
     return [
         Finding(
-            "warning",
+            "warning" if any(used_components(e) or cuda_users(e) for e in envs) else "info",
             "driver",
             "driver.changed",
             "another NVIDIA driver: JIT-compiled PTX kernels and library heuristics may differ",
@@ -128,13 +144,15 @@ def driver_changed(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     ]
 
 
-def _stack(env: Environment) -> dict[str, str]:
-    out = {c.name: c.version for c in env.cuda.components}
+def _stack(env: Environment) -> dict[str, tuple[str, bool]]:
+    """Name -> (version, whether the environment loads it)."""
+    used = used_components(env)
+    out = {c.name: (c.version, c.name in used) for c in env.cuda.components}
     for fw in env.cuda.frameworks:
         if fw.cuda:
-            out[f"{fw.name} CUDA build"] = fw.cuda
+            out[f"{fw.name} CUDA build"] = (fw.cuda, True)
         if fw.cudnn:
-            out.setdefault("cudnn", fw.cudnn)
+            out.setdefault("cudnn", (fw.cudnn, True))
     return out
 
 
@@ -146,18 +164,27 @@ def _same(recorded: str, current: str) -> bool:
 
 
 def cuda_components(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """Another CUDA runtime, cuDNN, cuBLAS or NCCL: kernels and algorithms differ (warning).
+    """Another CUDA runtime, cuDNN, cuBLAS or NCCL: kernels and algorithms differ.
 
-    Libraries the capture did not have at all make one finding, `cuda.added`: on a CPU-only
-    capture that is the GPU stack of this machine, and the remedy is to hide the GPUs.
+    Never an error (a missing library the job needs shows as a missing package or a driver
+    error). A warning when the recorded environment loads the component (a framework build, a
+    wheel library, a system toolkit its framework uses); info when nothing loaded it (a toolkit
+    or nvcc beside a CPU-only environment: the job cannot notice it is gone).
+    Libraries the capture did not have at all make one finding, `cuda.added`: a warning when
+    something here loads them (on a CPU-only capture that is the GPU stack of this machine, and
+    the remedy is to hide the GPUs), info otherwise.
     """
     rec, cur = _stack(recorded.environment), _stack(current.environment)
     found: list[Finding] = []
     added: list[str] = []
+    added_used = False
     for name in sorted(set(rec) | set(cur)):
-        was, now = rec.get(name), cur.get(name)
+        was_used = rec.get(name, ("", False))[1]
+        was = rec[name][0] if name in rec else None
+        now = cur[name][0] if name in cur else None
         if was is None:
             added.append(f"{name} {now}")
+            added_used = added_used or cur[name][1]
             continue
         if now is not None and _same(was, now):
             continue
@@ -167,14 +194,17 @@ def cuda_components(recorded: Snapshot, current: Snapshot) -> list[Finding]:
             if now is not None
             else f"no {name} here: the job cannot load it, or takes another path without it"
         )
+        severity = "warning" if was_used else "info"
+        if not was_used:
+            message += " (nothing in the capture loads it)"
         found.append(
-            Finding("warning", "cuda", code, message, was, now or "none", f"install {name} {was}")
+            Finding(severity, "cuda", code, message, was, now or "none", _install(name, was))
         )
     if added:
         on_gpu = any(fw.cuda for fw in recorded.environment.cuda.frameworks)
         found.append(
             Finding(
-                "warning",
+                "warning" if added_used else "info",
                 "cuda",
                 "cuda.added",
                 f"{len(added)} CUDA librar{'y' if len(added) == 1 else 'ies'} the capture did "
@@ -188,6 +218,13 @@ def cuda_components(recorded: Snapshot, current: Snapshot) -> list[Finding]:
             )
         )
     return found
+
+
+def _install(name: str, version: str) -> str:
+    """How to get component *name* at *version* back."""
+    if name.endswith(" CUDA build"):
+        return f"install the {name.replace(' CUDA build', '')} build for CUDA {version}"
+    return f"install {name} {version}"
 
 
 RULES = (driver_minimum, driver_changed, cuda_components)

@@ -37,7 +37,8 @@ def recorded_vars(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     """A variable the recorded run had that is missing or different now: warning. One set now
     that the recorded run did not have: info (it may be what makes the run differ), and when
     it holds the value a deterministic run needs, the remedy is to capture again, not to unset
-    what `determinism.not-set` asked for."""
+    what `determinism.not-set` asked for. Never an error: the variables change numbers, not
+    whether the job runs."""
     rec, cur = envvars(recorded.environment), envvars(current.environment)
     needed = _needed(recorded, current)
     found: list[Finding] = []
@@ -97,7 +98,8 @@ def recorded_vars(recorded: Snapshot, current: Snapshot) -> list[Finding]:
 
 
 def needed_settings(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """Settings a deterministic run of the installed frameworks needs that neither run set: info."""
+    """Settings a deterministic run of the installed frameworks needs that neither run set: info.
+    Never an error or warning: both runs are alike, so nothing here differs from the capture."""
     rec, cur = envvars(recorded.environment), envvars(current.environment)
     found: list[Finding] = []
     for var, setting in _needed(recorded, current).items():
@@ -141,7 +143,8 @@ def effective_tf32(snap: Snapshot, framework: str, version: str) -> dict[str, bo
 
 def tf32(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     """TF32 on in one run and off in the other (framework version x GPU generation x overrides):
-    matmuls/convolutions round inputs to 10 mantissa bits, so results differ (warning)."""
+    matmuls/convolutions round inputs to 10 mantissa bits, so results differ (warning).
+    Never an error: the job runs."""
     rec_fw, cur_fw = (
         framework_versions(recorded.environment),
         framework_versions(current.environment),

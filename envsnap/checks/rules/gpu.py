@@ -10,7 +10,7 @@ from envsnap.checks.findings import Finding
 from envsnap.knowledge import version_tuple
 from envsnap.model import GPU, FrameworkBuild, Snapshot
 
-from ._common import gpu_devices
+from ._common import for_gpu, gpu_devices
 
 __all__ = ["RULES", "arch_support", "framework_arch", "gpu_changes", "gpu_present"]
 
@@ -70,7 +70,11 @@ def _arch_list(fw: FrameworkBuild) -> tuple[str, ...]:
 
 
 def framework_arch(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """Each current GPU's compute capability must be among the framework build's architectures."""
+    """Each current GPU's compute capability must be among the framework build's architectures.
+
+    Error: a CUDA framework build has neither a binary nor PTX for a GPU here (no kernel image
+    for the device); a warning when only PTX fits (JIT-compiled at load, other code).
+    """
     frameworks = {fw.name: fw for fw in recorded.environment.cuda.frameworks}
     frameworks.update({fw.name: fw for fw in current.environment.cuda.frameworks})
     ccs = sorted({(cc_of(g), g.name) for g in gpu_devices(current) if cc_of(g)})
@@ -112,7 +116,15 @@ def framework_arch(recorded: Snapshot, current: Snapshot) -> list[Finding]:
 
 
 def gpu_present(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """The recording had GPUs: the current machine must have them, with the driver loaded."""
+    """The recording had GPUs: the current machine must have them, with the driver loaded.
+
+    Error: no GPU, or a driver NVML cannot use, when the capture runs CUDA code (a CUDA
+    framework build or a CUDA library it loads); info when nothing in it uses the GPU.
+    """
+    return for_gpu(_present(recorded, current), recorded)
+
+
+def _present(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     if not gpu_devices(recorded):
         if gpu_devices(current):
             return [
@@ -166,7 +178,15 @@ def _summary(gpus: tuple[GPU, ...], key: str) -> str:
 
 
 def gpu_changes(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """Another count, model, architecture, SM count or MIG mode: results may differ (warning)."""
+    """Another count, model, architecture, SM count or MIG mode: results may differ (warning).
+
+    Never an error (`framework_arch` says when there is no kernel for a GPU); info when
+    nothing in the capture uses the GPU.
+    """
+    return for_gpu(_changes(recorded, current), recorded)
+
+
+def _changes(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     rec, cur = gpu_devices(recorded), gpu_devices(current)
     if not rec or not cur:
         return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from envsnap.checks.findings import Finding
 from envsnap.model import Snapshot
 
-from ._common import gpu_devices
+from ._common import for_gpu, gpu_devices
 
 __all__ = ["GPU_MARGIN", "RAM_MARGIN", "RULES", "gpu_memory", "ram"]
 
@@ -47,7 +47,8 @@ def _shortfall(
 
 
 def ram(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """Less RAM than recorded: warning within the margin above, error far below."""
+    """Less RAM than recorded: warning within the margin above; error far below it (another
+    machine class, where the recorded run's working set does not fit)."""
     if recorded.hardware is None or current.hardware is None:
         return []
     return _shortfall(
@@ -61,11 +62,13 @@ def ram(recorded: Snapshot, current: Snapshot) -> list[Finding]:
 
 
 def gpu_memory(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """Less memory on the smallest GPU than on the smallest recorded GPU."""
+    """Less memory on the smallest GPU than on the smallest recorded GPU: warning within the
+    margin; error far below it (the recorded per-GPU batch will not fit). Info when nothing in
+    the capture uses the GPU."""
     rec, cur = gpu_devices(recorded), gpu_devices(current)
     if not rec or not cur:
         return []
-    return _shortfall(
+    found = _shortfall(
         min(g.memory_total_bytes for g in rec),
         min(g.memory_total_bytes for g in cur),
         GPU_MARGIN,
@@ -73,6 +76,7 @@ def gpu_memory(recorded: Snapshot, current: Snapshot) -> list[Finding]:
         code="memory.gpu",
         remedy="use GPUs with the recorded memory, or reduce the per-GPU batch size",
     )
+    return for_gpu(found, recorded)
 
 
 RULES = (ram, gpu_memory)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from envsnap._text import some
 from envsnap.checks.findings import Finding
-from envsnap.model import Environment, Snapshot
+from envsnap.model import Environment, Package, Snapshot
 
 from ._common import norm, sh
+from ._remedy import install
 from .os import wheel_platforms
 
 __all__ = ["RULES", "conda_packages", "pip_packages"]
@@ -14,17 +15,19 @@ __all__ = ["RULES", "conda_packages", "pip_packages"]
 _INSTALL = "pip install -r {lock} (or envsnap rebuild --venv PATH)"
 
 
-def _index(env: Environment) -> dict[str, tuple[str, tuple[str, ...], str]]:
-    return {norm(p.name): (p.version, wheel_platforms(p), p.source) for p in env.packages}
+def _index(env: Environment) -> dict[str, tuple[str, tuple[str, ...], Package]]:
+    return {norm(p.name): (p.version, wheel_platforms(p), p) for p in env.packages}
 
 
 def pip_packages(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     """A recorded package missing or at another version is an error; another wheel build of the
-    same version is a warning (other compiled code); a package not in the capture is info."""
+    same version is a warning (other compiled code); a package not in the capture is info.
+    The remedy installs from the recorded source (`_remedy.install`), never a bare name for a
+    package that did not come from an index."""
     rec, cur = _index(recorded.environment), _index(current.environment)
     found: list[Finding] = []
-    for name, (version, plats, _source) in sorted(rec.items()):
-        remedy = f"pip install {sh(f'{name}=={version}')}"
+    for name, (version, plats, pkg) in sorted(rec.items()):
+        remedy = install(pkg)
         if name not in cur:
             found.append(
                 Finding(
@@ -60,7 +63,7 @@ def pip_packages(recorded: Snapshot, current: Snapshot) -> list[Finding]:
                     f"{name} {version} is another wheel build",
                     " ".join(plats),
                     " ".join(cur_plats),
-                    f"pip install --force-reinstall {sh(f'{name}=={version}')}",
+                    install(pkg, force=True),
                 )
             )
     extra = sorted(set(cur) - set(rec))

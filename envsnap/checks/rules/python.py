@@ -58,7 +58,8 @@ def python_version(recorded: Snapshot, current: Snapshot) -> list[Finding]:
 
 
 def python_abi(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """A free-threaded vs GIL build, or another SOABI, loads other extension modules."""
+    """A free-threaded vs GIL build, or another SOABI, loads other extension modules: error
+    (the locked compiled wheels do not import)."""
     rec, cur = recorded.environment.python, current.environment.python
     if rec.gil_disabled != cur.gil_disabled:
         label = {True: "free-threaded", False: "GIL"}
