@@ -26,8 +26,8 @@ def hardware_skipped(recorded: Snapshot, current: Snapshot) -> list[Finding]:
             "info",
             "hardware",
             "hardware.skipped",
-            f"{' and '.join(missing)} has no hardware.toml: GPUs, driver, CPU and memory were "
-            "not checked",
+            f"{' and '.join(missing)} {'have' if len(missing) > 1 else 'has'} no hardware.toml: "
+            "GPUs, driver, CPU and memory were not checked",
             "hardware.toml",
             "none",
             "capture again with envsnap capture (it writes hardware.toml)",
