@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 # verb -> module under envsnap.commands; each module defines register(subparsers) and run(args).
-COMMANDS = ("capture", "check", "diff", "rebuild")
+COMMANDS = ("capture", "check", "diff", "rebuild", "fleet")
 FAST = ("capture", "check")  # these also define OPTIONS and POSITIONAL for fast_parse
 
 DESCRIPTION = """\
@@ -33,6 +33,7 @@ Make ML environments reproducible.
   envsnap check     will this machine run the recorded job, and compute the same numbers?
   envsnap diff      what changed between two captures
   envsnap rebuild   turn a capture into a Docker image or a virtualenv
+  envsnap fleet     compare the nodes of a multi-node job (reports of check --save)
 """
 
 

@@ -21,6 +21,7 @@ CATEGORIES = (
     "memory",
     "blas",
     "determinism",
+    "fleet",  # between the nodes of a job (envsnap.fleet): missing, duplicate, unreadable reports
 )
 
 

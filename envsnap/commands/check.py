@@ -37,6 +37,18 @@ OPTIONS = (
     Option(("--python",), "python", "interpreter of the environment to check", metavar="PATH"),
     Option(("--json",), "json", "print the findings as one JSON object"),
     Option(("--strict",), "strict", "exit 1 on warnings too"),
+    Option(
+        ("--save",),
+        "save",
+        "also write this node's report into folder REPORTS (envsnap fleet)",
+        metavar="REPORTS",
+    ),
+    Option(
+        ("--node",),
+        "node",
+        "name of this node's report (default: from Slurm, torchrun or the host name)",
+        metavar="NAME",
+    ),
 )
 POSITIONAL = Positional("directory", "DIR", "default: ./envsnap", "envsnap")
 
@@ -58,9 +70,16 @@ def register(sub: Any) -> None:
 def run(args: SimpleNamespace) -> int:
     """Check the machine against the capture; print the report; return the exit status."""
     # Imported here: the CLI registers every verb at start, and only `check` needs the engine.
-    from envsnap.checks import check
+    if args.save:
+        from envsnap.fleet.node import check_node, save
 
-    report = check(args.directory, python=args.python)
+        node = check_node(args.directory, node=args.node, python=args.python)
+        save(node, args.save)
+        report = node.report
+    else:
+        from envsnap.checks import check
+
+        report = check(args.directory, python=args.python)
     ok_line = f"envsnap: this machine matches the capture in {args.directory}"
     return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)
 
