@@ -13,6 +13,7 @@ fail with the ranks that are missing, never hang. torch is imported only here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -104,10 +105,8 @@ def _parse_all(texts: list[str]) -> tuple[list[NodeReport], list[Problem]]:
             reports.append(parse(text))
         except ReportError as exc:
             error = None
-            try:
+            with contextlib.suppress(ValueError, AttributeError):  # not JSON, or not a table
                 error = json.loads(text).get("error")
-            except (ValueError, AttributeError):
-                pass
             problems.append(Problem(f"rank {rank}", str(error or exc)))
     return reports, problems
 
