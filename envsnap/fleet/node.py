@@ -37,7 +37,7 @@ _MAX_NAME = 120
 
 
 def safe_name(name: str) -> str:
-    """*name* as a file name: ``[A-Za-z0-9._-]``, not starting with ``._-``, 120 characters at most."""
+    """*name* as a file name: ``[A-Za-z0-9._-]``, no leading ``._-``, 120 characters at most."""
     cleaned = _UNSAFE.sub("_", name).lstrip("._-")[:_MAX_NAME]
     return cleaned or "node"
 
