@@ -94,6 +94,7 @@ class FleetResult(Record):
 
 
 _DIGITS = re.compile(r"(\d+)")
+_DIGESTS = ("capture", "packages", "numerics")
 
 
 def natural_key(name: str) -> tuple[Any, ...]:
@@ -161,6 +162,9 @@ def _field_finding(
     differs: dict[str, tuple[tuple[str, str, str], ...]],
 ) -> Finding:
     groups.sort(key=lambda g: (-len(g[1]), g[0]))
+    if field.key in _DIGESTS:  # a sha256 is named by its first 12 digits, as git does
+        differs = {v[:12]: d for v, d in differs.items()}
+        groups = [(v[:12], names) for v, names in groups]
     message = _describe(field, groups)
     odd = [n for _, names in groups[1:] for n in names]
     remedy = f"bring {some(sorted(odd, key=natural_key), 3)} to {field.label} {groups[0][0]}"

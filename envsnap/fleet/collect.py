@@ -22,10 +22,14 @@ MAX_BYTES = 1 << 20  # a report is a few KB; a much larger file is not one
 
 def _read(path: str) -> NodeReport:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ReportError("not a regular file")
-        data = fh.read(MAX_BYTES + 1)
+        data = os.read(fd, MAX_BYTES + 1)
+        while data and len(data) <= MAX_BYTES and (more := os.read(fd, MAX_BYTES + 1 - len(data))):
+            data += more  # a short read (a network file system)
+    finally:
+        os.close(fd)
     if len(data) > MAX_BYTES:
         raise ReportError(f"larger than {MAX_BYTES >> 10} KiB: not a node report")
     if not data.strip():

@@ -70,8 +70,8 @@ class NodeReport(Record):
         }
 
     def dumps(self) -> str:
-        """The document as JSON text (one line per key, ending in a newline)."""
-        return json.dumps(self.to_dict(), indent=1) + "\n"
+        """The document as compact JSON text ending in a newline (a fleet reads thousands)."""
+        return json.dumps(self.to_dict(), separators=(",", ":")) + "\n"
 
 
 def _str(data: dict[str, Any], key: str) -> str:
@@ -81,6 +81,29 @@ def _str(data: dict[str, Any], key: str) -> str:
     return value
 
 
+# The nodes of one fleet mostly write the same findings, fingerprint and package differences:
+# each distinct one is validated and built once per process, and later reports share it (a
+# report's parts are immutable). The keys are the parsed values themselves, made hashable.
+_MEMO: dict[Any, Any] = {}
+_FIELDS = ("severity", "category", "code", "message", "expected", "actual", "remedy")
+
+
+def _memo(kind: str, key: Any, build: Any, value: Any) -> Any:
+    try:
+        return _MEMO[kind, key]
+    except KeyError:
+        made = _MEMO[kind, key] = build(value)
+        return made
+    except TypeError:  # an unhashable value (a list or table where a string belongs)
+        return build(value)
+
+
+def _findings_key(check: Any) -> Any:
+    if type(check) is dict and type(check.get("findings")) is list:
+        return tuple(tuple(f.items()) if type(f) is dict else f for f in check["findings"])
+    return None
+
+
 def _findings(check: Any) -> Report:
     if not isinstance(check, dict) or not isinstance(check.get("findings"), list):
         raise ReportError("check.findings: expected an array")
@@ -88,18 +111,12 @@ def _findings(check: Any) -> Report:
     for i, f in enumerate(check["findings"]):
         if not isinstance(f, dict) or not all(isinstance(v, str) for v in f.values()):
             raise ReportError(f"check.findings[{i}]: expected a table of strings")
-        try:
-            out.append(
-                Finding(
-                    f.get("severity", ""),
-                    f.get("category", ""),
-                    f.get("code", ""),
-                    f.get("message", ""),
-                    f.get("expected", ""),
-                    f.get("actual", ""),
-                    f.get("remedy", ""),
-                )
+        if not set(f) <= set(_FIELDS):
+            raise ReportError(
+                f"check.findings[{i}]: unknown key(s) {sorted(set(f) - set(_FIELDS))}"
             )
+        try:
+            out.append(Finding(*(f.get(k, "") for k in _FIELDS)))
         except ValueError as exc:  # an unknown severity or category
             raise ReportError(f"check.findings[{i}]: {exc}") from None
     return Report(tuple(sorted(out, key=Finding.sort_key)))
@@ -117,6 +134,14 @@ def _differ(value: Any) -> tuple[tuple[str, str, str], ...]:
     ):
         raise ReportError("packages-differ: expected an array of [name, recorded, current]")
     return tuple((d[0], d[1], d[2]) for d in value)
+
+
+def _key(value: Any) -> Any:
+    if type(value) is dict:
+        return tuple(value.items())
+    if type(value) is list:
+        return tuple(tuple(v) if type(v) is list else v for v in value)
+    return value
 
 
 def parse(text: str) -> NodeReport:
@@ -138,11 +163,12 @@ def parse(text: str) -> NodeReport:
     node = _str(data, "node")
     if not node:
         raise ReportError("node: missing")
+    check, fp, differ = data.get("check"), data.get("fingerprint"), data.get("packages-differ", [])
     return NodeReport(
         node=node,
-        report=_findings(data.get("check")),
-        fingerprint=_pairs(data.get("fingerprint")),
-        differ=_differ(data.get("packages-differ", [])),
+        report=_memo("check", _findings_key(check), _findings, check),
+        fingerprint=_memo("fp", _key(fp), _pairs, fp),
+        differ=_memo("differ", _key(differ), _differ, differ),
         host=_str(data, "host"),
         rank=_str(data, "rank"),
         capture=_str(data, "capture"),

@@ -120,16 +120,33 @@ def test_json_envelope_keys_are_pinned() -> None:
     json.dumps(data)
 
 
+def _edited(rep: NodeReport, path: tuple[str, ...], value: object) -> str:
+    data = rep.to_dict()
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return json.dumps(data)
+
+
 def test_report_round_trip_and_refusals() -> None:
     rep = node_report("node-1", findings=(TOO_OLD,), differ=(("torch", "2.4.0", "missing"),))
     assert parse(rep.dumps()) == rep
+    bad_finding = {**TOO_OLD.to_dict(), "severity": "fatal"}
     for text, reason in [
         (rep.dumps()[:200], "truncated"),
         ("", "not JSON"),
         ('{"kind": "something-else"}', "not an envsnap node report"),
-        (rep.dumps().replace('"version": 1', '"version": 9'), "newer than this envsnap"),
-        (rep.dumps().replace('"node": "node-1"', '"node": 7'), "node: expected a string"),
-        (rep.dumps().replace('"severity": "error"', '"severity": "fatal"'), "unknown severity"),
+        (_edited(rep, ("version",), 9), "newer than this envsnap"),
+        (_edited(rep, ("version",), "1"), "version: expected an integer"),
+        (_edited(rep, ("node",), 7), "node: expected a string"),
+        (_edited(rep, ("node",), ""), "node: missing"),
+        (_edited(rep, ("check", "findings"), [bad_finding]), "unknown severity"),
+        (_edited(rep, ("check", "findings"), [{**TOO_OLD.to_dict(), "x": "y"}]), "unknown key"),
+        (_edited(rep, ("check", "findings"), [{"severity": ["error"]}]), "table of strings"),
+        (_edited(rep, ("check",), None), "check.findings: expected an array"),
+        (_edited(rep, ("fingerprint", "driver"), ["535"]), "fingerprint: expected a table"),
+        (_edited(rep, ("packages-differ",), [["torch", "1"]]), "packages-differ: expected"),
     ]:
         try:
             parse(text)
@@ -137,3 +154,18 @@ def test_report_round_trip_and_refusals() -> None:
             assert reason in str(exc), (reason, str(exc))
         else:
             raise AssertionError(f"parsed: {reason}")
+
+
+def test_reports_sharing_parts_parse_alike() -> None:
+    """Parts shared between reports are built once; a bad one is refused every time."""
+    one = node_report("node-1", findings=(TOO_OLD,))
+    two = node_report("node-2", findings=(TOO_OLD,))
+    assert parse(two.dumps()).report is parse(one.dumps()).report
+    bad = _edited(one, ("check", "findings"), [{**TOO_OLD.to_dict(), "x": "y"}])
+    for _ in range(2):
+        try:
+            parse(bad)
+        except ReportError:
+            pass
+        else:
+            raise AssertionError("a bad finding was parsed")

@@ -94,7 +94,7 @@ def test_bad_files_give_one_line_each(tmp_path: Path) -> None:
     (reports / "empty.json").write_text("")
     (reports / "foreign.json").write_text('{"name": "some other tool"}')
     (reports / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
-    (reports / "newer.json").write_text(good.replace('"version": 1', '"version": 7'))
+    (reports / "newer.json").write_text(json.dumps({**json.loads(good), "version": 7}))
     (reports / "escape\x1b.json").write_text("\x1b[2J not json")
     (reports / "link.json").symlink_to(reports / "node-2.json")
     (reports / "dir.json").mkdir()
