@@ -36,7 +36,8 @@ def _table(result: FleetResult) -> list[str]:
     ]
     widths = [max(len(r[i]) for r in (head, *rows)) for i in range(4)]
     return [
-        "  ".join(v.ljust(w) for v, w in zip(r[:4], widths)) + "  " + r[4] for r in (head, *rows)
+        ("  ".join(v.ljust(w) for v, w in zip(r[:4], widths)) + "  " + r[4]).rstrip()
+        for r in (head, *rows)
     ]
 
 

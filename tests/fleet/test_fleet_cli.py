@@ -49,6 +49,7 @@ def test_four_nodes_one_with_another_driver(cluster: dict[str, Any], tmp_path: P
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
     assert "node-1  compatible" in out
+    assert all(line == line.rstrip() for line in out.splitlines())
     assert "3 nodes have driver 535.104.05, node-7 has 550.54.15" in out
     assert "fix: bring node-7 to driver 535.104.05" in out
     assert out.rstrip().endswith(
