@@ -7,8 +7,11 @@ not, initialised or not) stays exactly as the job left it. Under torchrun the ag
 store at MASTER_ADDR:MASTER_PORT and every rank is a client (``TORCHELASTIC_USE_AGENT_STORE``);
 otherwise rank 0 hosts it as a multi-tenant store, the one `init_process_group("env://")` will
 reuse, and keeps it open for the life of the process. Each rank sets its report under its own
-key and waits for all keys with a timeout: a rank that never calls `require` makes the others
-fail with the ranks that are missing, never hang. torch is imported only here.
+key; rank 0 waits for all of them (with a timeout), compares them, prints the table and sets one
+verdict, which every rank waits for and acts on: the same message everywhere, and store traffic
+linear in the number of ranks. A rank that never calls `require` makes rank 0 publish the ranks
+that are missing; when rank 0 itself is missing, the others give up after the timeout (plus a
+grace for rank 0's own) and say so. Never a hang. torch is imported only here.
 """
 
 from __future__ import annotations
@@ -53,18 +56,29 @@ def _world(environ: Mapping[str, str]) -> tuple[int, int, str, int]:
 def _store(environ: Mapping[str, str], rank: int, addr: str, port: int, timeout: float) -> Any:
     from datetime import timedelta
 
-    from torch.distributed import TCPStore
-
+    try:
+        from torch.distributed import TCPStore
+    except ImportError:
+        raise InputError(
+            "require(distributed=True) needs torch (torch.distributed)",
+            hint="or check each node with `envsnap check DIR --save REPORTS` and `envsnap fleet`",
+        ) from None
     agent = environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
     host = not agent and rank == 0
-    store = TCPStore(
-        addr,
-        port,
-        is_master=host,
-        timeout=timedelta(seconds=timeout),
-        wait_for_workers=False,
-        multi_tenant=True,
-    )
+    try:
+        store = TCPStore(
+            addr,
+            port,
+            is_master=host,
+            timeout=timedelta(seconds=timeout),
+            wait_for_workers=False,
+            multi_tenant=True,
+        )
+    except Exception as exc:  # torch raises DistNetworkError or RuntimeError, by version
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckFailed(
+            f"envsnap fleet check: cannot reach the rendezvous store at {addr}:{port}: {first}"
+        ) from None
     if host:
         _KEPT.append(store)
     return store
@@ -81,20 +95,38 @@ def _local(directory: str | os.PathLike[str], python: str | None, rank: int) -> 
         return json.dumps({"rank": rank, "error": exc.message})
 
 
-def _gather(store: Any, keys: list[str], timeout: float) -> list[str]:
+def _wait(store: Any, keys: list[str], timeout: float) -> bool:
     from datetime import timedelta
 
     try:
         store.wait(keys, timedelta(seconds=timeout))
     except Exception:  # torch raises DistStoreError or RuntimeError, by version
+        return False
+    return True
+
+
+def _verdict(store: Any, keys: list[str], timeout: float, strict: bool) -> dict[str, Any]:
+    """Rank 0: wait for every rank's report, compare them, print the table, decide."""
+    from .render import render
+
+    if not _wait(store, keys, timeout):
         missing = [str(i) for i, k in enumerate(keys) if not store.check([k])]
-        raise CheckFailed(
+        message = (
             f"envsnap fleet check: rank(s) {', '.join(missing) or '?'} of {len(keys)} did not "
-            f"report within {timeout:g} s",
-            hint="every rank must call envsnap.require(..., distributed=True), and at the same "
-            "point of the script",
-        ) from None
-    return [v.decode("utf-8") for v in store.multi_get(keys)]
+            f"report within {timeout:g} s"
+        )
+        return {"ok": False, "message": message, "hint": _HINT}
+    texts = [v.decode("utf-8", "replace") for v in store.multi_get(keys)]
+    reports, problems = _parse_all(texts)
+    result = aggregate(reports, problems, expected=len(keys))
+    print(render(result), file=sys.stderr, flush=True)
+    ok = result.ok(strict=strict)
+    return {"ok": ok, "message": "" if ok else failure_message(result), "hint": None}
+
+
+_HINT = (
+    "every rank must call envsnap.require(..., distributed=True), at the same point of the script"
+)
 
 
 def _parse_all(texts: list[str]) -> tuple[list[NodeReport], list[Problem]]:
@@ -129,8 +161,6 @@ def require_distributed(
 ) -> Report:
     """Check this rank, exchange reports with every rank, and raise the same `CheckFailed` on all
     of them when any rank fails (or, with *strict*, warns) or the ranks disagree."""
-    from .render import render
-
     env = os.environ if environ is None else environ
     rank, world, addr, port = _world(env)
     store = _store(env, rank, addr, port, timeout)
@@ -145,12 +175,19 @@ def require_distributed(
     )
     mine = _local(directory, python, rank)
     store.set(f"{prefix}/{rank}", mine)
-    texts = _gather(store, [f"{prefix}/{r}" for r in range(world)], timeout)
-    reports, problems = _parse_all(texts)
-    result = aggregate(reports, problems, expected=world)
     if rank == 0:
-        print(render(result), file=sys.stderr, flush=True)
-    if not result.ok(strict=strict):
-        raise CheckFailed(failure_message(result))
-    own = next((r for r in reports if r.rank == str(rank)), None)
-    return own.report if own is not None else Report()
+        verdict = _verdict(store, [f"{prefix}/{r}" for r in range(world)], timeout, strict)
+        store.set(f"{prefix}/verdict", json.dumps(verdict))
+    # rank 0 may spend the whole timeout waiting for a late rank before it publishes
+    elif not _wait(store, [f"{prefix}/verdict"], timeout + min(timeout, 60.0)):
+        raise CheckFailed(
+            "envsnap fleet check: rank 0 published no verdict "
+            f"within {timeout + min(timeout, 60.0):g} s",
+            hint=_HINT,
+        )
+    else:
+        verdict = json.loads(store.get(f"{prefix}/verdict"))
+    if not verdict["ok"]:
+        raise CheckFailed(verdict["message"], hint=verdict.get("hint"))
+    own = _parse_all([mine])[0]
+    return own[0].report if own else Report()

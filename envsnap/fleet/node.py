@@ -134,24 +134,26 @@ def check_node(
     python: str | None = None,
     numerics: str | None = None,
     environ: Mapping[str, str] | None = None,
+    capture: str | None = None,
 ) -> NodeReport:
-    """Check this machine against the capture in *directory* and return its node report."""
+    """Check this machine against the capture in *directory* and return its node report
+    (*capture* names the capture in the report when *directory* is a copy of it)."""
+    from envsnap import probes
     from envsnap.checks import load
-    from envsnap.probes import _now, capture
 
     env = os.environ if environ is None else environ
     host = socket.gethostname()
     recorded = load(directory)
-    current = capture(python, lock=False)
+    current = probes.capture(python, lock=False)
     return snapshot_report(
         recorded,
         current,
         node=node or node_name(env, host),
-        capture=str(directory),
+        capture=capture or str(directory),
         host=host,
         rank=env.get("RANK", env.get("SLURM_PROCID", "")),
         numerics=numerics,
-        created_at=_now(),
+        created_at=probes._now(),
     )
 
 

@@ -38,7 +38,7 @@ def capture_files(directory: str | os.PathLike[str]) -> dict[str, str]:
     return out
 
 
-def check_files(files: dict[str, str], node: str) -> str:
+def check_files(files: dict[str, str], node: str, capture: str = "") -> str:
     """Run on a node: write the capture *files* to a temp folder, check, return the report JSON."""
     import tempfile
 
@@ -47,7 +47,7 @@ def check_files(files: dict[str, str], node: str) -> str:
     with tempfile.TemporaryDirectory(prefix="envsnap-ray-") as tmp:
         for name, text in files.items():
             (Path(tmp) / Path(name).name).write_text(text, encoding="utf-8")
-        return check_node(tmp, node=node).dumps()
+        return check_node(tmp, node=node, capture=capture).dumps()
 
 
 def _names(nodes: list[dict[str, Any]]) -> dict[str, str]:
@@ -81,12 +81,14 @@ def check_cluster(
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise EnvsnapError(f"ray: cannot connect to {address}: {exc}") from None
     nodes = [n for n in ray.nodes() if n.get("Alive")]
+    if not nodes:
+        raise EnvsnapError(f"ray: the cluster at {address} has no alive node")
     names = _names(nodes)
     task = ray.remote(num_cpus=0, max_retries=0)(check_files)
     refs = {
         names[n["NodeID"]]: task.options(
             scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)
-        ).remote(files, names[n["NodeID"]])
+        ).remote(files, names[n["NodeID"]], str(spec))
         for n in nodes
     }
     ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -90,6 +91,11 @@ def job(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any, torch_python: 
     return SimpleNamespace(run=run, env=env, capture=capture, script=root / "train.py")
 
 
+def _tail(err: str) -> str:
+    """torchrun's stderr without its warnings and rank 0's table: what a failure needs."""
+    return "\n".join(ln for ln in err.splitlines() if not ln.startswith(("W", "[W")))[-3000:]
+
+
 def _ranks(out: str, word: str) -> list[str]:
     return sorted(line.split()[1] for line in out.splitlines() if line.split()[2:3] == [word])
 
@@ -108,7 +114,7 @@ def test_one_rank_on_another_driver_fails_every_rank(job: Any) -> None:
     result = job.run(ODD_RANK="2", ODD_DRIVER="590.44.01", INIT_FIRST="1")
     odd = f"{socket.gethostname()}-rank2"
     raised = [line.split(": ", 1)[1] for line in result.stdout.splitlines() if " raised: " in line]
-    assert _ranks(result.stdout, "raised:") == ["0", "1", "2"], result.stdout + result.stderr
+    assert _ranks(result.stdout, "raised:") == ["0", "1", "2"], result.stdout + _tail(result.stderr)
     message = result.stdout.split("rank 0 raised: ", 1)[1].split("\nrank ")[0]
     assert f"2 nodes have driver 580.65.06, {odd} has 590.44.01" in message
     assert all(r.startswith("envsnap fleet check failed on 3 rank(s):") for r in raised)
@@ -160,3 +166,49 @@ def test_without_torchrun_rank_0_hosts_the_store_and_init_reuses_it(
     out = "".join(o for o, _ in outs)
     assert out.count("returned; initialized=False") == 2, out + "".join(e for _, e in outs)
     assert out.count("all_reduce=2") == 2
+
+
+def test_when_rank_0_never_calls_require_the_others_say_so(job: Any) -> None:
+    result = job.run(timeout=5, SKIP_RANK="0")
+    lines = [line for line in result.stdout.splitlines() if " raised: " in line]
+    assert sorted(line.split()[1] for line in lines) == ["1", "2"], result.stdout + result.stderr
+    for line in lines:
+        assert line.endswith("raised: envsnap fleet check: rank 0 published no verdict within 10 s")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT must be set"),
+        ({"RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"},
+         "needs torch (torch.distributed)"),
+        ({"RANK": "2", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"},
+         "RANK 2 outside WORLD_SIZE 2"),
+    ],
+)  # fmt: skip
+def test_misuse_is_one_input_error(env: dict[str, str], message: str, tmp_path: Path) -> None:
+    """In this interpreter, which has no torch: the variables are checked, then torch."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed in this interpreter")
+    code = (
+        "import envsnap, envsnap.errors\n"
+        "try:\n"
+        f"    envsnap.require({str(tmp_path)!r}, distributed=True)\n"
+        "except envsnap.errors.InputError as exc:\n"
+        "    print(exc.message)\n"
+    )
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, **env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert message in done.stdout, done.stdout + done.stderr
