@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
         nargs="?",
         const="auto",
         metavar="ADDRESS",
-        help="check every node of the Ray cluster at ADDRESS (default: auto)",
+        help="check every node of the Ray cluster at ADDRESS (default: auto; give REPORTS first)",
     )
     p.add_argument(
         "--spec",
@@ -67,6 +67,8 @@ def run(args: SimpleNamespace) -> int:
 
     if args.expect is not None and args.expect < 1:
         raise InputError(f"--expect {args.expect}: expected a positive number of nodes")
+    if not args.timeout > 0:
+        raise InputError(f"--timeout {args.timeout:g}: expected a positive number of seconds")
     if args.ray is not None:
         from envsnap.fleet.ray import check_cluster
 

@@ -135,6 +135,10 @@ def test_only_a_foreign_file_does_not_fail(tmp_path: Path) -> None:
         ),
         (("--expect", "0", "."), "envsnap: error: --expect 0: expected a positive number of nodes"),
         ((), "envsnap: error: REPORTS: a folder of node reports is needed (or --ray)"),
+        (
+            ("--timeout", "0", "."),
+            "envsnap: error: --timeout 0: expected a positive number of seconds",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args: tuple[str, ...], message: str) -> None:
