@@ -26,8 +26,12 @@ exec "$RANK_PYTHON" "$@"
 
 SCRIPT = """
 import os, sys
+
+def say(text):  # one write(2) per line: three ranks share the pipe, a line stays whole
+    os.write(1, (text + "\\n").encode())
+
 if os.environ["RANK"] == os.environ.get("SKIP_RANK"):
-    print(f"rank {os.environ['RANK']} skipped require", flush=True)
+    say(f"rank {os.environ['RANK']} skipped require")
     sys.exit(0)
 import envsnap
 import torch.distributed as dist
@@ -36,15 +40,15 @@ if os.environ.get("INIT_FIRST"):
 try:
     envsnap.require(sys.argv[1], distributed=True, timeout=float(sys.argv[2]))
 except envsnap.errors.CheckFailed as exc:
-    print(f"rank {os.environ['RANK']} raised: {exc}", flush=True)
+    say(f"rank {os.environ['RANK']} raised: {exc}")
     sys.exit(0)
-print(f"rank {os.environ['RANK']} returned; initialized={dist.is_initialized()}", flush=True)
+say(f"rank {os.environ['RANK']} returned; initialized={dist.is_initialized()}")
 import torch
 if not dist.is_initialized():
     dist.init_process_group("gloo")
 t = torch.ones(1)
 dist.all_reduce(t)  # the job's group still works after the check
-print(f"rank {os.environ['RANK']} all_reduce={int(t.item())}", flush=True)
+say(f"rank {os.environ['RANK']} all_reduce={int(t.item())}")
 dist.destroy_process_group()
 """
 
