@@ -95,6 +95,7 @@ class FleetResult(Record):
 
 _DIGITS = re.compile(r"(\d+)")
 _DIGESTS = ("capture", "packages", "numerics")
+_MOST = 5  # values named in one finding; a fleet where every node differs gets "and N more"
 
 
 def natural_key(name: str) -> tuple[Any, ...]:
@@ -123,7 +124,9 @@ def _describe(field: Field, groups: Sequence[tuple[str, list[str]]]) -> str:
         if majority
         else f"{some(sorted(names, key=natural_key))} {_has(names)} {field.label} {value}"
     )
-    tail = [f"{some(sorted(n, key=natural_key))} {_has(n)} {v}" for v, n in rest]
+    tail = [f"{some(sorted(n, key=natural_key))} {_has(n)} {v}" for v, n in rest[:_MOST]]
+    if len(rest) > _MOST:
+        tail.append(f"and {len(rest) - _MOST} more value(s)")
     return ", ".join([head, *tail])
 
 
@@ -139,7 +142,7 @@ def _package_detail(
     base = {n: (rec, cur) for n, rec, cur in differs.get(groups[0][0], ())}
     notes: list[str] = []
     fixes: list[str] = []
-    for digest, names in groups[1:]:
+    for digest, names in groups[1 : _MOST + 1]:
         odd = {n: (rec, cur) for n, rec, cur in differs.get(digest, ())}
         changed = []
         for pkg in sorted(base.keys() | odd.keys()):
@@ -168,7 +171,9 @@ def _field_finding(
     message = _describe(field, groups)
     odd = [n for _, names in groups[1:] for n in names]
     remedy = f"bring {some(sorted(odd, key=natural_key), 3)} to {field.label} {groups[0][0]}"
-    actual = " / ".join(v for v, _ in groups[1:])
+    actual = " / ".join(v for v, _ in groups[1 : _MOST + 1]) + (
+        f" and {len(groups) - 1 - _MOST} more" if len(groups) - 1 > _MOST else ""
+    )
     if field.key == "packages":
         detail, pip = _package_detail(groups, differs)
         message, actual = f"{message} ({detail})", detail

@@ -169,3 +169,11 @@ def test_reports_sharing_parts_parse_alike() -> None:
             pass
         else:
             raise AssertionError("a bad finding was parsed")
+
+
+def test_a_value_on_every_node_is_named_briefly() -> None:
+    reports = [*_alike(4), *(node_report(f"odd-{i}", memory=f"{i} GiB") for i in range(20))]
+    (finding,) = aggregate(reports).report.findings
+    assert finding.message.startswith("4 nodes have RAM 2015 GiB, odd-0 has 0 GiB, odd-1 has 1 GiB")
+    assert "and 15 more value(s): another amount of memory" in finding.message
+    assert finding.actual.endswith(" and 15 more")
