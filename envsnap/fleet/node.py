@@ -77,6 +77,8 @@ def numerics_digest(directory: str | os.PathLike[str]) -> str | None:
         import tomli as tomllib
 
     path = Path(directory) / "numerics.toml"
+    if not path.is_file():
+        return None
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -100,9 +102,13 @@ def snapshot_report(
     host: str = "",
     rank: str = "",
     numerics: str | None = None,
+    capture_numerics: str | None = None,
     created_at: str = "",
 ) -> NodeReport:
-    """The report of *current* checked against *recorded* (pure: the rules and the fingerprint)."""
+    """The report of *current* checked against *recorded* (pure: the rules and the fingerprint).
+
+    *numerics* is this node's numerics digest; *capture_numerics* the capture's, which joins
+    the capture's identity (nodes checked against different numerics records disagree)."""
     from envsnap.checks.engine import run
 
     rec = package_versions(recorded.environment)
@@ -114,6 +120,8 @@ def snapshot_report(
     )
     fp = fingerprint(current, numerics=numerics)
     fp["capture"] = package_digest(rec)
+    if capture_numerics:
+        fp["capture"] = package_digest({"": fp["capture"], "numerics": capture_numerics})
     return NodeReport(
         node=node,
         report=run(recorded, current),
@@ -153,6 +161,7 @@ def check_node(
         host=host,
         rank=env.get("RANK", env.get("SLURM_PROCID", "")),
         numerics=numerics,
+        capture_numerics=numerics_digest(directory),
         created_at=probes._now(),
     )
 

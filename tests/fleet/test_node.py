@@ -109,3 +109,12 @@ def test_snapshot_report_fingerprint_and_differ() -> None:
     same = snapshot_report(recorded, recorded, node="n2")
     assert same.differ == ()
     assert dict(same.fingerprint)["packages"] == dict(same.fingerprint)["capture"]
+
+
+def test_the_capture_numerics_join_the_capture_identity() -> None:
+    snap = _snap("535.104.05", {"torch": "2.4.0"})
+    plain = dict(snapshot_report(snap, snap, node="a").fingerprint)["capture"]
+    one = dict(snapshot_report(snap, snap, node="a", capture_numerics="1" * 64).fingerprint)
+    two = dict(snapshot_report(snap, snap, node="a", capture_numerics="2" * 64).fingerprint)
+    assert len({plain, one["capture"], two["capture"]}) == 3
+    assert one["packages"] == plain  # the package set itself is the same
