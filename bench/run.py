@@ -5,7 +5,7 @@ against `pip freeze` (time and peak memory), growth from 40 to 500 installed dis
 `envsnap check` against `python -c pass`, the rebuild render time, and (with --docker) image
 build times and size. A verb that does not work yet shows as "unavailable: <why>".
 
-Usage: python bench/run.py [--runs N] [--json] [--docker] [--numerics-only]
+Usage: python bench/run.py [--runs N] [--json] [--docker] [--numerics-only] [--only fleet]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import toolenv
 from core import ROOT, Bench
 from sections_capture import section_capture, section_growth, section_reference
 from sections_check import section_check, section_render
+from sections_fleet import section_distributed, section_fleet
 from sections_numerics import section_numerics
 
 __all__ = ["main"]
@@ -94,6 +95,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--numerics-python", type=Path, help="target for section 7 (default .bench/numerics-venv)"
     )
     p.add_argument(
+        "--only",
+        choices=("fleet",),
+        help="run one group of sections only (fleet: envsnap fleet and require(distributed=True))",
+    )
+    p.add_argument(
         "--home",
         type=Path,
         default=ROOT / ".bench",
@@ -107,6 +113,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.runs < 1 or args.warmup < 0 or any(n < 1 for n in args.sizes):
         p.error("--runs and --sizes must be >= 1, --warmup >= 0")
     return args
+
+
+def _fleet_sections(bench: Bench) -> None:
+    print("bench: envsnap fleet over generated reports ...", file=sys.stderr)
+    section_fleet(bench)
+    print("bench: require(distributed=True) under torchrun ...", file=sys.stderr)
+    section_distributed(bench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,9 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         info = _machine()
         bench.report.data["machine"] = info
         bench.report.put("bench", "envsnap", how)
-        if args.numerics_only:
-            print("bench: numerics battery ...", file=sys.stderr)
-            section_numerics(bench, args.numerics_python)
+        if args.numerics_only or args.only == "fleet":
+            if args.numerics_only:
+                print("bench: numerics battery ...", file=sys.stderr)
+                section_numerics(bench, args.numerics_python)
+            if args.only == "fleet":
+                _fleet_sections(bench)
             print(bench.report.table(), file=out)
             if args.json:
                 print(json.dumps(bench.report.as_json(), indent=2, sort_keys=True))
@@ -146,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         section_render(bench)
         print("bench: numerics battery ...", file=sys.stderr)
         section_numerics(bench, args.numerics_python)
+        _fleet_sections(bench)
         before_docker = time.perf_counter() - started
         bench.report.put("bench", "sections_1_5_s", round(before_docker, 1))
         if args.docker:

@@ -59,8 +59,21 @@ def require(
     *,
     strict: bool = False,
     python: str | None = None,
+    distributed: bool = False,
+    timeout: float = 300.0,
 ) -> Report:
-    """Like `check`, but raise `CheckFailed` listing the errors (and warnings when *strict*)."""
+    """Like `check`, but raise `CheckFailed` listing the errors (and warnings when *strict*).
+
+    With *distributed* (every rank of a torch.distributed job, e.g. under torchrun, calls it at
+    the same point), the ranks also exchange their reports through the job's rendezvous store:
+    rank 0 prints the fleet table, and every rank raises the same `CheckFailed` when any rank
+    fails or the ranks disagree, or all return. A rank that has not reported within *timeout*
+    seconds makes the others raise, naming it.
+    """
+    if distributed:
+        from .fleet.distributed import require_distributed
+
+        return require_distributed(directory, strict=strict, python=python, timeout=timeout)
     from .checks import require as _require
 
     return _require(directory, strict=strict, python=python)

@@ -140,8 +140,8 @@ def refuse_host_builds(env: Environment, allowed: Iterable[str]) -> None:
     for pkg in sorted(env.packages, key=lambda p: p.name):
         if pkg.source in ("directory", "editable", "vcs") and pkg.url and pkg.name not in names:
             raise InputError(
-                f"{pkg.name}: {'an' if pkg.source[0] in 'aeiou' else 'a'} {pkg.source} package is built on this machine, which runs its "
-                f"code here; refused (pass --build-on-host {pkg.name} if you trust it)"
+                f"{pkg.name}: the {pkg.source} package would be built on this machine, which "
+                f"runs its code here; refused (pass --build-on-host {pkg.name} if you trust it)"
             )
 
 

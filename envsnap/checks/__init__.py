@@ -21,7 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from envsnap.numerics.report import NumericsSummary
 
-__all__ = ["Finding", "Report", "check", "diff", "load", "require"]
+__all__ = ["Finding", "Report", "check", "diff", "load", "require", "with_numerics"]
 
 
 def load(directory: str | os.PathLike[str]) -> Snapshot:
@@ -68,11 +68,12 @@ def check(
 
         timeout = numerics_timeout or _numerics.TIMEOUT_S
         extra, summary = _numerics.check(directory, python=python, timeout=timeout)
-        report = _merge(report, extra, summary)
+        report = with_numerics(report, extra, summary)
     return report
 
 
-def _merge(report: Report, extra: list[Finding], summary: NumericsSummary | None) -> Report:
+def with_numerics(report: Report, extra: list[Finding], summary: NumericsSummary | None) -> Report:
+    """*report* with the numerics findings *extra* sorted in and *summary* attached."""
     found = sorted(set(report.findings) | set(extra), key=Finding.sort_key)
     return Report(tuple(found), numerics=summary)
 
@@ -107,5 +108,5 @@ def diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Report:
         from envsnap import numerics as _numerics
 
         extra, summary = _numerics.diff(a, b)
-        report = _merge(report, extra, summary)
+        report = with_numerics(report, extra, summary)
     return report

@@ -27,6 +27,7 @@ CATEGORIES = (
     "determinism",
     "numerics",
     "hardware",
+    "fleet",  # between the nodes of a job (envsnap.fleet): missing, duplicate, unreadable reports
 )
 
 

@@ -47,6 +47,18 @@ OPTIONS = (
     Option(
         ("--numerics-timeout",), "numerics_timeout", "battery time limit (default 300)", "SECONDS"
     ),
+    Option(
+        ("--save",),
+        "save",
+        "also write this node's report into folder REPORTS (envsnap fleet)",
+        metavar="REPORTS",
+    ),
+    Option(
+        ("--node",),
+        "node",
+        "name of this node's report (default: from Slurm, torchrun or the host name)",
+        metavar="NAME",
+    ),
 )
 POSITIONAL = Positional("directory", "DIR", f"default: ./{DEFAULT_DIR}", DEFAULT_DIR)
 
@@ -68,16 +80,28 @@ def register(sub: Any) -> None:
 def run(args: SimpleNamespace) -> int:
     """Check the machine against the capture; print the report; return the exit status."""
     # Imported here: the CLI registers every verb at start, and only `check` needs the engine.
-    from envsnap.checks import check
     from envsnap.errors import EnvsnapError
 
+    timeout = _seconds(args.numerics_timeout)
     try:
-        report = check(
-            args.directory,
-            python=args.python,
-            numerics=args.numerics,
-            numerics_timeout=_seconds(args.numerics_timeout),
-        )
+        if args.save:
+            from envsnap.fleet.node import check_node, save
+
+            node = check_node(
+                args.directory,
+                node=args.node,
+                python=args.python,
+                numerics=args.numerics,
+                numerics_timeout=timeout,
+            )
+            save(node, args.save)
+            report = node.report
+        else:
+            from envsnap.checks import check
+
+            report = check(
+                args.directory, python=args.python, numerics=args.numerics, numerics_timeout=timeout
+            )
     except EnvsnapError as exc:
         if args.json:  # a program reading stdout gets an answer too; the CLI still exits 2
             print(json.dumps(error_envelope(exc), indent=2))

@@ -1,0 +1,189 @@
+"""This node's side of a fleet check: check it, name it, and save its report atomically.
+
+`node_name` picks the name from the scheduler's variables (pure, given the environment);
+`safe_name` makes any name usable as a file name; `check_node` runs the ordinary check and keeps
+what the fleet needs; `save` writes ``REPORTS/<name>.json`` through a temp file and a rename, so
+`envsnap fleet` never reads half a report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from pathlib import Path
+
+from envsnap import __version__
+from envsnap.model import Snapshot, replace
+
+from .fingerprint import fingerprint, package_digest, package_versions
+from .report import NodeReport
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "check_node",
+    "node_name",
+    "numerics_digest",
+    "safe_name",
+    "save",
+    "snapshot_report",
+]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_NAME = 120
+
+
+def safe_name(name: str) -> str:
+    """*name* as a file name: ``[A-Za-z0-9._-]``, no leading ``._-``, 120 characters at most."""
+    cleaned = _UNSAFE.sub("_", name).lstrip("._-")[:_MAX_NAME]
+    return cleaned or "node"
+
+
+def _one_task_per_node(spec: str) -> bool:
+    """True when a Slurm tasks-per-node list (``1(x4)``, ``2,1``) has one task on every node."""
+    return bool(spec) and all(part.split("(")[0] == "1" for part in spec.split(","))
+
+
+def node_name(environ: Mapping[str, str], hostname: str) -> str:
+    """The name of this node's report: Slurm's node name (with the task id when a node runs
+    several tasks), else the host with torchrun's global rank when a host runs several ranks,
+    else the host name."""
+    host = environ.get("SLURMD_NODENAME") or hostname
+    if "SLURM_PROCID" in environ:
+        per_node = environ.get("SLURM_STEP_TASKS_PER_NODE") or environ.get(
+            "SLURM_TASKS_PER_NODE", ""
+        )
+        if _one_task_per_node(per_node):
+            return host
+        return f"{host}-task{environ['SLURM_PROCID']}"
+    if "RANK" in environ and environ.get("LOCAL_WORLD_SIZE", "") != "1":
+        return f"{hostname}-rank{environ['RANK']}"
+    return hostname
+
+
+def numerics_digest(directory: str | os.PathLike[str]) -> str | None:
+    """The numerics digest of the ``numerics.toml`` in *directory*, or None when there is none
+    or it does not follow the contract (``[[probes]]`` tables with string ``id`` and ``sha256``):
+    sha256 of the ``"{id} {sha256}\\n"`` lines sorted by id."""
+    import hashlib
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python < 3.11
+        import tomli as tomllib
+
+    path = Path(directory) / "numerics.toml"
+    if not path.is_file():
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    probes = data.get("probes")
+    if not isinstance(probes, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("sha256"), str)
+        for p in probes
+    ):
+        return None
+    text = "".join(f"{p['id']} {p['sha256']}\n" for p in sorted(probes, key=lambda p: p["id"]))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def snapshot_report(
+    recorded: Snapshot,
+    current: Snapshot,
+    *,
+    node: str,
+    capture: str = "",
+    host: str = "",
+    rank: str = "",
+    numerics: str | None = None,
+    capture_numerics: str | None = None,
+    created_at: str = "",
+) -> NodeReport:
+    """The report of *current* checked against *recorded* (pure: the rules and the fingerprint).
+
+    *numerics* is this node's numerics digest; *capture_numerics* the capture's, which joins
+    the capture's identity (nodes checked against different numerics records disagree)."""
+    from envsnap.checks.engine import run
+
+    rec = package_versions(recorded.environment)
+    cur = package_versions(current.environment)
+    differ = tuple(
+        (name, rec.get(name, ""), cur.get(name, "missing"))
+        for name in sorted(rec.keys() | cur.keys())
+        if rec.get(name) != cur.get(name)
+    )
+    fp = fingerprint(current, numerics=numerics)
+    fp["capture"] = package_digest(rec)
+    if capture_numerics:
+        fp["capture"] = package_digest({"": fp["capture"], "numerics": capture_numerics})
+    return NodeReport(
+        node=node,
+        report=run(recorded, current),
+        fingerprint=tuple(sorted(fp.items())),
+        differ=differ,
+        host=host,
+        rank=rank,
+        capture=capture,
+        created_at=created_at,
+        created_by=f"envsnap {__version__}",
+    )
+
+
+def check_node(
+    directory: str | os.PathLike[str],
+    *,
+    node: str | None = None,
+    python: str | None = None,
+    numerics: bool = False,
+    numerics_timeout: float | None = None,
+    environ: Mapping[str, str] | None = None,
+    capture: str | None = None,
+) -> NodeReport:
+    """Check this machine against the capture in *directory* and return its node report
+    (*capture* names the capture in the report when *directory* is a copy of it).
+
+    With *numerics*, the recorded battery runs here too: its findings join the report and this
+    node's numerics digest joins the fingerprint, so nodes that compute other bits disagree."""
+    from envsnap import probes
+    from envsnap.checks import load, with_numerics
+
+    env = os.environ if environ is None else environ
+    host = socket.gethostname()
+    recorded = load(directory)
+    current = probes.capture(python, lock=False)
+    measured = None
+    if numerics:
+        from envsnap import numerics as battery
+
+        measured = battery.check(
+            directory, python=python, timeout=numerics_timeout or battery.TIMEOUT_S
+        )
+    node_report = snapshot_report(
+        recorded,
+        current,
+        node=node or node_name(env, host),
+        capture=capture or str(directory),
+        host=host,
+        rank=env.get("RANK", env.get("SLURM_PROCID", "")),
+        numerics=measured[1].current_digest if measured and measured[1] else None,
+        capture_numerics=numerics_digest(directory),
+        created_at=probes._now(),
+    )
+    if measured is None:
+        return node_report
+    return replace(node_report, report=with_numerics(node_report.report, *measured))
+
+
+def save(report: NodeReport, reports: str | os.PathLike[str]) -> Path:
+    """Write *report* to ``<reports>/<safe node name>.json`` atomically; return the path."""
+    from envsnap._io import write_atomic
+
+    path = Path(reports) / f"{safe_name(report.node)}.json"
+    write_atomic(path, report.dumps())
+    return path
