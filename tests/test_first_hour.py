@@ -17,7 +17,7 @@ from envsnap._defaults import DEFAULT_DIR, DISTRIBUTION, importable_name
 from envsnap.formats import pylock
 from envsnap.model import Package
 from tests.conftest import ROOT
-from tests.render import samples
+from tests.fakes import samples
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -45,7 +45,7 @@ def test_default_capture_folder_cannot_be_imported() -> None:
 
 
 def test_the_distribution_is_ours_and_the_tool_wheel_follows_it(tmp_path: Path) -> None:
-    from envsnap.render.tool import write_tool
+    from envsnap.rebuild.toolwheels import write_tool
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["name"] == DISTRIBUTION == "envsnap-ml"
@@ -201,7 +201,7 @@ def test_capture_refuses_to_write_into_a_python_package(cli: CLI) -> None:
 def test_wheel_build_news_only_when_a_wheel_is_built(cli: CLI, tmp_path: Path) -> None:
     """A dry run builds nothing; the first context builds the folder's wheel and says so; the
     second takes it from the cache and says nothing."""
-    from tests.render.projects import make_project
+    from tests.fakes.projects import make_project
 
     project = make_project(tmp_path / "proj", "localpkg", "1.0")
     for path in [project, *project.rglob("*")]:  # files written just now are not cached (racy)

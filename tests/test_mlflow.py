@@ -14,8 +14,8 @@ import pytest
 from envsnap.formats.project import ProjectState
 from envsnap.model import Snapshot, replace
 from envsnap.probes import write
+from tests.fakes import samples
 from tests.publish.test_report import NUMERICS, gpu_snapshot
-from tests.render import samples
 
 mlflow = pytest.importorskip("mlflow", reason="MLflow is not installed (pip install mlflow-skinny)")
 pytest.importorskip("sqlalchemy", reason="the SQLite tracking store needs sqlalchemy")

@@ -126,7 +126,7 @@ def test_push_records_the_digest_and_the_reports_docker_run_line_runs(
             ran = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
             code, output = ran.returncode, ran.stdout + ran.stderr
         else:  # the same container through the Engine API
-            from envsnap.build.docker import run
+            from envsnap.engine.docker import run
 
             code, output = run(argv[3], argv[4:])
         assert code == 0, output

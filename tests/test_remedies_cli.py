@@ -23,8 +23,8 @@ import pytest
 from tests.checks.scenario import site_packages
 from tests.conftest import run_envsnap
 from tests.fakes import venvs
+from tests.fakes.projects import git, make_project
 from tests.fakes.sitepackages import make_wheel, write_dist_info
-from tests.render.projects import git, make_project
 
 pytestmark = pytest.mark.slow
 

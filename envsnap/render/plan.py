@@ -41,12 +41,14 @@ __all__ = [
     "HEAVY",
     "Install",
     "Layer",
+    "Layout",
     "Plan",
     "is_heavy",
     "layers_for",
     "local_path",
     "make_plan",
     "pick_file",
+    "plan_layers",
 ]
 
 HEAVY = frozenset({"torch", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "triton"})
@@ -96,6 +98,17 @@ class Layer:
     def wheels(self) -> str:
         """The folder of this layer's requirements and wheels, relative to the context."""
         return f"layers/{self.name}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The packages of an environment sorted into install layers, validated (image and venv)."""
+
+    installs: tuple[Install, ...]
+    layers: tuple[Layer, ...]
+    indexes: tuple[str, ...]
+    skipped: tuple[str, ...]
+    wheelhouse: bool
 
 
 @dataclass(frozen=True)
@@ -259,8 +272,8 @@ def _labels(
 
 
 def _envvars(env: Environment) -> tuple[tuple[str, str], ...]:
+    from .._envvars import ALLOWLIST
     from .._redact import WITHHELD
-    from ..probes.envvars import ALLOWLIST
 
     out = {}
     for name, value in env.envvars:
@@ -290,6 +303,24 @@ def make_plan(
     *recorded* is the last build's image.toml: its registry digest pins the base image.
     """
     base = pin(choose(env, base_image), recorded)
+    layout = plan_layers(env, wheelhouse=wheelhouse)
+    return Plan(
+        base=base,
+        python_version=env.python.version,
+        installs=layout.installs,
+        layers=layout.layers,
+        indexes=layout.indexes,
+        envvars=_envvars(env),
+        labels=_labels(env, lock_digest, source, revision),
+        skipped=layout.skipped,
+        wheelhouse=wheelhouse,
+        ca_cert=ca_cert,
+        conda=env.conda is not None,
+    )
+
+
+def plan_layers(env: Environment, *, wheelhouse: bool = False) -> Layout:
+    """Validate *env*'s packages and sort them into install layers: what image and venv share."""
     installs: list[Install] = []
     skipped: list[str] = []
     for n, pkg in enumerate(sorted(env.packages, key=lambda p: p.name)):
@@ -304,16 +335,10 @@ def make_plan(
             how = "sdist" if _is_sdist(pkg, env) else how
         layer = _layer(name, how, pkg, env)
         installs.append(Install(name, version, how, layer, pkg))
-    return Plan(
-        base=base,
-        python_version=env.python.version,
+    return Layout(
         installs=tuple(installs),
         layers=layers_for(installs, wheelhouse),
         indexes=() if wheelhouse else _indexes(installs),
-        envvars=_envvars(env),
-        labels=_labels(env, lock_digest, source, revision),
         skipped=tuple(sorted(skipped)),
         wheelhouse=wheelhouse,
-        ca_cert=ca_cert,
-        conda=env.conda is not None,
     )

@@ -38,7 +38,7 @@ def require_docker(reason: str) -> None:
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[Any]:
     """The daemon's low-level API client; skips the test when no daemon answers."""
-    from envsnap.build.docker import DockerEngine
+    from envsnap.engine.docker import DockerEngine
     from envsnap.errors import EnvsnapError
 
     try:

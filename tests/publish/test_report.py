@@ -20,7 +20,7 @@ from envsnap.model import Memory, Package, Snapshot, replace
 from envsnap.probes import write
 from envsnap.publish import facts, markdown, write_report
 from tests.checks import snapshots
-from tests.render import samples
+from tests.fakes import samples
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 GIB = 1024**3

@@ -16,7 +16,7 @@ from envsnap.errors import InputError
 from envsnap.model import Environment
 from envsnap.render import make_plan, render
 from envsnap.render.plan import Plan
-from tests.render import samples
+from tests.fakes import samples
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 CASES = {

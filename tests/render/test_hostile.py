@@ -13,7 +13,7 @@ from envsnap.errors import InputError
 from envsnap.model import ArtifactFile, Environment, OSInfo, Package, PythonInfo
 from envsnap.render import make_plan, render
 from envsnap.render.validate import check_context_path, check_url, docker_quote
-from tests.render import samples
+from tests.fakes import samples
 
 
 def plan(env: Environment) -> str:

@@ -3,7 +3,7 @@
 The image never needs git, a build backend or the source tree: the exact commit (or the
 directory) is built into a wheel here, its sha256 goes into the requirements file, and the image
 installs it non-editable with ``--no-index``. A path that is gone is an `InputError` naming it.
-Built wheels are kept in the wheel cache (`envsnap.render.wheelcache`): rendering the same
+Built wheels are kept in the wheel cache (`envsnap.rebuild.wheelcache`): rendering the same
 commit or the same unchanged folder again runs no build.
 """
 
@@ -19,11 +19,11 @@ from urllib.parse import unquote, urlsplit
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from .._io import file_sha256
 from .._subprocess import pip, run
 from ..errors import BuildError, InputError
-from .plan import Install, local_path
+from ..render.plan import Install, local_path
 from .wheelcache import Key, dir_key, lookup, place, store, vcs_key
-from .wheelhouse import sha256_of
 
 __all__ = ["build_wheel", "cached_wheel", "local_source"]
 
@@ -123,7 +123,7 @@ def build_wheel(
     """Build *item* into a wheel in *dest*; return (file name, sha256).
 
     A wheel built before from the same commit or the same unchanged folder is taken from the
-    wheel cache (`envsnap.render.wheelcache`) without running pip. *key* overrides the cache key
+    wheel cache (`envsnap.rebuild.wheelcache`) without running pip. *key* overrides the cache key
     (`wheelcache.archive_key` for a locked sdist unpacked into a temporary folder, whose path
     would make a new key each time); *cache* False builds and stores nothing. The wheel's version
     must be the locked one: a local directory edited since the capture is refused rather than
@@ -139,7 +139,7 @@ def build_wheel(
     if progress is not None:
         progress(f"building a wheel of {item.name} {item.version} ({item.package.source})")
     target = _build(item, dest, capture_dir, src)
-    sha = sha256_of(target)
+    sha = file_sha256(target)
     if key is not None:
         store(key, target, sha)
     return target.name, sha

@@ -23,15 +23,14 @@ from pathlib import Path
 from .._io import index_cache_key
 from ..errors import InputError
 from ..model import Environment
-from .dockerfile import BUILD_DIR, CACHE_DIR, render
-from .plan import Install, Layer, Plan
-from .validate import check_filename
+from ..render.dockerfile import BUILD_DIR, CACHE_DIR, render
+from ..render.plan import Install, Layer, Layout, Plan
+from ..render.validate import check_filename
 
 __all__ = [
     "CAPTURE_FILES",
     "MARKER",
     "Context",
-    "hash_cache_key",
     "prepare_dir",
     "write_context",
     "write_packages",
@@ -78,7 +77,7 @@ def _hash_lines(hashes: list[str]) -> list[str]:
     return [f"    --hash=sha256:{h}" for h in sorted(set(hashes))]
 
 
-def _requirement(item: Install, plan: Plan, built: dict[str, tuple[str, str]]) -> str:
+def _requirement(item: Install, plan: Plan | Layout, built: dict[str, tuple[str, str]]) -> str:
     pkg = item.package
     head = f"{item.name}=={item.version}"
     if item.how == "sdist":
@@ -108,12 +107,12 @@ def _sdist_only(item: Install) -> bool:
     return bool(names) and not any(n.endswith(".whl") for n in names)
 
 
-def plan_layer(plan: Plan, item: Install) -> Layer:
+def plan_layer(plan: Plan | Layout, item: Install) -> Layer:
     """The layer that installs *item*."""
     return next(ly for ly in plan.layers if ly.name == item.layer)
 
 
-def _requirements_text(layer: Layer, plan: Plan, built: dict[str, tuple[str, str]]) -> str:
+def _requirements_text(layer: Layer, plan: Plan | Layout, built: dict[str, tuple[str, str]]) -> str:
     lines = [f"# {MARKER[2:]}: layer {layer.name!r}; do not edit"]
     if not layer.no_index and plan.indexes:
         lines.append(f"--index-url {plan.indexes[0]}")
@@ -121,11 +120,6 @@ def _requirements_text(layer: Layer, plan: Plan, built: dict[str, tuple[str, str
     items = [i for i in plan.installs if i.layer == layer.name]
     lines += [_requirement(i, plan, built) for i in items]
     return "\n".join(lines) + "\n"
-
-
-def hash_cache_key(index: str, name: str, version: str) -> str:
-    """The key of envsnap's index hash cache: `envsnap._io.index_cache_key`, as capture names it."""
-    return index_cache_key(index, name, version)
 
 
 def _seed_hash_cache(plan: Plan, capture: Path) -> list[str]:
@@ -136,7 +130,7 @@ def _seed_hash_cache(plan: Plan, capture: Path) -> list[str]:
         pkg = item.package
         if item.how not in ("index", "file", "sdist") or not pkg.index or not pkg.files:
             continue
-        key = hash_cache_key(pkg.index, pkg.name, pkg.version)
+        key = index_cache_key(pkg.index, pkg.name, pkg.version)
         rel = f"{CACHE_DIR}/index/{key[:2]}/{key}.json"
         data = {"files": [f.to_dict() for f in pkg.files]}
         _write(capture / rel, json.dumps(data, sort_keys=True))
@@ -162,7 +156,7 @@ def _copy_capture(capture_dir: Path, dest: Path) -> list[str]:
 
 def write_packages(
     env: Environment,
-    plan: Plan,
+    plan: Plan | Layout,
     capture_dir: Path,
     out: Path,
     *,
@@ -200,7 +194,7 @@ def write_packages(
             built.update(done)
             files += [f"{layer.wheels}/{n}" for n, _ in done.values()]
         for item in (i for i in items if i.how == "build"):
-            from .local import build_wheel
+            from .hostwheels import build_wheel
 
             name, sha = build_wheel(item, wheels, capture_dir, progress=say)
             built[item.name] = (name, sha)
@@ -222,7 +216,7 @@ def write_context(
     progress: Callable[[str], None] | None = None,
 ) -> Context:
     """Write the whole build context for *plan* into *out* (prepared with `prepare_dir`)."""
-    from .tool import write_tool
+    from .toolwheels import write_tool
 
     if ca_cert is not None and not ca_cert.is_file():
         raise InputError(f"{ca_cert}: --ca-cert file not found")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from envsnap.build import Cached, Done, Output, Step, parse_stream
-from envsnap.build.progress import format_event, show
-from tests.build.test_events import recorded
+from envsnap.engine import Cached, Done, Output, Step, parse_stream
+from envsnap.engine.progress import format_event, show
+from tests.engine.test_events import recorded
 
 DONE = Done(
     image_id="sha256:9b84ef70ec709e5048462a11e76194ba8a0249353708a31dcd4bdcb6c40fae19",

@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 import tomllib
 
-from envsnap.build.docker import DockerEngine
+from envsnap.engine.docker import DockerEngine
 from envsnap.formats import pylock
 from tests.fakes import venvs
 from tests.fakes.docker import image_ids, remove_new_dangling_images
-from tests.render.projects import git, make_project
+from tests.fakes.projects import git, make_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -15,13 +15,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ._subprocess import run
-from ._text import plural
-from .errors import BuildError, InputError
-from .model import Environment
-from .render.context import write_packages
-from .render.local import local_source
-from .render.plan import Install, layers_for, make_plan
+from .._subprocess import run
+from .._text import plural
+from ..errors import BuildError, InputError
+from ..model import Environment
+from ..render.plan import Install, layers_for, plan_layers
+from .context import write_packages
+from .hostwheels import local_source
 
 __all__ = ["find_python", "python_version", "rebuild_venv"]
 
@@ -158,7 +158,7 @@ def rebuild_venv(
     _check_python(interpreter, env.python.version)
     if venv.exists() and (not venv.is_dir() or any(venv.iterdir())):
         raise InputError(f"{venv}: --venv exists and is not empty")
-    full = make_plan(env, lock_digest="0" * 64)
+    full = plan_layers(env)
     locked = [i for i in full.installs if i.how != "build"]
     direct = [i for i in full.installs if i.how == "build"]
     plan = dataclasses.replace(full, installs=tuple(locked), layers=layers_for(locked, False))

@@ -1,6 +1,6 @@
 """Build events and the pure parser of the Docker Engine's classic-builder JSON stream.
 
-The engine adapters (`envsnap.build.docker`, later a buildx one) turn what their engine sends
+The engine adapters (`envsnap.engine.docker`, later a buildx one) turn what their engine sends
 into these events, so that the progress display and `envsnap rebuild` never see an engine API.
 """
 

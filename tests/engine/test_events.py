@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from envsnap.build import Cached, Done, Output, Step, StepFailed, parse_stream
+from envsnap.engine import Cached, Done, Output, Step, StepFailed, parse_stream
 from envsnap.errors import BuildError
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "docker"

@@ -17,13 +17,13 @@ import pytest
 
 from envsnap.errors import InputError
 from envsnap.model import Environment, Package, replace
+from envsnap.rebuild import wheelcache as wc
+from envsnap.rebuild.context import prepare_dir, write_context
+from envsnap.rebuild.hostwheels import build_wheel, cached_wheel
 from envsnap.render import make_plan
-from envsnap.render import wheelcache as wc
-from envsnap.render.context import prepare_dir, write_context
-from envsnap.render.local import build_wheel, cached_wheel
 from envsnap.render.plan import Install
-from tests.render import samples
-from tests.render.projects import git, make_project, sha256
+from tests.fakes import samples
+from tests.fakes.projects import git, make_project, sha256
 
 # Appended to the test backend: each build_wheel call adds a line to LOG (outside the project,
 # which a VCS build sees as a fresh clone in a temporary folder).

@@ -7,8 +7,8 @@ copied in. Each file is checked against the lock's sha256 before it is used.
 
 A locked sdist is not installed from the context as is: pip in the image would need its build
 backend (setuptools…) from an index. `build_sdists` fetches it the same way, unpacks it safely
-and builds it into a wheel on the host (`envsnap.render.local.build_wheel`); the image installs
-that wheel by its sha256, like a local project's.
+and builds it into a wheel on the host (`envsnap.rebuild.hostwheels.build_wheel`); the image
+installs that wheel by its sha256, like a local project's.
 """
 
 from __future__ import annotations
@@ -29,21 +29,16 @@ from .._io import file_sha256, link_or_copy
 from .._subprocess import pip, run
 from ..errors import InputError
 from ..model import Environment, Package
-from .plan import Install, pick_file
-from .validate import check_context_path, check_filename
+from ..render.plan import Install, pick_file
+from ..render.validate import check_context_path, check_filename
 
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["build_sdists", "fetch_all", "pick_file", "sha256_of"]
+__all__ = ["build_sdists", "fetch_all", "pick_file"]
 
 TIMEOUT_S = 120.0
 _CHUNK = 1 << 20
-
-
-def sha256_of(path: Path) -> str:
-    """Return the hex sha256 of the file at *path*."""
-    return file_sha256(path)
 
 
 def _host_path(ref: str, capture_dir: Path) -> Path | None:
@@ -61,7 +56,7 @@ def _mismatch(what: str, sha256: str, got: str) -> InputError:
 
 
 def _verify(path: Path, sha256: str, what: str) -> None:
-    got = sha256_of(path)
+    got = file_sha256(path)
     if got != sha256:
         with contextlib.suppress(OSError):
             path.unlink()
@@ -220,7 +215,10 @@ def build_sdists(
 ) -> dict[str, tuple[str, str]]:
     """Fetch each item's locked sdist (hash-verified), build it into a wheel in *dest* on this
     machine; return ``{name: (wheel file name, sha256)}``."""
-    from .local import build_wheel, cached_wheel  # local imports this module: at call time
+    from .hostwheels import (  # pip and the wheel cache: only when an sdist is built
+        build_wheel,
+        cached_wheel,
+    )
     from .wheelcache import archive_key
 
     context = _ssl_context(ca_cert)

@@ -14,11 +14,11 @@ from envsnap.errors import InputError
 from envsnap.formats import pylock
 from envsnap.model import ArtifactFile, Environment, Package
 from envsnap.rebuild import rebuild
+from envsnap.rebuild.context import prepare_dir, write_context
 from envsnap.render import make_plan
-from envsnap.render.context import prepare_dir, write_context
+from tests.fakes import samples
+from tests.fakes.projects import git, make_project, make_wheel, serve, sha256
 from tests.fakes.venvs import make_venv, pip_install
-from tests.render import samples
-from tests.render.projects import git, make_project, make_wheel, serve, sha256
 
 
 def env_with(*pkgs: Package) -> Environment:
@@ -229,11 +229,11 @@ def test_ctrl_c_leaves_no_temp_context(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_seeded_hash_cache_uses_the_capture_key() -> None:
+    from envsnap._io import index_cache_key
     from envsnap.probes.index import _key
-    from envsnap.render.context import hash_cache_key
 
     args = ("https://pypi.org/simple", "numpy", "2.1.3")
-    assert hash_cache_key(*args) == _key(*args)
+    assert index_cache_key(*args) == _key(*args)
 
 
 def make_sdist(folder: Path, name: str, version: str, *, evil: bool = False) -> Path:

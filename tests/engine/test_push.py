@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envsnap.build.push import (
+from envsnap.engine.push import (
     LayerStatus,
     Pushed,
     PushFailed,

@@ -33,8 +33,7 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .._io import cache_home, cache_key, link_or_copy
-from .wheelhouse import sha256_of
+from .._io import cache_home, cache_key, file_sha256, link_or_copy
 
 __all__ = [
     "Entry",
@@ -228,7 +227,7 @@ def lookup(key: Key) -> Entry | None:
         return None
     wheel = folder / data["wheel"]
     try:
-        ok = wheel.stat().st_size == data["size"] and sha256_of(wheel) == data["sha256"]
+        ok = wheel.stat().st_size == data["size"] and file_sha256(wheel) == data["sha256"]
     except OSError:
         ok = False
     if not ok:

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 # engine name -> "module:class"; modules are imported only when the engine is asked for.
-ENGINES = {"docker": "envsnap.build.docker:DockerEngine"}
+ENGINES = {"docker": "envsnap.engine.docker:DockerEngine"}
 
 
 class Engine(Protocol):

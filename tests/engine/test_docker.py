@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from envsnap.build import Cached, Done, Output, Step, StepFailed, get_engine
-from envsnap.build.docker import DEFAULT_HOST, DockerEngine, daemon_host
+from envsnap.engine import Cached, Done, Output, Step, StepFailed, get_engine
+from envsnap.engine.docker import DEFAULT_HOST, DockerEngine, daemon_host
 from envsnap.errors import EnvsnapError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -44,7 +44,7 @@ def test_missing_sdk_names_the_extra_and_no_build() -> None:
     code = (
         "import sys; sys.modules['docker'] = None\n"
         "from pathlib import Path\n"
-        "from envsnap.build.docker import build\n"
+        "from envsnap.engine.docker import build\n"
         "from envsnap.errors import EnvsnapError\n"
         "try:\n    list(build(Path('.'), tag=None))\n"
         "except EnvsnapError as e:\n    print(e.exit_code, e)\n"
@@ -144,7 +144,7 @@ def test_cli_rebuild_with_unreachable_daemon_prints_one_error_line(
 ) -> None:
     pytest.importorskip("docker", reason="the docker SDK is not installed")
     from envsnap.formats import pylock
-    from tests.render import samples
+    from tests.fakes import samples
 
     pylock.write(tmp_path / "cap" / "pylock.toml", samples.cpu_env())
     env = {"DOCKER_HOST": "unix:///nonexistent.sock"}
@@ -159,7 +159,7 @@ def test_cli_rebuild_with_unreachable_daemon_prints_one_error_line(
 
 
 def test_the_base_digest_is_the_one_of_its_repository() -> None:
-    from envsnap.build.docker import _digest_for, _repository
+    from envsnap.engine.docker import _digest_for, _repository
 
     assert _repository("localhost:5000/py:3.11@sha256:" + "a" * 64) == "localhost:5000/py"
     assert _repository("localhost:5000/py") == "localhost:5000/py"

@@ -13,8 +13,8 @@ import pytest
 
 from envsnap import model
 from envsnap.formats import pylock
+from tests.fakes import samples
 from tests.fakes.venvs import make_venv
-from tests.render import samples
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -198,10 +198,10 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
 ) -> None:
     """A real classic-builder build: image.toml, /opt/venv holds exactly the lock, no CA left."""
 
-    from envsnap.build.docker import run
+    from envsnap.engine.docker import run
     from envsnap.formats.image import load
     from envsnap.model import ArtifactFile, Package
-    from tests.render.projects import make_project, make_wheel, sha256
+    from tests.fakes.projects import make_project, make_wheel, sha256
 
     here = "{}.{}.{}".format(*sys.version_info[:3])
     wheel = make_wheel(tmp_path / "links", "demo", "1.0")
@@ -372,7 +372,7 @@ def test_ctrl_c_during_the_render_leaves_no_temp_dir(tmp_path: Path) -> None:
 
     from envsnap.model import Package
     from tests.conftest import ROOT
-    from tests.render.projects import make_project
+    from tests.fakes.projects import make_project
 
     marker = tmp_path / "building"
     src = make_project(tmp_path / "slowpkg", "slowpkg", "1.0")
@@ -472,7 +472,7 @@ def test_an_envsnap_without_pip_names_the_fix(tmp_path: Path) -> None:
     local project's wheel is one clear error, exit 1, not pip's "No module named pip"."""
     import shutil
 
-    from tests.render.projects import make_project
+    from tests.fakes.projects import make_project
 
     python = make_venv(tmp_path / "nopip")
     libs = tmp_path / "libs"  # envsnap's dependencies, and nothing else, from this environment
@@ -488,7 +488,7 @@ def test_an_envsnap_without_pip_names_the_fix(tmp_path: Path) -> None:
     env = model.replace(samples.cpu_env(), packages=(pkg,))
     cap = tmp_path / "cap"
     pylock.write(cap / "pylock.toml", env)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [
             str(python),

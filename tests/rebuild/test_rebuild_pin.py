@@ -28,8 +28,8 @@ import pytest
 from envsnap.formats import pylock
 from envsnap.formats.image import load
 from envsnap.model import replace
+from tests.fakes import samples
 from tests.fakes.docker import image_ids, remove_new_dangling_images
-from tests.render import samples
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -160,8 +160,8 @@ def small_capture(root: Path) -> Path:
     """A capture of a locally held wheel and a locally held sdist, rebuilt with --wheelhouse
     (no network needed; the sdist is built into a wheel on the host)."""
     from envsnap.model import ArtifactFile, Package
-    from tests.render.projects import make_wheel, sha256
-    from tests.render.test_context import make_sdist
+    from tests.fakes.projects import make_wheel, sha256
+    from tests.rebuild.test_context import make_sdist
 
     here = "{}.{}.{}".format(*sys.version_info[:3])
     wheel = make_wheel(root / "links", "demo", "1.0")
@@ -187,7 +187,7 @@ def test_recorded_digest_pins_the_base_after_its_tag_moved(
 ) -> None:
     import docker
 
-    from envsnap.build.docker import run
+    from envsnap.engine.docker import run
 
     other = "envsnap-local/debian:bookworm-minbase"  # .ci/docker-setup makes it: no Python
     try:

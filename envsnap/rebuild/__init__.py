@@ -1,7 +1,7 @@
 """`rebuild`: turn a capture into a Docker build context and image, or into a virtualenv.
 
 Reads DIR (pylock.toml, conda-lock.yml), plans and renders the build context, hands it to the
-Docker Engine adapter (`envsnap.build.docker`, imported lazily) and records what was built in
+Docker Engine adapter (`envsnap.engine.docker`, imported lazily) and records what was built in
 ``DIR/image.toml``; the next rebuild reads it back to pin the base image by its registry digest
 (unless ``pin=False``). A temporary context is removed in every case, Ctrl-C included.
 """
@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ._subprocess import run
-from .errors import EnvsnapError, InputError
-from .model import Environment, replace
+from .._subprocess import run
+from ..errors import EnvsnapError, InputError
+from ..model import Environment, replace
 
 if TYPE_CHECKING:
-    from .formats.image import ImageRecord
+    from ..formats.image import ImageRecord
 
 __all__ = [
     "IMAGE_RECORD",
@@ -53,7 +53,7 @@ def require_installable(
     *allow_missing*."""
     if not skipped or allow_missing:
         return
-    from ._text import some
+    from .._text import some
 
     noun = "package" if total == 1 else "packages"
     raise InputError(
@@ -105,13 +105,13 @@ class RebuildResult:
 
 def load_capture(directory: Path) -> Environment:
     """Read DIR/pylock.toml (and DIR/conda-lock.yml when present) into an `Environment`."""
-    from ._defaults import capture_lock
-    from .formats import pylock
+    from .._defaults import capture_lock
+    from ..formats import pylock
 
     env = pylock.load(capture_lock(directory))
     conda_lock = directory / "conda-lock.yml"
     if conda_lock.is_file() and env.conda is None:
-        from .formats import condalock
+        from ..formats import condalock
 
         env = replace(env, conda=condalock.load(conda_lock))
     return env
@@ -123,7 +123,7 @@ def load_record(directory: Path) -> ImageRecord | None:
     path = directory / IMAGE_RECORD
     if not path.exists() and not path.is_symlink():
         return None
-    from .formats import image
+    from ..formats import image
 
     return image.load(path)
 
@@ -134,7 +134,7 @@ def refuse_host_builds(env: Environment, allowed: Iterable[str]) -> None:
     Building one runs its setup.py or build backend on this machine, as the user: code that the
     capture's author chose. One line names the package and the flag.
     """
-    from ._text import canonical_name
+    from .._text import canonical_name
 
     names = {canonical_name(n) for n in allowed}
     for pkg in sorted(env.packages, key=lambda p: p.name):
@@ -185,12 +185,12 @@ def _build(
 ) -> Any:
     """Build *context* through the Docker adapter, showing progress; return its `Done` event."""
     try:
-        from .build import docker
-        from .build.events import Done
-        from .build.progress import format_event
+        from ..engine import docker
+        from ..engine.events import Done
+        from ..engine.progress import format_event
     except ImportError:
         raise EnvsnapError(
-            "building images is not available in this envsnap (envsnap.build.docker missing)",
+            "building images is not available in this envsnap (envsnap.engine.docker missing)",
             hint="render the context only with --no-build --context DIR",
         ) from None
     done = None
@@ -245,10 +245,10 @@ def rebuild(
     if cert is not None:
         _check_cert(cert)
     if venv is not None:
-        from .rebuild_venv import rebuild_venv
-        from .render.plan import make_plan
+        from ..render.plan import plan_layers
+        from .venv import rebuild_venv
 
-        skipped = make_plan(env, lock_digest="0" * 64).skipped
+        skipped = plan_layers(env).skipped
         lock = capture_dir / "pylock.toml"
         require_installable(skipped, len(env.packages), lock, allow_missing=allow_missing)
 
@@ -276,7 +276,7 @@ def rebuild(
 
 
 def _check_push(ref: str, *, build: bool, venv: str | Path | None) -> None:
-    from .formats.image import split_reference
+    from ..formats.image import split_reference
 
     if venv is not None or not build:
         raise InputError(
@@ -307,12 +307,12 @@ def _image(
     load_ms: float,
     push: str | None = None,
 ) -> RebuildResult:
-    from .render.context import prepare_dir, write_context
-    from .render.plan import make_plan
+    from ..render.plan import make_plan
+    from .context import prepare_dir, write_context
 
     source, revision = git_origin(Path.cwd())
     started = time.perf_counter()  # render: plan, Dockerfile and context (not the lock's parse)
-    from ._io import read_bytes_bounded
+    from .._io import read_bytes_bounded
 
     lock_bytes = read_bytes_bounded(capture_dir / "pylock.toml", what="pylock.toml")
     digest = hashlib.sha256(lock_bytes).hexdigest()
@@ -338,7 +338,7 @@ def _image(
     if not build and context is None:
         # Only the Dockerfile is asked for: it is made from the plan alone, so nothing is
         # fetched or built (no wheel of a local folder, no tool wheels) for a context no one keeps.
-        from .render.dockerfile import render
+        from ..render.dockerfile import render
 
         return RebuildResult(
             kind="context",
@@ -389,7 +389,7 @@ def _image(
 def _record(
     result: RebuildResult, done: Any, capture_dir: Path, tag: str | None, digest: str
 ) -> RebuildResult:
-    from .formats.image import ImageRecord, split_digest, write
+    from ..formats.image import ImageRecord, split_digest, write
 
     image_id = str(getattr(done, "image_id", "") or "")
     if not image_id:
@@ -422,9 +422,9 @@ def _push(
     result: RebuildResult, ref: str, capture_dir: Path, say: Callable[[str], None]
 ) -> RebuildResult:
     """Push the built image to *ref* and add the registry's digest to image.toml."""
-    from .build import docker
-    from .build.push import Pushed, format_push_event
-    from .formats.image import split_reference, write
+    from ..engine import docker
+    from ..engine.push import Pushed, format_push_event
+    from ..formats.image import split_reference, write
 
     repository, tag = split_reference(ref) or (ref, "latest")
     pushed: Pushed | None = None

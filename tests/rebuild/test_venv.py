@@ -11,9 +11,9 @@ import pytest
 
 from envsnap import model
 from envsnap.formats import pylock
+from tests.fakes import samples
+from tests.fakes.projects import git, make_project
 from tests.fakes.venvs import make_venv, pip_install
-from tests.render import samples
-from tests.render.projects import git, make_project
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
 HERE = "{}.{}.{}".format(*sys.version_info[:3])
