@@ -1,7 +1,8 @@
 """Image builds behind one interface: an engine yields `BuildEvent`s, `progress` renders them.
 
 `get_engine("docker")` is the Docker Engine API adapter (classic builder); another backend
-(buildx, podman) is one more module with the same three methods, `build`, `push` and `run`.
+(buildx, podman) is one more module with the same methods, `build`, `push`, `run` and `close`,
+and its line in `ENGINES`.
 """
 
 from __future__ import annotations
@@ -40,9 +41,15 @@ class Engine(Protocol):
     """What `envsnap rebuild` and the tests need from an image engine."""
 
     def build(
-        self, context_dir: Path, *, tag: str | None, verbose: bool = False
+        self,
+        context_dir: Path,
+        *,
+        tag: str | None,
+        verbose: bool = False,
+        no_cache: bool = False,
     ) -> Iterator[BuildEvent]:
-        """Build the context's Dockerfile; yield events ending with `Done`."""
+        """Build the context's Dockerfile (every step again with *no_cache*); yield events
+        ending with `Done`."""
         ...
 
     def push(self, image: str, repository: str, tag: str) -> Iterator[PushEvent]:
@@ -51,6 +58,10 @@ class Engine(Protocol):
 
     def run(self, image: str, cmd: Sequence[str], **options: Any) -> tuple[int, str]:
         """Run *cmd* in a throwaway container; return (exit code, output)."""
+        ...
+
+    def close(self) -> None:
+        """Release the engine's connection, if one was opened."""
         ...
 
 

@@ -8,6 +8,7 @@ Docker Engine adapter (`envsnap.engine.docker`, imported lazily) and records wha
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -183,24 +184,26 @@ def git_origin(cwd: Path) -> tuple[str | None, str | None]:
 def _build(
     context: Path, tag: str | None, verbose: bool, no_cache: bool, say: Callable[[str], None]
 ) -> Any:
-    """Build *context* through the Docker adapter, showing progress; return its `Done` event."""
+    """Build *context* through the image engine, showing progress; return its `Done` event."""
+    from ..engine import Done, get_engine
+    from ..engine.progress import format_event
+
     try:
-        from ..engine import docker
-        from ..engine.events import Done
-        from ..engine.progress import format_event
+        engine = get_engine()
     except ImportError:
         raise EnvsnapError(
             "building images is not available in this envsnap (envsnap.engine.docker missing)",
             hint="render the context only with --no-build --context DIR",
         ) from None
     done = None
-    for event in docker.build(context, tag=tag, verbose=verbose, no_cache=no_cache):
-        if isinstance(event, Done):
-            done = event
-            continue
-        line = format_event(event, verbose=verbose)
-        if line is not None:
-            say(line)
+    with contextlib.closing(engine):
+        for event in engine.build(context, tag=tag, verbose=verbose, no_cache=no_cache):
+            if isinstance(event, Done):
+                done = event
+                continue
+            line = format_event(event, verbose=verbose)
+            if line is not None:
+                say(line)
     return done
 
 
@@ -422,18 +425,19 @@ def _push(
     result: RebuildResult, ref: str, capture_dir: Path, say: Callable[[str], None]
 ) -> RebuildResult:
     """Push the built image to *ref* and add the registry's digest to image.toml."""
-    from ..engine import docker
+    from ..engine import get_engine
     from ..engine.push import Pushed, format_push_event
     from ..formats.image import split_reference, write
 
     repository, tag = split_reference(ref) or (ref, "latest")
     pushed: Pushed | None = None
-    for event in docker.push(result.image_id, repository, tag):
-        if isinstance(event, Pushed):
-            pushed = event
-        line = format_push_event(event)
-        if line is not None:
-            say(line)
+    with contextlib.closing(get_engine()) as engine:
+        for event in engine.push(result.image_id, repository, tag):
+            if isinstance(event, Pushed):
+                pushed = event
+            line = format_push_event(event)
+            if line is not None:
+                say(line)
     if pushed is None:  # parse_push_stream raises first; this is for a foreign engine
         raise EnvsnapError(f"docker push {repository}:{tag} reported no digest", exit_code=1)
     record = load_record(capture_dir)

@@ -1,0 +1,57 @@
+"""Rebuild reaches the image engine only through `envsnap.engine.get_engine`: registering another
+engine in `ENGINES` swaps the backend; every option (no_cache, push) goes through the interface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from envsnap import engine
+from envsnap.formats import image, pylock
+from envsnap.rebuild import rebuild
+from tests.fakes import samples
+from tests.fakes.engine import IMAGE_ID, FakeEngine
+
+
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> type[FakeEngine]:
+    monkeypatch.setitem(engine.ENGINES, "docker", "tests.fakes.engine:FakeEngine")
+    monkeypatch.setattr(FakeEngine, "calls", [])
+    return FakeEngine
+
+
+def test_get_engine_knows_its_engines() -> None:
+    with pytest.raises(KeyError, match="unknown build engine 'nope'; known: docker"):
+        engine.get_engine("nope")
+
+
+def test_rebuild_builds_and_pushes_through_the_interface(
+    fake_engine: type[FakeEngine], tmp_path: Path
+) -> None:
+    capture = tmp_path / "cap"
+    pylock.write(capture / "pylock.toml", samples.cpu_env())
+    result = rebuild(capture, tag="demo:1", no_cache=True, push="registry.test/demo:1")
+    kinds = [kind for kind, _ in fake_engine.calls]
+    assert kinds == ["build", "close", "push", "close"]
+    built = fake_engine.calls[0][1]
+    assert built["tag"] == "demo:1" and built["no_cache"] is True
+    assert built["dockerfile"] == result.dockerfile
+    assert fake_engine.calls[2][1] == {
+        "image": IMAGE_ID,
+        "repository": "registry.test/demo",
+        "tag": "1",
+    }
+    assert result.image_id == IMAGE_ID
+    assert result.pushed == "registry.test/demo:1"
+    assert result.pushed_digest == "registry.test/demo@sha256:" + "c" * 64
+    record = image.load(capture / "image.toml")
+    assert record is not None and record.image_id == IMAGE_ID
+    assert record.pushed_digest == result.pushed_digest
+
+
+def test_no_cache_defaults_off(fake_engine: type[FakeEngine], tmp_path: Path) -> None:
+    capture = tmp_path / "cap"
+    pylock.write(capture / "pylock.toml", samples.cpu_env())
+    rebuild(capture, tag="demo:2")
+    assert fake_engine.calls[0][1]["no_cache"] is False
