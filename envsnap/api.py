@@ -29,8 +29,9 @@ def capture(
 
     Pass ``output=None`` to capture without writing.
     """
+    from .formats.capture import write
     from .probes import capture as _capture
-    from .probes import git, write
+    from .probes import git
 
     snap = _capture(python, offline=offline)
     if output is not None:

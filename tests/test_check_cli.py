@@ -47,7 +47,7 @@ WARM_CHECK_SKIPS = (
     "envsnap.formats.pylock",
     "envsnap.formats.condalock",
     "envsnap.probes.conda",
-    "envsnap.probes.index",
+    "envsnap.index.lookup",
     "envsnap.commands.capture",
     "envsnap.commands.diff",
     "envsnap.commands.rebuild",

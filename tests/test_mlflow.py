@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from envsnap.formats.capture import write
 from envsnap.formats.project import ProjectState
 from envsnap.model import Snapshot, replace
-from envsnap.probes import write
 from tests.fakes import samples
 from tests.publish.test_report import NUMERICS, gpu_snapshot
 

@@ -22,14 +22,9 @@ from envsnap._io import cache_home, cache_key
 from envsnap.errors import InputError
 from envsnap.model import SCHEMA_VERSION, Environment, Hardware, ModelError, replace
 
-__all__ = ["cache_dir", "load_environment", "load_hardware", "slim"]
+__all__ = ["load_environment", "load_hardware", "slim"]
 
 M = TypeVar("M", Environment, Hardware)
-
-
-def cache_dir() -> Path:
-    """The user cache dir (`envsnap._io.cache_home`), shared with capture's caches."""
-    return cache_home()
 
 
 def slim(env: Environment) -> Environment:
@@ -50,7 +45,7 @@ def _load(path: Path, kind: str, model: type[M], parse: Callable[[Path], M]) -> 
     """*model* of the file at *path*: from the cache entry of its bytes, or parsed and stored."""
     data = _read(path)
     key = cache_key(f"{__version__}\0{SCHEMA_VERSION}\0".encode() + data)
-    entry = cache_dir() / kind / f"{key}.json"
+    entry = cache_home() / kind / f"{key}.json"
     # Anything wrong with an entry (garbage, wrong types, absurd nesting) means parsing again.
     with contextlib.suppress(OSError, ValueError, TypeError, KeyError, RecursionError, ModelError):
         return model.from_dict(json.loads(entry.read_text(encoding="utf-8")))

@@ -72,7 +72,8 @@ def register(sub: Any) -> None:
 
 def run(args: SimpleNamespace) -> int:
     """Capture and write the files; return 0."""
-    from ..probes import capture, git, write
+    from ..formats.capture import write
+    from ..probes import capture, git
 
     if args.project is not None:
         from pathlib import Path

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 
 from .._defaults import DEFAULT_DIR
 from ._options import Option, Positional, add_arguments
@@ -12,12 +10,11 @@ from ._options import Option, Positional, add_arguments
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
 if TYPE_CHECKING:
     from types import SimpleNamespace
-    from typing import Any, TextIO
+    from typing import Any
 
-    from envsnap.checks.findings import Report
     from envsnap.errors import EnvsnapError
 
-__all__ = ["OPTIONS", "POSITIONAL", "error_envelope", "print_report", "register", "run"]
+__all__ = ["OPTIONS", "POSITIONAL", "error_envelope", "register", "run"]
 
 HELP = """\
 Compare this machine, and the environment of this interpreter (or --python PATH), with the
@@ -35,9 +32,6 @@ names its likely cause and the setting verified to restore the recorded bits.
 
 Exit status: 0 no error (with --strict: no warning either), 1 otherwise, 2 bad input.
 """
-
-_COLOURS = {"error": "31", "warning": "33", "info": "36"}
-
 
 OPTIONS = (
     Option(("--python",), "python", "interpreter of the environment to check", metavar="PATH"),
@@ -106,6 +100,8 @@ def run(args: SimpleNamespace) -> int:
         if args.json:  # a program reading stdout gets an answer too; the CLI still exits 2
             print(json.dumps(error_envelope(exc), indent=2))
         raise
+    from envsnap.checks.report import print_report
+
     ok_line = f"envsnap: this machine matches the capture in {args.directory}"
     return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)
 
@@ -134,70 +130,3 @@ def error_envelope(exc: EnvsnapError) -> dict[str, Any]:
         "findings": [],
         "error": {"message": exc.message, "hint": exc.hint or "", "exit_code": exc.exit_code},
     }
-
-
-def _use_colour(stream: TextIO) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-
-
-def _paint(text: str, severity: str, colour: bool) -> str:
-    return f"\033[{_COLOURS[severity]}m{text}\033[0m" if colour else text
-
-
-def render_text(report: Report, *, colour: bool = False) -> str:
-    """The findings as an aligned table: one row per finding, then its expected/actual and fix."""
-    from envsnap._text import printable
-    from envsnap.checks.findings import Finding, Report
-
-    # Every field can hold a string from a capture, which may come from a stranger: escaped, so
-    # that no ESC/BEL/CR or newline in a recorded value drives the terminal or forges a line.
-    report = Report(
-        findings=tuple(
-            Finding(**{k: printable(v) for k, v in f.to_dict().items()}) for f in report.findings
-        )
-    )
-    rows = [(f.severity, f.category, f.code, f.message) for f in report.findings]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    pad = " " * (sum(widths) + 6)
-    lines: list[str] = []
-    for f in report.findings:
-        head = "  ".join(v.ljust(w) for v, w in zip((f.severity, f.category, f.code), widths))
-        lines.append(_paint(head, f.severity, colour) + "  " + f.message)
-        if f.expected or f.actual:
-            lines.append(f"{pad}expected {f.expected or '-'}, found {f.actual or '-'}")
-        if f.remedy:
-            lines.append(f"{pad}fix: {f.remedy}")
-    counts = [
-        f"{len(report.errors)} error(s)",
-        f"{len(report.warnings)} warning(s)",
-        f"{len(report.infos)} info",
-    ]
-    verdict = "will not run as recorded" if report.errors else "runs; results may differ"
-    if not report.errors and not report.warnings:
-        verdict = "compatible"
-    lines.append(f"{', '.join(counts)}: {verdict}")
-    return "\n".join(lines)
-
-
-def print_report(
-    report: Report,
-    *,
-    json_output: bool,
-    strict: bool,
-    ok_line: str,
-    stream: TextIO | None = None,
-) -> int:
-    """Print *report* as JSON or as text (one *ok_line* when empty); return 0 or 1."""
-    out = stream or sys.stdout
-    if json_output:
-        # Insertion order is the documented order (version, compatible, findings), and fixed.
-        print(json.dumps(report.to_dict(), indent=2), file=out)
-    elif not report.findings:
-        from envsnap._text import printable
-
-        print(printable(ok_line), file=out)
-    else:
-        print(render_text(report, colour=_use_colour(out)), file=out)
-    if report.numerics is not None and not json_output:
-        print(report.numerics.line(), file=out)
-    return report.exit_code(strict=strict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from envsnap.commands.check import print_report
+from envsnap.checks.report import print_report
 
 from ._formatter import Formatter
 

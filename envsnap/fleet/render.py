@@ -63,7 +63,7 @@ def _summary(result: FleetResult) -> str:
 
 def render(result: FleetResult) -> str:
     """The whole text report (no trailing newline)."""
-    from envsnap.commands.check import render_text
+    from envsnap.checks.report import render_text
 
     lines = _table(result) if result.nodes else ["no node reports"]
     if result.report.findings:

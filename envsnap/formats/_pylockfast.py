@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
-from .._text import canonical_name
+from .._names import NORMALIZED_NAME, sdist_matches, wheel_matches
 from ..model import ArtifactFile, Package
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
@@ -22,11 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "accepted",
-    "normalized_version",
     "package_table",
     "toml_document",
     "toml_string",
-    "wheel_name_version",
 ]
 
 # tomli_w's rule: escape quote, backslash and the ASCII controls but tab.
@@ -35,23 +33,6 @@ _ESCAPE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f"\\]')
 _UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z", re.ASCII)
 _COMPACT = {"\b": "\\b", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 _BARE_KEY = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-_NORMALIZED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
-# A version string packaging.version surely accepts and writes back unchanged (PEP 440 normal
-# form: no epoch, no leading zeros, a/b/rc, .postN, .devN, lower-case local segments).
-_N = r"(?:0|[1-9][0-9]*)"
-_LOCAL = rf"(?:[a-z0-9]*[a-z][a-z0-9]*|{_N})"
-_NORMAL_VERSION = re.compile(
-    rf"{_N}(?:\.{_N})*(?:(?:a|b|rc){_N})?(?:\.post{_N})?(?:\.dev{_N})?(?:\+{_LOCAL}(?:\.{_LOCAL})*)?",
-    re.ASCII,
-)
-# A wheel file name `packaging.utils.parse_wheel_filename` surely accepts; the name and version
-# parts are compared with the package's by `accepted`.
-_WHEEL = re.compile(
-    r"(?P<name>[A-Za-z0-9](?:[A-Za-z0-9.]|_(?!_))*)-(?P<version>[^-]+)(?:-[0-9][A-Za-z0-9_.]*)?"
-    r"-[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
-    r"-[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*-[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*\.whl",
-    re.ASCII,
-)
 
 
 def _escape_one(match: re.Match[str]) -> str:
@@ -66,37 +47,12 @@ def toml_string(text: str) -> str:
     return '"' + _ESCAPE.sub(_escape_one, text) + '"'
 
 
-def normalized_version(version: str) -> str | None:
-    """*version* in PEP 440 normal form (``str(Version(version))``), None when it is not one.
-
-    Versions already in normal form (nearly all) are recognized without importing
-    packaging.version; anything else is parsed by it.
-    """
-    if _NORMAL_VERSION.fullmatch(version) is not None:
-        return version
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return str(Version(version))
-    except InvalidVersion:
-        return None
-
-
-def wheel_name_version(filename: str) -> tuple[str, str] | None:
-    """(canonical name, version part) of a wheel name `parse_wheel_filename` surely accepts.
-
-    None means "not sure": ask `packaging.utils.parse_wheel_filename`.
-    """
-    match = _WHEEL.fullmatch(filename)
-    return None if match is None else (canonical_name(match["name"]), match["version"])
-
-
 def accepted(p: Package, version: str | None) -> bool:
     """True when PEP 751 surely takes lockable *p* (*version*: its normalized version, or None).
 
     False means "not sure": the caller validates the package with `packaging.pylock`.
     """
-    if _NORMALIZED.fullmatch(p.name) is None or version is None:
+    if NORMALIZED_NAME.fullmatch(p.name) is None or version is None:
         return False
     if p.source != "index":
         return p.source != "vcs" or bool(p.url)
@@ -106,22 +62,9 @@ def accepted(p: Package, version: str | None) -> bool:
     wheels = [f for f in hashed if f.name.endswith(".whl")]
     return (
         all(f.url or f.path for f in hashed)
-        and all(_wheel_ok(f.name, p.name, versions) for f in wheels)
-        and (not sdists or _sdist_ok(sdists[0].name, p.name, versions))
+        and all(wheel_matches(f.name, p.name, versions) for f in wheels)
+        and (not sdists or sdist_matches(sdists[0].name, p.name, versions))
     )
-
-
-def _wheel_ok(filename: str, name: str, versions: tuple[str, str]) -> bool:
-    parts = wheel_name_version(filename)
-    return parts is not None and parts[1] in versions and parts[0] == name
-
-
-def _sdist_ok(filename: str, name: str, versions: tuple[str, str]) -> bool:
-    for suffix in (".tar.gz", ".zip"):
-        if filename.endswith(suffix):
-            stem, _, part = filename[: -len(suffix)].rpartition("-")
-            return bool(stem) and part in versions and canonical_name(stem) == name
-    return False
 
 
 def _time(text: str | None) -> str | None:

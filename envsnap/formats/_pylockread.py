@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from ._pylockfast import _NORMAL_VERSION, _NORMALIZED, _sdist_ok, _wheel_ok
+from .._names import NORMAL_VERSION, NORMALIZED_NAME, sdist_matches, wheel_matches
 
 __all__ = ["Unsure", "loads", "surely_valid"]
 
@@ -275,8 +275,8 @@ def _package_ok(p: Mapping[str, Any]) -> bool:
     name, version = p.get("name"), p.get("version")
     if not (
         isinstance(name, str)
-        and _NORMALIZED.fullmatch(name) is not None
-        and (version is None or (isinstance(version, str) and _NORMAL_VERSION.fullmatch(version)))
+        and NORMALIZED_NAME.fullmatch(name) is not None
+        and (version is None or (isinstance(version, str) and NORMAL_VERSION.fullmatch(version)))
         and not any(k in p for k in _PKG_NOT_FAST)
         and _strings(p, "index")
         and _opt(p, "tool", dict)
@@ -297,10 +297,10 @@ def _files_ok(name: str, version: str, wheels: Any, sdist: Any) -> bool:
     versions = (version, version)
     if wheels is not None and not (
         isinstance(wheels, list)
-        and all(_file_ok(w) and _wheel_ok(w["name"], name, versions) for w in wheels)
+        and all(_file_ok(w) and wheel_matches(w["name"], name, versions) for w in wheels)
     ):
         return False
-    return sdist is None or (_file_ok(sdist) and _sdist_ok(sdist["name"], name, versions))
+    return sdist is None or (_file_ok(sdist) and sdist_matches(sdist["name"], name, versions))
 
 
 def _direct_ok(kind: str, d: Any) -> bool:

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from envsnap._io import read_capture_text, write_atomic
+from envsnap._names import normalize_channel
 from envsnap.errors import InputError
 from envsnap.model import CondaEnv, CondaPackage, Environment
-from envsnap.probes.conda import normalize_channel
 
 __all__ = ["HEADER", "LOCK_VERSION", "from_dict", "load", "render", "to_dict", "write"]
 

@@ -25,9 +25,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .._io import read_capture_text, write_atomic
+from .._names import normalized_version
 from ..errors import InputError
 from ..model import SCHEMA_VERSION, ArtifactFile, Environment, ModelError, Package
-from ._pylockfast import normalized_version, toml_document, toml_string
+from ._pylockfast import toml_document, toml_string
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
 if TYPE_CHECKING:  # packaging and datetime are imported lazily to keep capture start-up cheap

@@ -68,11 +68,11 @@ def load(name: str) -> dict[str, Any]:
     file's size and mtime, so that `envsnap check` does not import a TOML parser at every start.
     """
     from envsnap import __version__
-    from envsnap.checks._cache import cache_dir
+    from envsnap._io import cache_home
 
     path = HERE / f"{name}.toml"
     st = path.stat()
-    entry = cache_dir() / "knowledge" / f"{name}-{__version__}-{st.st_size}-{st.st_mtime_ns}.json"
+    entry = cache_home() / "knowledge" / f"{name}-{__version__}-{st.st_size}-{st.st_mtime_ns}.json"
     from envsnap._io import cache_key
 
     # An entry carries the digest of its own data: a damaged entry is parsed again, never used.

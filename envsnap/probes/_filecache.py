@@ -18,12 +18,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-__all__ = ["cache_dir", "cached", "entry_text"]
-
-
-def cache_dir() -> Path:
-    """The user cache dir (`envsnap._io.cache_home`)."""
-    return cache_home()
+__all__ = ["cached", "entry_text"]
 
 
 def cached(
@@ -36,7 +31,7 @@ def cached(
     """
     st = path.stat()
     ident = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
-    entry = cache_dir() / kind / f"{cache_key(ident.encode())[:32]}.json"
+    entry = cache_home() / kind / f"{cache_key(ident.encode())[:32]}.json"
     # An entry holds its value with a digest of it: a damaged entry (even one of the right
     # shape, like "[]") is computed again and rewritten, never believed.
     with contextlib.suppress(OSError, ValueError, TypeError, KeyError, RecursionError):

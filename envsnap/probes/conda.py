@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import platform as _platform
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from packaging.version import InvalidVersion, Version
 
 from envsnap._io import read_text
+from envsnap._names import CONDA_SUBDIR as _SUBDIR
+from envsnap._names import mask_credentials, normalize_channel
 from envsnap._text import canonical_name
 from envsnap.errors import InputError
 from envsnap.model import CondaEnv, CondaPackage, Package
@@ -32,45 +32,6 @@ __all__ = [
     "parse_record",
     "probe",
 ]
-
-_SUBDIR = re.compile(
-    r"^(noarch|(linux|osx|win|emscripten|wasi|zos|freebsd)-"
-    r"(32|64|aarch64|arm64|armv6l|armv7l|ppc64le|ppc64|s390x|riscv64|wasm32))$"
-)
-_TOKEN = re.compile(r"/t/[^/]+/")
-_ANACONDA_HOSTS = ("conda.anaconda.org", "repo.anaconda.com")
-
-
-def mask_credentials(url: str) -> str:
-    """Drop ``user:password@`` and replace an anaconda.org ``/t/<token>/`` with a placeholder."""
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    path = _TOKEN.sub("/t/<TOKEN>/", parts.path)
-    from .._redact import url as redact_url  # and envsnap's policy: no authenticating query
-
-    return redact_url(urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment)))[0]
-
-
-def normalize_channel(channel: str, url: str = "") -> str:
-    """Return the channel name conda-lock would use for a record's *channel* (or its *url*).
-
-    ``https://conda.anaconda.org/conda-forge/linux-64`` → ``conda-forge``;
-    ``https://repo.anaconda.com/pkgs/main/noarch`` → ``pkgs/main``; other hosts keep their URL
-    without the subdir; plain names (``conda-forge``) stay as they are.
-    """
-    source = channel or (url.rsplit("/", 2)[0] if url.count("/") >= 2 else url)
-    if "://" not in source:
-        return source.strip("/")
-    parts = urlsplit(mask_credentials(source))
-    segments = [s for s in parts.path.split("/") if s]
-    if segments and _SUBDIR.match(segments[-1]):
-        segments.pop()
-    tokened = len(segments) > 1 and segments[0] == "t"  # /t/<token>/channel keeps its URL
-    if parts.hostname in _ANACONDA_HOSTS and segments and not tokened:
-        return "/".join(segments)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments), "", ""))
 
 
 def machine_platform() -> str:

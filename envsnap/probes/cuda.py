@@ -18,7 +18,7 @@ from pathlib import Path
 from envsnap._text import canonical_name
 from envsnap.model import Component, CudaStack, FrameworkBuild, Package
 from envsnap.probes import _cudafiles as files
-from envsnap.probes._filecache import cache_dir, cached
+from envsnap.probes._filecache import cached
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ARCH_PATTERN",
-    "cache_dir",
     "parse_arch_list",
     "parse_nvcc_version",
     "parse_torch_version",

@@ -190,8 +190,8 @@ def test_conda_lock_parses_our_file(tmp_path: Path, conda_lock_python: Path) -> 
 
 
 def test_capture_write_keeps_a_conda_lock_that_differs_only_in_time(tmp_path: Path) -> None:
+    from envsnap.formats.capture import write
     from envsnap.model import Snapshot, replace
-    from envsnap.probes import write
 
     env = _environment(tmp_path)
     out = tmp_path / "out"

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from envsnap.formats import image
+from envsnap.formats.capture import write
 from envsnap.formats.project import ProjectState
 from envsnap.model import Memory, Package, Snapshot, replace
-from envsnap.probes import write
 from envsnap.publish import facts, markdown, write_report
 from tests.checks import snapshots
 from tests.fakes import samples

@@ -230,7 +230,7 @@ def test_ctrl_c_leaves_no_temp_context(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_seeded_hash_cache_uses_the_capture_key() -> None:
     from envsnap._io import index_cache_key
-    from envsnap.probes.index import _key
+    from envsnap.index.lookup import _key
 
     args = ("https://pypi.org/simple", "numpy", "2.1.3")
     assert index_cache_key(*args) == _key(*args)

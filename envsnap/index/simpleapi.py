@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterable, Sequence
 from urllib.parse import unquote, urljoin, urlsplit
 
+from .._names import normalized_version, wheel_name_version
 from .._text import canonical_name
-from ..formats._pylockfast import normalized_version, wheel_name_version
 from ..model import ArtifactFile
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from envsnap.index import lookup as index
+from envsnap.index import pipconfig, simpleapi
+from envsnap.index.pipconfig import PipConfig
 from envsnap.model import ArtifactFile, ModelError, Package
-from envsnap.probes import index, pipconfig, simpleapi
-from envsnap.probes.pipconfig import PipConfig
 from tests.fakes.sitepackages import SimpleIndex, make_wheel, sha256_of
 from tests.fakes.venvs import make_venv, pip_install
 
