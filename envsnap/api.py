@@ -9,7 +9,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .checks.findings import Report
+    from .findings import Report
     from .model import Snapshot
 
 __all__ = ["DEFAULT_DIR", "capture", "check", "diff", "rebuild", "require"]

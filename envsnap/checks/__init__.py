@@ -14,8 +14,8 @@ from envsnap._defaults import DEFAULT_DIR, capture_lock
 from envsnap.errors import CheckFailed
 from envsnap.model import Snapshot, replace
 
+from ..findings import Finding, Report
 from .engine import run
-from .findings import Finding, Report
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from envsnap.model import Snapshot
 
-from .findings import Finding, Report
+from ..findings import Finding, Report
 from .rules import blas, cpu, cuda, determinism, gpu, hardware, memory, packages, python
 from .rules import os as os_rules
 

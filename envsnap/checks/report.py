@@ -11,7 +11,7 @@ TYPE_CHECKING = False  # `typing` is not loaded on the check path; mypy and ruff
 if TYPE_CHECKING:
     from typing import TextIO
 
-    from .findings import Report
+    from ..findings import Report
 
 __all__ = ["print_report", "render_text"]
 
@@ -29,7 +29,7 @@ def _paint(text: str, severity: str, colour: bool) -> str:
 def render_text(report: Report, *, colour: bool = False) -> str:
     """The findings as an aligned table: one row per finding, then its expected/actual and fix."""
     from envsnap._text import printable
-    from envsnap.checks.findings import Finding, Report
+    from envsnap.findings import Finding, Report
 
     # Every field can hold a string from a capture, which may come from a stranger: escaped, so
     # that no ESC/BEL/CR or newline in a recorded value drives the terminal or forges a line.

@@ -12,7 +12,7 @@ import re
 
 from envsnap._record import Record, record
 from envsnap._text import some
-from envsnap.checks.findings import Finding, Report
+from envsnap.findings import Finding, Report
 
 from .fingerprint import FIELDS, NONE, Field
 from .report import NodeReport

@@ -21,8 +21,8 @@ import json
 import os
 import sys
 
-from envsnap.checks.findings import Report
 from envsnap.errors import CheckFailed, EnvsnapError, InputError
+from envsnap.findings import Report
 
 from .aggregate import FleetResult, Problem, aggregate
 from .report import NodeReport, ReportError, parse

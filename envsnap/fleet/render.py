@@ -7,7 +7,7 @@ everything printed goes through `printable`, so no escape sequence reaches the t
 from __future__ import annotations
 
 from envsnap._record import replace
-from envsnap.checks.findings import Report
+from envsnap.findings import Report
 
 from .aggregate import FleetResult
 

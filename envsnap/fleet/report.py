@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from envsnap._record import Record, record
-from envsnap.checks.findings import Finding, Report
+from envsnap.findings import Finding, Report
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

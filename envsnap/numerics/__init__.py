@@ -13,8 +13,8 @@ import functools
 import os
 from pathlib import Path
 
-from envsnap.checks.findings import Finding
 from envsnap.errors import InputError
+from envsnap.findings import Finding
 
 from . import fileformat
 from .compare import compare

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from envsnap._record import Record, record
-from envsnap.checks.findings import Finding
+from envsnap.findings import Finding
 
 from .compare import ProbeComparison
 from .remedies import Verdict

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from envsnap.checks.engine import run
-from envsnap.checks.findings import Finding, Report
+from envsnap.findings import Finding, Report
 from envsnap.model import GPUs, Memory
 
 from .snapshots import GIB, snapshot, with_envvars

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envsnap.checks.findings import Finding, Report
+from envsnap.findings import Finding, Report
 from envsnap.fleet.node import save
 from envsnap.fleet.report import NodeReport
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from envsnap._text import canonical_name
-from envsnap.checks.findings import Finding
 from envsnap.cudause import cuda_users, used_components
+from envsnap.findings import Finding
 from envsnap.model import GPU, Environment, Snapshot
 
 __all__ = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from envsnap import knowledge
-from envsnap.checks.findings import Finding
+from envsnap.findings import Finding
 from envsnap.model import Environment, Snapshot
 
 from ._common import envvars, norm

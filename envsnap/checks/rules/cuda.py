@@ -8,8 +8,8 @@ framework uses cannot make a job fail, so it never raises an error or a warning 
 from __future__ import annotations
 
 from envsnap import knowledge
-from envsnap.checks.findings import Finding
 from envsnap.cudause import cuda_users, used_components
+from envsnap.findings import Finding
 from envsnap.knowledge import version_tuple
 from envsnap.model import Environment, Snapshot
 

@@ -4,7 +4,7 @@ and TF32 behaviour by framework version and GPU generation."""
 from __future__ import annotations
 
 from envsnap import knowledge
-from envsnap.checks.findings import Finding
+from envsnap.findings import Finding
 from envsnap.model import Snapshot
 
 from ._common import envvars, framework_versions, gpu_devices, has_gpus, sh

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from envsnap import knowledge
-from envsnap.checks.findings import Finding
+from envsnap.findings import Finding
 from envsnap.knowledge import version_tuple
 from envsnap.model import GPU, FrameworkBuild, Snapshot
 

@@ -3,7 +3,7 @@ software only, and the report says so."""
 
 from __future__ import annotations
 
-from envsnap.checks.findings import Finding
+from envsnap.findings import Finding
 from envsnap.model import Snapshot
 
 __all__ = ["RULES", "hardware_skipped"]

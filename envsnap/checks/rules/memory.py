@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envsnap.checks.findings import Finding
+from envsnap.findings import Finding
 from envsnap.model import Snapshot
 
 from ._common import for_gpu, gpu_devices

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from envsnap.checks.findings import Finding
+from envsnap.findings import Finding
 from envsnap.knowledge import version_tuple
 from envsnap.model import Package, Snapshot
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envsnap._text import some
-from envsnap.checks.findings import Finding
+from envsnap.findings import Finding
 from envsnap.model import Environment, Package, Snapshot
 
 from ._common import norm, sh

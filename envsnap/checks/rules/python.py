@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envsnap.checks.findings import Finding
+from envsnap.findings import Finding
 from envsnap.knowledge import version_tuple
 from envsnap.model import Snapshot
 
