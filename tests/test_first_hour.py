@@ -62,13 +62,15 @@ def test_the_distribution_is_ours_and_the_tool_wheel_follows_it(tmp_path: Path) 
 
 
 def test_nothing_installs_envsnap_by_name_from_an_index() -> None:
-    """README, Makefile, the package and CI never `pip install envsnap` (a stranger's project)."""
+    """README, Makefile, the package, the examples and CI never `pip install envsnap` (a
+    stranger's project)."""
     # `pip install [options] envsnap`, `'envsnap[docker]'`, `envsnap==0.1.0`: a bare name.
     pattern = re.compile(
         r"pip3? install (?:--?[\w-]+ )*['\"]?envsnap(?:\[[\w,]+\])?(?:[=<>~ '\"]|$)"
     )
     files = [ROOT / "README.md", ROOT / "Makefile", *ROOT.glob(".ci/*")]
     files += [*(ROOT / "envsnap").rglob("*.py"), *(ROOT / "envsnap").rglob("*.tmpl")]
+    files += [*(ROOT / "examples").rglob("*")]
     offenders = [
         f"{path.relative_to(ROOT)}: {m.group(0)}"
         for path in files

@@ -130,7 +130,9 @@ def test_push_records_the_digest_and_the_reports_docker_run_line_runs(
 
             code, output = run(argv[3], argv[4:])
         assert code == 0, output
-        assert "matches the capture" in output
+        # The image checks itself: no error, no warning (this capture has no hardware.toml,
+        # which check reports as info).
+        assert "0 error(s), 0 warning(s)" in output or "matches the capture" in output, output
     finally:
         for ref in reversed(made):
             with contextlib.suppress(docker.errors.APIError):

@@ -106,7 +106,8 @@ def test_vcs_names_the_url_at_its_commit(world: dict[str, Any]) -> None:
 
 
 def test_url_names_the_url_with_its_hash(world: dict[str, Any]) -> None:
-    expected = f"pip install urlpkg@{world['wheel'].as_uri()}#sha256={world['sha']}"
+    spec = f"urlpkg@{world['wheel'].as_uri()}#sha256={world['sha']}"
+    expected = f"pip install {shlex.quote(spec)}"  # '#' starts a shell comment: quoted
     assert remedies(world)["urlpkg"] == expected
 
 

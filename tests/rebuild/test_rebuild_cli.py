@@ -397,6 +397,7 @@ def test_ctrl_c_during_the_render_leaves_no_temp_dir(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "envsnap", "rebuild", str(cap), "--build-on-host", "slowpkg"],
         env=environ,
+        preexec_fn=_sigint_default,  # noqa: PLW1509 (no threads run in this test)
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -442,6 +443,7 @@ def test_ctrl_c_during_the_docker_build_leaves_no_temp_context(
     proc = subprocess.Popen(
         [sys.executable, "-m", "envsnap", "rebuild", str(cap)],
         env=environ,
+        preexec_fn=_sigint_default,  # noqa: PLW1509 (no threads run in this test)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -511,3 +513,11 @@ def test_an_envsnap_without_pip_names_the_fix(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "has no pip" in done.stderr and "-m ensurepip" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _sigint_default() -> None:
+    """In the child: SIGINT as a terminal delivers it, even when this test runs in the
+    background (a shell starts background jobs with SIGINT ignored, and Python keeps that)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
