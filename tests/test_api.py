@@ -13,8 +13,8 @@ import pytest
 import envsnap
 from envsnap.checks import Finding, Report
 from envsnap.errors import CheckFailed, InputError
-from tests.checks.scenario import DETERMINISM, capture, machine, make_toolkit, make_venv
 from tests.fakes.nvml import real_nvml_present
+from tests.fakes.scenario import DETERMINISM, capture, machine, make_demo_venv, make_toolkit
 
 pytestmark = pytest.mark.slow  # builds real venvs and captures in subprocesses
 
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow  # builds real venvs and captures in subprocesses
 def setup(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("api")
     toolkit = make_toolkit(root / "cuda")
-    py_a = make_venv(root / "venv-a", "1.0")
-    py_b = make_venv(root / "venv-b", "2.0")
+    py_a = make_demo_venv(root / "venv-a", "1.0")
+    py_b = make_demo_venv(root / "venv-b", "2.0")
     return {
         "toolkit": toolkit,
         "a": py_a,

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.checks.scenario import (
+from tests.fakes.imports import loaded
+from tests.fakes.nvml import real_nvml_present
+from tests.fakes.scenario import (
     DETERMINISM,
     capture,
     check_json,
@@ -23,11 +25,10 @@ from tests.checks.scenario import (
     edit,
     envsnap,
     machine,
+    make_demo_venv,
     make_toolkit,
-    make_venv,
     site_packages,
 )
-from tests.fakes.nvml import real_nvml_present
 from tests.fakes.sitepackages import write_dist_info
 
 # The module builds real venvs (without pip) and captures in subprocesses.
@@ -60,8 +61,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any) -> dict[str,
     """Two venvs (demo-pkg 1.0 / 2.0), a toolkit, and the capture of venv A on the A100 box."""
     root = tmp_path_factory.mktemp("check-world")
     toolkit = make_toolkit(root / "cuda-12.2")
-    py_a = make_venv(root / "venv-a", "1.0")
-    py_b = make_venv(root / "venv-b", "2.0")
+    py_a = make_demo_venv(root / "venv-a", "1.0")
+    py_b = make_demo_venv(root / "venv-b", "2.0")
     a100 = machine(fake_nvml, toolkit, cpu="xeon")
     recorded = capture(root / "capture-a", py_a, a100)
     return {
@@ -185,7 +186,7 @@ def test_other_cpu_vendor_and_simd_level(world: dict[str, Any]) -> None:
 def test_cpu_lacking_what_a_locked_wheel_was_built_for(
     world: dict[str, Any], tmp_path: Path
 ) -> None:
-    py = make_venv(tmp_path / "venv-v4", "1.0")
+    py = make_demo_venv(tmp_path / "venv-v4", "1.0")
     write_dist_info(
         site_packages(tmp_path / "venv-v4"),
         "fastmath",
@@ -393,23 +394,9 @@ def test_lockfile_from_another_tool(world: dict[str, Any], tmp_path: Path) -> No
 
 
 def _loaded(code: str, env: dict[str, str], names: tuple[str, ...] = HEAVY) -> list[str]:
-    """The modules of *names* (or their submodules) that running *code* leaves in sys.modules."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            code + "\nimport sys, json\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m in "
-            f"{names!r} or m.split('.')[0] in {names!r})))",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, **env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+    """The modules of *names* (or their submodules) that running *code* leaves in sys.modules
+    (in an interpreter that runs no .pth file: `tests.fakes.imports`)."""
+    return loaded(code, names, env={**os.environ, **env})
 
 
 def test_cli_import_and_check_run_load_no_heavy_module(world: dict[str, Any]) -> None:

@@ -210,3 +210,21 @@ def test_the_checks_can_fail() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
     assert "rebuild" not in ALLOWED["render"] and "checks" not in ALLOWED["probes"]
     assert "render" in GRAPH["rebuild"] and "engine" in GRAPH["rebuild"]
+
+
+def test_test_modules_import_no_other_test_module() -> None:
+    """Shared test helpers live in tests/fakes/; a test module imports no other test module."""
+    tests = Path(__file__).resolve().parent
+    bad: list[str] = []
+    for path in sorted(tests.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "tests" and any(p.startswith("test_") for p in parts[1:]):
+                    bad.append(f"{path.relative_to(tests)}: {name}")
+    assert bad == []

@@ -25,7 +25,7 @@ import pytest
 
 from envsnap.formats.image import load
 from tests.fakes.docker import image_ids, remove_new_dangling_images
-from tests.test_rebuild_pin import _Registry, small_capture
+from tests.fakes.registry import RegistryHandler, small_capture
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -33,7 +33,7 @@ CLI = Callable[..., subprocess.CompletedProcess[str]]
 USER, SECRET = "envsnap-ci", "s3cret-Token-4a1f"
 
 
-class _LoginRegistry(_Registry):
+class _LoginRegistry(RegistryHandler):
     """The in-memory registry, answering 401 to any request without the right Basic login."""
 
     expected = "Basic " + base64.b64encode(f"{USER}:{SECRET}".encode()).decode()

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from tests.checks.scenario import site_packages
 from tests.conftest import run_envsnap
 from tests.fakes import venvs
 from tests.fakes.projects import git, make_project
+from tests.fakes.scenario import site_packages
 from tests.fakes.sitepackages import make_wheel, write_dist_info
 
 pytestmark = pytest.mark.slow

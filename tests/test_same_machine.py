@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 import tomllib
 
-from tests.checks.scenario import DATA, DETERMINISM, envsnap, make_proc, site_packages
 from tests.fakes import venvs
+from tests.fakes.scenario import DATA, DETERMINISM, envsnap, make_proc, site_packages
 from tests.fakes.sitepackages import write_dist_info
 
 CASES = 32

@@ -5,8 +5,14 @@ from __future__ import annotations
 from envsnap import model
 from envsnap.checks.rules import blas, cpu
 from envsnap.model import CPU, BlasInfo, CondaEnv, CondaPackage, Package
-
-from .snapshots import AVX2_FLAGS, AVX512_FLAGS, codes, environment, snapshot, with_envvars
+from tests.fakes.snapshots import (
+    AVX2_FLAGS,
+    AVX512_FLAGS,
+    codes,
+    environment,
+    snapshot,
+    with_envvars,
+)
 
 AMD_AVX2 = CPU("x86_64", vendor="AuthenticAMD", model_name="AMD EPYC 7742", flags=tuple(AVX2_FLAGS))
 OLD_CPU = CPU(

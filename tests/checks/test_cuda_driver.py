@@ -9,8 +9,7 @@ import pytest
 from envsnap import model
 from envsnap.checks.rules import cuda
 from envsnap.model import Component, CudaStack, FrameworkBuild, GPUs
-
-from .snapshots import codes, environment, gpus, snapshot
+from tests.fakes.snapshots import codes, environment, gpus, snapshot
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from envsnap.checks.rules import determinism
 from envsnap.model import CudaStack, FrameworkBuild, GPUs, Package
-
-from .snapshots import codes, gpus, snapshot, with_envvars
+from tests.fakes.snapshots import codes, gpus, snapshot, with_envvars
 
 V100 = {"name": "Tesla V100-SXM2-32GB", "cc": "7.0", "memory_total_bytes": 32 * 1024**3}
 

@@ -11,8 +11,7 @@ import pytest
 from envsnap.checks.engine import run
 from envsnap.findings import Finding, Report
 from envsnap.model import GPUs, Memory
-
-from .snapshots import GIB, snapshot, with_envvars
+from tests.fakes.snapshots import GIB, snapshot, with_envvars
 
 
 def test_finding_is_frozen_and_validated() -> None:

@@ -7,8 +7,7 @@ import pytest
 from envsnap import model
 from envsnap.checks.rules import gpu
 from envsnap.model import CudaStack, FrameworkBuild, GPUs
-
-from .snapshots import codes, gpus, snapshot
+from tests.fakes.snapshots import codes, gpus, snapshot
 
 H100 = {
     "name": "NVIDIA H100 80GB HBM3",

@@ -6,8 +6,7 @@ import pytest
 
 from envsnap.checks.rules import memory
 from envsnap.model import Memory
-
-from .snapshots import GIB, codes, gpus, snapshot
+from tests.fakes.snapshots import GIB, codes, gpus, snapshot
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,7 @@ from envsnap import model
 from envsnap.checks.rules import os as os_rules
 from envsnap.checks.rules import packages, python
 from envsnap.model import CondaEnv, CondaPackage, Package, PythonInfo
-
-from .snapshots import codes, environment, snapshot
+from tests.fakes.snapshots import codes, environment, snapshot
 
 
 def _python(version: str, impl: str = "CPython", **kw: object) -> object:

@@ -6,8 +6,7 @@ from envsnap import cudause, model
 from envsnap.checks.engine import run
 from envsnap.checks.rules import cuda
 from envsnap.model import Component, CudaStack, FrameworkBuild, Package
-
-from .snapshots import codes, gpus, snapshot
+from tests.fakes.snapshots import codes, gpus, snapshot
 
 TOOLKIT_13 = Component("cuda-toolkit", "13.0", "system /usr/local/cuda (CUDA_HOME)")
 NVCC_13 = Component("nvcc", "13.0.88", "PATH /usr/local/bin/nvcc (compiler only)")

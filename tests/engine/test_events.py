@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from envsnap.engine import Cached, Done, Output, Step, StepFailed, parse_stream
 from envsnap.errors import BuildError
+from tests.fakes.docker import recorded
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "docker"
 IMAGE_ID = "sha256:9b84ef70ec709e5048462a11e76194ba8a0249353708a31dcd4bdcb6c40fae19"
-
-
-def recorded(name: str) -> list[dict[str, object]]:
-    """The decoded JSON chunks of a recorded build (see tests/data/docker/README.md)."""
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines]
 
 
 def test_cold_build_yields_steps_output_and_done() -> None:

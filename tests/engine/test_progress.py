@@ -6,7 +6,7 @@ import io
 
 from envsnap.engine import Cached, Done, Output, Step, parse_stream
 from envsnap.engine.progress import format_event, show
-from tests.engine.test_events import recorded
+from tests.fakes.docker import recorded
 
 DONE = Done(
     image_id="sha256:9b84ef70ec709e5048462a11e76194ba8a0249353708a31dcd4bdcb6c40fae19",

@@ -9,9 +9,11 @@ ENVSNAP_REQUIRE_DOCKER=1 to make that a failure instead (CI, after .ci/docker-se
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,3 +98,12 @@ def remove_new_dangling_images(client: Any, before: set[str]) -> None:
         if image["Id"] not in before:
             with contextlib.suppress(docker.errors.APIError):
                 client.remove_image(image["Id"])
+
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "docker"
+
+
+def recorded(name: str) -> list[dict[str, object]]:
+    """The decoded JSON chunks of a recorded build (see tests/data/docker/README.md)."""
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]

@@ -121,3 +121,17 @@ def serve(folder: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def make_sdist(folder: Path, name: str, version: str, *, evil: bool = False) -> Path:
+    """A real sdist (tar.gz) of a project with an in-tree backend: pip builds it offline."""
+    import tarfile
+
+    src = make_project(folder / "src" / f"{name}-{version}", name, version)
+    (src / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    path = folder / f"{name}-{version}.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        tf.add(src, arcname=f"{name}-{version}")
+        if evil:
+            tf.add(src / "VERSION", arcname="../escaped")
+    return path

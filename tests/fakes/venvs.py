@@ -35,6 +35,31 @@ def pip_install(
     return done
 
 
+def index_unavailable(*requirements: str) -> str | None:
+    """Why pip cannot fetch *requirements* from its configured index now, or None when it can.
+
+    Tests marked ``network`` skip with this reason instead of failing offline.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="envsnap-index-probe-") as tmp:
+        args = ["download", "-q", "--no-deps", "--timeout", "10", "-d", tmp, *requirements]
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "pip", *args],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return f"pip's index did not answer for {' '.join(requirements)}"
+    if done.returncode == 0:
+        return None
+    last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+    return f"pip cannot fetch {' '.join(requirements)} from its index: {last}"
+
+
 def site_packages(python: Path) -> Path:
     """The purelib folder of *python*, as that interpreter reports it."""
     out = subprocess.run(

@@ -6,8 +6,7 @@ import json
 
 from envsnap.fleet.aggregate import Problem, aggregate, natural_key
 from envsnap.fleet.report import NodeReport, ReportError, parse
-
-from .reports import TOO_OLD, node_report
+from tests.fakes.fleetreports import TOO_OLD, node_report
 
 
 def _alike(count: int) -> list[NodeReport]:

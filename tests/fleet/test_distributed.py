@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.checks.scenario import machine, make_toolkit
 from tests.conftest import ROOT
+from tests.fakes.scenario import machine, make_toolkit
 
 pytestmark = pytest.mark.slow  # a venv with torch, torchrun with three ranks
 

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.checks.scenario import capture, envsnap, machine, make_toolkit, make_venv
-
-from .reports import node_report, write_fleet
+from tests.fakes.fleetreports import node_report, write_fleet
+from tests.fakes.scenario import capture, envsnap, machine, make_demo_venv, make_toolkit
 
 pytestmark = pytest.mark.slow  # real venvs and captures in subprocesses
 
@@ -22,7 +21,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any) -> dict[st
     """A capture of a venv on 8x A100 (driver 535.104.05), and the venv to check on each node."""
     root = tmp_path_factory.mktemp("cluster")
     toolkit = make_toolkit(root / "cuda")
-    python = make_venv(root / "venv", "1.0")
+    python = make_demo_venv(root / "venv", "1.0")
     env = machine(fake_nvml, toolkit)
     return {
         "capture": capture(root / "capture", python, env),

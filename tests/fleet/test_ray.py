@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.checks.scenario import machine, make_toolkit
 from tests.conftest import ROOT
+from tests.fakes.scenario import machine, make_toolkit
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
@@ -109,7 +109,7 @@ def test_every_node_checked_once_and_the_odd_driver_named(
 def test_without_ray_installed_one_line(tmp_path: Path) -> None:
     import importlib.util
 
-    from tests.checks.scenario import envsnap
+    from tests.fakes.scenario import envsnap
 
     if importlib.util.find_spec("ray") is not None:
         pytest.skip("ray is installed in this interpreter")

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.checks.scenario import capture, machine, make_toolkit, make_venv
 from tests.conftest import ROOT
+from tests.fakes.scenario import capture, machine, make_demo_venv, make_toolkit
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
@@ -98,7 +98,7 @@ def slurm(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any) -> Iterator[
     conf = root / "slurm.conf"
     conf.write_text(CONF.format(host=host, root=root, ctld_port=_free_port(), d_port=_free_port()))
     toolkit = make_toolkit(root / "cuda")
-    python = make_venv(root / "venv", "1.0")
+    python = make_demo_venv(root / "venv", "1.0")
     env = {**os.environ, **machine(fake_nvml, toolkit), "SLURM_CONF": str(conf)}
     env["PYTHONPATH"] = str(ROOT)
     cap = capture(root / "capture", python, env)

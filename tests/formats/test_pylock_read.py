@@ -22,7 +22,7 @@ from envsnap.errors import InputError
 from envsnap.formats import pylock
 from envsnap.formats._pylockread import Unsure, loads, surely_valid
 from envsnap.model import ArtifactFile, Environment, Package, replace
-from tests.formats.test_pylock import environment
+from tests.fakes.lockenv import environment
 
 if sys.version_info >= (3, 11):
     import tomllib

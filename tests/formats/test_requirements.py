@@ -6,7 +6,7 @@ from pathlib import Path
 
 from envsnap import model
 from envsnap.formats import requirements
-from tests.formats.test_pylock import H, environment
+from tests.fakes.lockenv import H, environment
 
 
 def test_whole_file() -> None:

@@ -15,6 +15,7 @@ import pytest
 from envsnap.formats import hardware
 from envsnap.model import GPU
 from envsnap.probes import nvml
+from tests.fakes.imports import loaded
 from tests.fakes.nvml import H100_80GB, T4, FakeNVML, real_nvml_present
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,13 +158,7 @@ def test_no_library_at_all() -> None:
 
 
 def test_importing_the_module_loads_neither_ctypes_nor_pynvml() -> None:
-    code = (
-        "import sys, envsnap.probes.nvml; print('ctypes' in sys.modules, 'pynvml' in sys.modules)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert done.stdout.strip() == "False False"
+    assert loaded("import envsnap.probes.nvml", ("ctypes", "pynvml"), cwd=ROOT) == []
 
 
 # nvidia-ml-py (a dev dependency) reads the same fake: the same driver, CUDA version and devices.

@@ -80,6 +80,7 @@ def _other_pythons() -> list[str]:
 
 @pytest.mark.skipif(not _other_pythons(), reason="no Python of another minor version on PATH")
 def test_interpreters_of_other_versions() -> None:
+    checked = 0
     for python in _other_pythons()[:3]:  # shims are slow; three versions make the point
         done = subprocess.run(
             [python, "-c", "import platform; print(platform.python_version())"],
@@ -89,11 +90,14 @@ def test_interpreters_of_other_versions() -> None:
         )
         if done.returncode != 0:  # e.g. a pyenv shim for a version that is not installed
             continue
+        checked += 1
         tgt = target.probe(python)
         assert tgt.python.version == done.stdout.strip()
         major, minor = tgt.python.version.split(".")[:2]
         assert tgt.python.abi.startswith(f"cp{major}{minor}")
         assert tgt.python.platform_tags[0].startswith(("linux_", "macosx_", "win"))
+    if checked == 0:
+        pytest.skip("the Pythons of other minor versions on PATH do not start (broken shims)")
 
 
 def _script(path: Path, text: str, mode: int = 0o755) -> Path:

@@ -17,7 +17,7 @@ from envsnap.rebuild import rebuild
 from envsnap.rebuild.context import prepare_dir, write_context
 from envsnap.render import make_plan
 from tests.fakes import samples
-from tests.fakes.projects import git, make_project, make_wheel, serve, sha256
+from tests.fakes.projects import git, make_project, make_sdist, make_wheel, serve, sha256
 from tests.fakes.venvs import make_venv, pip_install
 
 
@@ -234,20 +234,6 @@ def test_seeded_hash_cache_uses_the_capture_key() -> None:
 
     args = ("https://pypi.org/simple", "numpy", "2.1.3")
     assert index_cache_key(*args) == _key(*args)
-
-
-def make_sdist(folder: Path, name: str, version: str, *, evil: bool = False) -> Path:
-    """A real sdist (tar.gz) of a project with an in-tree backend: pip builds it offline."""
-    import tarfile
-
-    src = make_project(folder / "src" / f"{name}-{version}", name, version)
-    (src / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    path = folder / f"{name}-{version}.tar.gz"
-    with tarfile.open(path, "w:gz") as tf:
-        tf.add(src, arcname=f"{name}-{version}")
-        if evil:
-            tf.add(src / "VERSION", arcname="../escaped")
-    return path
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ class Project:
     rebuild: subprocess.CompletedProcess[str]
 
 
-def make_venv(root: Path) -> tuple[Path, Path]:
+def make_project_venv(root: Path) -> tuple[Path, Path]:
     """A venv with numpy, an editable project and a git-installed project; (python, repo)."""
     python = venvs.make_venv(root / "venv")
     editable = make_project(root / "localpkg", "localpkg", "1.0")
@@ -78,7 +78,7 @@ def project(
 
     before = image_ids(docker_client)
     root = tmp_path_factory.mktemp("e2e")
-    python, repo = make_venv(root)
+    python, repo = make_project_venv(root)
     tag = f"envsnap-test/e2e:{root.name.lower()}"
     capture, built = capture_and_rebuild(run_envsnap, root, python, "cap", tag)
     yield Project(root, python, repo, capture, tag, built)

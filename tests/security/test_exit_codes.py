@@ -40,7 +40,7 @@ def test_08_deeply_nested_toml(capture_copy: Path, tmp_path: Path, verb: str, na
 def test_08_a_package_tool_table_that_is_not_a_table(
     capture_copy: Path, tmp_path: Path, tool: str
 ) -> None:
-    from tests.security.test_sandbox import add_packages
+    from tests.fakes.sandbox import add_packages
 
     wheel = "demo-1.0-py3-none-any.whl"
     add_packages(

@@ -13,18 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_envsnap
+from tests.fakes.sandbox import add_packages
 from tests.security.conftest import no_traceback, offline_env, tree_text
 
 SETUP = "open({marker!r}, 'w').write('ran')\nfrom setuptools import setup\nsetup(name='evil')\n"
-
-
-def add_packages(capture: Path, tables: str) -> None:
-    """Put ``[[packages]]`` *tables* into the capture's pylock.toml (in place of ``[]``)."""
-    lock = capture / "pylock.toml"
-    text = lock.read_text()
-    assert "packages = []\n" in text
-    head, tool = text.replace("packages = []\n", "").split("[tool.envsnap]\n", 1)
-    lock.write_text(head + tables + "\n[tool.envsnap]\n" + tool)
 
 
 def evil_project(folder: Path, marker: Path) -> Path:

@@ -40,7 +40,7 @@ def site_packages(venv: Path) -> Path:
     return venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
 
 
-def make_venv(venv: Path, demo_version: str) -> Path:
+def make_demo_venv(venv: Path, demo_version: str) -> Path:
     """A real venv (no pip) holding torch 2.2.0+cu121 files and `demo-pkg` at *demo_version*."""
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)
