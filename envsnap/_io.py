@@ -54,8 +54,8 @@ def write_atomic(path: str | os.PathLike[str], text: str, *, private: bool = Fal
 
     A reader never sees a half-written file, and a crash leaves the old file in place. The file
     is made mode 0644 (a lock is meant to be shared), or 0600 in a 0700 folder with *private*
-    (every cache entry). No `tempfile`: with `random` and `shutil` it costs 5 ms of every
-    capture; an O_EXCL name with 64 random bits is as safe.
+    (every cache entry). No `tempfile`: it imports `random` and `shutil` on every capture, and
+    an O_EXCL name with 64 random bits is as safe.
     """
     target = Path(path)
     if private:

@@ -1,8 +1,8 @@
 """Frozen records: what envsnap's models need from `dataclasses`, without its start-up cost.
 
 ``import dataclasses`` loads `inspect` (with `ast`, `dis` and `tokenize`), and each
-``@dataclass(frozen=True)`` compiles five or six functions: together about 35 ms of a 190 ms
-`envsnap capture`, which runs before every training job. `record` compiles one function,
+``@dataclass(frozen=True)`` compiles five or six functions, on every start of `envsnap capture`,
+which runs before every training job (bench/ measures it). `record` compiles one function,
 ``__init__``; equality, hash, repr and immutability are shared methods of `Record`.
 
 The behaviour is that of ``@dataclass(frozen=True)``: fields in annotation order (those of base
@@ -15,7 +15,7 @@ refuse assignment with `FrozenError` (an `AttributeError`, as `dataclasses.Froze
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing itself costs 5 ms at start-up; mypy reads this name as usual
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy reads this name as usual
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, ClassVar, TypeVar

@@ -25,7 +25,7 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
     """Descriptions kept as written; the width found without importing `shutil`.
 
     argparse builds a formatter for every `add_argument`, and its default one imports `shutil`
-    (with `bz2`, `lzma` and `zlib`) to ask the terminal's width: 3-5 ms of each `envsnap check`.
+    (with `bz2`, `lzma` and `zlib`) to ask the terminal's width, on each `envsnap check`.
     """
 
     def __init__(

@@ -2,7 +2,7 @@
 `fast_parse` reads a plain command line of the verbs that start every job without argparse.
 
 Importing argparse (with gettext, which imports locale on its first message) and building the
-parser costs 7-12 ms, against a capture of ~120 ms and a check of ~100 ms. `fast_parse` accepts
+parser is a large part of a whole capture or check (bench/ measures both). `fast_parse` accepts
 only what argparse reads the same way (exact option names, ``--name=value``, one positional)
 and returns None for anything else, which then goes to argparse: help, abbreviations, bundled
 short flags, ``--``, and every error.
@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 from .._record import Record, record
 
-TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any

@@ -1,8 +1,8 @@
 """The fast path of `pylock.render`: ``[[packages]]`` tables written straight from our models.
 
 Going through `packaging.pylock` objects (build, ``validate()``, ``to_dict()``: dataclasses.asdict
-and deepcopy, then a generic emitter) cost about 0.7 s for the 43-package reference environment
-(450 KB, every file of every version), more than a whole ``pip freeze``. The document has a fixed
+and deepcopy, then a generic emitter) costs more than a whole ``pip freeze`` for a large lock
+(every file of every version; bench/ measures it). The document has a fixed
 schema, so it is written here with plain string building, byte for byte what the generic path
 wrote. `accepted` is a conservative check that PEP 751 (as `packaging.pylock` reads it) takes a
 package; whatever it does not accept is checked with `packaging.pylock` itself by the caller.
@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from .._names import NORMALIZED_NAME, sdist_matches, wheel_matches
 from ..model import ArtifactFile, Package
 
-TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
     from typing import Any
 

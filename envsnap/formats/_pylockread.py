@@ -1,9 +1,9 @@
 """The fast path of `pylock.parse`: envsnap's own layout read without tomllib, checked without
 importing `packaging.pylock`.
 
-Reading the 41-package reference lock (450 KB: every file of every version) cost ~120 ms in
-tomllib, ~60 ms importing `packaging.pylock` (markers, specifiers, tags) and ~30 ms in its
-``from_dict``. The ``[[packages]]`` tables that `_pylockfast` writes have a fixed shape: one key
+A large lock (every file of every version) is slow to read through tomllib, to import
+`packaging.pylock` for (markers, specifiers, tags) and to check with its ``from_dict``; bench/
+measures each. The ``[[packages]]`` tables that `_pylockfast` writes have a fixed shape: one key
 per line, strings without escapes, inline tables, arrays one item a line. `loads` reads exactly
 that shape, and the tomli_w layout of ``[tool.envsnap]`` (table headers, arrays one item a
 line); anything else, a comment, an escape, a duplicate key, a table defined twice, raises

@@ -9,7 +9,7 @@ that daemon only (a base built or imported locally has no registry digest). File
 ``base-image-id`` existed may hold the local ID in ``base-digest``: it is read as such.
 `render` is pure and deterministic; `load` validates and names the file and field. Every
 render after a build reads this file, so `parse` reads the flat ``key = "value"`` lines that
-`render` writes itself and leaves anything else to tomllib (not imported otherwise: ~20 ms).
+`render` writes itself and leaves anything else to tomllib (imported only then).
 """
 
 from __future__ import annotations

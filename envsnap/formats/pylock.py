@@ -1,12 +1,12 @@
 """pylock.toml: the PEP 751 lock of the installed distributions, plus envsnap's ``[tool.envsnap]``.
 
 Reading validates with ``packaging.pylock.Pylock.from_dict``, except that a lock in envsnap's own
-layout is read and checked by `_pylockread` (~25 ms instead of ~250 ms for the reference lock),
+layout is read and checked by `_pylockread` (a fast path: bench/ compares the two),
 which accepts nothing that tomllib and ``Pylock.from_dict`` refuse. Rendering does not go through
 `packaging.pylock` objects: for the 43-package reference environment (450 KB: every file of every
 version) building them, ``validate()`` and ``to_dict()`` (dataclasses.asdict + deepcopy) plus a
-generic emitter cost ~0.7 s of a ~1.1 s capture (cProfile); `_pylockfast` writes the same bytes
-in ~15 ms, and sends only a package its conservative check is unsure of through `packaging.pylock`
+generic emitter took most of a capture; `_pylockfast` writes the same bytes by string
+building, and sends only a package its conservative check is unsure of through `packaging.pylock`
 (the tests check every rendered lock with ``Pylock.from_dict``).
 
 Index installs carry every file of the version (wheels and sdist) with hashes; direct URL
@@ -30,7 +30,7 @@ from ..errors import InputError
 from ..model import SCHEMA_VERSION, ArtifactFile, Environment, ModelError, Package
 from ._pylockfast import toml_document, toml_string
 
-TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:  # packaging and datetime are imported lazily to keep capture start-up cheap
     from datetime import datetime
     from typing import Any

@@ -27,7 +27,7 @@ from . import simpleapi
 from .pipconfig import PipConfig
 from .simpleapi import redact
 
-TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
     from typing import Any
 

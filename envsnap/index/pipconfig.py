@@ -70,7 +70,7 @@ def load(environ: Mapping[str, str] | None = None) -> PipConfig:
     env = os.environ if environ is None else environ
     found: list[Mapping[str, Mapping[str, str]]] = []
     for path in config_files(env):
-        # Not cached, although configparser costs ~3 ms: a pip.conf holds index credentials,
+        # Not cached, although configparser is slow to import: a pip.conf holds index credentials,
         # and a cache must hold nothing that the outputs may not.
         with contextlib.suppress(OSError):
             found.append(_parse_file(Path(path)))
@@ -86,7 +86,7 @@ def _parse_file(path: Path) -> dict[str, dict[str, str]]:
 
 
 def _read_sections(text: str) -> dict[str, dict[str, str]]:
-    import configparser  # 3 ms: only when a pip.conf exists
+    import configparser  # only when a pip.conf exists
 
     parser = configparser.RawConfigParser()
     try:

@@ -1,7 +1,7 @@
 """Facts derived from one file, cached under the user cache dir by (real path, size, mtime).
 
 Scanning a 1 GB ``libtorch_cuda.so`` for its arch list, running ``nvcc --version`` or parsing
-numpy's ``__config__.py`` (with `ast`, 4 ms to import) gives the same answer until the file
+numpy's ``__config__.py`` (with `ast`, itself slow to import) gives the same answer until the file
 changes; a re-install gives the file a new mtime (and usually size), which makes a new key.
 """
 
@@ -12,7 +12,7 @@ import json
 
 from envsnap._io import cache_home, cache_key, write_atomic
 
-TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path

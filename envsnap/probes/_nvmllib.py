@@ -1,8 +1,8 @@
 """The dozen NVML calls the GPU probe makes, through ctypes against nvml.h's C ABI.
 
 nvidia-ml-py's `pynvml` binds all of NVML: importing it builds hundreds of ctypes types and
-loads ``ctypes.util`` and ``subprocess``, about 45 ms on an H200 host (95 ms where its bytecode
-is not cached), more than the rest of an ``envsnap check``. The calls, argument types, struct
+loads ``ctypes.util`` and ``subprocess``, more than the rest of an ``envsnap check`` costs
+(bench/ measures it). The calls, argument types, struct
 layouts and return codes here are nvml.h's, as pynvml uses them.
 """
 

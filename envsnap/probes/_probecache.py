@@ -1,6 +1,6 @@
 """A cache of ``--python`` probe answers: a repeated capture does not start the target again.
 
-Starting a second interpreter costs ~40 ms of a capture that should take ~100 ms. The facts a
+Starting a second interpreter is a large share of a whole capture. The facts a
 probe prints depend on the interpreter binary, its venv, a few environment variables and the
 site folders (``.pth`` files add folders), so an answer is kept in
 ``$ENVSNAP_CACHE_DIR/targets`` (else ``$XDG_CACHE_HOME/envsnap/targets``, ~/.cache) under a key
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .._io import cache_key
 
-TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
     from typing import Any
 

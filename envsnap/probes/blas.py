@@ -14,7 +14,7 @@ from pathlib import Path
 from envsnap.model import BlasInfo, Package
 from envsnap.probes._filecache import cached
 
-TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
     import ast
     from typing import Any
@@ -43,7 +43,7 @@ def _literal(node: ast.AST) -> Any:
 
 
 def _config_dict(text: str) -> Mapping[str, Any] | None:
-    import ast  # 5 ms: only when a numpy/scipy build config is there to read
+    import ast  # only when a numpy/scipy build config is there to read
 
     try:
         tree = ast.parse(text)

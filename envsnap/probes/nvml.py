@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..model import GPU, GPUs
 
-TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
     from typing import Any, TypeVar
 
@@ -102,7 +102,7 @@ def loadable(ld_cache: str = "/etc/ld.so.cache", search: Sequence[str] | None = 
     """False only when no folder the dynamic loader searches holds the NVML library (Linux).
 
     `dlopen` finds a bare soname through ``LD_LIBRARY_PATH``, the ld.so cache and the default
-    folders; when none lists it, loading would fail, and `ctypes` (5 ms) need not be imported
+    folders; when none lists it, loading would fail, and `ctypes` need not be imported
     on the CPU machines that run `envsnap check` before every job. Anything unreadable or any
     other OS: True, and `ctypes.CDLL` decides.
     """

@@ -51,7 +51,7 @@ def probe(root: str | os.PathLike[str] = "/", environ: Mapping[str, str] | None 
 def _uname() -> tuple[str, str, str, str, str]:
     """(system, node, release, version, machine), as `platform.uname()` gives them.
 
-    `os.uname()` where it exists: importing `platform` costs 4 ms of every capture.
+    `os.uname()` where it exists: `platform` is not imported on every capture.
     """
     if hasattr(os, "uname") and sys.platform != "win32":
         u = os.uname()

@@ -16,7 +16,7 @@ from .._text import canonical_name as canonicalize_name
 from ..errors import InputError
 from ..model import Package
 
-TYPE_CHECKING = False  # `typing` costs ~4 ms of each start; mypy and ruff read this name
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
     from typing import Any
 

@@ -135,7 +135,7 @@ def _fetch_one(
 
 
 def _ssl_context(ca_cert: Path | None) -> Callable[[], ssl.SSLContext]:
-    """The TLS context for downloads, made on first use: loading the CA store costs ~70 ms,
+    """The TLS context for downloads, made on first use: loading the CA store is slow,
     and a render whose files are all on this machine downloads nothing."""
     lock = threading.Lock()
     made: list[ssl.SSLContext] = []
