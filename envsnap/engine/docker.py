@@ -6,7 +6,6 @@ Builds use host networking and never pull: base images are the daemon's own (see
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,6 +14,7 @@ from typing import Any
 
 from envsnap.errors import BuildError, EnvsnapError
 
+from .._record import replace
 from .events import BuildEvent, Done, Output, StepFailed, parse_stream
 from .push import PushEvent, PushFailed, parse_push_stream, redact
 
@@ -182,7 +182,7 @@ class DockerEngine:
         base = done.base_image
         if "$" in base and tags:  # FROM ${ARG}: name the image the argument resolved to
             base = tags[0]
-        return dataclasses.replace(
+        return replace(
             done,
             base_image=base,
             base_image_id=str(info["Id"]),

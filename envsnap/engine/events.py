@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Union
 
 from envsnap.errors import BuildError
+
+from .._record import Record, record
 
 __all__ = [
     "TAIL_LINES",
@@ -37,8 +38,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _NOISE = re.compile(r"^( ---> Running in [0-9a-f]+|Removing intermediate container [0-9a-f]+)$")
 
 
-@dataclass(frozen=True)
-class Step:
+@record
+class Step(Record):
     """Step *number* of *total* starts; *text* is the instruction as the builder shows it."""
 
     number: int
@@ -46,22 +47,22 @@ class Step:
     text: str
 
 
-@dataclass(frozen=True)
-class Output:
+@record
+class Output(Record):
     """One line printed by the current step (or by the builder about it)."""
 
     line: str
 
 
-@dataclass(frozen=True)
-class Cached:
+@record
+class Cached(Record):
     """Step *step* was not run: the builder reused a layer from its cache."""
 
     step: int
 
 
-@dataclass(frozen=True)
-class Done:
+@record
+class Done(Record):
     """The image was built.
 
     *base_image* is the final stage's FROM reference as written; *base_image_id* the image the

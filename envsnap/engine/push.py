@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Union
 
 from envsnap.errors import BuildError
+
+from .._record import Record, record
 
 __all__ = [
     "LayerStatus",
@@ -33,8 +34,8 @@ _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
-class LayerStatus:
+@record
+class LayerStatus(Record):
     """Layer *layer* (a short id) is now in state *status* (``Pushed``, ``Layer already
     exists``…); *total* is its size in bytes when the daemon said it."""
 
@@ -43,8 +44,8 @@ class LayerStatus:
     total: int = 0
 
 
-@dataclass(frozen=True)
-class Pushed:
+@record
+class Pushed(Record):
     """The registry holds the image: ``repository@digest`` pulls exactly it."""
 
     repository: str

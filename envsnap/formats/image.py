@@ -17,11 +17,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .._io import read_capture_text, write_atomic
+from .._record import Record, record
 from ..errors import InputError
 
 __all__ = [
@@ -64,8 +64,8 @@ _REFERENCE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class ImageRecord:
+@record
+class ImageRecord(Record):
     """One built image: its id, the base image as named and as resolved, the tag.
 
     *base_digest* is ``repo@sha256:…`` (a registry digest) or empty; *base_image_id* the local

@@ -9,7 +9,6 @@ Docker Engine adapter (`envsnap.engine.docker`, imported lazily) and records wha
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import os
 import re
@@ -17,11 +16,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .._record import Record, fields, record
 from .._subprocess import run
 from ..errors import EnvsnapError, InputError
 from ..model import Environment, replace
@@ -64,8 +63,8 @@ def require_installable(
     )
 
 
-@dataclass(frozen=True)
-class RebuildResult:
+@record
+class RebuildResult(Record):
     """What rebuild did. `kind` is ``image``, ``context`` (``--no-build``) or ``venv``.
 
     `load_ms` is the time to read the capture, `render_ms` the time to plan and write the
@@ -99,7 +98,7 @@ class RebuildResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a versioned JSON-ready dict of this result."""
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["version"] = 1
         return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
 
@@ -333,7 +332,7 @@ def _image(
     require_installable(plan.skipped, len(env.packages), lock, allow_missing=allow_missing)
     if plan.skipped:
         label = (MISSING_LABEL, ", ".join(plan.skipped))
-        plan = dataclasses.replace(plan, labels=tuple(sorted((*plan.labels, label))))
+        plan = replace(plan, labels=tuple(sorted((*plan.labels, label))))
     if not build and context is None:  # the Dockerfile goes to stdout: say the base here
         say(f"base image {plan.base.ref}: {plan.base.reason}")
     if plan.base.pin_note:
@@ -411,7 +410,7 @@ def _record(
         lock_digest=f"sha256:{digest}",
     )
     path = write(capture_dir / IMAGE_RECORD, record)
-    return dataclasses.replace(
+    return replace(
         result,
         kind="image",
         image_id=image_id,
@@ -445,6 +444,6 @@ def _push(
         reference = f"{repository}:{tag}"
         write(
             capture_dir / IMAGE_RECORD,
-            dataclasses.replace(record, pushed=reference, pushed_digest=pushed.reference),
+            replace(record, pushed=reference, pushed_digest=pushed.reference),
         )
-    return dataclasses.replace(result, pushed=f"{repository}:{tag}", pushed_digest=pushed.reference)
+    return replace(result, pushed=f"{repository}:{tag}", pushed_digest=pushed.reference)

@@ -7,7 +7,6 @@ Python to the patch version; otherwise the command refuses and names the ``--pyt
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import sys
@@ -15,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .._record import replace
 from .._subprocess import run
 from .._text import plural
 from ..errors import BuildError, InputError
@@ -161,7 +161,7 @@ def rebuild_venv(
     full = plan_layers(env)
     locked = [i for i in full.installs if i.how != "build"]
     direct = [i for i in full.installs if i.how == "build"]
-    plan = dataclasses.replace(full, installs=tuple(locked), layers=layers_for(locked, False))
+    plan = replace(full, installs=tuple(locked), layers=layers_for(locked, False))
     create, install = _installer(venv)
     with tempfile.TemporaryDirectory(prefix="envsnap-venv-") as tmp:
         work = Path(tmp)

@@ -14,7 +14,6 @@ installs that wheel by its sha256, like a local project's.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import shutil
 import tarfile
 import tempfile
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from .._io import file_sha256, link_or_copy
+from .._record import replace
 from .._subprocess import pip, run
 from ..errors import InputError
 from ..model import Environment, Package
@@ -241,6 +241,6 @@ def build_sdists(
             as_dir = Package(
                 name=item.name, version=item.version, source="directory", url=src.as_uri()
             )
-            project = dataclasses.replace(item, how="build", package=as_dir)
+            project = replace(item, how="build", package=as_dir)
             built[item.name] = build_wheel(project, dest, capture_dir, key=key)
     return built

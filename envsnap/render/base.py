@@ -14,11 +14,10 @@ only on the daemon that holds that image, and only with the classic builder.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._record import Record, record, replace
 from ..cudause import cuda_users
 from ..cudause import is_system as _system
 from ..cudause import is_wheel as _wheel
@@ -51,8 +50,8 @@ MICROMAMBA_IMAGE = "mambaorg/micromamba:2.0.5-bookworm-slim"
 UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
 
 
-@dataclass(frozen=True)
-class BaseChoice:
+@record
+class BaseChoice(Record):
     """The base image, why it was chosen, and how Python is found in it.
 
     `kind` is ``python`` (official Python image), ``cuda`` (nvidia/cuda plus a uv-installed
@@ -173,14 +172,14 @@ def pin(choice: BaseChoice, record: ImageRecord | None, source: str = "image.tom
             f"Not pinned by digest: {source} records no registry digest for this base (a local "
             f"image, ID {local}); FROM by image ID would work on that daemon only"
         )
-        return dataclasses.replace(choice, pin_note=note)
+        return replace(choice, pin_note=note)
     repo, digest = found
     if repository(repo) != repository(choice.image):
         note = f"Not pinned by digest: the digest in {source} is for {repo}, not this base"
-        return dataclasses.replace(choice, pin_note=check_text(note, source))
+        return replace(choice, pin_note=check_text(note, source))
     check_image(f"{choice.image}@{digest}", f"{source}: base-digest")
     note = (
         f"Pinned by digest from {source}: the base the last build resolved (tags move); "
         "--no-pin follows the tag"
     )
-    return dataclasses.replace(choice, digest=digest, pin_note=note)
+    return replace(choice, digest=digest, pin_note=note)

@@ -11,12 +11,12 @@ small packages that change most often sit in a layer of their own; packages buil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from .._record import Record, record
 from ..errors import InputError
 from ..model import ArtifactFile, Environment, Package
 from .base import BaseChoice, choose, pin
@@ -61,8 +61,8 @@ def is_heavy(name: str) -> bool:
     return name in HEAVY or name.startswith("nvidia-")
 
 
-@dataclass(frozen=True)
-class Install:
+@record
+class Install(Record):
     """How one locked package is installed.
 
     `how` is ``index`` (name==version with every locked hash, from an index or the wheelhouse),
@@ -80,8 +80,8 @@ class Install:
     package: Package
 
 
-@dataclass(frozen=True)
-class Layer:
+@record
+class Layer(Record):
     """One install stage: its requirements file and whether it needs its wheels folder."""
 
     name: str
@@ -100,8 +100,8 @@ class Layer:
         return f"layers/{self.name}"
 
 
-@dataclass(frozen=True)
-class Layout:
+@record
+class Layout(Record):
     """The packages of an environment sorted into install layers, validated (image and venv)."""
 
     installs: tuple[Install, ...]
@@ -111,8 +111,8 @@ class Layout:
     wheelhouse: bool
 
 
-@dataclass(frozen=True)
-class Plan:
+@record
+class Plan(Record):
     """Everything the Dockerfile and the context need, validated."""
 
     base: BaseChoice
