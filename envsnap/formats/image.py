@@ -85,14 +85,14 @@ class ImageRecord(Record):
 
 def render(record: ImageRecord) -> str:
     """Return the TOML text of *record* (fixed key order, empty fields left out)."""
-    import tomli_w
+    from ._toml import toml_document
 
     data: dict[str, Any] = {"schema-version": IMAGE_VERSION}
     for key in _FIELDS:
         value = getattr(record, key.replace("-", "_"))
         if value:
             data[key] = value
-    return HEADER + "\n\n" + tomli_w.dumps(data)
+    return HEADER + "\n\n" + toml_document(data)
 
 
 def write(path: str | os.PathLike[str], record: ImageRecord) -> Path:
