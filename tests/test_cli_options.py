@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,6 +12,7 @@ import pytest
 from envsnap import cli
 from envsnap.commands import capture, check
 from envsnap.commands._options import fast_parse
+from tests.fakes.imports import python_without_site
 
 CASES = {
     "capture": [
@@ -88,9 +88,8 @@ def test_a_capture_from_the_command_line_imports_no_argparse(tmp_path: Path) -> 
         "print(code, 'argparse' in sys.modules, 'gettext' in sys.modules)\n"
     )
     env = {"ENVSNAP_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
-    )
+    argv, env = python_without_site(env)  # no .pth file: what loads is envsnap's doing
+    done = subprocess.run([*argv, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0", "False", "False"]
     assert (tmp_path / "cap" / "pylock.toml").is_file()
