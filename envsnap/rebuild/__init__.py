@@ -1,9 +1,10 @@
 """`rebuild`: turn a capture into a Docker build context and image, or into a virtualenv.
 
 Reads DIR (pylock.toml, conda-lock.yml), plans and renders the build context, hands it to the
-Docker Engine adapter (`envsnap.engine.docker`, imported lazily) and records what was built in
-``DIR/image.toml``; the next rebuild reads it back to pin the base image by its registry digest
-(unless ``pin=False``). A temporary context is removed in every case, Ctrl-C included.
+image engine through its interface (`envsnap.engine.get_engine`, imported lazily) and records
+what was built in ``DIR/image.toml``; the next rebuild reads it back to pin the base image by its
+registry digest (unless ``pin=False``). A temporary context is removed in every case, Ctrl-C
+included.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Render a capture into a Docker build context: base image, plan, Dockerfile, context files.
+"""Turn a capture into text: the base image, the install plan, the Dockerfile. No I/O at all.
 
-`make_plan` validates the (untrusted) lock and sorts packages into layers; `render` turns a plan
-into Dockerfile text (pure); `write_context` writes the whole build context.
+`make_plan` validates the (untrusted) lock and sorts packages into layers (`plan_layers`, shared
+with the venv path); `render` turns a plan into Dockerfile text. Writing the build context,
+fetching and building wheels is `envsnap.rebuild`'s job (`tests/render/test_pure.py`).
 """
 
 from __future__ import annotations
