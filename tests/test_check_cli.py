@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -267,38 +265,14 @@ def test_human_table(world: dict[str, Any]) -> None:
 
 
 def _tty_output(world: dict[str, Any], env: dict[str, str]) -> str:
-    main, child = pty.openpty()
+    from tests.fakes.tty import run_on_tty
+
     full = {**os.environ, **env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     full.pop("NO_COLOR", None) if "NO_COLOR" not in env else None
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "envsnap",
-            "check",
-            str(world["recorded"]),
-            "--python",
-            str(world["b"]),
-        ],
-        stdout=child,
-        stderr=subprocess.PIPE,
-        env=full,
-        timeout=120,
-        check=False,
-    )
-    os.close(child)
-    chunks = []
-    while True:
-        try:
-            data = os.read(main, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(main)
+    argv = [sys.executable, "-m", "envsnap", "check", str(world["recorded"])]
+    proc, shown = run_on_tty([*argv, "--python", str(world["b"])], stream="stdout", env=full)
     assert proc.returncode == 1, proc.stderr
-    return b"".join(chunks).decode()
+    return shown
 
 
 def test_colour_only_on_a_tty_and_not_with_no_color(world: dict[str, Any]) -> None:

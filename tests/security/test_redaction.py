@@ -180,15 +180,13 @@ def test_02_an_index_token_in_the_query_is_not_on_the_progress_line(
     tmp_path: Path, venv: Any
 ) -> None:
     """The progress lines (shown on a terminal only) name the index without its query."""
-    import pty
-    import subprocess
     import sys
 
     from tests.conftest import ROOT
+    from tests.fakes.tty import run_on_tty
 
     python, site = venv
     write_dist_info(site, "demo", "1.0")
-    main, child = pty.openpty()
     env = {
         **os.environ,
         **offline_env(tmp_path),
@@ -196,26 +194,7 @@ def test_02_an_index_token_in_the_query_is_not_on_the_progress_line(
         "PIP_INDEX_URL": "http://127.0.0.1:9/simple?access_token=IDXTOKEN55",
     }
     argv = [sys.executable, "-m", "envsnap", "capture", "--python", str(python)]
-    done = subprocess.run(
-        [*argv, "-o", str(tmp_path / "cap")],
-        stdout=subprocess.PIPE,
-        stderr=child,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    os.close(child)
-    chunks = []
-    while True:
-        try:
-            data = os.read(main, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(main)
-    shown = b"".join(chunks).decode()
+    done, shown = run_on_tty([*argv, "-o", str(tmp_path / "cap")], stream="stderr", env=env)
     assert done.returncode == 0, shown
     assert "looking up 1 package(s) on http://127.0.0.1:9/simple" in shown  # it was shown
     assert "IDXTOKEN55" not in shown + tree_text(tmp_path / "cap", tmp_path / "cache")
