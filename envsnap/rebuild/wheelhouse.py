@@ -14,6 +14,8 @@ installs that wheel by its sha256, like a local project's.
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from .._io import file_sha256, link_or_copy
+from .._io import cache_home, file_sha256, link_or_copy, private_dir
 from .._record import replace
 from .._subprocess import pip, run
 from ..errors import InputError
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     import ssl
 
 __all__ = ["build_sdists", "fetch_all", "pick_file"]
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 TIMEOUT_S = 120.0
 _CHUNK = 1 << 20
@@ -111,27 +115,52 @@ def _fetch_one(
     capture_dir: Path,
     context: Callable[[], ssl.SSLContext],
 ) -> str:
-    """Put *item*'s file into *dest*; return the file name."""
+    """Put *item*'s file into *dest*; return the file name.
+
+    What is shipped is what was hashed: a host file is copied (a link would let a later write to
+    it reach the context) and the copy hashed, every time, unless the store already holds the
+    locked digest. The store is envsnap's own (0700), filled only with files whose hash matched.
+    """
     pkg = item.package
     name, ref, sha = _locked_file(item, env)
     target = dest / name
+    stored = _stored(sha)
+    if stored is not None and stored.is_file():
+        link_or_copy(stored, target)
+        return name
     local = _host_path(ref, capture_dir) if ref else None
     if local is not None:
         if not local.is_file():
             raise InputError(f"{local}: locked file of {pkg.name} is gone")
-        # What is shipped is hashed, every time: a digest remembered by (inode, size, mtime)
-        # would pass a wheel rewritten in place with its mtime set back.
-        link_or_copy(local, target)
-        _verify(target, sha, f"{pkg.name} {local}")
-        return name
-    if ref:
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+        shutil.copyfile(local, target)
+    elif ref:
         _download(ref, target, context())
     else:
         fetched = _pip_download(item.name, item.version, dest)
         if fetched.name != name:
             fetched.replace(target)
-    _verify(target, sha, f"{pkg.name} {name}")
+    _verify(target, sha, f"{pkg.name} {local or name}")
+    if stored is not None:
+        _store(target, stored)
     return name
+
+
+def _stored(sha256: str) -> Path | None:
+    """Where the store keeps the file of digest *sha256* (None for a malformed digest)."""
+    if not _SHA256.fullmatch(sha256):
+        return None
+    return cache_home() / "files" / sha256[:2] / sha256
+
+
+def _store(verified: Path, stored: Path) -> None:
+    """Keep *verified* (whose digest matched) in the store; a failure only costs a re-hash."""
+    with contextlib.suppress(OSError):
+        private_dir(stored.parent)
+        tmp = stored.with_name(f".{stored.name}.{os.getpid()}.tmp")
+        link_or_copy(verified, tmp)
+        tmp.replace(stored)
 
 
 def _ssl_context(ca_cert: Path | None) -> Callable[[], ssl.SSLContext]:

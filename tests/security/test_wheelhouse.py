@@ -6,6 +6,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from envsnap._io import file_sha256
 from tests.conftest import run_envsnap
 from tests.fakes.sitepackages import write_dist_info
 from tests.security.conftest import no_traceback, offline_env
@@ -42,6 +43,7 @@ def test_13_a_wheel_changed_in_place_with_its_mtime_restored_is_refused(
     args = ("rebuild", str(cap), "--no-build", "--wheelhouse", "--context")
     first = run_envsnap(*args, str(tmp_path / "ctx1"), env=env)
     assert first.returncode == 0, first.stderr
+    locked = file_sha256(wheel)
     # rewrite the wheel in place: same inode, same size, the old mtime put back
     st = wheel.stat()
     with wheel.open("r+b") as fh:
@@ -49,7 +51,15 @@ def test_13_a_wheel_changed_in_place_with_its_mtime_restored_is_refused(
         fh.write(os.urandom(4096))
     os.utime(wheel, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert (wheel.stat().st_ino, wheel.stat().st_size) == (st.st_ino, st.st_size)
-    second = run_envsnap(*args, str(tmp_path / "ctx2"), env=env)
+    # Without envsnap's store of verified files, the changed host file is hashed and refused.
+    fresh = {**env, "ENVSNAP_CACHE_DIR": str(tmp_path / "fresh-cache")}
+    second = run_envsnap(*args, str(tmp_path / "ctx2"), env=fresh)
     no_traceback(second)
     assert "sha256 mismatch" in second.stderr and "bigpkg" in second.stderr
     assert not list((tmp_path / "ctx2").rglob("bigpkg-1.0-py3-none-any.whl"))
+    # With it, the context gets the bytes verified on the first render, never the changed ones.
+    third = run_envsnap(*args, str(tmp_path / "ctx3"), env=env)
+    assert third.returncode == 0, third.stderr
+    (shipped,) = (tmp_path / "ctx3").rglob("bigpkg-1.0-py3-none-any.whl")
+    assert file_sha256(shipped) == locked != file_sha256(wheel)
+    assert shipped.stat().st_ino != wheel.stat().st_ino
