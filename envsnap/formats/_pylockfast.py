@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from .._names import NORMALIZED_NAME, sdist_matches, wheel_matches
 from ..model import ArtifactFile, Package
-from ._toml import NEEDS_ESCAPE, toml_string
+from .tomlwrite import NEEDS_ESCAPE, toml_string
 
 __all__ = ["accepted", "package_table"]
 

@@ -85,7 +85,7 @@ class ImageRecord(Record):
 
 def render(record: ImageRecord) -> str:
     """Return the TOML text of *record* (fixed key order, empty fields left out)."""
-    from ._toml import toml_document
+    from .tomlwrite import toml_document
 
     data: dict[str, Any] = {"schema-version": IMAGE_VERSION}
     for key in _FIELDS:

@@ -52,7 +52,7 @@ _STRINGS = ("status", "reason", "vcs", "remote", "commit", "branch", "diff-sha25
 
 def render(state: ProjectState) -> str:
     """The TOML text of *state* (fixed key order; empty strings and a clean tree left out)."""
-    from ._toml import toml_document
+    from .tomlwrite import toml_document
 
     data: dict[str, Any] = {"schema-version": PROJECT_VERSION}
     for key in ("status", "reason", "vcs", "remote", "commit", "branch"):

@@ -28,7 +28,7 @@ from .._io import read_capture_text, write_atomic
 from .._names import normalized_version
 from ..errors import InputError
 from ..model import SCHEMA_VERSION, ArtifactFile, Environment, ModelError, Package
-from ._toml import toml_document, toml_string
+from .tomlwrite import toml_document, toml_string
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:  # packaging and datetime are imported lazily to keep capture start-up cheap

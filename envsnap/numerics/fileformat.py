@@ -35,7 +35,7 @@ HEADER = (
 
 def render(numerics: Numerics) -> str:
     """The TOML text of *numerics* (probes sorted by id; no timings)."""
-    import tomli_w
+    from envsnap.formats.tomlwrite import toml_document
 
     data = replace(numerics, seconds=None, probes=tuple(sorted(numerics.probes, key=_id))).to_dict()
     data.pop("battery-version", None)
@@ -46,7 +46,7 @@ def render(numerics: Numerics) -> str:
         if "settings" in probe:
             probe["settings"] = dict(probe["settings"])
     data = {"version": FORMAT_VERSION, "battery-version": numerics.battery_version, **data}
-    return HEADER + tomli_w.dumps(data)
+    return HEADER + toml_document(data)
 
 
 def _pairs(table: object, where: str) -> list[list[str]]:

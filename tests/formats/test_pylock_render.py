@@ -19,7 +19,7 @@ from packaging import pylock as pl
 from packaging.version import InvalidVersion, Version
 
 from envsnap import _names, model
-from envsnap.formats import _toml, pylock
+from envsnap.formats import pylock, tomlwrite
 from envsnap.model import ArtifactFile, Environment, Package
 
 from .test_pylock import H, environment, valid_lock
@@ -180,8 +180,8 @@ def test_refused_packages_go_to_tool_envsnap() -> None:
     ["plain", "", 'a"b', "back\\slash", "tab\there", "nl\ncr\r", "\x00\x1f\x7f", "\u00e9\u2014"],
 )
 def test_toml_string_escapes_like_tomli_w(text: str) -> None:
-    assert _toml.toml_string(text) == tomli_w.dumps({"v": text})[len("v = ") : -1]
-    assert tomllib.loads(f"v = {_toml.toml_string(text)}")["v"] == text
+    assert tomlwrite.toml_string(text) == tomli_w.dumps({"v": text})[len("v = ") : -1]
+    assert tomllib.loads(f"v = {tomlwrite.toml_string(text)}")["v"] == text
 
 
 def test_a_large_lock_is_valid_and_round_trips() -> None:
@@ -272,6 +272,6 @@ def test_toml_document_lays_tables_out_as_tomli_w() -> None:
             }
         }
     }
-    assert _toml.toml_document(doc) == tomli_w.dumps(doc)
+    assert tomlwrite.toml_document(doc) == tomli_w.dumps(doc)
     when = {"at": datetime(2024, 1, 1, tzinfo=timezone.utc)}  # not a capture type: tomli_w's
-    assert _toml.toml_document(when) == tomli_w.dumps(when)
+    assert tomlwrite.toml_document(when) == tomli_w.dumps(when)

@@ -1,4 +1,4 @@
-"""`envsnap.formats._toml` writes what tomli_w writes, byte for byte, on random documents."""
+"""`envsnap.formats.tomlwrite` writes what tomli_w writes, byte for byte, on random documents."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import tomllib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envsnap.formats import _toml
+from envsnap.formats import tomlwrite
 
 KEYS = st.one_of(
     st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True),
@@ -42,22 +42,22 @@ DOCUMENTS = st.dictionaries(KEYS, _values(SCALARS), max_size=6)
 @settings(max_examples=400, deadline=None)
 @given(DOCUMENTS)
 def test_random_documents_as_tomli_w_writes_them(doc: dict[str, Any]) -> None:
-    assert _toml.toml_document(doc) == tomli_w.dumps(doc)
+    assert tomlwrite.toml_document(doc) == tomli_w.dumps(doc)
 
 
 @settings(max_examples=200, deadline=None)
 @given(DOCUMENTS)
 def test_what_it_writes_reads_back(doc: dict[str, Any]) -> None:
-    assert tomllib.loads(_toml.toml_document(doc)) == doc
+    assert tomllib.loads(tomlwrite.toml_document(doc)) == doc
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_strings_escape_as_tomli_w(text: str) -> None:
-    assert _toml.toml_string(text) == tomli_w.dumps({"v": text})[len("v = ") : -1]
+    assert tomlwrite.toml_string(text) == tomli_w.dumps({"v": text})[len("v = ") : -1]
 
 
 def test_floats_and_the_fallback() -> None:
     doc = {"a": 1e16, "b": -0.0, "c": 0.1, "d": math.pi}
-    assert _toml.toml_document(doc) == tomli_w.dumps(doc)
-    assert tomli_w.dumps({"x": (1, 2)}) == _toml.toml_document({"x": (1, 2)})
+    assert tomlwrite.toml_document(doc) == tomli_w.dumps(doc)
+    assert tomli_w.dumps({"x": (1, 2)}) == tomlwrite.toml_document({"x": (1, 2)})
