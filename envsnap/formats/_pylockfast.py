@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from .._names import NORMALIZED_NAME, sdist_matches, wheel_matches
 from ..model import ArtifactFile, Package
+from . import pep751
 from .tomlwrite import NEEDS_ESCAPE, toml_string
 
 __all__ = ["accepted", "package_table"]
@@ -107,13 +108,7 @@ def package_table(
     if version is not None:
         lines.append(f"version = {toml_string(version)}")
     if p.source == "vcs":
-        vcs = [
-            ("type", p.vcs or ""),
-            ("url", p.url),
-            ("requested-revision", p.requested_revision),
-            ("commit-id", p.commit_id or ""),
-            ("subdirectory", p.subdirectory),
-        ]
+        vcs = [(key.name, value) for key, value in pep751.values(p, pep751.VCS)]
         lines.append(f"vcs = {_inline(vcs)}")
     elif p.source == "url":
         archive = f"url = {toml_string(p.url or '')}, "
@@ -122,11 +117,8 @@ def package_table(
             archive += f", subdirectory = {toml_string(p.subdirectory)}"
         lines.append(f"archive = {{ {archive} }}")
     elif p.source != "index":
-        folder = [
-            ("path", path),
-            ("editable", True if p.source == "editable" else None),
-            ("subdirectory", p.subdirectory),
-        ]
+        derived = {"path": path, "editable": True if p.source == "editable" else None}
+        folder = [(key.name, value) for key, value in pep751.values(p, pep751.DIRECTORY, derived)]
         lines.append(f"directory = {_inline(folder)}")
     else:
         if p.index is not None:

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .._names import NORMAL_VERSION, NORMALIZED_NAME, sdist_matches, wheel_matches
+from . import pep751
 
 __all__ = ["Unsure", "loads", "surely_valid"]
 
@@ -307,18 +308,9 @@ def _direct_ok(kind: str, d: Any) -> bool:
     if not isinstance(d, dict):
         return False
     if kind == "vcs":
-        return (
-            isinstance(d.get("type"), str)
-            and isinstance(d.get("commit-id"), str)
-            and _strings(d, "url", "path", "requested-revision", "subdirectory")
-            and bool(d.get("url") or d.get("path"))
-        )
+        return pep751.table_ok(d, pep751.VCS) and bool(d.get("url") or d.get("path"))
     if kind == "directory":
-        return (
-            isinstance(d.get("path"), str)
-            and _opt(d, "editable", bool)
-            and _strings(d, "subdirectory")
-        )
+        return pep751.table_ok(d, pep751.DIRECTORY)
     return _file_ok(d, named=False)
 
 

@@ -28,6 +28,7 @@ from .._io import read_capture_text, write_atomic
 from .._names import normalized_version
 from ..errors import InputError
 from ..model import SCHEMA_VERSION, ArtifactFile, Environment, ModelError, Package
+from . import pep751
 from .tomlwrite import toml_document, toml_string
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
@@ -170,20 +171,15 @@ def _to_pylock(p: Package) -> _pl.Package:
             url=p.url, hashes={"sha256": p.archive_sha256 or ""}, subdirectory=p.subdirectory
         )
     elif p.source == "vcs":
-        kwargs["vcs"] = pl.PackageVcs(
-            type=p.vcs or "",
-            url=p.url,
-            requested_revision=p.requested_revision,
-            commit_id=p.commit_id or "",
-            subdirectory=p.subdirectory,
-        )
+        vcs = pep751.values(p, pep751.VCS)
+        kwargs["vcs"] = pl.PackageVcs(**{key.keyword: value for key, value in vcs})
     else:
-        path = _url_path(p.url or "")
-        kwargs["directory"] = pl.PackageDirectory(
-            path=path,
-            editable=True if p.source == "editable" else None,
-            subdirectory=p.subdirectory,
-        )
+        derived = {
+            "path": _url_path(p.url or ""),
+            "editable": True if p.source == "editable" else None,
+        }
+        folder = pep751.values(p, pep751.DIRECTORY, derived)
+        kwargs["directory"] = pl.PackageDirectory(**{key.keyword: value for key, value in folder})
     return pl.Package(name=p.name, version=_version(p.version), **kwargs)  # type: ignore[arg-type]
 
 
@@ -381,11 +377,7 @@ def _from_pylock(raw: Mapping[str, Any], where: str = "packages[]") -> dict[str,
     out.update(extra)
     out.setdefault("source", "index")
     if "vcs" in raw:
-        vcs = raw["vcs"]
-        out.update({"vcs": vcs["type"], "commit-id": vcs["commit-id"]})
-        for key in ("url", "requested-revision", "subdirectory"):
-            if key in vcs:
-                out[key] = vcs[key]
+        out.update(pep751.from_table(raw["vcs"], pep751.VCS))
     elif "archive" in raw:
         arch = raw["archive"]
         out["url"] = arch.get("url") or _path_url(arch["path"])
@@ -396,8 +388,7 @@ def _from_pylock(raw: Mapping[str, Any], where: str = "packages[]") -> dict[str,
         folder = raw["directory"]
         if "url" not in out:
             out["url"] = _path_url(folder["path"])
-        if "subdirectory" in folder:
-            out["subdirectory"] = folder["subdirectory"]
+        out.update(pep751.from_table(folder, pep751.DIRECTORY))
     else:
         if "index" in raw:
             out["index"] = raw["index"]
