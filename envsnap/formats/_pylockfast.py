@@ -18,6 +18,10 @@ from ..model import ArtifactFile, Package
 from . import pep751
 from .tomlwrite import NEEDS_ESCAPE, toml_string
 
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["accepted", "package_table"]
 
 # An upload time as the index look-ups store it (UTC, "Z"): written to the lock unchanged.
@@ -83,12 +87,14 @@ def _artifact(f: ArtifactFile) -> str:
     return "{ " + ", ".join(parts) + " }"
 
 
-def _inline(pairs: Sequence[tuple[str, str | bool | None]]) -> str:
+def _inline(pairs: Sequence[tuple[str, str | bool | dict[str, str] | None]]) -> str:
     parts = [f"{key} = {_value(value)}" for key, value in pairs if value is not None]
     return "{ " + ", ".join(parts) + " }"
 
 
-def _value(value: str | bool | list[str]) -> str:
+def _value(value: str | bool | list[str] | dict[str, str]) -> str:
+    if isinstance(value, dict):
+        return _inline(list(value.items()))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
@@ -111,11 +117,9 @@ def package_table(
         vcs = [(key.name, value) for key, value in pep751.values(p, pep751.VCS)]
         lines.append(f"vcs = {_inline(vcs)}")
     elif p.source == "url":
-        archive = f"url = {toml_string(p.url or '')}, "
-        archive += f"hashes = {{ sha256 = {toml_string(p.archive_sha256 or '')} }}"
-        if p.subdirectory is not None:
-            archive += f", subdirectory = {toml_string(p.subdirectory)}"
-        lines.append(f"archive = {{ {archive} }}")
+        derived: dict[str, Any] = {"url": p.url or "", "hashes": {"sha256": p.archive_sha256 or ""}}
+        archive = [(key.name, value) for key, value in pep751.values(p, pep751.ARCHIVE, derived)]
+        lines.append(f"archive = {_inline(archive)}")
     elif p.source != "index":
         derived = {"path": path, "editable": True if p.source == "editable" else None}
         folder = [(key.name, value) for key, value in pep751.values(p, pep751.DIRECTORY, derived)]

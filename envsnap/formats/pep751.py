@@ -1,4 +1,5 @@
-"""PEP 751's direct-source tables, declared once: the keys of ``vcs`` and ``directory``, their
+"""PEP 751's direct-source tables, declared once: the keys of ``vcs``, ``archive`` and
+``directory``, their
 TOML types, whether the PEP requires them, and the `Package` attribute each one carries.
 
 The lock writer (`_pylockfast.package_table`), the cross-check against `packaging.pylock`
@@ -8,13 +9,16 @@ The lock writer (`_pylockfast.package_table`), the cross-check against `packagin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from .._record import Record, record
-from ..model import Package
 
-__all__ = ["DIRECTORY", "VCS", "Key", "from_table", "table_ok", "values"]
+TYPE_CHECKING = False  # keeps `typing` off the check path; mypy and ruff read this name
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from ..model import Package
+
+__all__ = ["ARCHIVE", "DIRECTORY", "VCS", "Key", "from_table", "table_ok", "values"]
 
 
 @record
@@ -38,6 +42,14 @@ VCS = (
     Key("path", str),
     Key("requested-revision", str, "requested_revision"),
     Key("commit-id", str, "commit_id", required=True),
+    Key("subdirectory", str, "subdirectory"),
+)
+ARCHIVE = (
+    Key("url", str),
+    Key("path", str),
+    Key("size", int),
+    Key("upload-time", object),  # a TOML datetime; its type is checked with the file keys
+    Key("hashes", dict, required=True),
     Key("subdirectory", str, "subdirectory"),
 )
 DIRECTORY = (

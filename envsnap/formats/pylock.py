@@ -167,9 +167,9 @@ def _to_pylock(p: Package) -> _pl.Package:
         kwargs["wheels"] = [pl.PackageWheel(**_artifact(f)) for f in wheels] or None
         kwargs["sdist"] = pl.PackageSdist(**_artifact(sdists[0])) if sdists else None
     elif p.source == "url":
-        kwargs["archive"] = pl.PackageArchive(
-            url=p.url, hashes={"sha256": p.archive_sha256 or ""}, subdirectory=p.subdirectory
-        )
+        derived: dict[str, Any] = {"url": p.url, "hashes": {"sha256": p.archive_sha256 or ""}}
+        archive = pep751.values(p, pep751.ARCHIVE, derived)
+        kwargs["archive"] = pl.PackageArchive(**{key.keyword: value for key, value in archive})
     elif p.source == "vcs":
         vcs = pep751.values(p, pep751.VCS)
         kwargs["vcs"] = pl.PackageVcs(**{key.keyword: value for key, value in vcs})
@@ -382,8 +382,7 @@ def _from_pylock(raw: Mapping[str, Any], where: str = "packages[]") -> dict[str,
         arch = raw["archive"]
         out["url"] = arch.get("url") or _path_url(arch["path"])
         out["archive-sha256"] = arch["hashes"].get("sha256")
-        if "subdirectory" in arch:
-            out["subdirectory"] = arch["subdirectory"]
+        out.update(pep751.from_table(arch, pep751.ARCHIVE))
     elif "directory" in raw:
         folder = raw["directory"]
         if "url" not in out:
