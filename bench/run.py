@@ -164,12 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         section_numerics(bench, args.numerics_python)
         _fleet_sections(bench)
         before_docker = time.perf_counter() - started
-        bench.report.put("bench", "sections_1_5_s", round(before_docker, 1))
+        bench.report.put("bench", "sections_before_docker_s", round(before_docker, 1))
         if args.docker:
             # Image builds take many minutes: show what is already measured first.
             print(bench.report.table(), file=sys.stderr)
             print(
-                f"(sections 1-5 took {before_docker:.0f} s; building images ...)", file=sys.stderr
+                f"(the sections before Docker took {before_docker:.0f} s; building images ...)", file=sys.stderr
             )
         print("bench: docker ...", file=sys.stderr)
         docker_bench.section_docker(

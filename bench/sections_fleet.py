@@ -51,7 +51,7 @@ def _template(bench: Bench) -> Path | str:
 
 def section_fleet(bench: Bench) -> None:
     """`envsnap fleet DIR` on generated report folders: the time per report stays flat."""
-    sec = "6 fleet"
+    sec = "8 fleet"
     template = _template(bench)
     if isinstance(template, str):
         bench.report.unavailable(sec, "envsnap fleet", template)
@@ -109,7 +109,7 @@ def _added(stdout: str) -> float | None:
 def section_distributed(bench: Bench) -> None:
     """A 4-rank torchrun whose ranks stamp `require(DIR)` and `require(DIR, distributed=True)`
     themselves (interleaved runs): what each adds to the job's start."""
-    sec = "7 require(distributed=True)"
+    sec = "9 require(distributed=True)"
     python = _fleet_python(bench)
     if isinstance(python, str):
         bench.report.unavailable(sec, f"torchrun x{RANKS}", python)
