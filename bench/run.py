@@ -169,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Image builds take many minutes: show what is already measured first.
             print(bench.report.table(), file=sys.stderr)
             print(
-                f"(the sections before Docker took {before_docker:.0f} s; building images ...)", file=sys.stderr
+                f"(the sections before Docker took {before_docker:.0f} s; building images ...)",
+                file=sys.stderr,
             )
         print("bench: docker ...", file=sys.stderr)
         docker_bench.section_docker(
