@@ -125,13 +125,13 @@ for _name in (
     "TOKENIZERS_PARALLELISM",
 ):
     _SHAPES[_name] = _FLAG
-_COMPILED = {k: re.compile(v) for k, v in _SHAPES.items()}
-_DEFAULT = re.compile(_WORD)  # every other allow-listed variable: one word (AVX2, LAZY, ...)
 
 
 def shaped(name: str, value: str) -> bool:
     """True when *value* has the shape the allow-listed variable *name* takes."""
-    return (_COMPILED.get(name) or _DEFAULT).fullmatch(value) is not None
+    # Compiled on use (re caches it): a capture sees a few of these variables, not all of them.
+    # Every other allow-listed variable takes one word (AVX2, LAZY, ...).
+    return re.fullmatch(_SHAPES.get(name, _WORD), value) is not None
 
 
 def envvar(name: str, value: str) -> tuple[str, bool]:
