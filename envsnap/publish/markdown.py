@@ -104,6 +104,15 @@ def _code_section(facts: dict[str, Any]) -> list[str]:
     remote = project["remote"]
     if remote.startswith(("https://", "http://")):
         lines.append(_box(True, f"the repository others can clone: {_link(remote, remote)}"))
+    elif remote.startswith(("/", ".", "~", "file:")) or (":" not in remote and remote):
+        # A folder on this machine is no repository a reader can clone.
+        lines.append(
+            _box(
+                False,
+                f"the repository others can clone: the remote {code(remote)} is a folder on this "
+                "machine; push the code where readers can clone it",
+            )
+        )
     elif remote:
         lines.append(_box(True, f"the repository others can clone: {code(remote)}"))
     else:

@@ -147,6 +147,26 @@ def boxes(text: str) -> dict[str, bool]:
     return out
 
 
+def test_a_remote_folder_on_this_machine_is_not_a_repository_others_can_clone(
+    tmp_path: Path,
+) -> None:
+    for remote in ("/work/main", "file:///srv/git/project.git", "../project"):
+        cap = make_capture(
+            tmp_path / remote.replace("/", "_"),
+            cpu_snapshot(),
+            project=replace(CLEAN, remote=remote),
+        )
+        text = write_report(cap, None).markdown
+        assert boxes(text)["the repository others can clone"] is False, remote
+        assert "is a folder on this machine" in text
+    ssh = make_capture(
+        tmp_path / "ssh",
+        cpu_snapshot(),
+        project=replace(CLEAN, remote="git@example.org:team/project.git"),
+    )
+    assert boxes(write_report(ssh, None).markdown)["the repository others can clone"] is True
+
+
 def test_a_box_is_ticked_only_when_true(tmp_path: Path) -> None:
     dirty = replace(CLEAN, remote="", dirty=True, changed_files=3, diff_sha256="e" * 64)
     snap = replace(
