@@ -9,6 +9,7 @@ named against the majority: "3 nodes have driver 535.104.05, node-7 has 550.54.1
 from __future__ import annotations
 
 import re
+import shlex
 
 from envsnap._record import Record, record
 from envsnap._text import some
@@ -141,7 +142,7 @@ def _package_detail(
     them (a package at "missing" on the majority is to be removed)."""
     base = {n: (rec, cur) for n, rec, cur in differs.get(groups[0][0], ())}
     notes: list[str] = []
-    fixes: list[str] = []
+    pins: set[str] = set()
     for digest, names in groups[1 : _MOST + 1]:
         odd = {n: (rec, cur) for n, rec, cur in differs.get(digest, ())}
         changed = []
@@ -151,11 +152,11 @@ def _package_detail(
             have = odd[pkg][1] if pkg in odd else recorded or "missing"
             if want != have:
                 changed.append(f"{pkg} {have} (others {want})")
-                fixes.append(f"pip uninstall {pkg}" if want == "missing" else f"{pkg}=={want}")
+                if want != "missing":  # names and versions come from report files: quoted
+                    pins.add(shlex.quote(f"{pkg}=={want}"))
         who = some(sorted(names, key=natural_key), 3)
         notes.append(f"{who}: {some(changed, 5) or 'another package set'}")
-    pins = sorted({f for f in fixes if not f.startswith("pip uninstall")})
-    remedy = f"pip install {' '.join(pins)}" if pins else ""
+    remedy = f"pip install {' '.join(sorted(pins))}" if pins else ""
     return "; ".join(notes), remedy
 
 

@@ -77,6 +77,12 @@ def test_package_sets_name_the_packages_and_the_pip_command() -> None:
     assert finding.remedy == "pip install torch==2.4.0 on node-4"
 
 
+def test_a_hostile_version_in_a_report_is_quoted_in_the_pip_command() -> None:
+    odd = node_report("node-4", packages="c" * 64, differ=(("torch", "2.4.0 $(touch x)", "2.4.1"),))
+    (finding,) = aggregate([*_alike(3), odd]).report.findings
+    assert finding.remedy == "pip install 'torch==2.4.0 $(touch x)' on node-4"
+
+
 def test_incompatible_node_fails_the_fleet() -> None:
     result = aggregate([*_alike(2), node_report("node-3", findings=(TOO_OLD,))])
     assert [n.verdict for n in result.nodes] == ["compatible", "compatible", "incompatible"]
