@@ -10,9 +10,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.hermetic import scrub
+
+# Before any fixture or plugin reads it: the suite runs in a plain environment whatever the
+# calling shell sets (OPENBLAS_CORETYPE, OMP_NUM_THREADS, RANK...); children inherit it.
+scrub(os.environ)
+
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.fakes.nvml", "tests.fakes.sitepackages", "tests.fakes.docker"]
+pytest_plugins = [
+    "tests.fakes.nvml",
+    "tests.fakes.sitepackages",
+    "tests.fakes.docker",
+    "tests.fakes.cachedvenvs",
+]
 
 
 def run_envsnap(

@@ -4,23 +4,32 @@ Tests marked ``@pytest.mark.docker`` take `docker_client` (the SDK's low-level A
 daemon at DOCKER_HOST or the default socket) and skip with the reason when none answers; set
 ENVSNAP_REQUIRE_DOCKER=1 to make that a failure instead (CI, after .ci/docker-setup).
 `python_slim_image` is the local base image that rendered Dockerfiles name for this Python.
+
+Test runs that share one daemon delete each other's intermediate images, so each docker-marked
+test (its setup, call and teardown) runs holding `LOCK` (``flock /tmp/envsnap-docker.lock``),
+which every engineer's docker work takes; `docker_lock` sees when a parent (``flock LOCK make
+test``) already holds it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 __all__ = [
+    "LOCK",
+    "daemon_unavailable",
     "docker_client",
     "docker_images",
+    "docker_lock",
     "image_ids",
     "python_slim_image",
     "remove_new_dangling_images",
@@ -28,6 +37,50 @@ __all__ = [
 ]
 
 SETUP_HINT = "run .ci/docker-setup (starts dockerd and builds the local base images)"
+LOCK = Path(os.environ.get("ENVSNAP_DOCKER_LOCK", "/tmp/envsnap-docker.lock"))
+
+
+def _inherited_lock() -> bool:
+    """True when a descriptor this process inherited holds `LOCK` (``flock LOCK pytest``):
+    locking the file again through a new descriptor would wait for ourselves forever."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        return False
+    for fd in fds.iterdir():
+        try:
+            if Path(os.readlink(fd)) != LOCK:
+                continue
+            fcntl.flock(int(fd.name), fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours: succeeds at once
+        except OSError:
+            continue
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def docker_lock() -> Iterator[None]:
+    """Hold the machine's docker lock (waiting for other runs) unless a parent holds it."""
+    if _inherited_lock():
+        yield
+        return
+    fd = os.open(LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    """A docker-marked test's setup (module fixtures that build images), call and teardown run
+    under `docker_lock`."""
+    if item.get_closest_marker("docker") is None:
+        return (yield)
+    with docker_lock():
+        return (yield)
 
 
 def require_docker(reason: str) -> None:
@@ -37,22 +90,35 @@ def require_docker(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[Any]:
-    """The daemon's low-level API client; skips the test when no daemon answers."""
+def daemon_unavailable() -> str | None:
+    """Why no Docker daemon can be used here (the SDK missing, none answering), or None."""
     from envsnap.engine.docker import DockerEngine
     from envsnap.errors import EnvsnapError
 
     try:
         import docker  # noqa: F401  (the SDK the engine needs)
     except ImportError:
-        require_docker("the docker SDK is not installed (pip install docker)")
+        return "the docker SDK is not installed (pip install docker)"
     engine = DockerEngine()
     try:
-        client = engine.api()
+        engine.api()
     except EnvsnapError as exc:
-        require_docker(f"{str(exc).partition(';')[0]}; {SETUP_HINT}")
-    yield client
+        return f"{str(exc).partition(';')[0]}; {SETUP_HINT}"
+    finally:
+        engine.close()
+    return None
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    """The daemon's low-level API client; skips the test when no daemon answers."""
+    from envsnap.engine.docker import DockerEngine
+
+    why = daemon_unavailable()
+    if why:
+        require_docker(why)
+    engine = DockerEngine()
+    yield engine.api()
     engine.close()
 
 

@@ -1,0 +1,47 @@
+"""What the suite takes away from the calling shell before any test runs (issue #18, point 3).
+
+A test must pass whatever the shell sets: the allow-listed determinism variables are recorded by
+every capture and compared by every check, a launcher's variables name the node of a fleet
+report, and envsnap's own switches change what it prints. `scrub` removes them from
+``os.environ`` when tests/conftest.py is imported, so every test and every child process it
+starts (the CLI in a subprocess, pip, torchrun) sees a plain environment; a test that needs one
+of them sets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+
+from envsnap._envvars import ALLOWLIST
+from envsnap.checks.rules.blas import THREAD_VARS
+
+__all__ = ["PREFIXES", "SCRUBBED", "scrub"]
+
+# Set by launchers in each worker; read by `envsnap check --save` and `require(distributed=...)`.
+LAUNCHER = frozenset(
+    {
+        "RANK",
+        "LOCAL_RANK",
+        "GROUP_RANK",
+        "ROLE_RANK",
+        "WORLD_SIZE",
+        "LOCAL_WORLD_SIZE",
+        "MASTER_ADDR",
+        "MASTER_PORT",
+        "SLURMD_NODENAME",
+        "RAY_ADDRESS",
+    }
+)
+# envsnap's own switches and what changes what it writes or where it logs.
+OWN = frozenset({"SOURCE_DATE_EPOCH", "ENVSNAP_DEBUG", "ENVSNAP_CACHE_DIR", "NO_COLOR"})
+SCRUBBED: frozenset[str] = ALLOWLIST | frozenset(THREAD_VARS) | LAUNCHER | OWN
+# Whole families: torchrun's agent, Slurm's job, MLflow's server, the NVML stand-in's switches.
+PREFIXES = ("TORCHELASTIC_", "SLURM_", "MLFLOW_", "FAKE_NVML_")
+
+
+def scrub(environ: MutableMapping[str, str]) -> list[str]:
+    """Remove the variables of `SCRUBBED` and `PREFIXES` from *environ*; return their names."""
+    gone = sorted(k for k in environ if k in SCRUBBED or k.startswith(PREFIXES))
+    for name in gone:
+        del environ[name]
+    return gone
