@@ -48,12 +48,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="envsnap",
         description=DESCRIPTION,
         formatter_class=Formatter,
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"envsnap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (only,) if only in COMMANDS else COMMANDS:
         module = importlib.import_module(f"envsnap.commands.{name}")
         module.register(sub)
+    for verb_parser in _verbs(parser).values():
+        # `--stric` is not `--strict`: a mistyped option is an error, never another option
+        verb_parser.allow_abbrev = False
     return parser
 
 

@@ -101,5 +101,29 @@ def test_help_and_errors_still_come_from_argparse(cli, tmp_path: Path) -> None:
     bad = cli("check", "--bogus")
     assert bad.returncode == 2 and "unrecognized arguments: --bogus" in bad.stderr
     short = cli("capture", "--off", "--json", "-o", str(tmp_path / "c"))  # an abbreviation
-    assert short.returncode == 0, short.stderr
-    assert json.loads(short.stdout)["packages"] > 0
+    assert short.returncode == 2 and "unrecognized arguments: --off" in short.stderr
+    assert not (tmp_path / "c").exists()
+    whole = cli("capture", "--offline", "--json", "-o", str(tmp_path / "c"))
+    assert whole.returncode == 0, whole.stderr
+    assert json.loads(whole.stdout)["packages"] > 0
+
+
+def _long_options(verb: str) -> list[str]:
+    parser = cli._verbs(cli.build_parser(verb))[verb]
+    flags = [f for a in parser._actions for f in a.option_strings if f.startswith("--")]
+    return [f for f in flags if f not in ("--help",)]
+
+
+@pytest.mark.parametrize("verb", cli.COMMANDS)
+def test_no_option_is_taken_for_a_prefix_of_it(verb: str) -> None:
+    """`--stric` is an error, not `--strict` (argparse's abbreviations are off, issue #18)."""
+    for flag in _long_options(verb):
+        with pytest.raises(SystemExit) as exc:
+            cli.build_parser(verb).parse_args([verb, flag[:-1]], namespace=SimpleNamespace())
+        assert exc.value.code == 2, flag
+
+
+def test_a_mistyped_strict_is_refused_by_the_cli(cli, tmp_path: Path) -> None:
+    done = cli("check", str(tmp_path), "--stric")
+    assert done.returncode == 2
+    assert "unrecognized arguments: --stric" in done.stderr

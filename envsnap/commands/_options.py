@@ -4,14 +4,16 @@
 Importing argparse (with gettext, which imports locale on its first message) and building the
 parser is a large part of a whole capture or check (bench/ measures both). `fast_parse` accepts
 only what argparse reads the same way (exact option names, ``--name=value``, one positional)
-and returns None for anything else, which then goes to argparse: help, abbreviations, bundled
-short flags, ``--``, and every error.
+and returns None for anything else, which then goes to argparse: help, bundled short flags,
+``--``, and every error. Neither accepts an abbreviated option (``--stric``): argparse's
+parsers are built with ``allow_abbrev=False``.
 """
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+from .._defaults import DEFAULT_DIR
 from .._record import Record, record
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
@@ -19,7 +21,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-__all__ = ["Option", "Positional", "add_arguments", "fast_parse"]
+__all__ = ["DIR_HELP", "Option", "Positional", "add_arguments", "fast_parse"]
+
+# The help of the capture folder every verb that reads one takes as DIR.
+DIR_HELP = f"the capture's folder (default: ./{DEFAULT_DIR})"
 
 
 @record

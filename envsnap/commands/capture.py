@@ -21,7 +21,7 @@ Record the environment of this interpreter (or --python PATH) and this machine i
 
   pylock.toml       PEP 751 lock of every installed distribution, with hashes and sources;
                     [tool.envsnap] holds Python, OS, CUDA stack, BLAS and determinism variables
-  requirements.txt  the same pins with --hash lines (pip install --require-hashes -r)
+  requirements.txt  the same pins with --hash lines (pip install --require-hashes --no-deps -r)
   hardware.toml     GPUs (NVML), driver, CPU and instruction sets, RAM, NUMA
   conda-lock.yml    conda packages, when the target is a conda environment
   numerics.toml     with --numerics: bits of a battery of GEMM, conv, reductions, libm, FFT,
@@ -147,9 +147,11 @@ def run(args: SimpleNamespace) -> int:
         if importable_name(args.output) and Path(args.output).resolve().parent == Path.cwd():
             # From this directory, `import NAME` finds the capture folder (a namespace package)
             # before an installed NAME, editable installs included.
+            name = Path(args.output).name
             print(
-                f"warning: {args.output}: a folder here named like a Python package shadows an "
-                f"import of that name; ./{DEFAULT_DIR} (the default) cannot be imported",
+                f"warning: {args.output}: a folder here named like a Python package shadows "
+                f"`import {name}` run from this folder; a name with a dash, like the default "
+                f"{DEFAULT_DIR}, shadows nothing",
                 file=sys.stderr,
             )
         if env.unhashed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .._defaults import DEFAULT_DIR
-from ._options import Option, Positional, add_arguments
+from ._options import DIR_HELP, Option, Positional, add_arguments
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ OPTIONS = (
         metavar="NAME",
     ),
 )
-POSITIONAL = Positional("directory", "DIR", f"default: ./{DEFAULT_DIR}", DEFAULT_DIR)
+POSITIONAL = Positional("directory", "DIR", DIR_HELP, DEFAULT_DIR)
 
 
 def register(sub: Any) -> None:

@@ -22,6 +22,7 @@ def register(sub: Any) -> None:
     """Add the `log` sub-command to *sub*."""
     from ..api import DEFAULT_DIR
     from ._formatter import Formatter
+    from ._options import DIR_HELP
 
     p = sub.add_parser(
         "log",
@@ -29,7 +30,7 @@ def register(sub: Any) -> None:
         description=HELP,
         formatter_class=Formatter,
     )
-    p.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR")
+    p.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR", help=DIR_HELP)
     p.add_argument("--mlflow", action="store_true", help="log to MLflow (the one tracker so far)")
     p.add_argument("--run-id", metavar="RUN", help="the MLflow run to log to")
     p.add_argument("--json", action="store_true", help="print the run, files and tags as JSON")

@@ -53,8 +53,9 @@ def register(sub: Any) -> None:
         formatter_class=Formatter,
     )
     from .._defaults import DEFAULT_DIR
+    from ._options import DIR_HELP
 
-    p.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR")
+    p.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR", help=DIR_HELP)
     p.add_argument("-t", "--tag", metavar="TAG", help="tag for the built image")
     p.add_argument("--context", metavar="OUT", help="write the build context here (kept)")
     p.add_argument("--no-build", action="store_true", help="render the context, do not build")

@@ -27,6 +27,7 @@ def register(sub: Any) -> None:
     """Add the `report` sub-command to *sub*."""
     from ..api import DEFAULT_DIR
     from ._formatter import Formatter
+    from ._options import DIR_HELP
 
     p = sub.add_parser(
         "report",
@@ -34,7 +35,7 @@ def register(sub: Any) -> None:
         description=HELP,
         formatter_class=Formatter,
     )
-    p.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR")
+    p.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR", help=DIR_HELP)
     p.add_argument("-o", "--output", metavar="FILE", help="default: REPRODUCIBILITY.md")
     p.add_argument("--json", action="store_true", help="print the report's facts as JSON")
     p.set_defaults(func=run)
