@@ -39,9 +39,14 @@ def capture_lock(directory: str | os.PathLike[str]) -> Path:
     default = f" (./{DEFAULT_DIR} is the default; pass the capture's folder as DIR)"
     note = default if root == Path(DEFAULT_DIR) else ""
     hint = f"run `envsnap capture` first (it writes ./{DEFAULT_DIR}, or -o DIR)"
+    if root.exists() and not root.is_dir():
+        # `check envsnap-capture/pylock.toml`: a capture's file given for its folder
+        folder = root.parent
+        if (folder / "pylock.toml").is_file():
+            hint = f"pass the folder that holds it as DIR: {folder}"
+        raise InputError(f"{root}: is a file, not a capture folder", hint=hint)
     if not root.is_dir():
-        what = "is not a directory" if root.exists() else "capture directory not found"
-        raise InputError(f"{root}: {what}{note}", hint=hint)
+        raise InputError(f"{root}: capture directory not found{note}", hint=hint)
     lock = root / "pylock.toml"
     if not lock.is_file():
         raise InputError(f"{lock}: not found{note}", hint=hint)

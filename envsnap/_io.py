@@ -64,7 +64,10 @@ def write_atomic(path: str | os.PathLike[str], text: str, *, private: bool = Fal
         target.parent.mkdir(parents=True, exist_ok=True)
     mode = 0o600 if private else 0o644
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(8).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+    except OSError as exc:  # named as the file asked for: the temp name means nothing to a user
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
@@ -72,6 +75,10 @@ def write_atomic(path: str | os.PathLike[str], text: str, *, private: bool = Fal
             os.fsync(fh.fileno())
         tmp.chmod(mode)  # whatever the umask: the lock is shared, a cache entry is not
         tmp.replace(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

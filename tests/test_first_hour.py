@@ -244,3 +244,51 @@ def test_the_image_installs_envsnap_ml_from_the_context_only(cli: CLI, tmp_path:
     assert [p.name for p in (ctx / "tool").glob("envsnap*")] == [
         "envsnap_ml-0.1.0-py3-none-any.whl"
     ]
+
+
+def test_the_shadowing_warning_says_what_shadows_what(cli: CLI, tmp_path: Path) -> None:
+    """Not "./envsnap-capture (the default) cannot be imported" (issue #18)."""
+    done = cli("capture", "--offline", "-o", "mylab", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (line,) = [ln for ln in done.stderr.splitlines() if "shadows" in ln]
+    assert line == (
+        "warning: mylab: a folder here named like a Python package shadows `import mylab` run "
+        "from this folder; a name with a dash, like the default envsnap-capture, shadows nothing"
+    )
+
+
+def test_a_report_that_cannot_be_written_names_the_file_asked_for(cli: CLI, tmp_path: Path) -> None:
+    """`report -o /proc/x.md` names /proc/x.md, never envsnap's temp file (issue #18)."""
+    assert cli("capture", "--offline", "-q", "-o", "cap", cwd=tmp_path).returncode == 0
+    done = cli("report", "cap", "-o", "/proc/x.md", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "envsnap: error: /proc/x.md: cannot write the report (No such file or directory)\n"
+    )
+
+
+def test_a_file_of_the_capture_given_for_its_folder_names_the_folder(
+    cli: CLI, tmp_path: Path
+) -> None:
+    """`check envsnap-capture/pylock.toml` does not answer "run `envsnap capture` first"."""
+    assert cli("capture", "--offline", "-q", cwd=tmp_path).returncode == 0
+    for verb in ("check", "rebuild", "report"):
+        done = cli(verb, "envsnap-capture/pylock.toml", cwd=tmp_path)
+        assert done.returncode == 2, (verb, done.stderr)
+        assert done.stderr.splitlines() == [
+            "envsnap: error: envsnap-capture/pylock.toml: is a file, not a capture folder",
+            "  hint: pass the folder that holds it as DIR: envsnap-capture",
+        ], verb
+        assert "envsnap capture` first" not in done.stderr
+
+
+def test_help_describes_dir_and_the_install_command(cli: CLI) -> None:
+    """`--help` of every verb that reads a capture says what DIR is; capture's names the pip
+    command its requirements.txt installs with, --no-deps included (issue #18)."""
+    for verb in ("check", "rebuild", "report", "log"):
+        done = cli(verb, "--help")
+        assert done.returncode == 0
+        assert re.search(r"^  DIR +the capture's folder \(default: \./envsnap-capture\)$",
+                         done.stdout, re.MULTILINE), (verb, done.stdout)  # fmt: skip
+    capture = cli("capture", "--help").stdout
+    assert "pip install --require-hashes --no-deps -r" in capture

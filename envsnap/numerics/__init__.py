@@ -64,6 +64,33 @@ def _preconditions(recorded: Numerics, where: str, ours: str | None = None) -> F
     return None
 
 
+def _not_importable(recorded: Numerics, current: Numerics, python: str | None) -> Finding | None:
+    """One warning when none of the frameworks the capture measured imports in the interpreter
+    checked (typically envsnap's own, without --python), instead of a line per probe."""
+    import sys
+
+    from .model import printable
+
+    wanted = [f.name for f in recorded.frameworks if f.status == "ok"]
+    here = {f.name: f for f in current.frameworks}
+    if not wanted or any(here[n].status == "ok" for n in wanted if n in here):
+        return None
+    names = " and ".join(wanted) if len(wanted) < 3 else ", ".join(wanted)
+    where = python or f"{sys.executable} (envsnap's own interpreter)"
+    first = here.get(wanted[0])
+    why = f" ({printable(first.reason)})" if first is not None and first.reason else ""
+    return Finding(
+        "warning",
+        "numerics",
+        "numerics.not-run",
+        f"the numerics battery could not run here: {names} "
+        f"{'does' if len(wanted) == 1 else 'do'} not import in {where}{why}",
+        expected=", ".join(wanted),
+        actual="not importable",
+        remedy="pass --python PATH: the interpreter of the environment the job runs in",
+    )
+
+
 def check(
     directory: str | os.PathLike[str],
     *,
@@ -80,6 +107,9 @@ def check(
     if blocked is not None:
         return [blocked], None
     current = run_battery(python, timeout=timeout)
+    unrunnable = _not_importable(recorded, current, python)
+    if unrunnable is not None:
+        return [unrunnable], None
     if not current.complete:
         return [
             Finding(

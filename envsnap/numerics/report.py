@@ -92,26 +92,37 @@ def _remedy(comp: ProbeComparison, verdicts: Mapping[str, Verdict] | None) -> st
         return "re-run `envsnap check --numerics` on the second machine to test the settings"
     verdict = verdicts.get(comp.id)
     if verdict and verdict.fixed_by:
-        what = "run-to-run identical and bits match" if comp.status != "differs" else "bits match"
-        return f"fix verified: {what} with {verdict.fixed_by}"
+        # rendered after "fix: ": the setting first, then the proof
+        what = (
+            "identical runs and the recorded bits"
+            if comp.status != "differs"
+            else ("the recorded bits")
+        )
+        return f"{verdict.fixed_by} (verified here: it gives {what})"
     tried = f" (tried: {'; '.join(verdict.tried)})" if verdict and verdict.tried else ""
     return NO_FIX + tried
 
 
-def _differs(comp: ProbeComparison, verdicts: Mapping[str, Verdict] | None) -> Finding:
-    sample = (
+def _sample(comp: ProbeComparison) -> str:
+    """How the recorded sample of the output compares: "bits differ (SAMPLE)"."""
+    if not comp.sample_size:
+        return "shape or dtype changed"
+    if not comp.sample_differs:  # the digest covers every value, the sample only a few
+        return f"outside the {comp.sample_size} sampled values, which all match"
+    return (
         f"{comp.sample_differs} of {comp.sample_size} sampled values differ"
         + (f", max {comp.max_ulps} ulps" if comp.max_ulps else "")
         + (f", rel {comp.max_rel:.1e}" if comp.max_rel else "")
-        if comp.sample_size
-        else "shape or dtype changed"
     )
+
+
+def _differs(comp: ProbeComparison, verdicts: Mapping[str, Verdict] | None) -> Finding:
     cause = "; ".join(comp.causes) or "no recorded dispatch fact differs (unexplained)"
     return Finding(
         "warning",
         "numerics",
         "numerics.differs",
-        f"{comp.id}: bits differ ({sample}); likely cause: {cause}",
+        f"{comp.id}: bits differ ({_sample(comp)}); likely cause: {cause}",
         expected=_sha(comp.recorded.sha256),
         actual=_sha(comp.current.sha256 if comp.current else ""),
         remedy=_remedy(comp, verdicts),
@@ -154,13 +165,25 @@ def findings(
                     actual=comp.reason,
                 )
             )
-        elif comp.status == "not-measurable":
-            out.append(
-                Finding(
-                    "info",
-                    "numerics",
-                    "numerics.not-measurable",
-                    f"{comp.id}: not measurable here: {comp.reason}",
-                )
-            )
+    out.extend(_not_measurable([c for c in comps if c.status == "not-measurable"]))
+    return out
+
+
+def _not_measurable(comps: Sequence[ProbeComparison]) -> list[Finding]:
+    """One info finding per reason: "torch.*: not measurable here: torch is not importable
+    here (...) (21 probes)", not one line per probe of a framework that does not import."""
+    by_reason: dict[str, list[ProbeComparison]] = {}
+    for comp in comps:
+        by_reason.setdefault(comp.reason, []).append(comp)
+    out = []
+    for reason, group in by_reason.items():
+        what, count = group[0].id, ""
+        if len(group) > 1:
+            heads = {c.id.rsplit(".", 1)[0] for c in group}
+            if len(heads) > 1:
+                heads = {c.id.split(".", 1)[0] for c in group}
+            what = ", ".join(f"{head}.*" for head in sorted(heads))
+            count = f" ({len(group)} probes)"
+        message = f"{what}: not measurable here: {reason}{count}"
+        out.append(Finding("info", "numerics", "numerics.not-measurable", message))
     return out

@@ -64,5 +64,8 @@ def write_report(
         else markdown.update(old, sections, str(target))
     )
     if text != old:
-        write_atomic(target, text)
+        try:
+            write_atomic(target, text)
+        except OSError as exc:  # /proc/x.md, a read-only or full disk: bad output path, exit 2
+            raise InputError(f"{target}: cannot write the report ({exc.strerror})") from None
     return ReportResult(facts=data, markdown=text, path=str(target), created=old is None)

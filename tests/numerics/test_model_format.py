@@ -106,6 +106,23 @@ def test_a_diff_reports_findings_with_an_unverified_remedy_and_the_summary() -> 
     assert (same.matched, findings(compare(one, one), {})) == (len(one.probes), [])
 
 
+def test_wording_of_a_difference_outside_the_sample_and_of_a_verified_fix() -> None:
+    """Not "bits differ (0 of 32 sampled values differ)", not "fix: fix verified: ..."."""
+    from envsnap.numerics.remedies import Verdict
+
+    one = _load(1)
+    gemm = one.probe("numpy.cpu.gemm-f64")
+    assert gemm is not None
+    other = replace(gemm, sha256="0" * 64)
+    elsewhere = replace(one, probes=tuple(other if p.id == gemm.id else p for p in one.probes))
+    comps = [c for c in compare(one, elsewhere) if c.status == "differs"]
+    (found,) = findings(comps, {gemm.id: Verdict("OPENBLAS_NUM_THREADS=1")})
+    assert "bits differ (outside the 32 sampled values, which all match)" in found.message
+    assert "0 of 32" not in found.message
+    assert found.remedy == "OPENBLAS_NUM_THREADS=1 (verified here: it gives the recorded bits)"
+    assert not found.remedy.startswith("fix")
+
+
 def test_a_missing_framework_is_not_measurable_not_an_error() -> None:
     one = _load(1)
     bare = from_battery(
@@ -118,7 +135,11 @@ def test_a_missing_framework_is_not_measurable_not_an_error() -> None:
     found = findings(compare(one, bare), {})
     assert {f.severity for f in found} == {"info"}
     assert {f.code for f in found} == {"numerics.not-measurable"}
-    assert "numpy is not importable here" in found[0].message
+    numpy = [f for f in found if "numpy is not importable here" in f.message]
+    count = sum(p.framework == "numpy" for p in one.probes)
+    assert [f.message for f in numpy] == [
+        f"numpy.cpu.*: not measurable here: numpy is not importable here (x) ({count} probes)"
+    ]
 
 
 def test_hostile_strings_from_a_capture_reach_the_terminal_escaped() -> None:

@@ -97,11 +97,13 @@ def test_other_thread_counts_are_found_attributed_and_fixed(
     gemm = found["numpy.cpu.gemm-f64"]
     assert gemm["severity"] == "warning" and gemm["code"] == "numerics.differs"
     assert "likely cause: numpy's BLAS threads: 1 -> 2" in gemm["message"]
-    assert gemm["remedy"] == "fix verified: bits match with OPENBLAS_NUM_THREADS=1"
-    assert found["numpy.cpu.gemm-f32"]["remedy"].startswith("fix verified: bits match with")
+    assert gemm["remedy"] == "OPENBLAS_NUM_THREADS=1 (verified here: it gives the recorded bits)"
+    assert found["numpy.cpu.gemm-f32"]["remedy"].endswith(
+        " (verified here: it gives the recorded bits)"
+    )
     total = found["torch.cpu.sum-f32"]
     assert "torch threads: 1 -> 2" in total["message"]
-    assert total["remedy"] == "fix verified: bits match with torch.set_num_threads(1)"
+    assert total["remedy"] == "torch.set_num_threads(1) (verified here: it gives the recorded bits)"
     assert "numpy.cpu.exp-f64" not in found and "numpy.cpu.rng-normal" not in found
     summary = envelope["numerics"]
     assert summary["differs"] == len(found) and summary["matched"] == summary["compared"] - len(
@@ -141,7 +143,7 @@ def test_another_openblas_kernel_is_found_and_the_coretype_switch_restores_it(
     )
     gemm = found["numpy.cpu.gemm-f64"]
     assert "numpy's BLAS kernel (OpenBLAS core type): Haswell -> " in gemm["message"]
-    assert gemm["remedy"] == "fix verified: bits match with OPENBLAS_CORETYPE=Haswell"
+    assert gemm["remedy"] == "OPENBLAS_CORETYPE=Haswell (verified here: it gives the recorded bits)"
     assert not any(name.startswith("torch.") for name in found)
 
 
@@ -153,9 +155,32 @@ def test_a_missing_framework_is_not_measurable(
     capture(cap, torch_python)
     found = numerics_findings(check_json(cap, numpy_python))
     torch_ones = {k: f for k, f in found.items() if k.startswith("torch.")}
-    assert torch_ones and {f["severity"] for f in torch_ones.values()} == {"info"}
-    assert all("torch is not importable here" in f["message"] for f in torch_ones.values())
+    # one line for the framework, not one per probe (issue #18)
+    assert list(torch_ones) == ["torch.cpu.*"]
+    assert torch_ones["torch.cpu.*"]["severity"] == "info"
+    assert "torch is not importable here" in torch_ones["torch.cpu.*"]["message"]
+    assert torch_ones["torch.cpu.*"]["message"].endswith(" probes)")
     assert not [k for k, f in found.items() if f["severity"] != "info"]
+
+
+@pytest.mark.slow
+def test_without_python_the_battery_says_once_that_it_could_not_run(
+    torch_python: Path, tmp_path: Path
+) -> None:
+    """`check DIR --numerics` in envsnap's own interpreter, where neither numpy nor torch
+    imports: one finding that suggests --python, not a line per probe (issue #18)."""
+    cap = tmp_path / "cap"
+    capture(cap, torch_python)
+    done = envsnap_cli("check", cap, "--numerics")
+    assert done.returncode == 1, done.stderr
+    lines = [ln for ln in done.stdout.splitlines() if " numerics" in ln]
+    assert len(lines) == 1, done.stdout
+    assert "numerics.not-run" in lines[0]
+    assert (
+        "the numerics battery could not run here: numpy and torch do not import in " in (lines[0])
+    )
+    assert "fix: pass --python PATH" in done.stdout
+    assert "not importable here" not in done.stdout
 
 
 def _slow_numpy_venv(tmp_path: Path) -> Path:
