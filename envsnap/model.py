@@ -359,6 +359,9 @@ class Environment(Model):
     cuda: CudaStack = field(default_factory=CudaStack)
     blas: tuple[BlasInfo, ...] = ()
     envvars: tuple[tuple[str, str], ...] = ()
+    # (variable, launcher) for the envvars torchrun or Ray set in the process that probed (not
+    # written to a lock: a fact of one run, which the checks name in their remedies)
+    launcher: tuple[tuple[str, str], ...] = ()
     conda: CondaEnv | None = None
     created_at: str = ""
     created_by: str = ""

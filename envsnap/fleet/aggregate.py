@@ -48,12 +48,17 @@ class Problem(Record):
 
 @record
 class FleetResult(Record):
-    """The nodes' verdicts, what differs between them, and the files that could not be read."""
+    """The nodes' verdicts, what differs between them, and the files that could not be read.
+
+    `shared` holds the findings (warnings and errors) every node's own check found alike: the
+    nodes agree with each other but all differ from the capture in them (a launcher's
+    default, a variable set everywhere), said once instead of once per node."""
 
     nodes: tuple[NodeRow, ...]
     report: Report
     problems: tuple[Problem, ...] = ()
     expected: int | None = None
+    shared: tuple[Finding, ...] = ()
 
     @property
     def incompatible(self) -> tuple[NodeRow, ...]:
@@ -88,6 +93,7 @@ class FleetResult(Record):
                 for n in self.nodes
             ],
             "findings": [f.to_dict() for f in self.report.findings],
+            "shared": [f.to_dict() for f in self.shared],
             "problems": [
                 {"file": p.file, "reason": p.reason, "fatal": p.fatal} for p in self.problems
             ],
@@ -104,12 +110,29 @@ def natural_key(name: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in _DIGITS.split(name))
 
 
-def _row(rep: NodeReport) -> NodeRow:
-    worst = rep.report.findings[0] if rep.report.findings else None
-    first = ""
-    if worst is not None and worst.severity != "info":
+_AS_EVERY = "as every node (below)"
+
+
+def _row(rep: NodeReport, shared: frozenset[Finding]) -> NodeRow:
+    """The node's row; its first problem is one the other nodes do not share."""
+    own = [f for f in rep.report.findings if f.severity != "info"]
+    worst = next((f for f in own if f not in shared), None)
+    first = _AS_EVERY if own and worst is None else ""
+    if worst is not None:
         first = worst.message + (f" ({worst.actual})" if worst.actual else "")
     return NodeRow(rep.node, rep.verdict, len(rep.report.errors), len(rep.report.warnings), first)
+
+
+def _shared(reports: Sequence[NodeReport]) -> frozenset[Finding]:
+    """The warnings and errors found alike by every node's check (two nodes or more)."""
+    if len(reports) < 2:
+        return frozenset()
+    common = {f for f in reports[0].report.findings if f.severity != "info"}
+    for rep in reports[1:]:
+        common &= set(rep.report.findings)
+        if not common:
+            break
+    return frozenset(common)
 
 
 def _plural(n: int) -> str:
@@ -135,11 +158,17 @@ def _has(names: Sequence[str]) -> str:
     return "has" if len(names) == 1 else "have"
 
 
+_PINS = 8  # pins in one pip command; past that the remedy names the lock to install instead
+
+
 def _package_detail(
-    groups: Sequence[tuple[str, list[str]]], differs: dict[str, tuple[tuple[str, str, str], ...]]
+    groups: Sequence[tuple[str, list[str]]],
+    differs: dict[str, tuple[tuple[str, str, str], ...]],
+    capture: str,
 ) -> tuple[str, str]:
     """What the odd package sets change against the largest one, and the pip command that fixes
-    them (a package at "missing" on the majority is to be removed)."""
+    them (a package at "missing" on the majority is to be removed). Many changes make no pip
+    line: when the majority matches *capture*, its lock is what to install."""
     base = {n: (rec, cur) for n, rec, cur in differs.get(groups[0][0], ())}
     notes: list[str] = []
     pins: set[str] = set()
@@ -156,16 +185,63 @@ def _package_detail(
                     pins.add(shlex.quote(f"{pkg}=={want}"))
         who = some(sorted(names, key=natural_key), 3)
         notes.append(f"{who}: {some(changed, 5) or 'another package set'}")
-    remedy = f"pip install {' '.join(sorted(pins))}" if pins else ""
+    ordered = sorted(pins)
+    if len(ordered) <= _PINS:
+        remedy = f"pip install {' '.join(ordered)}" if ordered else ""
+    elif not base and capture:  # the majority is the capture: install its lock
+        lock = shlex.quote(f"{capture.rstrip('/')}/requirements.txt")
+        remedy = f"pip install --no-deps --require-hashes -r {lock} ({len(ordered)} packages)"
+    else:
+        remedy = (
+            f"pip install {' '.join(ordered[:_PINS])} and {len(ordered) - _PINS} more "
+            "(`envsnap check` on the node lists each)"
+        )
     return "; ".join(notes), remedy
+
+
+def _variables(text: str) -> dict[str, str]:
+    """The fingerprint's ``A=1 B=x y`` (sorted, a value may hold spaces) as a dict."""
+    out: dict[str, str] = {}
+    name = ""
+    for word in text.split(" "):
+        key, eq, value = word.partition("=")
+        if eq and key.isupper() and key.replace("_", "").isalnum():
+            name = key
+            out[name] = value
+        elif name:
+            out[name] += f" {word}"
+    return out
+
+
+def _determinism_detail(groups: Sequence[tuple[str, list[str]]]) -> tuple[str, str]:
+    """Which variables the odd nodes set otherwise than the largest group, and the commands
+    that bring them to it (quoted: values come from report files)."""
+    base = _variables(groups[0][0])
+    notes: list[str] = []
+    fixes: list[str] = []
+    for value, names in groups[1 : _MOST + 1]:
+        odd = _variables(value)
+        changed, commands = [], []
+        for var in sorted(base.keys() | odd.keys()):
+            want, have = base.get(var), odd.get(var)
+            if want == have:
+                continue
+            changed.append(f"{var} {have or 'unset'} (others {want or 'unset'})")
+            commands.append(f"export {var}={shlex.quote(want)}" if want else f"unset {var}")
+        who = some(sorted(names, key=natural_key), 3)
+        notes.append(f"{who}: {some(changed, 5)}")
+        fixes.append(f"on {who}: {'; '.join(commands)}")
+    return "; ".join(notes), "; ".join(fixes)
 
 
 def _field_finding(
     field: Field,
     groups: list[tuple[str, list[str]]],
     differs: dict[str, tuple[tuple[str, str, str], ...]],
+    captures: dict[str, str],
 ) -> Finding:
     groups.sort(key=lambda g: (-len(g[1]), g[0]))
+    capture = captures.get(groups[0][0], "")  # the largest package set's capture folder
     if field.key in _DIGESTS:  # a sha256 is named by its first 12 digits, as git does
         differs = {v[:12]: d for v, d in differs.items()}
         groups = [(v[:12], names) for v, names in groups]
@@ -176,9 +252,12 @@ def _field_finding(
         f" and {len(groups) - 1 - _MOST} more" if len(groups) - 1 > _MOST else ""
     )
     if field.key == "packages":
-        detail, pip = _package_detail(groups, differs)
+        detail, pip = _package_detail(groups, differs, capture)
         message, actual = f"{message} ({detail})", detail
         remedy = f"{pip} on {some(sorted(odd, key=natural_key), 3)}" if pip else remedy
+    elif field.key == "determinism":
+        actual, remedy = _determinism_detail(groups)
+        message = f"{message} ({actual})"
     return Finding(
         field.severity,
         field.category,
@@ -197,16 +276,20 @@ def aggregate(
     expected: int | None = None,
 ) -> FleetResult:
     """Compare every node with the capture (its own check) and with the other nodes."""
+    reports = list(reports)
+    shared = _shared(reports)
     rows: list[NodeRow] = []
     by_fp: dict[tuple[tuple[str, str], ...], list[str]] = {}
     differs: dict[str, tuple[tuple[str, str, str], ...]] = {}
+    captures: dict[str, str] = {}
     seen: dict[str, int] = {}
     for rep in reports:
-        rows.append(_row(rep))
+        rows.append(_row(rep, shared))
         by_fp.setdefault(rep.fingerprint, []).append(rep.node)
         seen[rep.node] = seen.get(rep.node, 0) + 1
         digest = dict(rep.fingerprint).get("packages", NONE)
         differs.setdefault(digest, rep.differ)
+        captures.setdefault(digest, rep.capture)
     found: list[Finding] = []
     fps = [(dict(fp), names) for fp, names in by_fp.items()]
     for field in FIELDS:
@@ -214,7 +297,7 @@ def aggregate(
         for fp, names in fps:
             values.setdefault(fp.get(field.key, NONE), []).extend(names)
         if len(values) > 1:
-            found.append(_field_finding(field, list(values.items()), differs))
+            found.append(_field_finding(field, list(values.items()), differs, captures))
     found.extend(_fleet_findings(len(rows), seen, expected))
     rows.sort(key=lambda r: natural_key(r.node))
     return FleetResult(
@@ -222,6 +305,7 @@ def aggregate(
         report=Report(tuple(sorted(found, key=Finding.sort_key))),
         problems=tuple(sorted(problems, key=lambda p: natural_key(p.file))),
         expected=expected,
+        shared=tuple(sorted(shared, key=Finding.sort_key)),
     )
 
 

@@ -7,7 +7,7 @@ everything printed goes through `printable`, so no escape sequence reaches the t
 from __future__ import annotations
 
 from envsnap._record import replace
-from envsnap.findings import Report
+from envsnap.findings import Finding, Report
 
 from .aggregate import FleetResult
 
@@ -53,8 +53,12 @@ def _summary(result: FleetResult) -> str:
         parts.append(f"{len(between.errors)} error(s) between the nodes")
     if between.warnings:
         parts.append(f"{len(between.warnings)} warning(s) between the nodes")
+    shared = ", ".join(dict.fromkeys(f.code for f in result.shared))
     if not between.findings:
-        parts.append("the nodes agree with each other")
+        agree = "the nodes agree with each other"
+        parts.append(f"{agree} but all differ from the capture in {shared}" if shared else agree)
+    elif shared:
+        parts.append(f"all differ from the capture in {shared}")
     skipped = sum(1 for p in result.problems if p.fatal)
     if skipped:
         parts.append(f"{skipped} report file(s) unreadable")
@@ -65,8 +69,7 @@ def render(result: FleetResult) -> str:
     """The whole text report (no trailing newline)."""
     from envsnap.checks.report import render_text
 
-    lines = _table(result) if result.nodes else ["no node reports"]
-    if result.report.findings:
+    def findings(found: tuple[Finding, ...]) -> str:
         safe = Report(
             tuple(
                 replace(
@@ -76,11 +79,18 @@ def render(result: FleetResult) -> str:
                     actual=printable(f.actual),
                     remedy=printable(f.remedy),
                 )
-                for f in result.report.findings
+                for f in found
             )
         )
         # render_text's last line is check's verdict; the fleet's own summary line follows
-        lines += ["", "between the nodes:", render_text(safe).rsplit("\n", 1)[0]]
+        return render_text(safe).rsplit("\n", 1)[0]
+
+    lines = _table(result) if result.nodes else ["no node reports"]
+    if result.shared:
+        lines += ["", f"every node against the capture (all {len(result.nodes):,} alike):"]
+        lines.append(findings(result.shared))
+    if result.report.findings:
+        lines += ["", "between the nodes:", findings(result.report.findings)]
     for p in result.problems:
         kind = "skipped" if p.fatal else "ignored"
         lines.append(f"{kind} {printable(p.file)}: {printable(p.reason)}")

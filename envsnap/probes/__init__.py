@@ -61,6 +61,7 @@ def capture(
     stamp = _now()
     variables = envvars.probe(os.environ)
     withheld += envvars.withheld(variables)
+    set_by = _launcher_vars(dict(variables))
     environment = Environment(
         python=tgt.python,
         os=osinfo.probe(),
@@ -69,6 +70,7 @@ def capture(
         cuda=cuda.probe(pkgs, tgt.site_dirs),
         blas=blas.probe(pkgs, tgt.site_dirs),
         envvars=variables,
+        launcher=set_by,
         conda=conda_env,
         created_at=stamp,
         created_by=f"envsnap {__version__}",
@@ -82,3 +84,14 @@ def capture(
         created_by=f"envsnap {__version__}",
     )
     return Snapshot(environment=environment, hardware=hardware)
+
+
+def _launcher_vars(variables: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The recorded variables a launcher (torchrun, Ray) set in this process."""
+    if "OMP_NUM_THREADS" not in variables:
+        return ()  # the common case: nothing to read
+    import sys
+
+    from . import launcher
+
+    return launcher.probe(os.environ, launcher.started_with(), ray="ray" in sys.modules)

@@ -114,3 +114,39 @@ def test_thread_counts() -> None:
     assert codes(found) == {("warning", "blas.threads-changed")}
     assert {f.remedy for f in found} == {"export OMP_NUM_THREADS=8", "unset MKL_NUM_THREADS"}
     assert blas.thread_counts(recorded, recorded) == []
+
+
+def _launched(launcher: str, value: str = "1") -> model.Snapshot:
+    snap = with_envvars(snapshot(), OMP_NUM_THREADS=value)
+    env = model.replace(snap.environment, launcher=(("OMP_NUM_THREADS", launcher),))
+    return model.replace(snap, environment=env)
+
+
+def test_a_thread_count_torchrun_set_is_named_with_a_remedy_that_works_under_it() -> None:
+    """Issue #18: `unset OMP_NUM_THREADS` cannot be applied in a torchrun worker."""
+    (unset,) = blas.thread_counts(snapshot(), _launched("torchrun"))
+    assert unset.message == (
+        "OMP_NUM_THREADS=1 here: torchrun sets it to 1 in each worker when it is not exported; "
+        "reductions are split across other threads"
+    )
+    assert (unset.expected, unset.actual) == ("unset", "1 (set by torchrun)")
+    assert unset.remedy == (
+        "capture as the workers run (OMP_NUM_THREADS=1 envsnap capture), "
+        "or set OMP_NUM_THREADS before torchrun"
+    )
+    (valued,) = blas.thread_counts(
+        with_envvars(snapshot(), OMP_NUM_THREADS="4"), _launched("torchrun")
+    )
+    assert valued.remedy == "export OMP_NUM_THREADS=4 before torchrun"
+    assert "unset" not in valued.remedy
+
+
+def test_a_thread_count_ray_set_names_ray_and_its_runtime_env() -> None:
+    (found,) = blas.thread_counts(
+        with_envvars(snapshot(), OMP_NUM_THREADS="8"), _launched("ray", "2")
+    )
+    assert "Ray sets it in each worker to the task's CPUs" in found.message
+    assert found.actual == "2 (set by ray)"
+    assert found.remedy == (
+        "export OMP_NUM_THREADS=8 in the job's runtime_env (env_vars), or before `ray start`"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from envsnap.findings import Finding
 from envsnap.fleet.aggregate import Problem, aggregate, natural_key
 from envsnap.fleet.report import NodeReport, ReportError, parse
 from tests.fakes.fleetreports import TOO_OLD, node_report
@@ -118,7 +119,15 @@ def test_natural_order() -> None:
 
 def test_json_envelope_keys_are_pinned() -> None:
     data = aggregate([*_alike(2), node_report("node-3", driver="550.54.15")], expected=3).to_dict()
-    assert list(data) == ["version", "compatible", "expected", "nodes", "findings", "problems"]
+    assert list(data) == [
+        "version",
+        "compatible",
+        "expected",
+        "nodes",
+        "findings",
+        "shared",
+        "problems",
+    ]
     assert data["version"] == 1
     assert data["compatible"] is False
     assert list(data["nodes"][0]) == ["node", "verdict", "errors", "warnings", "first"]
@@ -182,3 +191,77 @@ def test_a_value_on_every_node_is_named_briefly() -> None:
     assert finding.message.startswith("4 nodes have RAM 2015 GiB, odd-0 has 0 GiB, odd-1 has 1 GiB")
     assert "and 15 more value(s): another amount of memory" in finding.message
     assert finding.actual.endswith(" and 15 more")
+
+
+LAUNCHED = Finding(
+    "warning",
+    "blas",
+    "blas.threads-changed",
+    "OMP_NUM_THREADS=1 here: torchrun sets it to 1 in each worker when it is not exported; "
+    "reductions are split across other threads",
+    "unset",
+    "1 (set by torchrun)",
+    "capture as the workers run (OMP_NUM_THREADS=1 envsnap capture), or set OMP_NUM_THREADS "
+    "before torchrun",
+)
+
+
+def test_what_every_node_finds_alike_is_said_once_apart_from_the_odd_node() -> None:
+    """Issue #18: all ranks differing from the capture in one way is one finding, not a row
+    each; the odd node is still named between the nodes."""
+    from envsnap.fleet.render import render
+
+    reports = [node_report(f"node-{i}", (LAUNCHED,)) for i in (1, 2, 3)]
+    alike = aggregate(reports, expected=3)
+    assert alike.shared == (LAUNCHED,) and alike.report.findings == ()
+    assert {n.first for n in alike.nodes} == {"as every node (below)"}
+    assert alike.exit_code() == 0 and alike.exit_code(strict=True) == 1
+    text = render(alike)
+    assert text.count("OMP_NUM_THREADS=1 here") == 1
+    assert "every node against the capture (all 3 alike):" in text
+    assert text.splitlines()[-1] == (
+        "fleet ok: 3 of 3 node(s) reported (3 differs); the nodes agree with each other but all "
+        "differ from the capture in blas.threads-changed"
+    )
+    odd = node_report("node-7", (LAUNCHED, TOO_OLD), driver="550.54.15")
+    mixed = aggregate([*reports, odd])
+    assert mixed.shared == (LAUNCHED,)
+    assert [f.code for f in mixed.report.findings] == ["fleet.driver"]
+    (row,) = [n for n in mixed.nodes if n.node == "node-7"]
+    assert row.first.startswith(TOO_OLD.message)
+    assert json.loads(json.dumps(mixed.to_dict()))["shared"][0]["code"] == "blas.threads-changed"
+    assert aggregate([node_report("solo", (LAUNCHED,))]).shared == ()
+
+
+def test_another_determinism_variable_is_named_and_undone_by_name() -> None:
+    """Not "bring node-7 to determinism variables OPENBLAS_CORETYPE=Haswell" when the
+    difference is OMP_NUM_THREADS."""
+    base = "OPENBLAS_CORETYPE=Haswell XLA_FLAGS=--xla_a --xla_b"
+    reports = [node_report(f"node-{i}", determinism=base) for i in (1, 2, 3)]
+    odd = node_report("node-7", determinism=f"OMP_NUM_THREADS=4 {base}")
+    other = node_report("node-8", determinism="OPENBLAS_CORETYPE=SkylakeX XLA_FLAGS=--xla_a")
+    (finding,) = aggregate([*reports, odd, other]).report.findings
+    assert finding.code == "fleet.determinism"
+    assert "node-7: OMP_NUM_THREADS 4 (others unset)" in finding.message
+    assert (
+        "node-8: OPENBLAS_CORETYPE SkylakeX (others Haswell), XLA_FLAGS --xla_a" in finding.actual
+    )
+    assert finding.remedy == (
+        "on node-7: unset OMP_NUM_THREADS; on node-8: export OPENBLAS_CORETYPE=Haswell; "
+        "export XLA_FLAGS='--xla_a --xla_b'"
+    )
+
+
+def test_many_changed_packages_make_no_pip_line_of_thousands_of_characters() -> None:
+    differ = tuple((f"package-{i}", "1.0", "2.0") for i in range(60))
+    odd = node_report("node-4", packages="b" * 64, differ=differ)
+    (finding,) = aggregate([*_alike(3), odd]).report.findings
+    assert finding.remedy == (
+        "pip install --no-deps --require-hashes -r envsnap/requirements.txt (60 packages) on node-4"
+    )
+    # the majority differs from the capture too: the first pins, and where to read the rest
+    alike = [node_report(f"node-{i}", differ=(("torch", "2.4.0", "2.4.1"),)) for i in (1, 2, 3)]
+    (finding,) = aggregate([*alike, odd]).report.findings
+    assert len(finding.remedy) < 300
+    assert finding.remedy.startswith("pip install package-0==1.0 package-10==1.0 ")
+    assert finding.remedy.endswith("and 53 more (`envsnap check` on the node lists each) on node-4")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.fakes import scenario
 from tests.fakes.scenario import machine, make_toolkit
 
 pytestmark = pytest.mark.slow  # a venv with torch, torchrun with three ranks
@@ -61,21 +62,16 @@ def job(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any, torch_python: 
     env.update({"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "RANK_PYTHON": str(torch_python)})
     env.pop("PYTHONHASHSEED", None)
     env["PYTHONHASHSEED"] = "0"  # scenario.DETERMINISM: as recorded
-    capture = root / "capture"
-    done = subprocess.run(
-        [str(torch_python), "-m", "envsnap", "capture", "--offline", "-q", "-o", str(capture)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    capture, plain = root / "capture", root / "plain"
+    scenario.capture(capture, torch_python, env)
+    scenario.capture(plain, torch_python, {k: v for k, v in env.items() if k != "OMP_NUM_THREADS"})
     (root / "wrap.sh").write_text(WRAPPER)
     (root / "wrap.sh").chmod(0o755)
     (root / "train.py").write_text(SCRIPT)
 
-    def run(timeout: float = 120, **extra: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        timeout: float = 120, spec: Path = capture, drop: tuple[str, ...] = (), **extra: str
+    ) -> subprocess.CompletedProcess[str]:
         argv = [
             str(torch_python),
             "-m",
@@ -85,14 +81,15 @@ def job(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any, torch_python: 
             "--no-python",
             str(root / "wrap.sh"),
             str(root / "train.py"),
-            str(capture),
+            str(spec),
             str(timeout),
         ]
+        environ = {k: v for k, v in {**env, **extra}.items() if k not in drop}
         return subprocess.run(
-            argv, env={**env, **extra}, capture_output=True, text=True, check=False, timeout=300
+            argv, env=environ, capture_output=True, text=True, check=False, timeout=300
         )
 
-    return SimpleNamespace(run=run, env=env, capture=capture, script=root / "train.py")
+    return SimpleNamespace(run=run, env=env, capture=capture, plain=plain, script=root / "train.py")
 
 
 def _tail(err: str) -> str:
@@ -112,6 +109,29 @@ def test_alike_ranks_all_return_and_the_job_group_is_untouched(job: Any) -> None
     assert result.stdout.count("all_reduce=3") == 3
     assert "fleet ok: 3 of 3 node(s) reported" in result.stderr  # rank 0's table
     assert result.stderr.count("NODE ") == 1
+
+
+def test_torchruns_thread_default_is_named_once_with_a_remedy_that_works(job: Any) -> None:
+    """Captured without OMP_NUM_THREADS, run by torchrun, which sets it to 1 in each worker:
+    every rank differs alike, said once, named as torchrun's, and no `unset` (issue #18)."""
+    result = job.run(spec=job.plain, drop=("OMP_NUM_THREADS",))
+    err = result.stderr
+    assert result.returncode == 0, result.stdout + _tail(err)
+    assert _ranks(result.stdout, "returned;") == ["0", "1", "2"]  # a warning: all return
+    assert "Setting OMP_NUM_THREADS environment variable for each process to be 1" in err
+    assert err.count("OMP_NUM_THREADS=1 here: torchrun sets it to 1 in each worker") == 1, err
+    assert "every node against the capture (all 3 alike):" in err
+    assert "expected unset, found 1 (set by torchrun)" in err
+    assert (
+        "fix: capture as the workers run (OMP_NUM_THREADS=1 envsnap capture), or set "
+        "OMP_NUM_THREADS before torchrun"
+    ) in err
+    assert "unset OMP_NUM_THREADS" not in err
+    assert err.count("as every node (below)") == 3
+    assert (
+        "fleet ok: 3 of 3 node(s) reported (3 differs); the nodes agree with each other but all "
+        "differ from the capture in blas.threads-changed"
+    ) in err
 
 
 def test_one_rank_on_another_driver_fails_every_rank(job: Any) -> None:

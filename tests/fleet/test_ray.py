@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.fakes import scenario
 from tests.fakes.scenario import machine, make_toolkit
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
@@ -27,17 +28,9 @@ def ray_cluster(
     """Three raylets (the last on driver 590.44.01), a capture of the venv on 580.65.06."""
     root = tmp_path_factory.mktemp("ray")
     env = {**os.environ, **machine(fake_nvml, make_toolkit(root / "cuda"), driver="580.65.06")}
-    env.update({"PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0", "OMP_NUM_THREADS": "1"})
-    capture = root / "capture"
-    done = subprocess.run(
-        [str(ray_python), "-m", "envsnap", "capture", "--offline", "-q", "-o", str(capture)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    # no OMP_NUM_THREADS anywhere: Ray sets it in each worker, as on a user's cluster
+    env.update({"PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"})
+    capture = scenario.capture(root / "capture", ray_python, env)
     with open(root / "cluster.log", "w") as log:  # the child keeps its own copy
         proc = subprocess.Popen(
             [str(ray_python), str(HELPER), "3", "590.44.01"],
@@ -93,6 +86,11 @@ def test_every_node_checked_once_and_the_odd_driver_named(
     )
     assert f"2 nodes have driver 580.65.06, {odd} has 590.44.01" in result.stdout
     assert len(nodes) == 3
+    # Ray's own OMP_NUM_THREADS in every worker: named once as Ray's, apart from the odd node
+    assert "every node against the capture (all 3 alike):" in result.stdout
+    assert result.stdout.count("Ray sets it in each worker to the task's CPUs") == 1
+    assert "(set by ray)" in result.stdout and "unset OMP_NUM_THREADS" not in result.stdout
+    assert "all differ from the capture in blas.threads-changed" in result.stdout
     # the same folder aggregates the same way without Ray
     again = subprocess.run(
         [str(ray_cluster["python"]), "-m", "envsnap", "fleet", str(reports), "--expect", "3"],

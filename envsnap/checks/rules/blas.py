@@ -59,23 +59,51 @@ def blas_library(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     return found
 
 
+# How each launcher that sets a thread count in its workers takes a value instead.
+_LAUNCHED = {
+    "torchrun": ("torchrun sets it to 1 in each worker when it is not exported", "before torchrun"),
+    "ray": (
+        "Ray sets it in each worker to the task's CPUs when it is not set",
+        "in the job's runtime_env (env_vars), or before `ray start`",
+    ),
+}
+
+
+def _launched(var: str, recorded: str | None, current: str, launcher: str) -> tuple[str, str]:
+    """(message, remedy) for *var* set by *launcher* in this worker: `unset` cannot undo it."""
+    what, where = _LAUNCHED[launcher]
+    message = f"{var}={current} here: {what}; reductions are split across other threads"
+    if recorded is not None:
+        return message, f"export {var}={sh(recorded)} {where}"
+    return message, (
+        f"capture as the workers run ({var}={sh(current)} envsnap capture), or set {var} {where}"
+    )
+
+
 def thread_counts(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     """A thread-count variable set or changed since the recording: warning (reduction order).
-    Never an error."""
+    Never an error. A value a launcher set in its workers (torchrun, Ray) is named as such,
+    with a remedy that works under it."""
     rec, cur = envvars(recorded.environment), envvars(current.environment)
+    launchers = dict(current.environment.launcher)
     found: list[Finding] = []
     for var in THREAD_VARS:
         if rec.get(var) == cur.get(var):
             continue
+        message = f"{var} differs: reductions are split across another number of threads"
         remedy = f"export {var}={sh(rec[var])}" if var in rec else f"unset {var}"
+        actual = cur.get(var, "unset")
+        if var in cur and launchers.get(var) in _LAUNCHED:
+            message, remedy = _launched(var, rec.get(var), cur[var], launchers[var])
+            actual += f" (set by {launchers[var]})"
         found.append(
             Finding(
                 "warning",
                 "blas",
                 "blas.threads-changed",
-                f"{var} differs: reductions are split across another number of threads",
+                message,
                 rec.get(var, "unset"),
-                cur.get(var, "unset"),
+                actual,
                 remedy,
             )
         )
