@@ -1,0 +1,40 @@
+"""The docker lock every docker-marked test takes (tests/fakes/docker.py): a run started under
+`flock LOCK ...` reuses its parent's lock instead of waiting for itself forever."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+ENTER = "from tests.fakes.docker import docker_lock\nwith docker_lock():\n    print('inside')\n"
+
+
+def _child(lock: Path, *prefix: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*prefix, sys.executable, "-c", ENTER],
+        cwd=ROOT,
+        env={**os.environ, "ENVSNAP_DOCKER_LOCK": str(lock), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_under_flock_the_parents_lock_is_used(tmp_path: Path) -> None:
+    lock = tmp_path / "docker.lock"
+    done = _child(lock, "flock", str(lock))
+    assert (done.returncode, done.stdout) == (0, "inside\n"), done.stderr
+
+
+def test_without_a_parent_the_lock_is_taken_and_released(tmp_path: Path) -> None:
+    lock = tmp_path / "docker.lock"
+    done = _child(lock)
+    assert (done.returncode, done.stdout) == (0, "inside\n"), done.stderr
+    with lock.open() as fh:  # released: this process can take it at once
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
