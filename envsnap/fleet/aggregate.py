@@ -214,9 +214,13 @@ def _variables(text: str) -> dict[str, str]:
 
 
 def _determinism_detail(groups: Sequence[tuple[str, list[str]]]) -> tuple[str, str]:
-    """Which variables the odd nodes set otherwise than the largest group, and the commands
-    that bring them to it (quoted: values come from report files)."""
+    """ "node-7 has OMP_NUM_THREADS=4 where 3 nodes have it unset": the variables the odd
+    nodes set otherwise than the largest group, and the commands that bring them to it (quoted:
+    values come from report files)."""
+    base_names = groups[0][1]
     base = _variables(groups[0][0])
+    majority = len(base_names) > len(groups[1][1])
+    others = _plural(len(base_names)) if majority else some(sorted(base_names, key=natural_key))
     notes: list[str] = []
     fixes: list[str] = []
     for value, names in groups[1 : _MOST + 1]:
@@ -226,10 +230,11 @@ def _determinism_detail(groups: Sequence[tuple[str, list[str]]]) -> tuple[str, s
             want, have = base.get(var), odd.get(var)
             if want == have:
                 continue
-            changed.append(f"{var} {have or 'unset'} (others {want or 'unset'})")
+            now = f"{var}={have}" if have is not None else f"{var} unset"
+            changed.append(f"{now} where {others} {_has(base_names)} {want or 'it unset'}")
             commands.append(f"export {var}={shlex.quote(want)}" if want else f"unset {var}")
         who = some(sorted(names, key=natural_key), 3)
-        notes.append(f"{who}: {some(changed, 5)}")
+        notes.append(f"{who} {_has(names)} {some(changed, 5)}")
         fixes.append(f"on {who}: {'; '.join(commands)}")
     return "; ".join(notes), "; ".join(fixes)
 
@@ -256,8 +261,7 @@ def _field_finding(
         message, actual = f"{message} ({detail})", detail
         remedy = f"{pip} on {some(sorted(odd, key=natural_key), 3)}" if pip else remedy
     elif field.key == "determinism":
-        actual, remedy = _determinism_detail(groups)
-        message = f"{message} ({actual})"
+        message, remedy = _determinism_detail(groups)
     return Finding(
         field.severity,
         field.category,
