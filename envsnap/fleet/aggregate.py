@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-__all__ = ["FleetResult", "NodeRow", "Problem", "aggregate", "natural_key"]
+__all__ = ["AS_EVERY", "FleetResult", "NodeRow", "Problem", "aggregate", "natural_key"]
 
 
 @record
@@ -110,14 +110,15 @@ def natural_key(name: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in _DIGITS.split(name))
 
 
-_AS_EVERY = "as every node (below)"
+# A node's first problem when all it found is what every node found (`FleetResult.shared`).
+AS_EVERY = "as every node (below)"
 
 
 def _row(rep: NodeReport, shared: frozenset[Finding]) -> NodeRow:
     """The node's row; its first problem is one the other nodes do not share."""
     own = [f for f in rep.report.findings if f.severity != "info"]
     worst = next((f for f in own if f not in shared), None)
-    first = _AS_EVERY if own and worst is None else ""
+    first = AS_EVERY if own and worst is None else ""
     if worst is not None:
         first = worst.message + (f" ({worst.actual})" if worst.actual else "")
     return NodeRow(rep.node, rep.verdict, len(rep.report.errors), len(rep.report.warnings), first)

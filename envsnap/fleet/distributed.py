@@ -24,7 +24,7 @@ import sys
 from envsnap.errors import CheckFailed, EnvsnapError, InputError
 from envsnap.findings import Report
 
-from .aggregate import FleetResult, Problem, aggregate
+from .aggregate import AS_EVERY, FleetResult, Problem, aggregate
 from .report import NodeReport, ReportError, parse
 
 TYPE_CHECKING = False
@@ -144,8 +144,12 @@ def _parse_all(texts: list[str]) -> tuple[list[NodeReport], list[Problem]]:
 
 
 def failure_message(result: FleetResult) -> str:
-    """The one message that every rank raises: the failing nodes, then the disagreements."""
-    lines = [f"  {n.node}: {n.verdict}: {n.first}" for n in result.incompatible]
+    """The one message that every rank raises: what every rank found alike, the failing nodes,
+    then the disagreements."""
+    lines = [f"  every rank: {f.code}: {f.message}" for f in result.shared if f.severity == "error"]
+    lines += [
+        f"  {n.node}: {n.verdict}: {n.first}" for n in result.incompatible if n.first != AS_EVERY
+    ]
     lines += [f"  {f.code}: {f.message}" for f in result.report.errors]
     lines += [f"  {p.file}: {p.reason}" for p in result.problems if p.fatal]
     return f"envsnap fleet check failed on {len(result.nodes)} rank(s):\n" + "\n".join(lines)

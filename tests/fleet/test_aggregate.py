@@ -267,3 +267,14 @@ def test_many_changed_packages_make_no_pip_line_of_thousands_of_characters() -> 
     assert len(finding.remedy) < 300
     assert finding.remedy.startswith("pip install package-0==1.0 package-10==1.0 ")
     assert finding.remedy.endswith("and 53 more (`envsnap check` on the node lists each) on node-4")
+
+
+def test_an_error_every_rank_shares_is_named_once_in_what_every_rank_raises() -> None:
+    from envsnap.fleet.distributed import failure_message
+
+    reports = [node_report(f"node-{i}", (TOO_OLD, LAUNCHED)) for i in (1, 2, 3)]
+    message = failure_message(aggregate(reports))
+    assert message.splitlines() == [
+        "envsnap fleet check failed on 3 rank(s):",
+        f"  every rank: driver.too-old: {TOO_OLD.message}",
+    ]
