@@ -5,7 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
+
+# The tests start envsnap hundreds of times: let Python keep its bytecode (__pycache__, ignored
+# by git) even where the shell asks it not to, or every start compiles envsnap again.
+#
+# Two workers (pytest-xdist), each test file on one of them (module fixtures are made once):
+# the fast tier is CPU-bound in subprocesses, the whole suite waits on Docker builds.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadfile
+FAST   := -m "not slow and not docker and not cluster"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +37,11 @@ run: $(RUN_STAMP)
 
 ## test: install the dev tools into .venv and run the whole test suite
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+
+## test-fast: the inner loop: every test but those marked slow, docker or cluster
+test-fast: $(STAMP)
+	$(PYTEST) $(FAST) $(PYTEST_ARGS)
 
 ## lint: ruff and mypy, as CI runs them
 lint: $(STAMP)
