@@ -194,7 +194,8 @@ class Session:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            out = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else ""
+            raw = exc.output or ""
+            out = raw if isinstance(raw, str) else raw.decode(errors="replace")
             return Outcome(f"{out}\n(timed out after {TIMEOUT:g} s)", 124)
         return Outcome(done.stdout, done.returncode)
 

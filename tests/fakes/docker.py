@@ -71,16 +71,34 @@ def docker_lock() -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+_HELD: list[contextlib.ExitStack] = []  # the lock this process holds across a module's tests
+
+
+def _docker(item: pytest.Item | None) -> bool:
+    return item is not None and item.get_closest_marker("docker") is not None
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(
     item: pytest.Item, nextitem: pytest.Item | None
 ) -> Generator[None, object, object]:
-    """A docker-marked test's setup (module fixtures that build images), call and teardown run
-    under `docker_lock`."""
-    if item.get_closest_marker("docker") is None:
+    """Docker-marked tests run under `docker_lock`, held from the first of a module's docker
+    tests to the teardown of its last: its module fixtures (an image built once and tagged
+    with a fixed name) stay whole while other runs wait, and other runs get the daemon
+    between modules."""
+    if not _docker(item) and not _HELD:
         return (yield)
-    with docker_lock():
+    if _docker(item) and not _HELD:
+        stack = contextlib.ExitStack()
+        stack.enter_context(docker_lock())
+        _HELD.append(stack)
+    try:
         return (yield)
+    finally:
+        module = getattr(item, "module", None)
+        same_module = nextitem is not None and getattr(nextitem, "module", None) is module
+        if _HELD and not (same_module and _docker(nextitem)):
+            _HELD.pop().close()
 
 
 def require_docker(reason: str) -> None:
