@@ -19,21 +19,17 @@ from typing import Any
 from ._record import Record, record
 from .api import DEFAULT_DIR
 from .errors import EnvsnapError, InputError
+from .formats.capture import KINDS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .formats.capture import Capture
 
 __all__ = ["ARTIFACT_DIR", "CAPTURE_FILES", "LogResult", "download_capture", "log_capture", "tags"]
 
 ARTIFACT_DIR = "envsnap"
-# The files of a capture that are logged (each only when present, as a regular file).
-CAPTURE_FILES = (
-    "pylock.toml",
-    "requirements.txt",
-    "hardware.toml",
-    "conda-lock.yml",
-    "project.toml",
-    "image.toml",
-    "numerics.toml",
-)
-_MAX_FILE = 64 * 1024 * 1024
+# The files of a capture that are logged (each only when present): every kind the in door reads.
+CAPTURE_FILES = tuple(kind.name for kind in KINDS)
 _MAX_TAG = 250
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
@@ -63,12 +59,15 @@ def _value(text: str) -> str:
     return _UNSAFE.sub("?", text)[:_MAX_TAG]
 
 
-def tags(directory: str | os.PathLike[str]) -> dict[str, str]:
-    """The ``envsnap.*`` tags of the capture in *directory* (only facts that were captured)."""
+def tags(directory: str | os.PathLike[str], found: Capture | None = None) -> dict[str, str]:
+    """The ``envsnap.*`` tags of the capture in *directory* (only facts that were captured;
+    *found* is the capture when it was read already)."""
     from . import __version__
+    from .formats.capture import load
     from .publish import facts
 
-    data = facts.gather(directory)
+    found = load(directory) if found is None else found
+    data = facts.gather(directory, found)
     env = data["environment"]
     hw = env["hardware"]
     out = {
@@ -81,9 +80,9 @@ def tags(directory: str | os.PathLike[str]) -> dict[str, str]:
     out["envsnap.gpu_count"] = str(sum(g["count"] for g in groups))
     if groups:
         out["envsnap.gpu"] = ", ".join(g["name"] for g in groups)
-    snap_gpus = _gpus(Path(directory))
-    if snap_gpus.get("driver"):
-        out["envsnap.driver"] = snap_gpus["driver"]
+    driver = found.hardware.gpus.driver_version if found.hardware else ""
+    if driver:
+        out["envsnap.driver"] = driver  # the facts keep only its major
     if hw.get("cuda_driver"):
         out["envsnap.cuda_driver"] = hw["cuda_driver"]
     cuda = next((f["cuda"] for f in env["frameworks"] if f["cuda"]), "")
@@ -101,29 +100,6 @@ def tags(directory: str | os.PathLike[str]) -> dict[str, str]:
     return {key: _value(value) for key, value in sorted(out.items())}
 
 
-def _gpus(root: Path) -> dict[str, str]:
-    """The driver version from hardware.toml (the facts keep only its major)."""
-    path = root / "hardware.toml"
-    if not path.is_file():
-        return {}
-    from .checks._cache import load_hardware
-
-    return {"driver": load_hardware(path).gpus.driver_version or ""}
-
-
-def _files(root: Path) -> list[Path]:
-    """The capture's files to log: regular files only (no symlink out of the capture)."""
-    found = []
-    for name in CAPTURE_FILES:
-        path = root / name
-        if path.is_symlink() or not path.exists():
-            continue
-        if not path.is_file() or path.stat().st_size > _MAX_FILE:
-            raise InputError(f"{path}: not a regular file of at most 64 MiB")
-        found.append(path)
-    return found
-
-
 def log_capture(
     directory: str | os.PathLike[str] = DEFAULT_DIR, run_id: str | None = None
 ) -> LogResult:
@@ -132,9 +108,11 @@ def log_capture(
     Without *run_id*: the active run (``mlflow.start_run()``, or ``MLFLOW_RUN_ID``), else a new
     run in the current experiment, which is ended again.
     """
-    root = Path(directory)
-    tag_values = tags(root)  # reads and validates the capture before anything is logged
-    files = _files(root)
+    from .formats.capture import load
+
+    found = load(directory)  # the in door: read and validated before anything is logged
+    tag_values = tags(directory, found)
+    files = {name: found.data[name].decode("utf-8") for name in CAPTURE_FILES if name in found.data}
     mlflow = _import_mlflow()
     from mlflow.exceptions import MlflowException
 
@@ -150,14 +128,14 @@ def log_capture(
         raise EnvsnapError(f"MLflow: {_value(exc.message)}") from None
 
 
-def _log(mlflow: Any, run_id: str, files: list[Path], tag_values: dict[str, str]) -> LogResult:
+def _log(mlflow: Any, run_id: str, files: dict[str, str], tag_values: dict[str, str]) -> LogResult:
     from mlflow.entities import RunTag
 
     client = mlflow.MlflowClient()
-    for path in files:
-        client.log_artifact(run_id, str(path), ARTIFACT_DIR)
+    for name, text in files.items():  # the text the door read, not the path (which may change)
+        client.log_text(run_id, text, f"{ARTIFACT_DIR}/{name}")
     client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tag_values.items()])
-    return LogResult(run_id=run_id, files=tuple(p.name for p in files), tags=tag_values)
+    return LogResult(run_id=run_id, files=tuple(files), tags=tag_values)
 
 
 def download_capture(run_id: str, dest: str | os.PathLike[str]) -> Path:

@@ -164,8 +164,8 @@ def run(args: SimpleNamespace) -> int:
 
 def _numerics(args: SimpleNamespace, progress: Any) -> tuple[str, dict[str, Any], str]:
     """Run the battery: (numerics.toml text, JSON summary, the line to print)."""
+    from ..formats.numerics import digest, render
     from ..numerics import capture as run_battery
-    from ..numerics.fileformat import digest, render
     from .check import _seconds
 
     progress("running the numerics battery")

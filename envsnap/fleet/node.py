@@ -17,7 +17,7 @@ from envsnap import __version__
 from envsnap.model import Snapshot, replace
 
 from .fingerprint import fingerprint, package_digest, package_versions
-from .report import NodeReport
+from .report import KIND, NodeReport
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -65,32 +65,14 @@ def node_name(environ: Mapping[str, str], hostname: str) -> str:
 
 
 def numerics_digest(directory: str | os.PathLike[str]) -> str | None:
-    """The numerics digest of the ``numerics.toml`` in *directory*, or None when there is none
-    or it does not follow the contract (``[[probes]]`` tables with string ``id`` and ``sha256``):
-    sha256 of the ``"{id} {sha256}\\n"`` lines sorted by id."""
-    import hashlib
-    import sys
+    """The numerics digest of the ``numerics.toml`` in *directory* (read through the in door,
+    so a bad file is an `InputError` naming it), or None when there is none."""
+    from envsnap.formats.numerics import FILENAME, digest, load
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python < 3.11
-        import tomli as tomllib
-
-    path = Path(directory) / "numerics.toml"
-    if not path.is_file():
+    path = Path(directory) / FILENAME
+    if not os.path.lexists(path):  # a link or FIFO is there, and refused
         return None
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    probes = data.get("probes")
-    if not isinstance(probes, list) or not all(
-        isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("sha256"), str)
-        for p in probes
-    ):
-        return None
-    text = "".join(f"{p['id']} {p['sha256']}\n" for p in sorted(probes, key=lambda p: p["id"]))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return digest(load(path))
 
 
 def snapshot_report(
@@ -181,9 +163,15 @@ def check_node(
 
 
 def save(report: NodeReport, reports: str | os.PathLike[str]) -> Path:
-    """Write *report* to ``<reports>/<safe node name>.json`` atomically; return the path."""
+    """Write *report* to ``<reports>/<safe node name>.json`` through the out door (atomic, never
+    through a link, never over a file that is not a node report); return the path."""
     from envsnap._io import write_atomic
 
     path = Path(reports) / f"{safe_name(report.node)}.json"
-    write_atomic(path, report.dumps())
+    write_atomic(path, report.dumps(), ours=_node_report)
     return path
+
+
+def _node_report(head: bytes) -> bool:
+    """True when a file starting with *head* is a node report (what `save` may replace)."""
+    return head.startswith(b'{"version":') and f'"kind":"{KIND}"'.encode() in head[:64]

@@ -14,6 +14,8 @@ from .._record import Record, record
 
 __all__ = ["ReportResult", "write_report"]
 
+_MAX_REPORT = 16 << 20  # a README-sized file; a larger one is not a report to update
+
 
 @record
 class ReportResult(Record):
@@ -39,7 +41,7 @@ def write_report(
     *output* None renders only (links relative to the working directory); otherwise the file is
     created from the template, or its generated sections are replaced in place.
     """
-    from .._io import write_atomic
+    from .._io import read_bytes_bounded, refuse_link, write_atomic
     from ..errors import InputError
     from . import facts, markdown
 
@@ -49,20 +51,21 @@ def write_report(
     sections = markdown.render_sections(data, _relative(Path(directory), where))
     if target is None:
         return ReportResult(facts=data, markdown=markdown.new_report(sections))
+    refuse_link(target, "the report")  # never written through, nor read
     if target.is_dir():
         raise InputError(f"{target}: is a directory; give the report's file name")
-    try:
-        with open(target, encoding="utf-8", newline="") as fh:
-            old: str | None = fh.read()
-    except FileNotFoundError:
-        old = None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{target}: cannot read the existing report ({exc})") from None
+    old: str | None = None
+    if target.exists():  # a FIFO or device is refused, never read
+        raw = read_bytes_bounded(target, what="existing report", limit=_MAX_REPORT)
+        try:
+            old = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{target}: cannot read the existing report ({exc})") from None
     text = (
         markdown.new_report(sections)
         if old is None
         else markdown.update(old, sections, str(target))
     )
     if text != old:
-        write_atomic(target, text)
+        write_atomic(target, text)  # its mode kept; everything outside our sections byte for byte
     return ReportResult(facts=data, markdown=text, path=str(target), created=old is None)

@@ -105,17 +105,11 @@ class RebuildResult(Record):
 
 
 def load_capture(directory: Path) -> Environment:
-    """Read DIR/pylock.toml (and DIR/conda-lock.yml when present) into an `Environment`."""
-    from .._defaults import capture_lock
-    from ..formats import pylock
+    """Read DIR/pylock.toml (and DIR/conda-lock.yml when present) into an `Environment`,
+    through the in door."""
+    from ..formats.capture import load
 
-    env = pylock.load(capture_lock(directory))
-    conda_lock = directory / "conda-lock.yml"
-    if conda_lock.is_file() and env.conda is None:
-        from ..formats import condalock
-
-        env = replace(env, conda=condalock.load(conda_lock))
-    return env
+    return load(directory, parts=("conda",)).environment
 
 
 def load_record(directory: Path) -> ImageRecord | None:

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .._io import refuse_link
 from .._record import replace
 from .._subprocess import run
 from .._text import plural
@@ -156,6 +157,7 @@ def rebuild_venv(
     say = progress or (lambda _m: None)
     interpreter = python or sys.executable
     _check_python(interpreter, env.python.version)
+    refuse_link(venv, "--venv")
     if venv.exists() and (not venv.is_dir() or any(venv.iterdir())):
         raise InputError(f"{venv}: --venv exists and is not empty")
     full = plan_layers(env)

@@ -1,4 +1,5 @@
-"""One venv with torch (CPU) and ray for the cluster tests, built once and kept between runs.
+"""One venv with torch (CPU) and ray for the cluster and multi-rank tests, built once and kept
+between runs (fixtures `torch_python` and `ray_python`, a plugin of tests/conftest.py).
 
 Installing torch and ray takes a minute or two; the venv is kept under
 ``~/.cache/envsnap-tests`` (``$ENVSNAP_TEST_CACHE``) with a stamp naming what it holds, and
