@@ -66,13 +66,14 @@ def write_set(
     Raises `InputError` when *out* is a link or holds a capture file envsnap did not write, and
     `OSError` when it cannot be made or written.
     """
+    shown = Path(out)  # named in messages as the user named it
     out = Path(os.path.abspath(out))  # noqa: PTH100 (`.` must have a name and a parent)
-    refuse_link(out, "the capture folder")
+    refuse_link(shown, "the capture folder")
     folder = open_folder(out)
     try:
         with _locked(folder):
             _clean_leftovers(out, folder)
-            _claim(out, folder, [*texts, *(n for n in SET_FILES if n not in texts)])
+            _claim(shown, folder, [*texts, *(n for n in SET_FILES if n not in texts)])
             tmp, tmp_fd = _make_tmp(out, folder)
             try:
                 moved = []
@@ -120,8 +121,7 @@ def _claim(out: Path, folder: int, names: list[str]) -> None:
         if not stat.S_ISREG(st.st_mode) or not generated(read_at(folder, name, 256) or b""):
             raise InputError(
                 f"{out / name}: exists and was not written by envsnap; refused",
-                hint=f"move it away, or capture into another folder (-o DIR); a folder holding "
-                f"envsnap's marker file {MARKER} is envsnap's to replace",
+                hint="move it away, or capture into another folder (-o DIR)",
             )
 
 

@@ -62,3 +62,17 @@ def ray_python() -> Path:
     if why:
         pytest.skip(why)
     return _home() / "bin" / "python"
+
+
+def capture_with(python: Path, env: dict[str, str], out: Path) -> Path:
+    """Capture *python*'s environment into *out* (offline) with *env*; the folder."""
+    done = subprocess.run(
+        [str(python), "-m", "envsnap", "capture", "--offline", "-q", "-o", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return out

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.fakes.clustervenv import capture_with
 from tests.fakes.scenario import machine, make_toolkit
 
 pytestmark = pytest.mark.slow  # a venv with torch, torchrun with three ranks
@@ -74,16 +75,7 @@ def job(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any, torch_python: 
     env = {**os.environ, **machine(fake_nvml, make_toolkit(root / "cuda"), driver="580.65.06")}
     env.update({"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "RANK_PYTHON": str(torch_python)})
     env["PYTHONHASHSEED"] = "0"  # scenario.DETERMINISM: as recorded
-    capture = root / "capture"
-    done = subprocess.run(
-        [str(torch_python), "-m", "envsnap", "capture", "--offline", "-q", "-o", str(capture)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    capture = capture_with(torch_python, env, root / "capture")
     odd = root / "odd-capture"
     odd.mkdir()
     for name in ("pylock.toml", "hardware.toml"):
