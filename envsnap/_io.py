@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 from .errors import InputError
@@ -150,8 +151,6 @@ def refuse_link(path: str | os.PathLike[str], what: str = "") -> None:
 def read_at(folder: int, name: str, limit: int) -> bytes | None:
     """The bytes of the regular file *name* in the open *folder*, at most *limit* of them; None
     when there is none or it is a link, a FIFO, a device or a folder (nothing is followed)."""
-    import stat
-
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(name, flags | getattr(os, "O_CLOEXEC", 0), dir_fd=folder)
@@ -176,8 +175,6 @@ def _kept_mode(folder: int, target: Path, ours: Callable[[bytes], bool] | None) 
     """The mode the new file gets: the existing file's, else 0644. Refuses what must not be
     replaced: a link, FIFO, device or folder in the file's place, or (with *ours*) a file that
     envsnap did not write."""
-    import stat
-
     try:
         st = os.stat(target.name, dir_fd=folder, follow_symlinks=False)
     except FileNotFoundError:
@@ -224,11 +221,8 @@ def read_bytes_bounded(
     a symlink (O_NOFOLLOW), a FIFO or device is refused before anything is read (O_NONBLOCK
     open, then fstat), and a file over *limit* bytes is refused.
     """
-    import stat
-
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, _READ)
     except FileNotFoundError:
         raise InputError(f"{path}: {what} not found") from None
     except OSError as exc:
@@ -242,19 +236,29 @@ def read_bytes_bounded(
         if not stat.S_ISREG(st.st_mode):
             raise InputError(f"{path}: {what} is not a regular file; refused")
         if st.st_size > limit:
-            raise InputError(f"{path}: {what} is larger than {limit >> 20} MiB; refused")
+            raise InputError(f"{path}: {what} is larger than {_size(limit)}; refused")
         chunks = []
         total = 0
-        while chunk := os.read(fd, 1 << 20):
+        want = st.st_size + 1  # one read for the file as it was, one to see its end
+        while chunk := os.read(fd, want):
             total += len(chunk)
             if total > limit:  # it grew while read
-                raise InputError(f"{path}: {what} is larger than {limit >> 20} MiB; refused")
+                raise InputError(f"{path}: {what} is larger than {_size(limit)}; refused")
             chunks.append(chunk)
+            want = min(1 << 20, limit + 1 - total)
         return b"".join(chunks)
     except OSError as exc:
         raise InputError(f"{path}: cannot read {what} ({exc.strerror})") from None
     finally:
         os.close(fd)
+
+
+_READ = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_READ |= getattr(os, "O_CLOEXEC", 0)
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

@@ -13,6 +13,7 @@ import json
 from envsnap._record import Record, record
 from envsnap.errors import InputError
 from envsnap.findings import Finding, Report
+from envsnap.formats.capture import json_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -149,8 +150,6 @@ def _key(value: Any) -> Any:
 def parse(text: str) -> NodeReport:
     """The report in *text* (a file's or a store message's, read through the in door's bounded
     JSON); `ReportError` saying why when it is not a usable node report."""
-    from envsnap.formats.capture import json_value
-
     if len(text) > MAX_BYTES:
         raise ReportError(f"larger than {MAX_BYTES >> 10} KiB: not a node report")
     try:

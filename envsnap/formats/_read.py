@@ -15,6 +15,7 @@ its `Capture`, and the property test in tests/security attacks it with every ver
 
 from __future__ import annotations
 
+import json
 import os
 
 from envsnap._io import read_bytes_bounded
@@ -141,8 +142,6 @@ def toml_table(text: str, source: str, *, hint: str | None = None) -> dict[str, 
 def json_value(text: str | bytes, source: str) -> Any:
     """The JSON value *text*; one `InputError` naming *source* when it is not valid JSON or is
     nested deeper than the decoder goes."""
-    import json
-
     try:
         return json.loads(text)
     except RecursionError:
