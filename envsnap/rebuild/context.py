@@ -148,9 +148,10 @@ def _seed_hash_cache(plan: Plan, capture: Path) -> list[str]:
 
 
 def _copy_capture(capture_dir: Path, dest: Path) -> list[str]:
-    """Copy the capture's files into the context: regular files of a bounded size only, never
-    through a symlink (a link to ~/.ssh/id_rsa would otherwise land in the image)."""
-    from .._io import read_bytes_bounded
+    """Copy the capture's files into the context through the in door: regular files of their
+    kind's size only, never through a symlink (a link to ~/.ssh/id_rsa would otherwise land in
+    the image)."""
+    from ..formats.capture import file_bytes, kind
 
     dest.mkdir(parents=True, exist_ok=True)
     copied = []
@@ -158,7 +159,7 @@ def _copy_capture(capture_dir: Path, dest: Path) -> list[str]:
         src = capture_dir / name
         if not src.exists() and not src.is_symlink():
             continue
-        (dest / name).write_bytes(read_bytes_bounded(src, what=name))
+        (dest / name).write_bytes(file_bytes(src, what=name, limit=kind(name).limit))
         copied.append(f"capture/{name}")
     return copied
 
