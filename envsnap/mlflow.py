@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._record import Record, record
+from ._redact import text
 from .api import DEFAULT_DIR
 from .errors import EnvsnapError, InputError
 
@@ -35,6 +36,7 @@ CAPTURE_FILES = (
 )
 _MAX_FILE = 64 * 1024 * 1024
 _MAX_TAG = 250
+_MAX_ERROR = 500  # characters of an MLflow error shown, after its credentials are gone
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -147,7 +149,7 @@ def log_capture(
                 return _log(mlflow, run.info.run_id, files, tag_values)
         return _log(mlflow, run_id or active.info.run_id, files, tag_values)
     except MlflowException as exc:
-        raise EnvsnapError(f"MLflow: {_value(exc.message)}") from None
+        raise EnvsnapError(f"MLflow: {text(exc.message, most=_MAX_ERROR)}") from None
 
 
 def _log(mlflow: Any, run_id: str, files: list[Path], tag_values: dict[str, str]) -> LogResult:
@@ -180,5 +182,5 @@ def download_capture(run_id: str, dest: str | os.PathLike[str]) -> Path:
         for name in sorted(names & set(CAPTURE_FILES)):
             client.download_artifacts(run_id, f"{ARTIFACT_DIR}/{name}", str(out))
     except MlflowException as exc:
-        raise EnvsnapError(f"MLflow: {_value(exc.message)}") from None
+        raise EnvsnapError(f"MLflow: {text(exc.message, most=_MAX_ERROR)}") from None
     return out

@@ -55,5 +55,7 @@ def run(args: SimpleNamespace) -> int:
         sys.stdout.write(result.markdown)
     else:
         verb = "wrote" if result.created else "updated the envsnap sections of"
-        print(f"{verb} {result.path} from the capture in {args.directory}")
+        from .._redact import text
+
+        print(text(f"{verb} {result.path} from the capture in {args.directory}"))
     return 0

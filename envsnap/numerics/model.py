@@ -20,7 +20,6 @@ __all__ = [
     "ProbeResult",
     "flatten",
     "from_battery",
-    "printable",
 ]
 
 FORMAT_VERSION = 1
@@ -92,14 +91,6 @@ class Numerics(Model):
     def framework(self, name: str) -> Framework | None:
         """The import status of framework *name*, or None when the battery did not try it."""
         return next((f for f in self.frameworks if f.name == name), None)
-
-
-def printable(text: str, most: int = 200) -> str:
-    """*text* safe to print on a terminal: control characters escaped, at most *most* chars.
-
-    A capture is untrusted input: its facts and reasons reach the terminal through findings."""
-    out = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text[:most])
-    return out + ("..." if len(text) > most else "")
 
 
 def _text(value: Any) -> str:
