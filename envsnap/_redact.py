@@ -129,8 +129,8 @@ def _safe_user(parts: _Parts) -> bool:
 
 def _clean_rest(rest: str, scheme: str) -> tuple[str, bool]:
     """*rest* (path, query, fragment) without path parameters and authenticating parts."""
-    path, hash_, fragment = rest.partition("#")
-    path, question, query = path.partition("?")
+    path, _, fragment = rest.partition("#")
+    path, _, query = path.partition("?")
     cut = False
     if scheme.rpartition("+")[2] != "file":
         if ";" in path:
@@ -141,9 +141,7 @@ def _clean_rest(rest: str, scheme: str) -> tuple[str, bool]:
     query, q_cut = _keep(query, SAFE_QUERY)
     fragment, f_cut = _keep(fragment, SAFE_FRAGMENT)
     out = path + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
-    return out, cut or q_cut or f_cut or (bool(question) and not query) or (
-        bool(hash_) and not fragment
-    )
+    return out, cut or q_cut or f_cut
 
 
 def _encode_controls(value: str) -> str:
@@ -160,8 +158,13 @@ def url(text: str) -> tuple[str, bool]:
 
     A URL or git remote of any form; a local path is kept as it is. Never raises.
     """
-    if not any(c in text for c in "@?#;[") and "/t/" not in text and text.isprintable():
-        return text, False  # the common case: nothing to take out, checked in C
+    if not any(c in text for c in "@?;[") and "/t/" not in text and text.isprintable():
+        # The common cases, checked in C: nothing to take out, or only a hash fragment.
+        if "#" not in text:
+            return text, False
+        fragment = text.partition("#")[2]
+        if all(i.partition("=")[0] in SAFE_FRAGMENT for i in fragment.split("&")):
+            return text, False
     parts = _split(text)
     if parts is None:
         return _encode_controls(text), False
