@@ -22,7 +22,6 @@ every other module from starting a process itself:
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -68,6 +67,8 @@ def run(
     input_text: str | None = None,
 ) -> Completed:
     """Run *args* and capture its output; never raises for a missing binary or a timeout."""
+    import subprocess  # here: `which` serves every check, which starts no process
+
     try:
         proc = subprocess.run(
             list(args),
@@ -90,6 +91,8 @@ def run_bytes(
 ) -> bytes | None:
     """Run *args* and return its standard output as bytes, undecoded and untranslated (for a
     digest of it); None when it could not start, timed out or exited non-zero."""
+    import subprocess
+
     try:
         proc = subprocess.run(
             list(args),

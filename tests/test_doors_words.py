@@ -97,10 +97,11 @@ def _names_in(node: ast.AST) -> set[str]:
 
 
 def _userinfo_regex(pattern: str) -> bool:
-    """True when *pattern* matches a literal ``@`` (outside a character class) that is not
-    the ``@sha256:`` of an image digest: the shape of ``user@host`` parsing."""
-    bare = _CLASS.sub("", pattern)
-    return re.search(r"@(?!\(?sha\d)", bare) is not None
+    """True when *pattern* matches a literal ``@`` right after a repeated part or a group
+    (``[^@/]+@``, ``(...)@``: the end of a user part), other than the ``@sha256:`` of an
+    image digest: the shape of ``user@host`` parsing. An ``@`` alone (``(@)``) is no user."""
+    bare = _CLASS.sub("X", pattern)
+    return re.search(r"[X+*?})]@(?!\(?sha\d)", bare) is not None
 
 
 def userinfo_parsing(path: Path) -> Iterator[str]:
@@ -167,6 +168,7 @@ def test_the_readers_find_what_they_look_for(tmp_path: Path) -> None:
     fine = tmp_path / "fine.py"
     fine.write_text(
         "import re\n"
+        "_AUTOLINK = re.compile(r'(?i)(:)(?=//)|(?<![A-Za-z0-9])(www)(\\.)|(@)')\n"
         "_DIGEST = re.compile(r'^([a-z0-9][a-z0-9._/:-]*)@(sha256:[0-9a-f]{64})$')\n"
         "_SAFE = re.compile(r'^[A-Za-z0-9._/:@+=,~%^ -]+$')\n"
         "def repository(ref):\n"

@@ -22,9 +22,8 @@ from envsnap.formats import image
 from envsnap.model import replace
 from envsnap.publish import write_report
 from tests.conftest import run_envsnap
-from tests.fakes.publish import gpu_snapshot
+from tests.fakes.publish import CLEAN, boxes, cpu_snapshot, gpu_snapshot, make_capture
 from tests.fakes.registry import TokenRegistry, serve
-from tests.publish.test_report import CLEAN, boxes, cpu_snapshot, make_capture
 
 CLONE = "the repository others can clone"
 EXAMPLE = "example environment"
