@@ -319,14 +319,31 @@ def _filter_drivers(folder: str) -> set[str]:
         return set()
     git_dir, common = dirs
     names: set[str] = set()
-    files = [common / "config", git_dir / "config.worktree"]
-    modules = common / "modules"
-    if modules.is_dir():  # submodules' configs, which their own status would read
-        files += sorted(p for p in modules.rglob("config") if p.is_file())[:1000]
+    files = [common / "config", git_dir / "config.worktree", *_submodule_configs(common)]
     for path in files:
         if path.exists():
             _scan_config(path, names, 0)
     return names
+
+
+def _submodule_configs(git_dir: Path, depth: int = 0) -> list[Path]:
+    """The configs of the submodules' git dirs under ``GIT_DIR/modules`` (a name may hold
+    slashes; a git dir is a folder with a ``HEAD``), which their own status would read; their
+    objects are never walked."""
+    out: list[Path] = []
+    todo = [git_dir / "modules"]
+    while todo and depth < 8 and len(out) < 1000:
+        folder = todo.pop()
+        try:
+            children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+        except OSError:
+            continue
+        for child in children:
+            if (child / "HEAD").is_file():
+                out += [child / "config", *_submodule_configs(child, depth + 1)]
+            else:
+                todo.append(child)
+    return out
 
 
 def _scan_config(path: Path, names: set[str], depth: int) -> None:

@@ -159,3 +159,24 @@ def test_a_config_git_could_hang_on_is_not_read_and_git_is_not_run(tmp_path: Pat
     state = git_probe.probe(repo)
     assert state.status == "unavailable"
     assert "cannot be read safely" in state.reason
+
+
+def test_a_submodules_own_filter_does_not_run_either(tmp_path: Path) -> None:
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    sh(inner, "init", "-q")
+    (inner / "x.txt").write_text("x\n")
+    (inner / ".gitattributes").write_text("* filter=sub\n")
+    sh(inner, "add", ".")
+    sh(inner, "commit", "-q", "-m", "inner")
+    repo = checkout(tmp_path / "outer")
+    sh(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner), "sub")
+    sh(repo, "commit", "-q", "-m", "with sub")
+    marker = tmp_path / "RAN"
+    clean = program(tmp_path / "clean", marker)
+    with (repo / ".git" / "modules" / "sub" / "config").open("a") as fh:
+        fh.write(f'[filter "sub"]\n\tclean = {clean}\n')
+    os.utime(repo / "sub" / "x.txt", (1, 1))  # stat data the submodule's index does not know
+    state = git_probe.probe(repo)
+    assert not marker.exists(), "the submodule's filter ran"
+    assert state.status == "ok"

@@ -21,8 +21,6 @@ from tests.fakes.venvs import make_venv
 from tests.numerics.conftest import numpy_python  # noqa: F401 (a fixture)
 from tests.security.conftest import offline_env
 
-pytestmark = pytest.mark.slow
-
 
 def _marker_script(path: Path, marker: Path, then: str = "") -> None:
     path.write_text(f'#!/bin/sh\ntouch "{marker}"\n{then}\n')
@@ -60,6 +58,7 @@ def hostile_numerics(numpy_python: Path, tmp_path: Path) -> tuple[Path, Path]:  
     return cap, marker
 
 
+@pytest.mark.slow  # a venv with numpy, and the battery run three times
 def test_check_numerics_never_sets_a_captures_pythonpath(
     hostile_numerics: tuple[Path, Path],
     numpy_python: Path,  # noqa: F811
@@ -76,6 +75,7 @@ def test_check_numerics_never_sets_a_captures_pythonpath(
     assert fixes and not any("PYTHONPATH" in f or "LD_PRELOAD" in f for f in fixes), fixes
 
 
+@pytest.mark.slow
 def test_the_check_api_never_sets_a_captures_pythonpath(
     hostile_numerics: tuple[Path, Path],
     numpy_python: Path,  # noqa: F811
