@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._record import Record, record
+from ._redact import text
 from .api import DEFAULT_DIR
 from .errors import EnvsnapError, InputError
 from .formats.capture import KINDS
@@ -31,8 +32,8 @@ ARTIFACT_DIR = "envsnap"
 # The files of a capture that are logged (each only when present): every kind the in door reads.
 CAPTURE_FILES = tuple(kind.name for kind in KINDS)
 _MAX_TAG = 250
+_MAX_ERROR = 500  # characters of an MLflow error shown, after its credentials are gone
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @record
@@ -55,8 +56,9 @@ def _import_mlflow() -> Any:
     return mlflow
 
 
-def _value(text: str) -> str:
-    return _UNSAFE.sub("?", text)[:_MAX_TAG]
+def _value(value: str) -> str:
+    """A tag value through the words door: credentials out, controls escaped, bounded."""
+    return text(value, most=_MAX_TAG)
 
 
 def tags(directory: str | os.PathLike[str], found: Capture | None = None) -> dict[str, str]:
@@ -125,15 +127,15 @@ def log_capture(
                 return _log(mlflow, run.info.run_id, files, tag_values)
         return _log(mlflow, run_id or active.info.run_id, files, tag_values)
     except MlflowException as exc:
-        raise EnvsnapError(f"MLflow: {_value(exc.message)}") from None
+        raise EnvsnapError(f"MLflow: {text(exc.message, most=_MAX_ERROR)}") from None
 
 
 def _log(mlflow: Any, run_id: str, files: dict[str, str], tag_values: dict[str, str]) -> LogResult:
     from mlflow.entities import RunTag
 
     client = mlflow.MlflowClient()
-    for name, text in files.items():  # the text the door read, not the path (which may change)
-        client.log_text(run_id, text, f"{ARTIFACT_DIR}/{name}")
+    for name, content in files.items():  # what the door read, not the path (which may change)
+        client.log_text(run_id, content, f"{ARTIFACT_DIR}/{name}")
     client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tag_values.items()])
     return LogResult(run_id=run_id, files=tuple(files), tags=tag_values)
 
@@ -158,5 +160,5 @@ def download_capture(run_id: str, dest: str | os.PathLike[str]) -> Path:
         for name in sorted(names & set(CAPTURE_FILES)):
             client.download_artifacts(run_id, f"{ARTIFACT_DIR}/{name}", str(out))
     except MlflowException as exc:
-        raise EnvsnapError(f"MLflow: {_value(exc.message)}") from None
+        raise EnvsnapError(f"MLflow: {text(exc.message, most=_MAX_ERROR)}") from None
     return out

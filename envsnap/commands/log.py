@@ -50,8 +50,12 @@ def run(args: SimpleNamespace) -> int:
         data["tags"] = result.tags
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
+        from .._redact import text
+
         print(
-            f"logged {len(result.files)} file(s) of {args.directory} and {len(result.tags)} tags "
-            f"to MLflow run {result.run_id}"
+            text(
+                f"logged {len(result.files)} file(s) of {args.directory} and "
+                f"{len(result.tags)} tags to MLflow run {result.run_id}"
+            )
         )
     return 0

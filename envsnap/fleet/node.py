@@ -1,9 +1,9 @@
 """This node's side of a fleet check: check it, name it, and save its report atomically.
 
 `node_name` picks the name from the scheduler's variables (pure, given the environment);
-`safe_name` makes any name usable as a file name; `check_node` runs the ordinary check and keeps
-what the fleet needs; `save` writes ``REPORTS/<name>.json`` through a temp file and a rename, so
-`envsnap fleet` never reads half a report.
+`report_name` makes any name a file name of its own (two names never share one); `check_node`
+runs the ordinary check and keeps what the fleet needs; `save` writes ``REPORTS/<name>.json``
+through a temp file and a rename, so `envsnap fleet` never reads half a report.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ __all__ = [
     "check_node",
     "node_name",
     "numerics_digest",
+    "report_name",
     "safe_name",
     "save",
     "snapshot_report",
@@ -40,6 +41,18 @@ def safe_name(name: str) -> str:
     """*name* as a file name: ``[A-Za-z0-9._-]``, no leading ``._-``, 120 characters at most."""
     cleaned = _UNSAFE.sub("_", name).lstrip("._-")[:_MAX_NAME]
     return cleaned or "node"
+
+
+def report_name(name: str) -> str:
+    """The file name (without ``.json``) of node *name*'s report: *name* itself when it is a
+    `safe_name` already, else its safe form with 8 hex digits of its sha256, so that ``a/b``
+    and ``a_b``, which sanitise alike, never write one file (no lock needed across nodes)."""
+    safe = safe_name(name)
+    if safe == name:
+        return safe
+    import hashlib
+
+    return f"{safe}-{hashlib.sha256(name.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
 
 
 def _one_task_per_node(spec: str) -> bool:
@@ -163,11 +176,11 @@ def check_node(
 
 
 def save(report: NodeReport, reports: str | os.PathLike[str]) -> Path:
-    """Write *report* to ``<reports>/<safe node name>.json`` through the out door (atomic, never
-    through a link, never over a file that is not a node report); return the path."""
+    """Write *report* to ``<reports>/<report_name(node)>.json`` through the out door (atomic,
+    never through a link, never over a file that is not a node report); return the path."""
     from envsnap._io import write_atomic
 
-    path = Path(reports) / f"{safe_name(report.node)}.json"
+    path = Path(reports) / f"{report_name(report.node)}.json"
     write_atomic(path, report.dumps(), ours=_node_report)
     return path
 

@@ -20,16 +20,7 @@ __all__ = [
     "ProbeResult",
     "flatten",
     "from_battery",
-    "printable",
 ]
-
-
-def printable(text: str, most: int = 200) -> str:
-    """*text* safe to print on a terminal: control characters escaped, at most *most* chars.
-
-    A capture is untrusted input: its facts and reasons reach the terminal through findings."""
-    out = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text[:most])
-    return out + ("..." if len(text) > most else "")
 
 
 def _text(value: Any) -> str:

@@ -34,18 +34,29 @@ def _relative(capture: Path, report_dir: Path) -> str:
 
 
 def write_report(
-    directory: str | os.PathLike[str], output: str | os.PathLike[str] | None
+    directory: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None,
+    *,
+    verify: bool = False,
 ) -> ReportResult:
     """Fill the report's sections from the capture in *directory*.
 
     *output* None renders only (links relative to the working directory); otherwise the file is
-    created from the template, or its generated sections are replaced in place.
+    created from the template, or its generated sections are replaced in place. With *verify*,
+    the pushed image image.toml records is looked up in its registry by digest (`verify`): only
+    then is its box ticked.
     """
     from .._io import read_bytes_bounded, refuse_link, write_atomic
     from ..errors import InputError
     from . import facts, markdown
 
     data = facts.gather(directory)
+    image = data["environment"]["image"]
+    if verify and image and image["pushed_digest"]:
+        from .verify import manifest
+
+        found = manifest(image["pushed_digest"])
+        image.update(verified=found.ok, verify_error=found.reason)
     target = Path(output) if output is not None else None
     where = target.parent if target is not None else Path.cwd()
     sections = markdown.render_sections(data, _relative(Path(directory), where))

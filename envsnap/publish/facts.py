@@ -214,6 +214,9 @@ def _image(record: ImageRecord | None, lock_sha256: str, gpus: bool) -> dict[str
         "pushed": record.pushed,
         "pushed_digest": pushed,
         "lock_matches": matches,
+        # Only `report --verify` sets these, after fetching the manifest by digest.
+        "verified": False,
+        "verify_error": "",
         "run": shlex.join(["docker", "run", "--rm", *_GPU_FLAGS[: 2 * gpus], pushed, *IMAGE_CHECK])
         if pushed
         else "",
@@ -224,11 +227,13 @@ def _image(record: ImageRecord | None, lock_sha256: str, gpus: bool) -> dict[str
 def _project(state: ProjectState | None) -> dict[str, Any] | None:
     if state is None:
         return None
+    from envsnap._redact import url
+
     return {
         "status": state.status,
         "reason": state.reason,
         "vcs": state.vcs,
-        "remote": state.remote,
+        "remote": url(state.remote)[0],  # a capture made elsewhere may still hold a token
         "commit": state.commit,
         "branch": state.branch,
         "dirty": state.dirty,
