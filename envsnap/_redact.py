@@ -11,7 +11,9 @@ that can authenticate a person is removed where data enters envsnap, not where i
   (a number, ``:4096:8``, a list of known flags...); otherwise `WITHHELD` is recorded instead.
 
 `url` and `envvar` say whether something was withheld, so that a capture can say so once, naming
-the field and never the value.
+the field and never the value. `text` is for free text that is printed (a third-party library's
+error): every URL in it goes through `url`, the secrets named go, and control characters are
+escaped.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["SAFE_FRAGMENT", "SAFE_QUERY", "WITHHELD", "envvar", "shaped", "strip_userinfo", "url"]
+__all__ = [
+    "SAFE_FRAGMENT",
+    "SAFE_QUERY",
+    "WITHHELD",
+    "envvar",
+    "shaped",
+    "strip_userinfo",
+    "text",
+    "url",
+]
 
 WITHHELD = "<withheld>"
 SAFE_QUERY = frozenset({"subdirectory"})
@@ -65,6 +76,23 @@ def url(text: str) -> tuple[str, bool]:
     if not withheld:
         return text, False
     return urlunsplit((parts.scheme, netloc, parts.path, query, fragment)), True
+
+
+# A URL inside free text: a scheme, "://", then everything up to a space or a quote.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s'\"<>`]+")
+# A secret shorter than this is too likely to be an ordinary word of the message.
+_MIN_SECRET = 4
+
+
+def text(value: str, secrets: tuple[str, ...] = ()) -> str:
+    """*value* as it may be printed: each URL through `url`, each of *secrets* (a token, a
+    host name) as `WITHHELD`, control and text-reordering characters escaped."""
+    from ._text import printable
+
+    out = _URL_IN_TEXT.sub(lambda m: url(m.group(0))[0], value)
+    for secret in sorted((s for s in secrets if len(s) >= _MIN_SECRET), key=len, reverse=True):
+        out = out.replace(secret, WITHHELD)
+    return printable(out)
 
 
 # The shape each allow-listed variable's value takes; a value that does not fit is withheld.
