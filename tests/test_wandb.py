@@ -7,11 +7,8 @@ is sent stands in for a W&B server to prove that no key, password or host reache
 from __future__ import annotations
 
 import base64
-import os
 import re
 import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,9 +16,11 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.fakes.trackers import (
+    FILES,
     EchoServer,
     expected_facts,
     expected_packages,
+    run_script,
     tracker_env,
     two_captures,
     wandb_run,
@@ -30,7 +29,6 @@ from tests.fakes.trackers import (
 pytest.importorskip("wandb", reason="wandb is not installed (pip install wandb)")
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
-FILES = ["pylock.toml", "requirements.txt", "hardware.toml", "project.toml", "numerics.toml"]
 _LOGGED = re.compile(r"^logged (\S+) to W&B run (\S+) in (\S+): 5 files, 16 facts, 6 package")
 
 
@@ -61,26 +59,17 @@ def test_a_scripts_own_run_gets_config_summary_and_artifact(
 ) -> None:
     env = _offline(tmp_path, monkeypatch)
     cap = two_captures(tmp_path)["a"]
-    script = textwrap.dedent(
+    last = run_script(
         f"""
         import wandb, envsnap.wandb
         run = wandb.init(project="demo", config={{"lr": 0.1}})
         result = envsnap.wandb.log_capture({str(cap)!r})
         print(result.run_id, result.location)
         run.finish()
-        """
+        """,
+        tmp_path,
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    run_id, location = done.stdout.split()[-2:]
+    run_id, location = last.split()
     folder = Path(location)
     assert folder.parent == Path(env["WANDB_DIR"]) / "wandb"
     assert folder.name.startswith("offline-run-") and folder.name.endswith(f"-{run_id}")

@@ -66,9 +66,9 @@ def _basic(user: str, secret: str) -> str:
 
 
 def withheld_words(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The tokens, host names and user names of this process's tracker settings (and their
-    HTTP Basic forms), and *extra*."""
-    from urllib.parse import urlsplit
+    """The tokens, host names, user names and query values of this process's tracker settings
+    (and their HTTP Basic forms), and *extra*."""
+    from urllib.parse import parse_qsl, urlsplit
 
     env = os.environ
     words = [env.get(name, "") for name in SECRET_VARIABLES]
@@ -88,6 +88,8 @@ def withheld_words(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
             words.append(value)  # unparsable: the whole value goes
             continue
         words += [parts.hostname or "", user, password, _basic(user, password) if user else ""]
+        # a query token travels too (MLflow appends its API paths to the whole URI)
+        words += [v for _, v in parse_qsl(parts.query + "&" + parts.fragment)]
     return tuple(w for w in (*words, *extra) if w)
 
 

@@ -10,6 +10,8 @@
 - `wandb_records`: the records of a run's ``.wandb`` transaction log, decoded with wandb's own
   protobuf ``Record`` (wandb has no Python reader of the log since its core moved to Go; the
   log is LevelDB's log format: 32 KiB blocks of checksummed chunks after a 7-byte header).
+- `run_script`: a user's script (Python source) run in a fresh interpreter that imports this
+  envsnap, in the current (hermetic) environment; its output must end with a line.
 - `EchoServer` (fixture `echo_server`): a loopback HTTP server that answers every request with
   401 and echoes the request's path and Authorization header, as a careless server would.
 """
@@ -21,6 +23,9 @@ import http.server
 import json
 import os
 import struct
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,14 +42,17 @@ from tests.fakes.publish import NUMERICS, gpu_snapshot
 
 __all__ = [
     "COMMITS",
+    "FILES",
     "EchoServer",
     "echo_server",
     "expected_facts",
+    "run_script",
     "tracker_env",
     "two_captures",
     "wandb_records",
 ]
 
+FILES = ["pylock.toml", "requirements.txt", "hardware.toml", "project.toml", "numerics.toml"]
 COMMITS = {"a": "0123456789abcdef0123456789abcdef01234567", "b": "89abcdef" * 5}
 H100 = {"name": "NVIDIA H100 80GB HBM3", "cc": "9.0", "architecture": "Hopper"}
 VERSIONS = {"a": "3.16.1", "b": "3.16.2"}  # filelock, the one package that differs
@@ -210,6 +218,22 @@ def wandb_run(folder: Path) -> dict[str, Any]:
         elif kind == "files":
             out["files"] += [f.path for f in record.files.files]
     return out
+
+
+def run_script(source: str, cwd: Path) -> str:
+    """Run the Python *source* (dedented) in a new interpreter; return its last output line."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(source)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()[-1]
 
 
 class EchoServer:
