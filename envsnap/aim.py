@@ -104,7 +104,7 @@ def _log(aim: Any, run: Any, seen: View) -> LogResult:
         files=tuple(p.name for p in seen.files),
         keys={PARAM: value},
         view=seen,
-        location="" if repo.is_remote_repo else str(Path(repo.path).parent),
+        location="" if repo.is_remote_repo else repo.path,
     )
 
 

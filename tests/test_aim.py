@@ -89,7 +89,7 @@ def test_cli_log_and_diff_of_two_runs(
         done = cli("log", str(cap), "--aim", "--repo", str(repo), cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         match = _LOGGED.match(done.stdout)
-        assert match and match.group(1) == str(cap) and match.group(3) == str(repo), done.stdout
+        assert match and match.group(1) == str(cap) and match.group(3) == "aim/.aim", done.stdout
         hashes[side] = match.group(2)
         _check_run(repo, hashes[side], cap, side)
     assert _runs(repo, "run.envsnap.gpu == 'NVIDIA H100 80GB HBM3'") == [hashes["b"]]

@@ -90,8 +90,9 @@ def test_cli_log_and_diff_of_two_offline_runs(
         first, second = done.stdout.splitlines()
         match = _LOGGED.match(first)
         assert match and match.group(1) == str(cap), first
-        folder = Path(match.group(3))
-        assert second == f"offline: `wandb sync {folder}` uploads it"
+        assert match.group(3).startswith("wandb-dir/wandb/offline-run-")  # shown from cwd
+        assert second == f"offline: `wandb sync {match.group(3)}` uploads it"
+        folder = tmp_path / match.group(3)
         _check_run(folder, cap, side)
         runs[side] = (match.group(2), folder)
     (id_a, folder_a), (id_b, folder_b) = runs["a"], runs["b"]

@@ -108,12 +108,23 @@ def run(args: SimpleNamespace) -> int:
     from .._text import plural, printable
 
     seen = result.view
-    where = f" in {printable(result.location)}" if result.location else ""
+    shown = _near(result.location)
+    where = f" in {printable(shown)}" if shown else ""
     print(
         f"logged {printable(str(args.directory))} to {result.tracker} run {result.run_id}{where}: "
         f"{plural(len(result.files), 'file')}, {plural(len(seen.facts), 'fact')}, "
         f"{plural(len(seen.packages), 'package version')}"
     )
     if chosen == "wandb" and result.location:
-        print(f"offline: `wandb sync {printable(shlex.quote(result.location))}` uploads it")
+        print(f"offline: `wandb sync {printable(shlex.quote(shown))}` uploads it")
     return 0
+
+
+def _near(location: str) -> str:
+    """*location* relative to the current folder when it is inside it (``wandb/offline-run-…``)."""
+    import os
+
+    if not location:
+        return ""
+    relative = os.path.relpath(location)
+    return location if relative.startswith("..") else relative
