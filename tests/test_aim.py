@@ -61,6 +61,7 @@ def test_a_scripts_own_run_gets_params_and_texts(
         f"""
         import aim, envsnap.aim
         run = aim.Run(repo={str(repo)!r}, experiment="train", system_tracking_interval=None)
+        run.set_artifacts_uri({(tmp_path / "art").as_uri()!r})
         run["hparams"] = {{"lr": 0.1}}
         result = envsnap.aim.log_capture({str(cap)!r}, run)
         print(result.run_id)
@@ -69,6 +70,10 @@ def test_a_scripts_own_run_gets_params_and_texts(
         tmp_path,
     )
     _check_run(repo, run_hash, cap, "a")
+    # the run has an artifacts URI: the files are its artifacts too
+    for name in FILES:
+        stored = tmp_path / "art" / run_hash / "envsnap" / name
+        assert stored.read_bytes() == (cap / name).read_bytes()
     query = (
         "run.envsnap.gpu == 'NVIDIA A100-SXM4-80GB' and run.envsnap.gpu_count == 2"
         " and run.envsnap.package['filelock'] == '3.16.1' and not run.envsnap.dirty"
