@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, Union
 
 from envsnap._record import Record, record
+from envsnap._text import canonical_name, printable
 from envsnap.errors import InputError
 
 __all__ = [
@@ -99,8 +100,6 @@ def as_text(value: Value) -> str:
 
 
 def _clean(text: str) -> str:
-    from envsnap._text import printable
-
     return printable(text)[:MAX_VALUE]
 
 
@@ -136,12 +135,12 @@ def view(directory: str | os.PathLike[str], *, repro: Verdict | None = None) -> 
     if code is not None and code["commit"]:
         out["commit"] = code["commit"]
         out["dirty"] = bool(code["dirty"])
+    # The slot of issue 20's verdict: a caller (or, once merged, this function reading the
+    # capture's repro.toml with formats.repro.load) passes it; nothing else reads repro.toml.
     if repro is not None:
         out["repro"] = bool(repro.reproducible)
         out["repro_summary"] = repro.summary
     cleaned = {k: _clean(v) if isinstance(v, str) else v for k, v in out.items()}
-    from envsnap._text import canonical_name
-
     named = {canonical_name(p.name): p.version or p.source for p in snap.environment.packages}
     packages = {name: _clean(named[name]) for name in sorted(named) if _PACKAGE.match(name)}
     return View(
