@@ -22,7 +22,9 @@ here, the one place that knows how, and nothing else in envsnap takes a URL's us
   variable takes (a number, ``:4096:8``, a list of known flags...); otherwise `WITHHELD`.
 
 `url` and `envvar` say whether something was withheld, so that a capture can say so once, naming
-the field and never the value.
+the field and never the value. `text` is for free text that is printed (a third-party library's
+error): every URL in it goes through `url`, the secrets named go, and control characters are
+escaped.
 """
 
 from __future__ import annotations
@@ -222,6 +224,8 @@ def locate(address: str) -> Location | None:
 
 # What `text` looks for in free text. A URL runs to whitespace or a quote; a few characters
 # that end sentences or enclose URLs are not part of it.
+# A secret shorter than this is too likely to be an ordinary word of the message.
+_MIN_SECRET = 4
 _IN_TEXT_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]+:[/\\]+[^\s'"<>`]+""")
 _TRAILING = ".,;:!?)]}"
 # `user:secret@host` without a scheme (scp-style git remotes, DOCKER_HOST without tcp://...);
@@ -245,9 +249,10 @@ def _in_text_url(match: re.Match[str]) -> str:
     return url(found)[0] + tail
 
 
-def text(line: str, most: int | None = None) -> str:
-    """*line* safe to show: credentials in it redacted, then (cut to *most* characters, with
-    ``...``) controls, C1, bidi and zero-width characters escaped (``\\x1b``, ``\\u202e``).
+def text(line: str, most: int | None = None, *, secrets: tuple[str, ...] = ()) -> str:
+    """*line* safe to show: credentials in it redacted (and each of *secrets*, a token or a host
+    name known to the caller, as `WITHHELD`), then (cut to *most* characters, with ``...``)
+    controls, C1, bidi and zero-width characters escaped (``\\x1b``, ``\\u202e``).
 
     Idempotent, so a line may pass through it twice.
     """
@@ -255,6 +260,8 @@ def text(line: str, most: int | None = None) -> str:
         line = _IN_TEXT_URL.sub(_in_text_url, line)
         line = _IN_TEXT_USERINFO.sub("", line)
         line = _IN_TEXT_SECRET.sub(lambda m: m[1] + WITHHELD, line)
+    for secret in sorted((s for s in secrets if len(s) >= _MIN_SECRET), key=len, reverse=True):
+        line = line.replace(secret, WITHHELD)
     if most is not None and len(line) > most:
         line = line[:most] + "..."
     if line.isprintable():

@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fakes.sitepackages",
     "tests.fakes.docker",
     "tests.fakes.clustervenv",
+    "tests.fakes.trackers",
 ]
 
 

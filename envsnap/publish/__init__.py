@@ -1,7 +1,8 @@
 """Publishing a capture: the reproducibility report (`report`), written from its facts.
 
-`facts.gather` reads the capture; `markdown` renders and updates the report file. The MLflow
-integration is `envsnap.mlflow` (an optional extra); pushing an image is `envsnap rebuild --push`.
+`facts.gather` reads the capture; `markdown` renders and updates the report file. The tracker
+integrations (`envsnap.mlflow`, `envsnap.wandb`, `envsnap.aim`, optional extras) log the same
+facts through `envsnap.trackers.view`; pushing an image is `envsnap rebuild --push`.
 """
 
 from __future__ import annotations
