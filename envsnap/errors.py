@@ -12,14 +12,26 @@ __all__ = [
 
 
 class EnvsnapError(Exception):
-    """An expected failure that the CLI turns into one line and an exit status."""
+    """An expected failure that the CLI turns into one line and an exit status.
+
+    *details* are lines that explain it (the last lines of a failed build's output): the CLI
+    prints each as a line of its own, indented and escaped, between the message and the hint.
+    """
 
     exit_code = 2
 
-    def __init__(self, message: str, *, hint: str | None = None, exit_code: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        exit_code: int | None = None,
+        details: tuple[str, ...] = (),
+    ):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details
         if exit_code is not None:
             self.exit_code = exit_code
 
