@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import sys
 import tarfile
 import tempfile
@@ -29,7 +30,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .._io import cache_home, cache_key, file_sha256, link_or_copy, read_capture_text, write_atomic
+from .._io import cache_home, cache_key, file_sha256, read_capture_text, write_atomic
 from .._subprocess import pip, run
 from ..errors import BuildError, InputError
 from . import wheelhouse
@@ -182,6 +183,14 @@ def _download(requires: tuple[str, ...], python: str, into: Path) -> list[Path]:
     return sorted(p for p in into.iterdir() if p.name.endswith(".whl"))
 
 
+def _place(wheel: Path, target: Path) -> None:
+    """Copy *wheel* into the context, never hard-link it: a build requirement is often a locked
+    package too (setuptools, packaging), whose file the context already holds as a link to the
+    same stored file, and the daemon's context tar would then send one of them as a hard link,
+    changing its layer's cache key from one build to the next. They are small."""
+    shutil.copyfile(wheel, target)
+
+
 def fetch(
     sets: Iterable[tuple[str, ...]],
     dest: Path,
@@ -199,7 +208,7 @@ def fetch(
         hit = _cached(key, say)
         if hit is not None:
             for name, stored in hit:
-                link_or_copy(stored, dest / name)
+                _place(stored, dest / name)
                 names.add(name)
             continue
         say(f"fetching the build requirements {', '.join(requires)} (wheels for Python {python})")
@@ -208,7 +217,7 @@ def fetch(
             entry = []
             for path in files:
                 sha = file_sha256(path)
-                link_or_copy(path, dest / path.name)
+                _place(path, dest / path.name)
                 wheelhouse.keep(dest / path.name, sha, say)
                 entry.append([path.name, sha])
                 names.add(path.name)

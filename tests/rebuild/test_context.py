@@ -7,6 +7,7 @@ rendered Dockerfile by `tests.fakes.stages`, as the image build would run it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from envsnap.rebuild.trust import trusted_folders
 from envsnap.render import make_plan
 from tests.fakes import samples
 from tests.fakes.projects import git, make_project, make_sdist, make_wheel, serve, sha256
+from tests.fakes.sitepackages import SimpleIndex
 from tests.fakes.stages import run_stage
 from tests.fakes.venvs import make_venv, pip_install
 
@@ -432,3 +434,40 @@ def test_an_archive_url_gets_a_name_pip_can_match(tmp_path: Path) -> None:
     assert (out / "layers" / "local" / "arch-2.0.tar.gz").read_bytes() == odd.read_bytes()
     req = (out / "layers" / "local" / "requirements.txt").read_text()
     assert f"arch==2.0 \\\n    --hash=sha256:{sha256(odd)}\n" in req
+
+
+@pytest.mark.slow
+def test_build_requirements_come_from_the_index_here_once_and_never_as_a_second_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, simple_index: SimpleIndex
+) -> None:
+    """A project's [build-system] requires is fetched here as wheels (pip download, this
+    machine's index), then kept: the next render asks no index. A requirement that is also a
+    locked package is one more file, not a hard link to the locked one (the daemon's tar would
+    send it as a link, and the layer's cache key would change between builds)."""
+    helper = make_wheel(simple_index.folder, "helper", "1.0")
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", simple_index.url)
+    for var in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX"):
+        monkeypatch.delenv(var, raising=False)
+    src = make_project(tmp_path / "proj", "usespkg", "1.0")
+    pyproject = (src / "pyproject.toml").read_text()
+    (src / "pyproject.toml").write_text(pyproject.replace("[]", '["helper==1.0"]'))
+    env = env_with(
+        local_index_pkg(helper),
+        Package(name="usespkg", version="1.0", source="directory", url=src.as_uri()),
+    )
+    for n in range(2):
+        out = tmp_path / f"ctx{n}"
+        said: list[str] = []
+        text = write(env, out, said, wheelhouse=True)
+        local = out / "layers" / "local"
+        assert (local / helper.name).read_bytes() == helper.read_bytes()
+        inodes = [p.stat().st_ino for p in out.rglob("*") if p.is_file() and not p.is_symlink()]
+        assert len(inodes) == len(set(inodes))
+        fetched = [s for s in said if s.startswith("fetching the build requirements")]
+        assert fetched == (["fetching the build requirements helper==1.0 (wheels for Python "
+                            "{}.{})".format(*sys.version_info[:2])] if n == 0 else [])  # fmt: skip
+        done = local_layer(out, text, tmp_path / f"stage{n}")
+        assert done.returncode == 0, done.stderr
+    served = [r for r in simple_index.requests if "helper" in r]
+    assert served and len(served) == len(set(served))  # the second render asked nothing
