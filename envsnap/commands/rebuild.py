@@ -19,12 +19,12 @@ network. Nothing is built on this machine: local folders, VCS commits and sdists
 context as sources, with their build requirements' wheels, and are built in the isolated build.
 A local folder is used only when it is the capture's own project (a git work tree here whose
 HEAD is the commit in DIR/project.toml) or named with --build-on-host; each one used is said
-with its path. The
-base image is the smallest that reproduces the capture: python:<X.Y.Z>-slim-<codename> for CPU
-and pip-wheel CUDA, nvidia/cuda for a system CUDA toolkit, micromamba for conda. Packages are
-installed exactly as locked (hashes, no resolution) in layers that change least first: heavy
-ones (torch, nvidia-*, tensorflow, jax), then wheels of 4 MiB or more (numpy, scipy...), then
-the small packages, then wheels built here; changing one small package reuses the big layers.
+with its path. The base image is the smallest that reproduces the capture:
+python:<X.Y.Z>-slim-<codename> for CPU and pip-wheel CUDA, nvidia/cuda for a system CUDA
+toolkit, micromamba for conda. Packages are installed exactly as locked (hashes, no
+resolution) in layers that change least first: heavy ones (torch, nvidia-*, tensorflow, jax),
+then wheels of 4 MiB or more (numpy, scipy...), then the small packages, then the ones built
+from source; changing one small package reuses the big layers.
 The image is recorded in DIR/image.toml; the next rebuild pins the base image by the registry
 digest recorded there (FROM name:tag@sha256:…), because tags move and vanish. A base built
 locally has no registry digest and is not pinned (the Dockerfile's header says so).
