@@ -103,15 +103,15 @@ def _describe(exc: Exception) -> str:
 
 
 def _fail(message: str, hint: str | None, code: int, details: tuple[str, ...] = ()) -> int:
-    """Print *message*, its *details* and *hint* on stderr, each line escaped (data never
-    makes a line of its own); return *code*."""
-    from ._text import printable
+    """Print *message*, its *details* and *hint* on stderr, each line redacted and escaped
+    (data never makes a line of its own); return *code*."""
+    from ._redact import text
 
-    print(f"envsnap: error: {printable(message)}", file=sys.stderr)
+    print(f"envsnap: error: {text(message)}", file=sys.stderr)
     for line in details:
-        print(f"  {printable(line)}", file=sys.stderr)
+        print(f"  {text(line)}", file=sys.stderr)
     if hint:
-        print(f"  hint: {printable(hint)}", file=sys.stderr)
+        print(f"  hint: {text(hint)}", file=sys.stderr)
     return code
 
 

@@ -12,7 +12,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.fakes.nvml", "tests.fakes.sitepackages", "tests.fakes.docker"]
+pytest_plugins = [
+    "tests.fakes.nvml",
+    "tests.fakes.sitepackages",
+    "tests.fakes.docker",
+    "tests.fakes.clustervenv",
+    "tests.fakes.trackers",
+]
 
 
 def run_envsnap(

@@ -45,6 +45,8 @@ ALLOWED: dict[str, frozenset[str]] = {
         {
             "api",
             "mlflow",
+            "wandb",
+            "aim",
             "publish",
             "fleet",
             "rebuild",
@@ -56,7 +58,11 @@ ALLOWED: dict[str, frozenset[str]] = {
             "model",
         }
     ),
-    "mlflow": frozenset({"api", "publish", "checks", "findings", "formats", "model"}),
+    # the tracker integrations: each logs the one view of a capture (trackers.view)
+    "mlflow": frozenset({"trackers"}),
+    "wandb": frozenset({"trackers"}),
+    "aim": frozenset({"trackers"}),
+    "trackers": frozenset({"publish", "formats", "model"}),
     "api": frozenset({"rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}),
     "publish": frozenset({"rebuild", "checks", "knowledge", "formats", "findings", "model"}),
     "fleet": frozenset({"checks", "numerics", "probes", "findings", "formats", "model"}),

@@ -8,7 +8,9 @@ for elementwise functions, the framework version for RNG streams.
 
 from __future__ import annotations
 
-from .model import Numerics, ProbeResult, printable
+from envsnap import _redact
+
+from .model import Numerics, ProbeResult
 
 __all__ = ["LABELS", "causes", "relevant_facts"]
 
@@ -101,7 +103,7 @@ def relevant_facts(probe: ProbeResult) -> tuple[str, ...]:
 
 
 def _show(value: str) -> str:
-    return printable(value, 80) if value else "unset"
+    return _redact.text(value, most=80) if value else "unset"
 
 
 def causes(
@@ -117,5 +119,5 @@ def causes(
     for name in sorted(old_settings.keys() | new_settings.keys()):
         old, new = old_settings.get(name, ""), new_settings.get(name, "")
         if old != new and name.isupper():  # the environment variables the probe ran under
-            out.append(f"{printable(name, 40)}: {_show(old)} -> {_show(new)}")
+            out.append(f"{_redact.text(name, most=40)}: {_show(old)} -> {_show(new)}")
     return tuple(out)

@@ -30,7 +30,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .._io import cache_home, cache_key, file_sha256, read_capture_text, write_atomic
+from .._io import cache_home, cache_key, file_sha256, write_atomic
 from .._subprocess import pip, run
 from ..errors import BuildError, InputError
 from . import wheelhouse
@@ -56,6 +56,8 @@ def parse_requires(text: str, what: str) -> tuple[str, ...]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{what}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{what}: nested too deeply") from None
     system = data.get("build-system")
     if system is None:
         return LEGACY
@@ -85,7 +87,10 @@ def tree_requires(folder: Path, what: str) -> tuple[str, ...]:
     path = folder / "pyproject.toml"
     if not path.exists() and not path.is_symlink():
         return LEGACY
-    return parse_requires(read_capture_text(path, what="pyproject.toml"), f"{what} pyproject.toml")
+    from ..formats.capture import file_text
+
+    text = file_text(path, what="pyproject.toml", limit=_MAX_PYPROJECT)
+    return parse_requires(text, f"{what} pyproject.toml")
 
 
 def _member(archive: Path, what: str) -> str | None:
@@ -148,9 +153,12 @@ def _cached(key: str, say: Callable[[str], None]) -> list[tuple[str, Path]] | No
     """The files of a set resolved before, each in the store; None on a miss."""
     if wheelhouse.store_root(say) is None:
         return None
+    from ..formats.capture import file_text, json_value
+
     try:
-        data = json.loads(read_capture_text(_manifest(key), what="build-deps entry"))
-    except (InputError, ValueError):
+        path = _manifest(key)
+        data = json_value(file_text(path, what="build-deps entry", limit=1 << 20), str(path))
+    except InputError:
         return None
     entries = _entries(data)
     found = [(name, wheelhouse.stored(sha, say)) for name, sha in entries]

@@ -1,13 +1,12 @@
 """Source trees for the build context: a trusted local folder copied, a VCS commit exported.
 
 Nothing here builds or runs a project: the trees go into the context and pip builds them inside
-the container build, which is isolated. What this module runs is git, and only in ways that run
-no code of the repository: a VCS commit is fetched into a new bare repository of envsnap's own
-(no hooks, no work tree), listed and exported with ``git archive`` under an empty configuration
-(no filter or textconv driver is defined, so a ``.gitattributes`` in the commit can invoke none).
-A local folder in a git work tree is copied as git lists it (tracked files and untracked ones
-that are not ignored), with hooks and fsmonitor off; other folders are walked, skipping caches,
-virtualenvs and build outputs.
+the container build, which is isolated. What this module runs is git, through the processes door
+(`envsnap._subprocess.git`: hooks, fsmonitor and the repository's own filters off): a VCS commit
+is fetched into a new bare repository of envsnap's own (no work tree, no checkout; the ``file``
+transport only for a repository the user named), listed, and exported with ``git archive``. A
+local folder in a git work tree is copied as git lists it (tracked files and untracked ones that
+are not ignored); other folders are walked, skipping caches, virtualenvs and build outputs.
 """
 
 from __future__ import annotations
@@ -20,11 +19,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._subprocess import Completed, run
+from .._subprocess import Completed, git
 from ..errors import BuildError, InputError
 from ..render.dockerfile import MARKER
 
-__all__ = ["SKIP_ANYWHERE", "SKIP_AT_TOP", "copy_project", "export_commit", "git"]
+__all__ = ["SKIP_ANYWHERE", "SKIP_AT_TOP", "copy_project", "export_commit"]
 
 # Folders that are never part of what pip builds: VCS data, caches, virtualenvs, and (at the
 # top of the project only: a package may have a module called build) build outputs.
@@ -46,42 +45,6 @@ SKIP_ANYWHERE = frozenset(
 )
 SKIP_AT_TOP = frozenset({"build", "dist", "venv"})
 FETCH_TIMEOUT_S = 600.0
-# Settings that would make git run a program of the repository (or of its config).
-_HARDENED = (
-    "core.hooksPath=/dev/null",
-    "core.fsmonitor=false",
-    "core.untrackedCache=false",
-    "protocol.ext.allow=never",
-    "diff.external=",
-    "core.pager=cat",
-)
-
-
-def git(
-    args: Sequence[str],
-    *,
-    cwd: Path | None = None,
-    bare_config: bool = False,
-    protocols: str = "https:http:ssh:git",
-    timeout: float = 60,
-) -> Completed:
-    """Run git with hooks, fsmonitor and the ext:: transport off, never prompting, with only
-    the transports in *protocols* (``GIT_ALLOW_PROTOCOL``).
-
-    *bare_config* also drops the system and user configuration (no filter, textconv or
-    credential helper is defined then): for commands that read objects only.
-    """
-    env = dict(
-        os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_ALLOW_PROTOCOL=protocols
-    )
-    if bare_config:
-        env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
-    argv = ["git"]
-    for setting in _HARDENED:
-        argv += ["-c", setting]
-    if cwd is not None:
-        argv += ["-C", str(cwd)]
-    return run([*argv, *args], timeout=timeout, env=env)
 
 
 def _last(done: Completed) -> str:
@@ -123,11 +86,11 @@ def _walk(src: Path) -> list[Path]:
 def _listed(src: Path) -> list[Path] | None:
     """The files git lists in the work tree at *src* (tracked, and untracked ones that are
     not ignored, less build outputs and virtualenvs); None when *src* is in no work tree."""
-    done = git(["rev-parse", "--is-inside-work-tree"], cwd=src)
+    done = git(["rev-parse", "--is-inside-work-tree"], folder=str(src))
     if not done.ok or done.stdout.strip() != "true":
         return None
-    tracked = git(["ls-files", "-z", "--cached"], cwd=src)
-    others = git(["ls-files", "-z", "--others", "--exclude-standard"], cwd=src)
+    tracked = git(["ls-files", "-z", "--cached"], folder=str(src))
+    others = git(["ls-files", "-z", "--others", "--exclude-standard"], folder=str(src))
     if not tracked.ok or not others.ok:
         return None
     files = [Path(p) for p in tracked.stdout.split("\0") if p]
@@ -142,10 +105,15 @@ def _listed(src: Path) -> list[Path] | None:
 def _envsnap_output(folder: Path) -> bool:
     """Whether *folder* is a build context or a capture envsnap wrote (never project source:
     a context inside the project would otherwise be copied into the next one, and so on)."""
-    dockerfile = folder / "Dockerfile"
-    with contextlib.suppress(OSError):
-        if dockerfile.is_file() and dockerfile.read_bytes()[:64].startswith(MARKER.encode()):
-            return True
+    from .._io import open_folder, read_at
+
+    with contextlib.suppress(OSError, InputError):
+        fd = open_folder(folder)
+        try:
+            if (read_at(fd, "Dockerfile", len(MARKER)) or b"").startswith(MARKER.encode()):
+                return True
+        finally:
+            os.close(fd)
     return (folder / "pylock.toml").is_file() and (folder / "hardware.toml").is_file()
 
 
@@ -204,16 +172,15 @@ def export_commit(name: str, url: str, commit: str, dest: Path, *, local: bool) 
         url = url[4:]
     if url.startswith("-"):
         raise InputError(f"pylock.toml: {name}: invalid VCS URL {url!r}")
-    protocols = "file:https:http:ssh:git" if local else "https:http:ssh:git"
     with tempfile.TemporaryDirectory(prefix="envsnap-git-") as tmp:
         repo = Path(tmp) / "repo.git"
-        done = git(["init", "--quiet", "--bare", str(repo)], bare_config=True)
+        done = git(["init", "--quiet", "--bare", str(repo)], folder=tmp)
         if not done.ok:
             raise BuildError(f"{name}: git init failed ({_last(done)})")
-        fetch = _fetch(repo, url, commit, protocols)
+        fetch = _fetch(repo, url, commit, local=local)
         if not fetch.ok:
             raise InputError(f"{name}: cannot fetch commit {commit} from {url} ({_last(fetch)})")
-        tree = git(["ls-tree", "-r", "-z", "--full-tree", commit], cwd=repo, bare_config=True)
+        tree = git(["ls-tree", "-r", "-z", "--full-tree", commit], folder=str(repo))
         if not tree.ok:
             raise InputError(f"{name}: commit {commit} is not in {url} ({_last(tree)})")
         if any(e.startswith("160000 ") for e in tree.stdout.split("\0")):
@@ -222,12 +189,8 @@ def export_commit(name: str, url: str, commit: str, dest: Path, *, local: bool) 
                 "fetch; install it from a wheel or a local folder instead"
             )
         archive = Path(tmp) / "tree.tar"
-        done = git(
-            ["archive", "--format=tar", f"--output={archive}", commit],
-            cwd=repo,
-            bare_config=True,
-            timeout=FETCH_TIMEOUT_S,
-        )
+        argv = ["archive", "--format=tar", f"--output={archive}", commit]
+        done = git(argv, folder=str(repo), timeout=FETCH_TIMEOUT_S)
         if not done.ok:
             raise BuildError(f"{name}: git archive of {commit} failed ({_last(done)})")
         dest.mkdir(parents=True, exist_ok=True)
@@ -236,12 +199,14 @@ def export_commit(name: str, url: str, commit: str, dest: Path, *, local: bool) 
             tf.extractall(dest, filter="data")
 
 
-def _fetch(repo: Path, url: str, commit: str, protocols: str) -> Completed:
-    """Fetch just *commit* (most servers allow it), else every branch and tag."""
-    argv = ["fetch", "--quiet", "--no-tags", "--depth=1", "--", url, commit]
-    done = git(argv, cwd=repo, protocols=protocols, timeout=FETCH_TIMEOUT_S)
+def _fetch(repo: Path, url: str, commit: str, *, local: bool) -> Completed:
+    """Fetch just *commit* (most servers allow it), else every branch and tag. The ``file``
+    transport only for a repository the user named (*local*)."""
+    transport = [] if local else ["-c", "protocol.file.allow=never"]
+    argv = [*transport, "fetch", "--quiet", "--no-tags", "--depth=1", "--", url, commit]
+    done = git(argv, folder=str(repo), timeout=FETCH_TIMEOUT_S)
     if done.ok:
         return done
     refs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
-    argv = ["fetch", "--quiet", "--", url, *refs]
-    return git(argv, cwd=repo, protocols=protocols, timeout=FETCH_TIMEOUT_S)
+    argv = [*transport, "fetch", "--quiet", "--", url, *refs]
+    return git(argv, folder=str(repo), timeout=FETCH_TIMEOUT_S)

@@ -19,16 +19,21 @@ Each folder used is said once, with its resolved path.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .._io import read_bytes_bounded, read_capture_text
+from .._io import read_bytes_bounded
 from .._text import canonical_name
 from ..errors import InputError
 from ..model import Environment
 from ..render.plan import Install, local_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..formats.project import ProjectState
 
 __all__ = ["git_head", "local_source", "outside_capture", "recorded_commit", "trusted_folders"]
 
@@ -132,12 +137,12 @@ def git_head(folder: Path) -> tuple[Path, str] | None:
 
 def recorded_commit(capture_dir: Path) -> str | None:
     """The commit that the capture's project.toml records, or None (no file, no repository)."""
-    from ..formats import project
+    from ..formats.capture import read
 
-    path = capture_dir / project.PROJECT_FILE
-    if not path.exists() and not path.is_symlink():
+    path = capture_dir / "project.toml"
+    if not os.path.lexists(path):
         return None
-    state = project.parse(read_capture_text(path, what=project.PROJECT_FILE), str(path))
+    state: ProjectState = read(path, "project.toml")  # the in door: bounded, no links
     return state.commit if state.status == "ok" and state.commit else None
 
 

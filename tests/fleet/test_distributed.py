@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.fakes.clustervenv import capture_with
 from tests.fakes.scenario import machine, make_toolkit
 
 pytestmark = pytest.mark.slow  # a venv with torch, torchrun with three ranks
@@ -61,16 +62,7 @@ def job(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any, torch_python: 
     env.update({"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "RANK_PYTHON": str(torch_python)})
     env.pop("PYTHONHASHSEED", None)
     env["PYTHONHASHSEED"] = "0"  # scenario.DETERMINISM: as recorded
-    capture = root / "capture"
-    done = subprocess.run(
-        [str(torch_python), "-m", "envsnap", "capture", "--offline", "-q", "-o", str(capture)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    capture = capture_with(torch_python, env, root / "capture")
     (root / "wrap.sh").write_text(WRAPPER)
     (root / "wrap.sh").chmod(0o755)
     (root / "train.py").write_text(SCRIPT)

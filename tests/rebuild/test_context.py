@@ -204,25 +204,27 @@ def test_editable_folder_goes_into_the_context_and_is_built_by_the_image(
 
 
 @pytest.mark.slow
-def test_vcs_package_is_exported_at_the_locked_commit_without_running_filters(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_vcs_package_is_exported_at_the_locked_commit_without_running_its_code(
+    tmp_path: Path,
 ) -> None:
+    """The repository is a stranger's: its config defines a filter that its .gitattributes
+    applies and a checkout hook, both writing a marker. Fetched into envsnap's own bare
+    repository and exported, none of it runs; the tree is the locked commit's."""
     repo = make_project(tmp_path / "repo", "vcspkg", "1.0")
-    (repo / ".gitattributes").write_text("* filter=evil diff=evil\n")
+    (repo / ".gitattributes").write_text("* filter=evil\n")
     git(repo, "init", "-q")
+    marker = tmp_path / "repo-code-ran"
+    git(repo, "config", "filter.evil.smudge", f"touch {marker}; cat")
+    git(repo, "config", "filter.evil.clean", "cat")
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "one")
     commit = git(repo, "rev-parse", "HEAD")
     (repo / "VERSION").write_text("vcspkg 2.0\n")
     git(repo, "commit", "-q", "-am", "two")
-    # The user's own git config defines a filter that the commit's .gitattributes names.
-    marker = tmp_path / "filter-ran"
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".gitconfig").write_text(
-        f'[filter "evil"]\n\tsmudge = "touch {marker}; cat"\n\tclean = "touch {marker}; cat"\n'
-    )
-    monkeypatch.setenv("HOME", str(home))
+    marker.unlink(missing_ok=True)  # the smudge of the test's own commits above
     pkg = Package(
         name="vcspkg", version="1.0", source="vcs", vcs="git", url=repo.as_uri(), commit_id=commit
     )

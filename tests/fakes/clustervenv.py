@@ -1,4 +1,5 @@
-"""One venv with torch (CPU) and ray for the cluster tests, built once and kept between runs.
+"""One venv with torch (CPU) and ray for the cluster and multi-rank tests, built once and kept
+between runs (fixtures `torch_python` and `ray_python`, a plugin of tests/conftest.py).
 
 Installing torch and ray takes a minute or two; the venv is kept under
 ``~/.cache/envsnap-tests`` (``$ENVSNAP_TEST_CACHE``) with a stamp naming what it holds, and
@@ -61,3 +62,17 @@ def ray_python() -> Path:
     if why:
         pytest.skip(why)
     return _home() / "bin" / "python"
+
+
+def capture_with(python: Path, env: dict[str, str], out: Path) -> Path:
+    """Capture *python*'s environment into *out* (offline) with *env*; the folder."""
+    done = subprocess.run(
+        [str(python), "-m", "envsnap", "capture", "--offline", "-q", "-o", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return out
