@@ -33,15 +33,17 @@ READS_ALLOWED = {
     "numerics/runner.py": "envsnap's own battery script and the JSON it prints",
     "formats/_parsecache.py": "entries of envsnap's parse cache, keyed by what the door read",
     "formats/condalock.py": "JSON scalars of the YAML subset, in text the in door read",
-    "rebuild/wheelcache.py": "entries of envsnap's wheel cache",
     "rebuild/toolwheels.py": "envsnap's own installed files, packed into the tool wheels",
+    "rebuild/builddeps.py": "a project's pyproject.toml, as text the in door read (bounded)",
+    "rebuild/venv.py": "the venv it builds in its own temporary folder (its scripts, its marker)",
 }
 # module (or unit/) -> why what it writes or removes is its own (a cache, a scratch folder)
 WRITES_ALLOWED = {
     "rebuild/context.py": "inside a build context it made or emptied (a link refused first)",
     "rebuild/wheelhouse.py": "envsnap's download cache and the context's wheel folders",
-    "rebuild/wheelcache.py": "envsnap's wheel cache (its own 0700 folders)",
-    "rebuild/hostwheels.py": "wheels built into the context's folders",
+    "rebuild/builddeps.py": "build requirements' wheels into the context's local layer folder",
+    "rebuild/sources.py": "source trees inside a build context it writes (a trusted folder's)",
+    "rebuild/venv.py": "the venv it builds in its own temporary folder, then renames into place",
     "rebuild/toolwheels.py": "envsnap's tool-wheel cache and the context's tool/ folder",
     "rebuild/__init__.py": "removes the temporary build context it made",
 }

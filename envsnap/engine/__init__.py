@@ -40,6 +40,11 @@ ENGINES = {"docker": "envsnap.engine.docker:DockerEngine"}
 class Engine(Protocol):
     """What `envsnap rebuild` and the tests need from an image engine."""
 
+    def ready(self) -> None:
+        """Raise `EnvsnapError` when no build can run here (no daemon): asked before a
+        render that may fetch gigabytes for it."""
+        ...
+
     def build(
         self,
         context_dir: Path,
@@ -47,9 +52,10 @@ class Engine(Protocol):
         tag: str | None,
         verbose: bool = False,
         no_cache: bool = False,
+        network: bool = True,
     ) -> Iterator[BuildEvent]:
-        """Build the context's Dockerfile (every step again with *no_cache*); yield events
-        ending with `Done`."""
+        """Build the context's Dockerfile (every step again with *no_cache*; with no network
+        at all unless *network*); yield events ending with `Done`."""
         ...
 
     def push(self, image: str, repository: str, tag: str) -> Iterator[PushEvent]:

@@ -104,6 +104,10 @@ class DockerEngine:
             self._api.close()
             self._api = None
 
+    def ready(self) -> None:
+        """Connect to the daemon now; `EnvsnapError` (exit 2) when it cannot be reached."""
+        self.api()
+
     def api(self) -> Any:
         """The low-level `docker.APIClient`; `EnvsnapError` (exit 2) when it cannot connect."""
         if self._api is not None:
@@ -131,12 +135,15 @@ class DockerEngine:
         tag: str | None,
         verbose: bool = False,
         no_cache: bool = False,
+        network: bool = True,
     ) -> Iterator[BuildEvent]:
         """Build *context_dir* (its Dockerfile) and yield events, ending with `Done`.
 
         Steps, cache hits and `Done` are always yielded; `Output` lines only when *verbose*
         (the last lines are kept either way for the `StepFailed` error of a failing step).
-        *no_cache* runs every step again, as `docker build --no-cache` does.
+        *no_cache* runs every step again, as `docker build --no-cache` does. The steps run
+        with the host's network (a proxy on loopback works), or with none when not *network*
+        (``docker build --network none``).
         """
         api = self.api()
         import docker
@@ -149,7 +156,7 @@ class DockerEngine:
                 rm=True,
                 forcerm=True,
                 decode=True,
-                network_mode="host",
+                network_mode="host" if network else "none",
                 pull=False,
                 nocache=no_cache,
             )
