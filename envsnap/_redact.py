@@ -19,7 +19,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["SAFE_FRAGMENT", "SAFE_QUERY", "WITHHELD", "envvar", "shaped", "strip_userinfo", "url"]
+__all__ = [
+    "SAFE_FRAGMENT",
+    "SAFE_QUERY",
+    "WITHHELD",
+    "command_line",
+    "envvar",
+    "shaped",
+    "strip_userinfo",
+    "url",
+]
 
 WITHHELD = "<withheld>"
 SAFE_QUERY = frozenset({"subdirectory"})
@@ -139,3 +148,47 @@ def envvar(name: str, value: str) -> tuple[str, bool]:
     if shaped(name, value):
         return value, False
     return WITHHELD, True
+
+
+# An option whose name holds one of these words carries a credential: its value is withheld.
+_SECRET_WORDS = frozenset(
+    {
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "pass",
+        "key",
+        "apikey",
+        "auth",
+        "credential",
+        "credentials",
+    }
+)
+
+
+def _secret_option(arg: str) -> bool:
+    name = arg.lstrip("-").partition("=")[0].lower()
+    return arg.startswith("-") and bool(_SECRET_WORDS & set(re.split(r"[-_.]", name)))
+
+
+def command_line(argv: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """*argv* as it may be recorded: URLs through `url`, the value of an option named like a
+    credential (``--api-key=…``, ``--token …``) withheld."""
+    out: list[str] = []
+    after_secret = False
+    for arg in argv:
+        if after_secret and not arg.startswith("-"):
+            out.append(WITHHELD)
+            after_secret = False
+            continue
+        after_secret = False
+        if _secret_option(arg):
+            if "=" in arg:
+                out.append(arg.partition("=")[0] + "=" + WITHHELD)
+            else:
+                out.append(arg)
+                after_secret = True
+            continue
+        out.append(url(arg)[0] if "://" in arg else arg)
+    return tuple(out)

@@ -69,12 +69,7 @@ def run_battery(
     from envsnap.probes.target import _resolve
 
     exe = _resolve(python) if python else sys.executable
-    child_env = dict(os.environ)
-    for key, value in (env or {}).items():
-        if value is None:
-            child_env.pop(key, None)
-        else:
-            child_env[key] = value
+    child_env = _subprocess.changed_env(os.environ, env or {})
     start = time.monotonic()
     done = _subprocess.run(
         battery_command(exe, only=only, settings=settings), timeout=timeout, env=child_env
