@@ -12,7 +12,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.fakes.nvml", "tests.fakes.sitepackages", "tests.fakes.docker"]
+pytest_plugins = [
+    "tests.fakes.nvml",
+    "tests.fakes.sitepackages",
+    "tests.fakes.docker",
+    "tests.fakes.venvs",
+]
 
 
 def run_envsnap(
