@@ -2,7 +2,8 @@
 
 `log_capture` logs the capture's files as the run's artifacts under ``envsnap/`` and sets tags
 that `mlflow.search_runs` can filter on (``tags.`envsnap.gpu` = 'NVIDIA A100-SXM4-80GB'``):
-Python, GPU model and count, driver, CUDA, lock digest, numerics digest when measured, commit.
+Python, GPU model and count, driver, CUDA, lock digest, numerics digest when measured, commit,
+and the verdict of `envsnap repro` when repro.toml records one for this lock.
 `download_capture` fetches a run's capture back into a folder, so that `envsnap diff --mlflow
 RUN_A RUN_B` compares two runs with the ordinary diff. MLflow (``mlflow-skinny`` is enough) is
 an optional dependency, imported only here and only when called: the tracking server comes from
@@ -32,6 +33,7 @@ CAPTURE_FILES = (
     "project.toml",
     "image.toml",
     "numerics.toml",
+    "repro.toml",
 )
 _MAX_FILE = 64 * 1024 * 1024
 _MAX_TAG = 250
@@ -98,7 +100,17 @@ def tags(directory: str | os.PathLike[str]) -> dict[str, str]:
     image = env["image"]
     if image is not None and image["pushed_digest"] and image["lock_matches"]:
         out["envsnap.image"] = image["pushed_digest"]
+    out.update(_repro_tags(data.get("repro")))
     return {key: _value(value) for key, value in sorted(out.items())}
+
+
+def _repro_tags(repro: dict[str, Any] | None) -> dict[str, str]:
+    """``envsnap.repro`` (``reproducible`` / ``not reproducible``) and its one-line summary,
+    from a verdict `envsnap repro` recorded with this capture's lock."""
+    if repro is None or not repro["lock_matches"]:
+        return {}
+    verdict = "reproducible" if repro["reproducible"] else "not reproducible"
+    return {"envsnap.repro": verdict, "envsnap.repro_summary": repro["summary"]}
 
 
 def _gpus(root: Path) -> dict[str, str]:

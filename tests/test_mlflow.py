@@ -15,7 +15,7 @@ from envsnap.formats.project import ProjectState
 from envsnap.model import Snapshot, replace
 from tests.fakes import samples
 from tests.fakes.imports import loaded
-from tests.fakes.publish import NUMERICS, gpu_snapshot
+from tests.fakes.publish import NUMERICS, gpu_snapshot, write_repro
 
 mlflow = pytest.importorskip("mlflow", reason="MLflow is not installed (pip install mlflow-skinny)")
 pytest.importorskip("sqlalchemy", reason="the SQLite tracking store needs sqlalchemy")
@@ -92,6 +92,29 @@ def test_log_capture_sets_searchable_tags_and_downloadable_artifacts(
     out = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, dst_path=str(tmp_path)))
     assert (out / "envsnap" / "pylock.toml").read_bytes() == (cap / "pylock.toml").read_bytes()
     assert (out / "envsnap" / "numerics.toml").read_bytes() == (cap / "numerics.toml").read_bytes()
+
+
+def test_the_repro_verdict_is_a_tag_and_its_file_an_artifact(
+    tracking: dict[str, str], tmp_path: Path
+) -> None:
+    from envsnap.mlflow import log_capture, tags
+
+    cap = capture(tmp_path / "cap", Snapshot(environment=samples.cpu_env()))
+    assert "envsnap.repro" not in tags(cap)
+    write_repro(cap, reproducible=False, summary="not reproducible: model.pt \x1b[2J4 of 4")
+    with mlflow.start_run() as run:
+        result = log_capture(cap)
+    assert "repro.toml" in result.files
+    assert result.tags["envsnap.repro"] == "not reproducible"
+    assert result.tags["envsnap.repro_summary"] == "not reproducible: model.pt ?[2J4 of 4"
+    found = mlflow.search_runs(
+        experiment_ids=[tracking["MLFLOW_EXPERIMENT_ID"]],
+        filter_string="tags.`envsnap.repro` = 'not reproducible'",
+        output_format="list",
+    )
+    assert run.info.run_id in [r.info.run_id for r in found]
+    write_repro(cap, lock_digest="sha256:" + "0" * 64)  # recorded with another environment
+    assert "envsnap.repro" not in tags(cap)
 
 
 def test_cli_log_and_diff_of_two_runs_shows_the_changed_package(

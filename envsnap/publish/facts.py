@@ -1,7 +1,7 @@
 """The facts of a reproducibility report, read from a capture directory (no probe, no network).
 
-`gather` reads pylock.toml (required), hardware.toml, image.toml, project.toml and
-numerics.toml where present and returns one JSON-ready dict (`envsnap report --json`); the
+`gather` reads pylock.toml (required), hardware.toml, image.toml, project.toml, numerics.toml
+and repro.toml where present and returns one JSON-ready dict (`envsnap report --json`); the
 Markdown renderer reads only that dict. The derivations are pure functions of the models:
 `hardware_needed` rounds RAM to the size a reader would buy and names the x86-64 level.
 """
@@ -260,6 +260,27 @@ def _image(root: Path, lock_sha256: str, gpus: bool) -> dict[str, Any] | None:
     return info
 
 
+def _repro(root: Path, lock_sha256: str) -> dict[str, Any] | None:
+    """The verdict recorded by `envsnap repro` in repro.toml, and whether it was recorded with
+    this capture's lock (a verdict from another environment ticks nothing)."""
+    from envsnap.formats import repro
+
+    path = root / repro.FILENAME
+    if not path.exists() and not path.is_symlink():
+        return None
+    rec = repro.load(path)
+    return {
+        "file": repro.FILENAME,
+        "reproducible": rec.reproducible,
+        "summary": rec.summary,
+        "runs": rec.runs,
+        "outputs": len(rec.outputs),
+        "fixed_by": list(rec.fixed_by),
+        "environments": [label for label, _ in rec.environments],
+        "lock_matches": rec.lock_digest == f"sha256:{lock_sha256}",
+    }
+
+
 def _project(root: Path) -> dict[str, Any] | None:
     from envsnap.formats import project
 
@@ -302,6 +323,7 @@ def gather(directory: str | os.PathLike[str]) -> dict[str, Any]:
         "version": FACTS_VERSION,
         "capture": str(root),
         "code": _project(root),
+        "repro": _repro(root, lock_sha256),
         "environment": {
             "python": f"{_implementation(env.python.implementation)} {env.python.version}",
             "os": env.os.pretty_name or f"{env.os.system} {env.os.machine}",

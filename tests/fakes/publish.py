@@ -1,6 +1,9 @@
-"""A GPU snapshot and numerics.toml text for the publish and MLflow tests."""
+"""A GPU snapshot, numerics.toml text and a repro.toml for the publish and MLflow tests."""
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 from envsnap.model import Memory, Snapshot
 from tests.fakes import samples, snapshots
@@ -27,3 +30,31 @@ sha256 = "{b}"
 id = "conv2d-fp16"
 sha256 = "{a}"
 """.format(a="a" * 64, b="b" * 64)
+
+
+def write_repro(
+    cap: Path,
+    *,
+    reproducible: bool = True,
+    summary: str = "reproducible: 2 runs, 1 output, 4 tensors bit-identical",
+    lock_digest: str | None = None,
+    numerics_digest: str = "",
+) -> Path:
+    """A repro.toml in capture *cap*, as `envsnap repro` writes it (recorded with this
+    capture's lock unless *lock_digest* says otherwise)."""
+    from envsnap.formats import repro
+
+    lock = lock_digest or "sha256:" + hashlib.sha256((cap / "pylock.toml").read_bytes()).hexdigest()
+    rec = repro.ReproRecord(
+        reproducible=reproducible,
+        summary=summary,
+        command=("python", "train.py"),
+        runs=2,
+        lock_digest=lock,
+        numerics_digest=numerics_digest,
+        outputs=(
+            repro.OutputRecord("model.safetensors", "safetensors", reproducible, ("a" * 64,) * 2),
+        ),
+        environments=(("this machine", "host"),),
+    )
+    return repro.write(cap, rec)
