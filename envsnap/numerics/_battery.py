@@ -21,6 +21,10 @@ import platform
 import sys
 import time
 
+if "apply_switches" not in globals():  # run as a file (bench/): the switches lie beside it
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _switches import apply_switches
+
 BATTERY_VERSION = "1"
 RUNS = 3
 SAMPLE = 32  # output values kept, as hex floats (what two machines compare in ulps)
