@@ -28,12 +28,13 @@ model.safetensors 4 of 4 tensors differ (max 3 ulps)") and is recorded in the ca
 repro.toml (--capture DIR, default ./envsnap-capture when it exists), which `envsnap report`,
 `envsnap log --mlflow` and `envsnap check` read.
 
---explain re-runs a job whose runs differ under each candidate setting (PYTHONHASHSEED, BLAS
-and OpenMP thread counts, torch threads, torch deterministic algorithms with the cuDNN flags,
-and on a GPU CUBLAS_WORKSPACE_CONFIG, TF32 off, TF_DETERMINISTIC_OPS and XLA flags), then all
-together, and names the ones that make every run agree: "fix verified: PYTHONHASHSEED=0 (3
-runs identical)". Torch and TensorFlow switches reach a Python command through a bootstrap
-(python -m envsnap.repro.boot), never by editing your code.
+--explain re-runs a job whose runs differ under candidate settings, one at a time and most
+likely first (PYTHONHASHSEED, BLAS and OpenMP thread counts, torch threads, torch deterministic
+algorithms with the cuDNN flags; on a GPU also CUBLAS_WORKSPACE_CONFIG, TF32 off,
+TF_DETERMINISTIC_OPS and XLA flags), until one makes every run agree, then all of them together
+when none alone does: "fix verified: PYTHONHASHSEED=0 (3 runs identical)", or that nothing
+fixes it and which outputs still differ. Torch and TensorFlow switches reach a Python command
+through a bootstrap (python -m envsnap.repro.boot), never by editing your code.
 
 --venv PATH runs it once here and once with another environment's interpreter; --image TAG
 once here and once in a container of the image (for example one made by `envsnap rebuild`).
@@ -251,6 +252,8 @@ def _detail(out: Any) -> str:
 
 
 def _tensor_line(t: Any, number: Any) -> str:
+    from envsnap._text import plural
+
     if t.note:
         return f"{t.name}: {t.note}"
     total = 1
@@ -262,7 +265,7 @@ def _tensor_line(t: Any, number: Any) -> str:
     if t.max_rel is not None:
         parts.append(f"max rel {number(t.max_rel)}")
     if t.max_ulps is not None:
-        parts.append(f"max {t.max_ulps} ulps")
+        parts.append(f"max {plural(t.max_ulps, 'ulp')}")
     if t.first_index is not None:
         parts.append(f"first at {list(t.first_index)}")
     return f"{t.name} {t.dtype} {list(t.shape)}: " + ", ".join(parts)

@@ -109,7 +109,7 @@ def check_found(job: Job, workdir: Path, env: dict[str, str]) -> None:
 def venv_python(path: str) -> tuple[str, str]:
     """(the interpreter, the environment's folder) of --venv *path*: a venv or conda folder
     (its bin/python), or an interpreter; `InputError` when it is neither."""
-    p = Path(path)
+    p = Path(path).absolute()  # each run works elsewhere; a venv's bin/python link is kept
     for exe in (p / "bin" / "python", p / "bin" / "python3"):
         if exe.is_file() and os.access(exe, os.X_OK):
             return str(exe), str(p)

@@ -235,3 +235,26 @@ def test_npy_written_by_the_fakes_reads_back(tmp_path: Path) -> None:
     st = write_safetensors(tmp_path / "a.safetensors", {"w": ("I64", (1,), [7])})
     with open(st, "rb") as fh:
         assert read_safetensors(fh, st.stat().st_size).tensors[0].dtype.name == "int64"
+
+
+def test_one_scan_gives_both_digests_and_where_they_differ(tmp_path: Path) -> None:
+    import hashlib
+
+    from envsnap.repro.compare.scan import CHUNK, scan
+
+    body = os.urandom(CHUNK) * 2 + os.urandom(CHUNK // 2)
+    changed = bytearray(body)
+    changed[CHUNK + 5] ^= 1
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    a.write_bytes(body)
+    b.write_bytes(bytes(changed))
+    c.write_bytes(body + b"x")
+    got = scan(a, b)
+    assert got.first == hashlib.sha256(body).hexdigest()
+    assert got.other == hashlib.sha256(changed).hexdigest()
+    assert got.ranges == ((CHUNK, 2 * CHUNK),)
+    assert got.equal_between(0, CHUNK) and not got.equal_between(CHUNK + 5, CHUNK + 6)
+    same = scan(a, a, first=got.first)
+    assert same.other == got.first and same.ranges == ()
+    longer = scan(a, c)
+    assert longer.ranges is None and longer.other == hashlib.sha256(body + b"x").hexdigest()

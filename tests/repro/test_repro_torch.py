@@ -24,7 +24,7 @@ from tests.fakes.venvs import make_venv, site_packages
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-TRAIN = Path(__file__).with_name("jobs") / "train.py"
+TRAIN = ROOT / "examples" / "repro" / "train.py"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYTHONHASHSEED")
 
 

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from envsnap.repro.compare.tensors import DTYPES, compare, unravel
+from envsnap.numerics.compare import ulps
+from envsnap.repro.compare.tensors import DTYPES, bytes_reader, unravel
+from envsnap.repro.compare.tensors import compare as compare_readers
+
+
+def compare(a: bytes, b: bytes, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    return compare_readers(bytes_reader(a), bytes_reader(b), *args, **kwargs)  # type: ignore[arg-type]
+
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECIAL32 = [0.0, -0.0, float("inf"), float("-inf"), float("nan"), 1e-45, -1e-45, 3.4e38, 1.0]
@@ -86,6 +93,23 @@ def test_the_pure_path_measures_what_it_should() -> None:
     assert compare(tiny[:4], tiny[4:], DTYPES["float32"], 1, use_numpy=False).max_ulps == 2
 
 
+def test_ulps_are_the_numerics_ulps() -> None:
+    """The pure path's distance, one pair at a time, is `numerics.compare.ulps` (the battery's)."""
+    rng = random.Random(3)
+    for _ in range(2000):
+        x, y = (
+            struct.unpack("<f", struct.pack("<i", rng.randrange(-(2**31), 2**31)))[0]
+            for _ in range(2)
+        )
+        if x != x or y != y or abs(x) == float("inf") or abs(y) == float("inf"):
+            continue
+        a, b = struct.pack("<f", x), struct.pack("<f", y)
+        if a == b:
+            continue
+        got = compare(a, b, DTYPES["float32"], 1, use_numpy=False).max_ulps
+        assert got == ulps(x, y, "float32"), (x, y)
+
+
 def test_unravel_in_both_orders() -> None:
     assert unravel(5, (2, 3)) == (1, 2)
     assert unravel(5, (2, 3), "F") == (1, 2)
@@ -97,11 +121,12 @@ SCRIPT = """
 import json, sys
 from pathlib import Path
 import numpy as np
-from envsnap.repro.compare.tensors import DTYPES, compare, unravel
+from envsnap.repro.compare.tensors import DTYPES, bytes_reader, compare, unravel
 out = []
 for case in json.loads(sys.argv[1]):
     a, b = Path(case["a"]).read_bytes(), Path(case["b"]).read_bytes()
-    s = compare(a, b, DTYPES[case["dtype"]], case["count"], use_numpy=True)
+    s = compare(bytes_reader(a), bytes_reader(b), DTYPES[case["dtype"]], case["count"],
+                use_numpy=True)
     out.append([s.differing, s.max_abs, s.max_rel, s.max_ulps, s.first])
 shapes = [((3, 4, 5), 37), ((7,), 6), ((2, 9), 17)]
 ravel = [[list(unravel(i, s, o)), [int(x) for x in np.unravel_index(i, s, order=o)]]

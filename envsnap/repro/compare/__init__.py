@@ -2,7 +2,8 @@
 safetensors, torch checkpoints, .npy/.npz tensor by tensor, JSON/YAML/CSV metrics value by
 value, and bytes for anything else.
 
-Files are memory-mapped and compared in chunks (bounded memory, a 1 GiB pair in seconds); a
+Files are read in chunks (bounded memory): one pass gives each run's digest and the ranges that
+differ, and only tensors in those ranges are read again, element by element; a
 file that is not what its name says (truncated, malformed) falls back to bytes with a note, as
 does a torch checkpoint when no interpreter with torch can read it. Symbolic links are compared
 by their target text and never followed.
@@ -11,16 +12,15 @@ by their target text and never followed.
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
 import stat
 from pathlib import Path
 
-from envsnap._io import file_sha256
 from envsnap._record import replace
 
 from ..result import OutputComparison, TensorDiff, ValueDiff
 from . import formats, metrics, tensors
+from .scan import Scan, scan
 from .tensors import Unreadable
 
 TYPE_CHECKING = False
@@ -64,6 +64,8 @@ def digest_files(paths: Sequence[Path]) -> list[str]:
     """The sha256 of each file, hashed concurrently (hashlib releases the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from envsnap._io import file_sha256
+
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(paths)))) as pool:
         return list(pool.map(file_sha256, paths))
 
@@ -92,23 +94,29 @@ def compare_output(
     first run is the reference. *scratch* is a private folder for converted checkpoints."""
     kinds = [_lkind(p) for p in paths]
     present = [i for i, k in enumerate(kinds) if k != "missing"]
-    files = [p for p, k in zip(paths, kinds) if k == "file" and p is not None]
-    digests = dict(zip((p for p in files), digest_files(files))) if files else {}
-    sums = tuple(digests.get(p, "") if p is not None else "" for p in paths)
+    if len(present) < len(paths) or set(kinds) != {"file"}:
+        files = [p for p, k in zip(paths, kinds) if k == "file" and p is not None]
+        digests = dict(zip(files, digest_files(files))) if files else {}
+        sums = tuple(digests.get(p, "") if p is not None else "" for p in paths)
     if len(present) < len(paths):
         where = ", ".join(str(i + 1) for i in present)
         note = f"only run {where} made it" if len(present) == 1 else f"only runs {where} made it"
         return OutputComparison(rel, "missing", False, sums, note=note if present else "missing")
     if "link" in kinds or "other" in kinds:
         return _special(rel, paths, kinds, sums)
-    assert all(p is not None for p in paths)
     real = [p for p in paths if p is not None]
     kind = kind_of(real[0])
-    if len(set(sums)) == 1:
+    scans: list[Scan] = []
+    for other in real[1:]:
+        scans.append(scan(real[0], other, first=scans[0].first if scans else ""))
+    sums = (scans[0].first, *(s.other for s in scans)) if scans else ()
+    if len(set(sums)) <= 1:
         return OutputComparison(rel, kind, True, sums, _identical_tensors(real[0], kind))
     ctx = _Context(scratch, convert, use_numpy)
     pairs = [
-        _pair(rel, kind, real[0], other, run=i + 2, ctx=ctx) for i, other in enumerate(real[1:])
+        _pair(rel, kind, real[0], other, run=i + 2, ctx=ctx, known=scans[i])
+        for i, other in enumerate(real[1:])
+        if scans[i].first != scans[i].other
     ]
     return replace(_merge(pairs), digests=sums)
 
@@ -152,11 +160,13 @@ class _Context:
         self.use_numpy = use_numpy
 
 
-def _pair(rel: str, kind: str, a: Path, b: Path, *, run: int, ctx: _Context) -> OutputComparison:
-    """Run 1's file *a* against run *run*'s file *b* (their bytes differ)."""
+def _pair(
+    rel: str, kind: str, a: Path, b: Path, *, run: int, ctx: _Context, known: Scan | None = None
+) -> OutputComparison:
+    """Run 1's file *a* against run *run*'s file *b* (their bytes differ; *known*: where)."""
     try:
         if kind in TENSOR_KINDS:
-            return _tensor_pair(rel, kind, (a, b), run, ctx)
+            return _tensor_pair(rel, kind, (a, b), run, ctx, known=known)
         if kind in metrics.KINDS.values():
             return _metrics_pair(rel, kind, a, b)
     except Unreadable as exc:
@@ -204,24 +214,23 @@ def _text(value: Any) -> str:
 
 
 @contextlib.contextmanager
-def _opened(path: Path, kind: str) -> Iterator[tuple[formats.TensorFile, Any]]:
-    """The parsed tensor file (safetensors or npy) at *path* and its bytes (an mmap, or b""
-    when empty)."""
+def _opened(path: Path, kind: str) -> Iterator[tuple[formats.TensorFile, tensors.Reader]]:
+    """The parsed tensor file (safetensors or npy) at *path* and a reader of its bytes."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         read = formats.read_safetensors if kind == "safetensors" else formats.read_npy
-        tfile = read(fh, size)
-        data: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        try:
-            yield tfile, data
-        finally:
-            if isinstance(data, mmap.mmap):
-                data.close()
+        yield read(fh, size), tensors.reader(fh.fileno())
 
 
 def _tensor_pair(
-    rel: str, kind: str, files: tuple[Path, Path], run: int, ctx: _Context
+    rel: str,
+    kind: str,
+    files: tuple[Path, Path],
+    run: int,
+    ctx: _Context,
+    *,
+    known: Scan | None = None,
 ) -> OutputComparison:
     a, b = files
     if kind == "npz":
@@ -239,9 +248,10 @@ def _tensor_pair(
             return OutputComparison(rel, "npz", same, tensors=tuple(diffs))
     if kind == "torch":
         a, b = _converted(a, b, run, ctx.scratch, ctx.convert)
+        known = None  # the converted files were not scanned
     file_kind = "npy" if kind == "npy" else "safetensors"
     with _opened(a, file_kind) as (fa, da), _opened(b, file_kind) as (fb, db):
-        diffs = _tensor_diffs((fa, da), (fb, db), run, a, use_numpy=ctx.use_numpy)
+        diffs = _tensor_diffs((fa, da), (fb, db), run, a, use_numpy=ctx.use_numpy, known=known)
         values = tuple(
             ValueDiff(k, _text(x), _text(y), d)
             for k, x, y, d in metrics.differences(_values(fa), _values(fb))
@@ -297,6 +307,7 @@ def _tensor_diffs(
     path: Path,
     *,
     use_numpy: bool | None,
+    known: Scan | None = None,
 ) -> list[TensorDiff]:
     """Each tensor of run 1's file *a* (parsed, bytes) against run *run*'s *b*, by name."""
     (fa, da), (fb, db) = a, b
@@ -313,6 +324,12 @@ def _tensor_diffs(
                 f"{tb.dtype.name} {list(tb.shape)} in run {run}"
             )
             out.append(TensorDiff(name, ta.dtype.name, ta.shape, False, note=note))
+        elif (
+            known is not None
+            and ta.offset == tb.offset
+            and known.equal_between(ta.offset, ta.offset + ta.nbytes)
+        ):
+            out.append(TensorDiff(name, ta.dtype.name, ta.shape, True))
         else:
             s = tensors.compare(
                 da, db, ta.dtype, ta.count, at=(ta.offset, tb.offset), use_numpy=use_numpy

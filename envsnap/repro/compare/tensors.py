@@ -1,10 +1,12 @@
 """Element-wise comparison of two tensors given as raw little-endian bytes: how many elements
 differ in their bits, by how much (max abs, max rel, max ulps) and where first.
 
-One definition, two implementations: numpy's, vectorised, when numpy imports beside envsnap (a
-1 GiB pair in seconds), else pure Python (`struct` in blocks; equal blocks are skipped by a bytes
-comparison, so only the regions that differ are decoded element by element). Both compute in
-float64 from the stored values, so they agree to the bit; tests/repro/test_tensors.py checks it.
+One definition, two implementations: numpy's, vectorised, when numpy imports beside envsnap, else
+pure Python (`struct` in blocks, equal blocks skipped by a bytes comparison, the rest through
+C-level map/compress; about a microsecond per differing element). Ulps are counted as
+`envsnap.numerics.compare.ordered_bits` orders the bit patterns (across zero, both magnitudes
+add). Both compute in float64 from the stored values, so they agree to the bit;
+tests/repro/test_tensors.py checks it, and checks the ulps against `numerics.compare.ulps`.
 The relative difference is against the first run's value (elements where it is 0 are left out);
 abs, rel and ulps are over the pairs where both values are finite.
 """
@@ -13,20 +15,32 @@ from __future__ import annotations
 
 import math
 import struct
+from itertools import compress
+from operator import and_, ne, sub, truediv
 
 from envsnap._record import Record, record
-from envsnap.numerics.compare import ordered_bits
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["DTYPES", "DType", "Stats", "Unreadable", "compare", "numpy_or_none", "unravel"]
+    Reader = Callable[[int, int], bytes]  # (offset, size) -> the bytes there
 
-_BLOCK = 1024  # elements decoded at once by the pure-Python path
-_CHUNK = 1 << 20  # bytes compared at once before looking inside
-_NP_CHUNK = 1 << 22  # elements per numpy pass: bounded temporaries
+__all__ = [
+    "DTYPES",
+    "DType",
+    "Stats",
+    "Unreadable",
+    "bytes_reader",
+    "compare",
+    "numpy_or_none",
+    "reader",
+    "unravel",
+]
+
+_BLOCK = 4096  # elements decoded at once by the pure-Python path (equal blocks skipped)
+_CHUNK = 4 << 20  # bytes read and compared at once; numpy works on a whole chunk
 
 
 class Unreadable(ValueError):
@@ -116,16 +130,17 @@ def numpy_or_none() -> Any:
 
 
 def compare(
-    a: Any,
-    b: Any,
+    a: Reader,
+    b: Reader,
     dtype: DType,
     count: int,
     *,
     at: tuple[int, int] = (0, 0),
     use_numpy: bool | None = None,
 ) -> Stats:
-    """Compare *count* elements of *dtype* stored in the buffers *a* and *b* (bytes or mmap),
-    starting at the byte offsets *at*; *use_numpy* False forces the pure-Python path."""
+    """Compare *count* elements of *dtype* that *a* and *b* hold from the byte offsets *at*
+    (a `Reader` reads ``(offset, size)``: a file by pread, or bytes); *use_numpy* False forces
+    the pure-Python path. At most two chunks are in memory at once."""
     n = count * dtype.parts
     np = numpy_or_none() if use_numpy is not False else None
     if use_numpy and np is None:
@@ -135,15 +150,43 @@ def compare(
     pa, pb = at
     for lo in range(0, n * size, _CHUNK):
         hi = min(n * size, lo + _CHUNK)
-        if a[pa + lo : pa + hi] == b[pb + lo : pb + hi]:
+        da, db = a(pa + lo, hi - lo), b(pb + lo, hi - lo)
+        if len(da) != hi - lo or len(db) != hi - lo:
+            raise Unreadable("the file ended inside a tensor")
+        if da == db:
             continue
         if np is not None:
-            _numpy_chunk(np, (a, pa), (b, pb), dtype, (lo // size, (hi - lo) // size), acc=acc)
-        else:
-            for start in range(lo // size, hi // size, _BLOCK):
-                stop = min(hi // size, start + _BLOCK)
-                _pure_block((a, pa), (b, pb), dtype, (start, stop), acc)
+            _numpy_chunk(np, da, db, dtype, lo // size, acc=acc)
+            continue
+        step = _BLOCK * size
+        for off in range(0, hi - lo, step):
+            ba, bb = da[off : off + step], db[off : off + step]
+            if ba != bb:
+                _pure_block(ba, bb, dtype, (lo + off) // size, acc)
     return acc.stats(dtype.parts)
+
+
+def reader(fd: int) -> Reader:
+    """A `Reader` of the open file *fd* (pread: no shared position, nothing mapped)."""
+    import os
+
+    def read(offset: int, size: int) -> bytes:
+        parts = []
+        while size > 0:
+            data = os.pread(fd, size, offset)
+            if not data:
+                break
+            parts.append(data)
+            offset += len(data)
+            size -= len(data)
+        return b"".join(parts) if len(parts) != 1 else parts[0]
+
+    return read
+
+
+def bytes_reader(data: bytes) -> Reader:
+    """A `Reader` of *data* in memory."""
+    return lambda offset, size: data[offset : offset + size]
 
 
 # ---------------------------------------------------------------- pure Python
@@ -154,118 +197,96 @@ def _bf16(bits: int) -> float:
     return value
 
 
-def _pure_block(
-    a: tuple[Any, int], b: tuple[Any, int], dt: DType, span: tuple[int, int], acc: _Acc
-) -> None:
-    start, stop = span
-    lo, hi = start * dt.size, stop * dt.size
-    da, db = a[0][a[1] + lo : a[1] + hi], b[0][b[1] + lo : b[1] + hi]
-    if da == db:
-        return
-    n = stop - start
+def _pure_block(da: bytes, db: bytes, dt: DType, start: int, acc: _Acc) -> None:
+    """Elements *start*.. of two unequal blocks; C-level map/compress where it can."""
+    n = len(da) // dt.size
     ia = struct.unpack(f"<{n}{dt.bits}", da)
     ib = struct.unpack(f"<{n}{dt.bits}", db)
-    decode: Callable[[int], tuple[float, float]] | None = None
-    if dt.kind in ("float", "int", "uint"):
-        if dt.value:
-            va = struct.unpack(f"<{n}{dt.value}", da)
-            vb = struct.unpack(f"<{n}{dt.value}", db)
-
-            def decode(i: int) -> tuple[float, float]:
-                return float(va[i]), float(vb[i])
-        else:  # bfloat16
-
-            def decode(i: int) -> tuple[float, float]:
-                return _bf16(ia[i]), _bf16(ib[i])
-
-    count, first = 0, -1
-    max_abs: float | None = None
-    max_rel: float | None = None
-    max_ulps: int | None = None
-    width = dt.size * 8
-    for i in range(n):
-        x, y = ia[i], ib[i]
-        if x == y:
-            continue
-        count += 1
-        if first < 0:
-            first = start + i
-        if decode is None:
-            continue
-        fa, fb = decode(i)
-        if not (math.isfinite(fa) and math.isfinite(fb)):
-            continue
-        diff = abs(fa - fb)
-        max_abs = diff if max_abs is None else max(max_abs, diff)
-        if fa != 0:
-            rel = diff / abs(fa)
-            max_rel = rel if max_rel is None else max(max_rel, rel)
-        if dt.kind == "float":
-            ulps = abs(ordered_bits(x, width) - ordered_bits(y, width))
-            max_ulps = ulps if max_ulps is None else max(max_ulps, ulps)
-    if count:
-        acc.add(count, first, worst=(max_abs, max_rel, max_ulps))
+    idx = list(compress(range(n), map(ne, ia, ib)))
+    if not idx:
+        return
+    first = start + idx[0]
+    if dt.kind not in ("float", "int", "uint"):
+        acc.add(len(idx), first)
+        return
+    sa, sb = [ia[i] for i in idx], [ib[i] for i in idx]
+    if dt.value:
+        va = struct.unpack(f"<{n}{dt.value}", da)
+        vb = struct.unpack(f"<{n}{dt.value}", db)
+        fa = list(map(float, (va[i] for i in idx)))
+        fb = list(map(float, (vb[i] for i in idx)))
+    else:  # bfloat16
+        fa, fb = list(map(_bf16, sa)), list(map(_bf16, sb))
+    if dt.kind == "float":
+        finite = list(map(and_, map(math.isfinite, fa), map(math.isfinite, fb)))
+        fa, fb = list(compress(fa, finite)), list(compress(fb, finite))
+        sa, sb = list(compress(sa, finite)), list(compress(sb, finite))
+    if not fa:
+        acc.add(len(idx), first)
+        return
+    diffs = list(map(abs, map(sub, fa, fb)))
+    nonzero = list(map(bool, fa))
+    rels = list(map(truediv, compress(diffs, nonzero), map(abs, compress(fa, nonzero))))
+    ulps = None
+    if dt.kind == "float":
+        # same sign: the bit patterns' distance; opposite: both magnitudes (see ordered_bits)
+        mask = (1 << (dt.size * 8 - 1)) - 1
+        ulps = max(abs(x - y) if (x ^ y) >= 0 else (x & mask) + (y & mask) for x, y in zip(sa, sb))
+    acc.add(len(idx), first, worst=(max(diffs), max(rels) if rels else None, ulps))
 
 
 # ---------------------------------------------------------------- numpy
 
 
-def _numpy_chunk(
-    np: Any, a: tuple[Any, int], b: tuple[Any, int], dt: DType, span: tuple[int, int], *, acc: _Acc
-) -> None:
-    start, n = span
-    for s in range(start, start + n, _NP_CHUNK):
-        m = min(_NP_CHUNK, start + n - s)
-        ints = f"<i{dt.size}"
-        xa = np.frombuffer(a[0], dtype=ints, count=m, offset=a[1] + s * dt.size)
-        xb = np.frombuffer(b[0], dtype=ints, count=m, offset=b[1] + s * dt.size)
-        neq = xa != xb
-        count = int(np.count_nonzero(neq))
-        if not count:
-            continue
-        first = s + int(np.argmax(neq))
-        if dt.kind not in ("float", "int", "uint"):
-            acc.add(count, first)
-            continue
-        ia, ib = xa[neq], xb[neq]
+def _numpy_chunk(np: Any, da: bytes, db: bytes, dt: DType, start: int, *, acc: _Acc) -> None:
+    ints = f"<i{dt.size}"
+    xa = np.frombuffer(da, dtype=ints)
+    xb = np.frombuffer(db, dtype=ints)
+    neq = xa != xb
+    count = int(np.count_nonzero(neq))
+    if not count:
+        return
+    first = start + int(np.argmax(neq))
+    if dt.kind not in ("float", "int", "uint"):
+        acc.add(count, first)
+        return
+    ia, ib = (xa, xb) if count == xa.size else (xa[neq], xb[neq])
+    with np.errstate(all="ignore"):  # NaNs and infinities are measured, never warned about
         if dt.kind == "float":
             if dt.value:
-                floats = f"<f{dt.size}"
-                fa = ia.view(floats).astype(np.float64)
-                fb = ib.view(floats).astype(np.float64)
+                va, vb = ia.view(f"<f{dt.size}"), ib.view(f"<f{dt.size}")
             else:  # bfloat16: the high half of a float32
-                fa = (ia.astype(np.int32) << 16).view(np.float32).astype(np.float64)
-                fb = (ib.astype(np.int32) << 16).view(np.float32).astype(np.float64)
+                va = (ia.astype(np.int32) << 16).view(np.float32)
+                vb = (ib.astype(np.int32) << 16).view(np.float32)
+            finite = np.isfinite(va) & np.isfinite(vb)
+            if not finite.all():
+                va, vb, ia, ib = va[finite], vb[finite], ia[finite], ib[finite]
         else:
             kind = "u" if dt.kind == "uint" else "i"
-            fa = ia.view(f"<{kind}{dt.size}").astype(np.float64)
-            fb = ib.view(f"<{kind}{dt.size}").astype(np.float64)
-        finite = np.isfinite(fa) & np.isfinite(fb)
-        fa, fb = fa[finite], fb[finite]
-        if not fa.size:
+            va, vb = ia.view(f"<{kind}{dt.size}"), ib.view(f"<{kind}{dt.size}")
+        if not va.size:
             acc.add(count, first)
-            continue
+            return
+        fa, fb = va.astype(np.float64), vb.astype(np.float64)
         diff = np.abs(fa - fb)
         nonzero = fa != 0
-        rel = diff[nonzero] / np.abs(fa[nonzero])
-        ulps = _numpy_ulps(np, ia[finite], ib[finite], dt) if dt.kind == "float" else None
-        acc.add(count, first, worst=(diff.max(), rel.max() if rel.size else None, ulps))
+        rel = diff / np.abs(fa) if nonzero.all() else diff[nonzero] / np.abs(fa[nonzero])
+    ulps = _numpy_ulps(np, ia, ib, dt) if dt.kind == "float" else None
+    acc.add(count, first, worst=(diff.max(), rel.max() if rel.size else None, ulps))
 
 
 def _numpy_ulps(np: Any, ia: Any, ib: Any, dt: DType) -> int:
-    """max |ordered(a) - ordered(b)| without int64 overflow (opposite signs add magnitudes)."""
-    mask = (1 << (dt.size * 8 - 1)) - 1
-    oa = ia.astype(np.int64)
-    ob = ib.astype(np.int64)
-    oa = np.where(oa < 0, -(oa & mask), oa)
-    ob = np.where(ob < 0, -(ob & mask), ob)
-    same = (oa >= 0) == (ob >= 0)
+    """max ulps between bit patterns: their distance when the signs agree, else the sum of both
+    magnitudes (unsigned: no overflow for float64)."""
+    cross = (ia ^ ib) < 0
+    same = ~cross
     best = 0
     if same.any():
-        best = int(np.abs(oa[same] - ob[same]).max())
-    cross = ~same
+        a64, b64 = ia[same].astype(np.int64), ib[same].astype(np.int64)
+        best = int(np.abs(a64 - b64).max())
     if cross.any():
-        mags = np.abs(oa[cross]).astype(np.uint64) + np.abs(ob[cross]).astype(np.uint64)
+        mask = (1 << (dt.size * 8 - 1)) - 1
+        mags = (ia[cross] & mask).astype(np.uint64) + (ib[cross] & mask).astype(np.uint64)
         best = max(best, int(mags.max()))
     return best
 

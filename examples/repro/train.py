@@ -1,10 +1,11 @@
-"""A small torch training job for `envsnap repro` tests: a seeded MLP, a few hundred steps.
+"""A small torch training job to try `envsnap repro` on (the README's example and the tests'
+job): a seeded MLP on synthetic data, a few hundred steps on the CPU.
 
   python train.py                  reproducible (seeded, data order fixed)
   python train.py --order-by-set   the data order comes from iterating a set of strings:
                                    it changes with the hash seed (PYTHONHASHSEED fixes it)
   python train.py --unseeded       no seed at all: every run differs, nothing fixes it
-  python train.py --big-reduce     a full-batch loss over 2^16 samples: the reduction's
+  python train.py --big-reduce     batch statistics over 2^16 samples: the reduction's
                                    rounding depends on the thread count
 
 It writes model.pt (torch.save of the state dict) and metrics.json into the working directory.
