@@ -21,10 +21,6 @@ import platform
 import sys
 import time
 
-if "apply_switches" not in globals():  # run as a file (bench/): the switches lie beside it
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from _switches import apply_switches
-
 BATTERY_VERSION = "1"
 RUNS = 3
 SAMPLE = 32  # output values kept, as hex floats (what two machines compare in ulps)
@@ -734,6 +730,16 @@ def _import(name):
     return module, {"status": "ok", "import-seconds": round(time.perf_counter() - t, 3)}
 
 
+def _apply_switches(settings):
+    """`apply_switches` of _switches.py, which the runner puts before this text; run as a file
+    (bench/), the battery imports it from beside itself."""
+    switches = globals().get("apply_switches")
+    if switches is None:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from _switches import apply_switches as switches
+    switches(settings)
+
+
 def main(argv):
     config = json.loads(argv[1]) if len(argv) > 1 else {}
     only = set(config["only"]) if config.get("only") else None
@@ -758,7 +764,7 @@ def main(argv):
         numpy_probes(b, np)
     torch = mods.get("torch")
     if torch is not None:
-        apply_switches(settings)  # from _switches.py, which the runner puts before this file
+        _apply_switches(settings)
         dispatch["torch"] = torch_dispatch(torch)
         dispatch["gpus"] = gpus(torch)
         for dev, prefix in torch_devices(torch):

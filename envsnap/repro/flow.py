@@ -65,6 +65,7 @@ class _Work:
         self.workdir = _workdir(opts.workdir)
         self.job = parse(list(opts.command)).located(self.workdir)
         self.patterns = tuple(scratch.check_pattern(p) for p in opts.outputs)
+        self.lock = _capture_lock(opts.capture)  # checked before hours of runs, not after
         self.host = Host()
         self.other = _other(opts)
         check_found(self.job, self.workdir, self.host.environ())
@@ -331,24 +332,30 @@ def _gone(outcomes: Sequence[Outcome]) -> tuple[str, ...]:
     return (f"the job removed files of its working directory (in the scratch copy): {some(gone)}",)
 
 
-def _record(work: _Work, result: ReproResult) -> ReproResult:
-    """Write repro.toml into the capture folder, when there is one to write into."""
+def _capture_lock(folder: str | None) -> Path | None:
+    """The pylock.toml of the capture to record into: *folder*'s (which must be a capture),
+    ./envsnap-capture's when *folder* is None and it exists, none when *folder* is ""."""
     from envsnap._defaults import DEFAULT_DIR, capture_lock
 
-    folder = work.opts.capture
     if folder == "":
-        return result
+        return None
     if folder is None:
         if not Path(DEFAULT_DIR, "pylock.toml").is_file():
-            return result
+            return None
         folder = DEFAULT_DIR
+    return capture_lock(folder)
+
+
+def _record(work: _Work, result: ReproResult) -> ReproResult:
+    """Write repro.toml into the capture folder, when there is one to write into."""
+    if work.lock is None:
+        return result
     from envsnap._record import replace
     from envsnap.formats import repro as repro_toml
 
     from .record import to_record
 
-    lock = capture_lock(folder)
-    path = repro_toml.write(folder, to_record(result, lock))
+    path = repro_toml.write(work.lock.parent, to_record(result, work.lock))
     return replace(result, recorded=str(path))
 
 
