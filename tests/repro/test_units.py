@@ -241,3 +241,13 @@ def test_the_verdict_line() -> None:
         "reproducible: 2 runs, 2 outputs, 14 tensors identical (metrics.json equal in value, "
         "not in bytes)"
     )
+
+
+def test_the_cli_and_repro_load_no_heavy_module() -> None:
+    """`import envsnap.cli` (and the repro verb's module and package) import no framework or
+    format library: each is imported inside the comparison of a file that needs it."""
+    from tests.fakes.imports import loaded
+
+    heavy = ("torch", "numpy", "safetensors", "yaml", "docker", "tensorflow", "jax")
+    code = "import envsnap.cli, envsnap.commands.repro, envsnap.repro, envsnap.repro.compare"
+    assert loaded(code, heavy) == []
