@@ -103,12 +103,12 @@ def _describe(exc: Exception) -> str:
 
 
 def _fail(message: str, hint: str | None, code: int) -> int:
-    """Print *message* (and *hint*) as one escaped line each on stderr; return *code*."""
-    from ._text import printable
+    """Print *message* (and *hint*) as one redacted, escaped line each on stderr; return *code*."""
+    from ._redact import text
 
-    print(f"envsnap: error: {printable(message)}", file=sys.stderr)
+    print(f"envsnap: error: {text(message)}", file=sys.stderr)
     if hint:
-        print(f"  hint: {printable(hint)}", file=sys.stderr)
+        print(f"  hint: {text(hint)}", file=sys.stderr)
     return code
 
 

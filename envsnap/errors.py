@@ -12,14 +12,22 @@ __all__ = [
 
 
 class EnvsnapError(Exception):
-    """An expected failure that the CLI turns into one line and an exit status."""
+    """An expected failure that the CLI turns into one line and an exit status.
+
+    Its message and hint often quote a third party (git, pip, Docker, MLflow, a file): each line
+    passes through the words door (`envsnap._redact.text`) here, so that no URL credential or
+    terminal control reaches a user, a log or a traceback, whoever prints the error.
+    """
 
     exit_code = 2
 
     def __init__(self, message: str, *, hint: str | None = None, exit_code: int | None = None):
+        from ._redact import text  # only when something fails
+
+        message = "\n".join(text(line) for line in message.split("\n"))
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = None if hint is None else "\n".join(text(ln) for ln in hint.split("\n"))
         if exit_code is not None:
             self.exit_code = exit_code
 

@@ -17,6 +17,8 @@ pytest_plugins = [
     "tests.fakes.sitepackages",
     "tests.fakes.docker",
     "tests.fakes.venvs",
+    "tests.fakes.clustervenv",
+    "tests.fakes.trackers",
 ]
 
 

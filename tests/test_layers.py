@@ -46,6 +46,8 @@ ALLOWED: dict[str, frozenset[str]] = {
             "api",
             "repro",
             "mlflow",
+            "wandb",
+            "aim",
             "publish",
             "fleet",
             "rebuild",
@@ -57,7 +59,11 @@ ALLOWED: dict[str, frozenset[str]] = {
             "model",
         }
     ),
-    "mlflow": frozenset({"api", "publish", "checks", "findings", "formats", "model"}),
+    # the tracker integrations: each logs the one view of a capture (trackers.view)
+    "mlflow": frozenset({"trackers"}),
+    "wandb": frozenset({"trackers"}),
+    "aim": frozenset({"trackers"}),
+    "trackers": frozenset({"publish", "formats", "model"}),
     "api": frozenset(
         {"repro", "rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}
     ),

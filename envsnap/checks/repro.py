@@ -10,10 +10,10 @@ reason to refuse the check.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
+from envsnap._io import file_sha256
 from envsnap.errors import InputError
 from envsnap.findings import Finding
 
@@ -40,7 +40,7 @@ def findings(directory: str | os.PathLike[str]) -> list[Finding]:
         ]
     out = []
     again = "record the verdict again: envsnap repro --capture DIR -- COMMAND"
-    lock = "sha256:" + hashlib.sha256((root / "pylock.toml").read_bytes()).hexdigest()
+    lock = f"sha256:{file_sha256(root / 'pylock.toml')}"
     if rec.lock_digest and rec.lock_digest != lock:
         out.append(
             Finding(
@@ -75,7 +75,7 @@ def _numerics_digest(root: Path) -> str:
     path = root / "numerics.toml"
     if not path.is_file():
         return ""
-    from envsnap.numerics import fileformat
+    from envsnap.formats import numerics as fileformat
 
     try:
         return "sha256:" + fileformat.digest(fileformat.load(path))

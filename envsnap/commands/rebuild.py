@@ -105,7 +105,7 @@ def run(args: SimpleNamespace) -> int:
     if args.no_cache and args.no_build:
         raise InputError("--no-cache: only meaningful when building (not with --no-build)")
 
-    from .._text import printable  # names and reasons come from a capture: escaped
+    from .._redact import text  # names, reasons and build output come from others
 
     def progress(msg: str) -> None:
         if not args.json:
@@ -113,7 +113,7 @@ def run(args: SimpleNamespace) -> int:
             line = (
                 msg if msg.startswith(("[", " ", "built image", "pushed ")) else f"envsnap: {msg}"
             )
-            print(printable(line), file=sys.stderr, flush=True)
+            print(text(line), file=sys.stderr, flush=True)
 
     result = rebuild(
         args.directory,
@@ -141,23 +141,26 @@ def run(args: SimpleNamespace) -> int:
 
         where = "" if result.kind == "venv" else " (image label io.envsnap.missing)"
         print(
-            f"warning: --allow-missing: left out {len(result.skipped)} package(s) the lock "
-            f"cannot install{where}: {printable(some(list(result.skipped)))}",
+            text(
+                f"warning: --allow-missing: left out {len(result.skipped)} package(s) the lock "
+                f"cannot install{where}: {some(list(result.skipped))}"
+            ),
             file=sys.stderr,
         )
     from .._text import plural
 
     if result.kind == "venv":
-        print(f"rebuilt {plural(len(result.installed), 'package')} into {result.venv}")
+        print(text(f"rebuilt {plural(len(result.installed), 'package')} into {result.venv}"))
     elif result.kind == "context" and result.context is None:
         sys.stdout.write(result.dockerfile)
     elif result.kind == "context":
-        print(printable(f"base image: {result.base_ref} ({result.base_reason})"))
-        print(f"wrote the build context to {result.context} ({plural(len(result.files), 'file')})")
+        print(text(f"base image: {result.base_ref} ({result.base_reason})"))
+        files = plural(len(result.files), "file")
+        print(text(f"wrote the build context to {result.context} ({files})"))
     else:
-        print(printable(f"base image: {result.base_ref} ({result.base_reason})"))
+        print(text(f"base image: {result.base_ref} ({result.base_reason})"))
         tag = f", tagged {result.tag}" if result.tag else ""
-        print(f"built image {result.image_id}{tag}; recorded in {result.image_record}")
+        print(text(f"built image {result.image_id}{tag}; recorded in {result.image_record}"))
         if result.pushed_digest:
-            print(f"pushed to {result.pushed}; pull it as {result.pushed_digest}")
+            print(text(f"pushed to {result.pushed}; pull it as {result.pushed_digest}"))
     return 0

@@ -146,12 +146,12 @@ def run(args: SimpleNamespace) -> int:
 
 
 def _print_tail(tail: tuple[str, ...]) -> None:
-    from envsnap._text import printable
+    from envsnap import _redact
 
     if tail:
         print("envsnap: the run's last lines of output:", file=sys.stderr)
         for line in tail:
-            print(f"  | {printable(line)}", file=sys.stderr)
+            print(f"  | {_redact.text(line)}", file=sys.stderr)
 
 
 def _error(exc: Any, tail: tuple[str, ...]) -> dict[str, Any]:
@@ -180,44 +180,46 @@ _MOST = 8
 
 def render(result: Any) -> str:
     """The text a person reads: the verdict first, then what differs, why, and what fixes it."""
-    from envsnap._text import printable
+    from envsnap import _redact
 
-    lines = [printable(result.summary)]
+    lines = [_redact.text(result.summary)]
     for out in result.outputs:
         if not out.identical:
             lines += _output_lines(out)
     if result.causes:
-        lines.append("likely cause: " + "; ".join(printable(c) for c in result.causes))
+        lines.append("likely cause: " + "; ".join(_redact.text(c) for c in result.causes))
     if len(result.sides) > 1 and not result.reproducible:
         lines += _facts_lines(result.sides)
     if result.explanation is not None:
         lines += _explain_lines(result.explanation)
-    lines += [f"note: {printable(note)}" for note in result.notes]
+    lines += [f"note: {_redact.text(note)}" for note in result.notes]
     if result.recorded:
-        lines.append(f"recorded in {printable(result.recorded)}")
+        lines.append(f"recorded in {_redact.text(result.recorded)}")
     return "\n".join(lines) + "\n"
 
 
 def _output_lines(out: Any) -> list[str]:
-    from envsnap._text import printable
+    from envsnap import _redact
     from envsnap.repro.result import number
 
-    lines = [f"  {printable(out.path)} ({out.kind}): {printable(_detail(out))}"]
+    lines = [f"  {_redact.text(out.path)} ({out.kind}): {_redact.text(_detail(out))}"]
     bad = out.differing_tensors
-    lines += ["    " + printable(_tensor_line(t, number)) for t in bad[:_MOST]]
+    lines += ["    " + _redact.text(_tensor_line(t, number)) for t in bad[:_MOST]]
     if len(bad) > _MOST:
         lines.append(f"    ... and {len(bad) - _MOST} more tensors (--json lists them all)")
     for v in out.values[:_MOST]:
         by = f" (by {number(v.abs_diff)})" if v.abs_diff is not None else ""
-        lines.append(f"    {printable(v.key)}: {printable(v.first)} vs {printable(v.other)}{by}")
+        lines.append(
+            f"    {_redact.text(v.key)}: {_redact.text(v.first)} vs {_redact.text(v.other)}{by}"
+        )
     if out.note:
-        lines.append(f"    note: {printable(out.note)}")
+        lines.append(f"    note: {_redact.text(out.note)}")
     return lines
 
 
 def _facts_lines(sides: Any) -> list[str]:
     """The numerics facts of each side that say most about a job's results."""
-    from envsnap._text import printable
+    from envsnap import _redact
     from envsnap.numerics.attribution import LABELS
 
     lines = []
@@ -225,12 +227,12 @@ def _facts_lines(sides: Any) -> list[str]:
         facts = dict(side.facts)
         shown = [f"{LABELS.get(k, k)} {facts[k]}" for k in _FACTS if facts.get(k)]
         if shown:
-            lines.append(f"  {printable(side.label)}: {printable(', '.join(shown))}")
+            lines.append(f"  {_redact.text(side.label)}: {_redact.text(', '.join(shown))}")
     return lines
 
 
 def _explain_lines(expl: Any) -> list[str]:
-    from envsnap._text import printable
+    from envsnap import _redact
 
     lines = []
     for t in expl.trials:
@@ -240,9 +242,9 @@ def _explain_lines(expl: Any) -> list[str]:
             what = "agrees" if expl.target else f"{t.runs} runs agree"
         else:
             what = "still differ: " + ", ".join(t.still)
-        lines.append(f"  tried {printable(t.label)}: {printable(what)}")
-    lines += [f"  not tried: {printable(s)}" for s in expl.skipped]
-    lines.append(printable(expl.line()))
+        lines.append(f"  tried {_redact.text(t.label)}: {_redact.text(what)}")
+    lines += [f"  not tried: {_redact.text(s)}" for s in expl.skipped]
+    lines.append(_redact.text(expl.line()))
     return lines
 
 

@@ -15,8 +15,9 @@ from typing import Any
 from envsnap.errors import BuildError, EnvsnapError
 
 from .._record import replace
+from .._redact import text
 from .events import BuildEvent, Done, Output, StepFailed, parse_stream
-from .push import PushEvent, PushFailed, parse_push_stream, redact
+from .push import PushEvent, PushFailed, parse_push_stream
 
 __all__ = ["DEFAULT_HOST", "DockerEngine", "build", "daemon_host", "push", "run"]
 
@@ -207,7 +208,7 @@ class DockerEngine:
         except requests.exceptions.ConnectionError as exc:
             raise _unreachable(self.host, exc) from None
         except docker.errors.APIError as exc:
-            message = redact(str(exc.explanation or exc))
+            message = text(str(exc.explanation or exc), most=500)
             raise PushFailed(f"docker push {repository}:{tag} failed: {message}") from None
 
     def has_image(self, ref: str) -> bool:
@@ -219,7 +220,7 @@ class DockerEngine:
         except docker.errors.ImageNotFound:
             return False
         except docker.errors.APIError as exc:
-            raise EnvsnapError(f"{ref}: {redact(str(exc.explanation or exc))}") from None
+            raise EnvsnapError(f"{ref}: {text(str(exc.explanation or exc), most=500)}") from None
         return True
 
     def run(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -109,19 +108,6 @@ def load(path: str | os.PathLike[str]) -> ReproRecord:
     return parse(text, str(path))
 
 
-def _toml(text: str, source: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{source}: not valid TOML (nested too deeply)") from None
-
-
 class _Fields:
     """Typed access to one table, naming the file and the field in every error."""
 
@@ -145,7 +131,9 @@ class _Fields:
 
 def parse(text: str, source: str = FILENAME) -> ReproRecord:
     """The `ReproRecord` in repro.toml *text*; *source* names it in error messages."""
-    top = _Fields(_toml(text, source), source)
+    from ._read import toml_table
+
+    top = _Fields(toml_table(text, source), source)
     version = top.get("version", int, None) if "version" in top.table else None
     if version is None or version < 1:
         raise InputError(f"{source}: version: missing or not a positive integer")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .model import Numerics, ProbeResult, printable
+from envsnap import _redact
+
+from .model import Numerics, ProbeResult
 
 __all__ = ["JOB_FACTS", "LABELS", "causes", "fact_changes", "job_causes", "relevant_facts"]
 
@@ -103,7 +105,7 @@ def relevant_facts(probe: ProbeResult) -> tuple[str, ...]:
 
 
 def _show(value: str) -> str:
-    return printable(value, 80) if value else "unset"
+    return _redact.text(value, most=80) if value else "unset"
 
 
 def fact_changes(names: Iterable[str], recorded: Numerics, current: Numerics) -> tuple[str, ...]:
@@ -112,7 +114,7 @@ def fact_changes(names: Iterable[str], recorded: Numerics, current: Numerics) ->
     for name in names:
         old, new = recorded.fact(name), current.fact(name)
         if old != new:
-            label = LABELS.get(name) or printable(name.removeprefix("env."), 40)
+            label = LABELS.get(name) or _redact.text(name.removeprefix("env."), most=40)
             out.append(f"{label}: {_show(old)} -> {_show(new)}")
     return tuple(out)
 
@@ -149,5 +151,5 @@ def causes(
     for name in sorted(old_settings.keys() | new_settings.keys()):
         old, new = old_settings.get(name, ""), new_settings.get(name, "")
         if old != new and name.isupper():  # the environment variables the probe ran under
-            out.append(f"{printable(name, 40)}: {_show(old)} -> {_show(new)}")
+            out.append(f"{_redact.text(name, most=40)}: {_show(old)} -> {_show(new)}")
     return tuple(out)

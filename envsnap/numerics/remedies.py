@@ -56,6 +56,8 @@ class Verdict(Record):
 
 def candidates(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list[Candidate]:
     """The settings worth trying for *comp* (a differing or nondeterministic probe)."""
+    from envsnap._subprocess import accepted
+
     out = [
         *_numpy(comp, recorded, current),
         *_torch(comp, recorded, current),
@@ -63,7 +65,10 @@ def candidates(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> 
     ]
     unique: dict[str, Candidate] = {}
     for cand in out:
-        unique.setdefault(cand.label, cand)
+        # A recorded value runs in a process on this machine only when the allow-list takes
+        # that variable in that shape: a capture's PYTHONPATH or LD_PRELOAD is never tried.
+        if all(accepted(name, value) for name, value in cand.env):
+            unique.setdefault(cand.label, cand)
     return list(unique.values())
 
 

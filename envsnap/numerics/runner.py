@@ -2,13 +2,13 @@
 
 The battery's text runs as ``PYTHON -c SOURCE CONFIG``: the target needs none of envsnap, and
 the frameworks it imports are the target's own (a rebuilt image's /opt/venv/bin/python).
-Environment overrides (a remedy's ``OPENBLAS_NUM_THREADS=1``) apply to that subprocess only.
+Environment overrides (a remedy's ``OPENBLAS_NUM_THREADS=1``) apply to that subprocess only, and
+only those the allow-list accepts in their shape (`envsnap._subprocess.run_untrusted`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -60,19 +60,20 @@ def run_battery(
 ) -> Numerics:
     """Run the battery in *python* (default: this interpreter) and return what it measured.
 
-    *only* limits it to those probe ids; *env* sets (value) or removes (None) variables in the
-    subprocess environment; *settings* are applied inside it (``torch_threads``, ``tf32``,
-    ``deterministic``). A battery killed by *timeout* is returned with ``complete=False`` and
-    the reason; one that fails otherwise raises `CaptureError` with its last line of stderr.
+    *only* limits it to those probe ids; *env* sets (value) or removes (None) allow-listed
+    variables in the subprocess environment (any other is left out); *settings* are applied
+    inside it (``torch_threads``, ``tf32``, ``deterministic``). A battery killed by *timeout*
+    is returned with ``complete=False`` and the reason; one that fails otherwise raises
+    `CaptureError` with its last line of stderr.
     """
     from envsnap import _subprocess
-    from envsnap.probes.target import _resolve
 
-    exe = _resolve(python) if python else sys.executable
-    child_env = _subprocess.changed_env(os.environ, env or {})
+    exe = _subprocess.interpreter(python) if python else sys.executable
     start = time.monotonic()
-    done = _subprocess.run(
-        battery_command(exe, only=only, settings=settings), timeout=timeout, env=child_env
+    # *env* comes from a capture (a remedy's recorded value): only allow-listed variables in
+    # their shape reach the battery; PYTHONPATH pointing into the capture never does.
+    done = _subprocess.run_untrusted(
+        battery_command(exe, only=only, settings=settings), changes=env or {}, timeout=timeout
     )
     if done.returncode is None:
         if time.monotonic() - start >= timeout:

@@ -19,10 +19,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from .._record import Record, fields, record
-from .._subprocess import run
 from ..errors import EnvsnapError, InputError
 from ..model import Environment, replace
 
@@ -105,17 +103,11 @@ class RebuildResult(Record):
 
 
 def load_capture(directory: Path) -> Environment:
-    """Read DIR/pylock.toml (and DIR/conda-lock.yml when present) into an `Environment`."""
-    from .._defaults import capture_lock
-    from ..formats import pylock
+    """Read DIR/pylock.toml (and DIR/conda-lock.yml when present) into an `Environment`,
+    through the in door."""
+    from ..formats.capture import load
 
-    env = pylock.load(capture_lock(directory))
-    conda_lock = directory / "conda-lock.yml"
-    if conda_lock.is_file() and env.conda is None:
-        from ..formats import condalock
-
-        env = replace(env, conda=condalock.load(conda_lock))
-    return env
+    return load(directory, parts=("conda",)).environment
 
 
 def load_record(directory: Path) -> ImageRecord | None:
@@ -158,25 +150,29 @@ def _check_cert(cert: Path) -> None:
         raise InputError(f"{cert}: --ca-cert is not a PEM CA certificate ({exc})") from None
 
 
-def _clean_url(url: str) -> str | None:
+def _web_url(remote: str) -> str | None:
     """An https URL for a git remote, without credentials; None when it cannot be one."""
-    scp = re.match(r"^[\w.-]+@([\w.-]+):(?!/)(.+)$", url)
-    if scp:
-        url = f"https://{scp.group(1)}/{scp.group(2)}"
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http", "ssh", "git") or not parts.hostname:
+    from .._redact import locate
+
+    where = locate(remote)
+    if where is None or where.scheme not in ("", "https", "http", "ssh", "git") or not where.host:
         return None
-    host = parts.hostname + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(("https", host, parts.path, "", ""))
+    if not re.fullmatch(r"[A-Za-z0-9.-]+|[0-9A-Fa-f:.]+", where.host):
+        return None  # no URL for a host that is no host name
+    host = f"[{where.host}]" if ":" in where.host else where.host
+    port = f":{where.port}" if where.port.isdigit() else ""
+    return f"https://{host}{port}/{where.path.lstrip('/')}"
 
 
 def git_origin(cwd: Path) -> tuple[str | None, str | None]:
     """Return (source URL, HEAD commit) of the git checkout at *cwd*, or Nones."""
-    head = run(["git", "-C", str(cwd), "rev-parse", "--verify", "-q", "HEAD"], timeout=10)
+    from .._subprocess import git
+
+    head = git(["rev-parse", "--verify", "-q", "HEAD"], folder=str(cwd), timeout=10)
     if not head.ok:
         return None, None
-    remote = run(["git", "-C", str(cwd), "config", "--get", "remote.origin.url"], timeout=10)
-    source = _clean_url(remote.stdout.strip()) if remote.ok else None
+    remote = git(["config", "--get", "remote.origin.url"], folder=str(cwd), timeout=10)
+    source = _web_url(remote.stdout.strip()) if remote.ok else None
     revision = head.stdout.strip()
     return source, revision if re.fullmatch(r"[0-9a-f]{40,64}", revision) else None
 

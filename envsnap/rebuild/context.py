@@ -15,6 +15,7 @@ Layout (every path fixed; nothing from the lock names a path in it, only validat
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -51,12 +52,20 @@ class Context(Record):
 
 
 def prepare_dir(out: Path) -> None:
-    """Make *out* ready for a context: new, empty, or an earlier envsnap context (cleared)."""
+    """Make *out* ready for a context: new, empty, or an earlier envsnap context (cleared);
+    never a symbolic link (the context is written through it otherwise)."""
+    from .._io import open_folder, read_at, refuse_link
+
+    refuse_link(out, "--context")
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: --context exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
-        docker = out / "Dockerfile"
-        if not docker.is_file() or not docker.read_text("utf-8", "replace").startswith(MARKER):
+        folder = open_folder(out)
+        try:
+            head = read_at(folder, "Dockerfile", len(MARKER)) or b""
+        finally:
+            os.close(folder)
+        if not head.startswith(MARKER.encode()):
             raise InputError(f"{out}: --context is not empty and not an envsnap build context")
         for name in _OURS:
             p = out / name
@@ -139,9 +148,10 @@ def _seed_hash_cache(plan: Plan, capture: Path) -> list[str]:
 
 
 def _copy_capture(capture_dir: Path, dest: Path) -> list[str]:
-    """Copy the capture's files into the context: regular files of a bounded size only, never
-    through a symlink (a link to ~/.ssh/id_rsa would otherwise land in the image)."""
-    from .._io import read_bytes_bounded
+    """Copy the capture's files into the context through the in door: regular files of their
+    kind's size only, never through a symlink (a link to ~/.ssh/id_rsa would otherwise land in
+    the image)."""
+    from ..formats.capture import file_bytes, kind
 
     dest.mkdir(parents=True, exist_ok=True)
     copied = []
@@ -149,7 +159,7 @@ def _copy_capture(capture_dir: Path, dest: Path) -> list[str]:
         src = capture_dir / name
         if not src.exists() and not src.is_symlink():
             continue
-        (dest / name).write_bytes(read_bytes_bounded(src, what=name))
+        (dest / name).write_bytes(file_bytes(src, what=name, limit=kind(name).limit))
         copied.append(f"capture/{name}")
     return copied
 

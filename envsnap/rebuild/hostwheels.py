@@ -20,7 +20,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import Version
 
 from .._io import file_sha256
-from .._subprocess import pip, run
+from .._subprocess import git, pip, run
 from ..errors import BuildError, InputError
 from ..render.plan import Install, local_path
 from .wheelcache import Key, dir_key, lookup, place, store, vcs_key
@@ -43,10 +43,14 @@ def _source_dir(item: Install, capture_dir: Path, work: Path) -> Path:
         if url.startswith("file:"):
             _outside_capture(item.name, Path(unquote(urlsplit(url).path)), capture_dir)
         clone = work / "src"
-        done = run(["git", "clone", "--quiet", "--no-checkout", "--", url, str(clone)], timeout=300)
+        done = git(
+            ["clone", "--quiet", "--no-checkout", "--", url, str(clone)],
+            folder=str(work),
+            timeout=300,
+        )
         if not done.ok:
             raise InputError(f"{item.name}: cannot clone {url} ({_last(done.stderr)})")
-        done = run(["git", "-C", str(clone), "checkout", "--quiet", pkg.commit_id], timeout=120)
+        done = git(["checkout", "--quiet", pkg.commit_id], folder=str(clone), timeout=120)
         if not done.ok:
             raise InputError(f"{item.name}: commit {pkg.commit_id} not in {url}")
         return clone / pkg.subdirectory if pkg.subdirectory else clone

@@ -8,14 +8,15 @@ Python to the patch version; otherwise the command refuses and names the ``--pyt
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import _subprocess
+from .._io import refuse_link
 from .._record import replace
-from .._subprocess import run
+from .._subprocess import run, which
 from .._text import plural
 from ..errors import BuildError, InputError
 from ..model import Environment
@@ -38,9 +39,9 @@ def python_version(python: str) -> str | None:
 def _candidates(version: str) -> list[str]:
     short = ".".join(version.split(".")[:2])
     names = [f"python{short}", "python3", "python"]
-    found = [p for p in (shutil.which(n) for n in names) if p]
+    found = [p for p in (which(n) for n in names) if p]
     found.append(str(Path.home() / ".pyenv" / "versions" / version / "bin" / "python"))
-    uv = shutil.which("uv")
+    uv = which("uv")
     if uv:
         done = run([uv, "python", "find", version], timeout=30)
         if done.ok and done.stdout.strip():
@@ -78,7 +79,7 @@ def _check_python(python: str, recorded: str) -> None:
 
 def _installer(venv: Path) -> tuple[list[str], list[str]]:
     """Return (create-venv command prefix, install command prefix) using uv or pip."""
-    uv = shutil.which("uv") or (str(Path(sys.executable).with_name("uv")))
+    uv = which("uv") or (str(Path(sys.executable).with_name("uv")))
     if Path(uv).is_file() and os.access(uv, os.X_OK):
         return (
             [uv, "venv", "--quiet", "--no-config", "--python"],
@@ -154,8 +155,9 @@ def rebuild_venv(
     capture of the venv records the same sources.
     """
     say = progress or (lambda _m: None)
-    interpreter = python or sys.executable
+    interpreter = _subprocess.interpreter(python) if python else sys.executable
     _check_python(interpreter, env.python.version)
+    refuse_link(venv, "--venv")
     if venv.exists() and (not venv.is_dir() or any(venv.iterdir())):
         raise InputError(f"{venv}: --venv exists and is not empty")
     full = plan_layers(env)

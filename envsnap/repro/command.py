@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 from envsnap._record import Record, record
@@ -89,21 +88,24 @@ def parse(argv: list[str]) -> Job:
 
 
 def resolve(exe: str, workdir: Path, path: str | None) -> str | None:
-    """The file that runs as *exe* from *workdir* with search path *path*, or None."""
+    """The file that runs as *exe* from *workdir* with search path *path*, or None: a bare
+    name from the absolute folders of *path* only, as `_subprocess.stream` runs it."""
     if "/" in exe:
         full = Path(exe) if Path(exe).is_absolute() else workdir / exe
         return str(full) if full.is_file() and os.access(full, os.X_OK) else None
-    return shutil.which(exe, path=path)
+    from envsnap._subprocess import which
+
+    return which(exe, path=path)
 
 
 def check_found(job: Job, workdir: Path, env: dict[str, str]) -> None:
     """`InputError` when the job's program cannot be found (before any run starts)."""
-    from envsnap._text import printable
+    from envsnap import _redact
 
     exe = job.argv[0]
     if resolve(exe, workdir, env.get("PATH", os.defpath)) is None:
         where = "in the working directory" if "/" in exe else "on PATH"
-        raise InputError(f"{printable(exe)}: command not found ({where})")
+        raise InputError(f"{_redact.text(exe)}: command not found ({where})")
 
 
 def venv_python(path: str) -> tuple[str, str]:

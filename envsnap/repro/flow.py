@@ -395,14 +395,14 @@ def _check_image(tag: str) -> None:
 
 
 def _echo(line: str) -> None:
-    from envsnap._text import printable
+    from envsnap import _redact
 
-    print(f"  | {printable(line)}", file=sys.stderr, flush=True)
+    print(f"  | {_redact.text(line)}", file=sys.stderr, flush=True)
 
 
 def _show(argv: Sequence[str]) -> str:
     import shlex
 
-    from envsnap._text import printable
+    from envsnap import _redact
 
-    return printable(shlex.join(argv))
+    return _redact.text(shlex.join(argv))

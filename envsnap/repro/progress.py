@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from envsnap._text import printable
+from envsnap import _redact
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class Progress:
 
     def start(self, what: str) -> None:
         """A run begins."""
-        self._what = printable(what)
+        self._what = _redact.text(what)
         if self.live:
             self._line(f"envsnap: {self._what} ...")
 
@@ -47,8 +47,8 @@ class Progress:
         """A run ended (*failure*: why it failed, "" when it succeeded)."""
         if self.quiet:
             return
-        end = f"failed: {printable(failure)}" if failure else "done"
-        text = f"envsnap: {printable(what)}: {end} in {seconds:.1f} s"
+        end = f"failed: {_redact.text(failure)}" if failure else "done"
+        text = f"envsnap: {_redact.text(what)}: {end} in {seconds:.1f} s"
         if self.live:
             self._line(text)
             self._write("\n")
@@ -63,7 +63,7 @@ class Progress:
         if self.live and self._shown:
             self._write("\n")
             self._shown = 0
-        self._write(f"envsnap: {printable(text)}\n")
+        self._write(f"envsnap: {_redact.text(text)}\n")
 
     def _line(self, text: str) -> None:
         pad = max(0, self._shown - len(text))

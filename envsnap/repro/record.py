@@ -18,7 +18,7 @@ def to_record(result: ReproResult, lock: Path) -> ReproRecord:
     """The record of *result*, run with the capture whose pylock.toml is *lock*."""
     numerics = ""
     if (lock.parent / "numerics.toml").is_file():
-        from envsnap.numerics import fileformat
+        from envsnap.formats import numerics as fileformat
 
         numerics = "sha256:" + fileformat.digest(fileformat.load(lock.parent / "numerics.toml"))
     expl = result.explanation

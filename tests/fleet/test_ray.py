@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.fakes.clustervenv import capture_with
 from tests.fakes.scenario import machine, make_toolkit
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
@@ -28,16 +29,7 @@ def ray_cluster(
     root = tmp_path_factory.mktemp("ray")
     env = {**os.environ, **machine(fake_nvml, make_toolkit(root / "cuda"), driver="580.65.06")}
     env.update({"PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0", "OMP_NUM_THREADS": "1"})
-    capture = root / "capture"
-    done = subprocess.run(
-        [str(ray_python), "-m", "envsnap", "capture", "--offline", "-q", "-o", str(capture)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    capture = capture_with(ray_python, env, root / "capture")
     with open(root / "cluster.log", "w") as log:  # the child keeps its own copy
         proc = subprocess.Popen(
             [str(ray_python), str(HELPER), "3", "590.44.01"],

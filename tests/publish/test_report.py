@@ -14,66 +14,24 @@ from typing import Any
 
 import pytest
 
-from envsnap.formats import image
 from envsnap.formats.capture import write
 from envsnap.formats.project import ProjectState
-from envsnap.model import Memory, Package, Snapshot, replace
+from envsnap.model import Package, Snapshot, replace
 from envsnap.publish import facts, markdown, write_report
 from tests.fakes import samples, snapshots
-from tests.fakes.publish import NUMERICS, gpu_snapshot, write_repro
+from tests.fakes.publish import (
+    CLEAN,
+    GIB,
+    NUMERICS,
+    PUSHED,
+    boxes,
+    cpu_snapshot,
+    gpu_snapshot,
+    make_capture,
+    write_repro,
+)
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
-GIB = 1024**3
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-DIGEST = "sha256:" + "c" * 64
-PUSHED = f"registry.example:5000/team/train@{DIGEST}"
-
-
-def cpu_snapshot() -> Snapshot:
-    hw = snapshots.hardware(
-        gpus=replace(snapshots.gpus(0), status="none", reason="no NVIDIA driver"),
-        memory=Memory(int(15.5 * GIB), 1),
-        cpu=replace(snapshots.hardware().cpu, flags=tuple(snapshots.AVX2_FLAGS)),
-    )
-    return Snapshot(environment=samples.cpu_env(), hardware=hw)
-
-
-def make_capture(
-    root: Path,
-    snap: Snapshot,
-    *,
-    project: ProjectState | None = None,
-    pushed: bool = False,
-    numerics: str | None = None,
-    repro: bool = False,
-) -> Path:
-    cap = root / "cap"
-    write(snap, cap, project=project)
-    if repro:
-        write_repro(cap)
-    if pushed:
-        lock = hashlib.sha256((cap / "pylock.toml").read_bytes()).hexdigest()
-        record = image.ImageRecord(
-            image_id="sha256:" + "d" * 64,
-            base_image="python:3.11.7-slim-bookworm",
-            tag="train:1",
-            lock_digest=f"sha256:{lock}",
-            pushed="registry.example:5000/team/train:1",
-            pushed_digest=PUSHED,
-        )
-        image.write(cap / "image.toml", record)
-    if numerics is not None:
-        (cap / "numerics.toml").write_text(numerics, encoding="utf-8")
-    return cap
-
-
-CLEAN = ProjectState(
-    status="ok",
-    vcs="git",
-    remote="https://github.com/example/project.git",
-    commit=COMMIT,
-    branch="main",
-)
 
 
 def test_hardware_needed_reads_as_a_reader_wants_it() -> None:
@@ -126,7 +84,7 @@ def test_mixed_gpus_are_listed_by_model() -> None:
 
 def test_golden_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A GPU capture with a clean repository, a pushed image and numerics: every box the
-    capture can tick is ticked."""
+    capture can tick is ticked; the image's is not, as nothing fetched it (no --verify)."""
     make_capture(
         tmp_path, gpu_snapshot(), project=CLEAN, pushed=True, numerics=NUMERICS, repro=True
     )
@@ -141,15 +99,6 @@ def test_golden_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert path.read_text(encoding="utf-8") == text, (
         f"{path.name} differs; if intended, regenerate with ENVSNAP_UPDATE_GOLDEN=1"
     )
-
-
-def boxes(text: str) -> dict[str, bool]:
-    """Each generated checklist line's subject (before the colon) → ticked."""
-    out = {}
-    for line in text.splitlines():
-        if line.startswith(("- [x] ", "- [ ] ")):
-            out[line[6:].split(":")[0]] = line.startswith("- [x]")
-    return out
 
 
 def test_a_remote_folder_on_this_machine_is_not_a_repository_others_can_clone(
@@ -352,8 +301,9 @@ def test_hostile_strings_from_the_capture_are_inert(tmp_path: Path) -> None:
         r"\<img src=x onerror=alert(1)\> \[click\](javascript:alert(1)) \`x\` \*b\* \$x\$ "
         r"\&amp; \|t\|" in text
     )
-    # The link target is percent-encoded; its label is literal text.
-    assert "(https://h.example/%3Cb%3E%60x%60%29%20%23%20injected)" in text
+    # The link target is percent-encoded (and the fragment, as in any recorded URL, is gone);
+    # its label is literal text.
+    assert "(https://h.example/%3Cb%3E%60x%60%29%20)" in text
 
 
 def test_a_capture_folder_name_cannot_break_out_of_the_command_block(tmp_path: Path) -> None:
@@ -464,5 +414,6 @@ def test_the_json_envelope_keys_are_pinned(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert sorted(env["image"]) == [
         "base_image", "image_id", "lock_matches", "pushed", "pushed_digest", "run", "tag",
+        "verified", "verify_error",
     ]  # fmt: skip
     assert sorted(env["numerics"]) == ["battery_version", "digest", "probes", "version"]

@@ -1,4 +1,5 @@
-"""One venv with torch (CPU) and ray for the cluster tests, built once and kept between runs.
+"""One venv with torch (CPU) and ray for the cluster and multi-rank tests, built once and kept
+between runs (fixtures `cluster_python` and `ray_python`, a plugin of tests/conftest.py).
 
 Installing torch and ray takes a minute or two; the venv is kept under
 ``~/.cache/envsnap-tests`` (``$ENVSNAP_TEST_CACHE``) with a stamp naming what it holds, and
@@ -46,7 +47,7 @@ def _ensure(venv: Path, package: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def torch_python() -> Path:
+def cluster_python() -> Path:
     """A Python with torch (CPU) and envsnap's dependencies."""
     why = _ensure(_home(), TORCH)
     if why:
@@ -56,8 +57,22 @@ def torch_python() -> Path:
 
 @pytest.fixture(scope="session")
 def ray_python() -> Path:
-    """A Python with ray and envsnap's dependencies (the same venv as `torch_python`)."""
+    """A Python with ray and envsnap's dependencies (the same venv as `cluster_python`)."""
     why = _ensure(_home(), RAY)
     if why:
         pytest.skip(why)
     return _home() / "bin" / "python"
+
+
+def capture_with(python: Path, env: dict[str, str], out: Path) -> Path:
+    """Capture *python*'s environment into *out* (offline) with *env*; the folder."""
+    done = subprocess.run(
+        [str(python), "-m", "envsnap", "capture", "--offline", "-q", "-o", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return out
