@@ -13,34 +13,29 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from envsnap._io import file_sha256
 from envsnap.errors import InputError
 from envsnap.findings import Finding
 
 __all__ = ["findings"]
 
+_AGAIN = "record the verdict again: envsnap repro --capture DIR -- COMMAND"
+
 
 def findings(directory: str | os.PathLike[str]) -> list[Finding]:
-    """The repro findings of the capture in *directory* (which holds a repro.toml)."""
-    from envsnap.formats import repro
+    """The repro findings of the capture in *directory* (which holds a repro.toml), read
+    through the in door (`Capture.part("repro")`)."""
+    from envsnap.formats.capture import load
 
-    root = Path(directory)
-    path = root / repro.FILENAME
     try:
-        rec = repro.load(path)
+        found = load(directory, parts=("repro",), slim=True)
     except InputError as exc:
-        return [
-            Finding(
-                "warning",
-                "repro",
-                "repro.unreadable",
-                exc.message,
-                remedy="record it again: envsnap repro --capture DIR -- COMMAND",
-            )
-        ]
+        return [Finding("warning", "repro", "repro.unreadable", exc.message, remedy=_AGAIN)]
+    rec = found.part("repro")
+    if rec is None:
+        return []
+    path = Path(directory) / "repro.toml"
     out = []
-    again = "record the verdict again: envsnap repro --capture DIR -- COMMAND"
-    lock = f"sha256:{file_sha256(root / 'pylock.toml')}"
+    lock = f"sha256:{found.sha256('pylock.toml')}"
     if rec.lock_digest and rec.lock_digest != lock:
         out.append(
             Finding(
@@ -51,10 +46,10 @@ def findings(directory: str | os.PathLike[str]) -> list[Finding]:
                 "differs from this capture's pylock.toml",
                 expected=rec.lock_digest,
                 actual=lock,
-                remedy=again,
+                remedy=_AGAIN,
             )
         )
-    numerics = _numerics_digest(root)
+    numerics = _numerics_digest(directory)
     if rec.numerics_digest and numerics and rec.numerics_digest != numerics:
         out.append(
             Finding(
@@ -65,19 +60,21 @@ def findings(directory: str | os.PathLike[str]) -> list[Finding]:
                 "this capture's numerics.toml",
                 expected=rec.numerics_digest,
                 actual=numerics,
-                remedy=again,
+                remedy=_AGAIN,
             )
         )
     return out
 
 
-def _numerics_digest(root: Path) -> str:
-    path = root / "numerics.toml"
-    if not path.is_file():
+def _numerics_digest(directory: str | os.PathLike[str]) -> str:
+    """``sha256:…`` of the capture's numerics probes; "" when it has no readable numerics.toml
+    (`check --numerics` says what is wrong with it)."""
+    path = Path(directory) / "numerics.toml"
+    if not os.path.lexists(path):
         return ""
-    from envsnap.formats import numerics as fileformat
+    from envsnap.formats import numerics
 
     try:
-        return "sha256:" + fileformat.digest(fileformat.load(path))
+        return "sha256:" + numerics.digest(numerics.load(path))
     except InputError:
         return ""

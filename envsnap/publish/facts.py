@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from envsnap.formats.image import ImageRecord
     from envsnap.formats.numerics import Numerics
     from envsnap.formats.project import ProjectState
+    from envsnap.formats.repro import ReproRecord
 
 __all__ = [
     "FACTS_VERSION",
@@ -224,17 +225,15 @@ def _image(record: ImageRecord | None, lock_sha256: str, gpus: bool) -> dict[str
     return info
 
 
-def _repro(root: Path, lock_sha256: str) -> dict[str, Any] | None:
+def _repro(rec: ReproRecord | None, lock_sha256: str) -> dict[str, Any] | None:
     """The verdict recorded by `envsnap repro` in repro.toml, and whether it was recorded with
     this capture's lock (a verdict from another environment ticks nothing)."""
-    from envsnap.formats import repro
-
-    path = root / repro.FILENAME
-    if not path.exists() and not path.is_symlink():
+    if rec is None:
         return None
-    rec = repro.load(path)
+    from envsnap.formats.repro import FILENAME
+
     return {
-        "file": repro.FILENAME,
+        "file": FILENAME,
         "reproducible": rec.reproducible,
         "summary": rec.summary,
         "runs": rec.runs,
@@ -285,7 +284,7 @@ def gather(directory: str | os.PathLike[str], found: Capture | None = None) -> d
         "version": FACTS_VERSION,
         "capture": str(root),
         "code": _project(found.project),
-        "repro": _repro(root, lock_sha256),
+        "repro": _repro(found.part("repro"), lock_sha256),
         "environment": {
             "python": f"{_implementation(env.python.implementation)} {env.python.version}",
             "os": env.os.pretty_name or f"{env.os.system} {env.os.machine}",

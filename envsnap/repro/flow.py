@@ -29,6 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from envsnap.formats.capture import Capture
     from envsnap.numerics.remedies import Candidate
 
 __all__ = ["Options", "run"]
@@ -65,7 +66,7 @@ class _Work:
         self.workdir = _workdir(opts.workdir)
         self.job = parse(list(opts.command)).located(self.workdir)
         self.patterns = tuple(scratch.check_pattern(p) for p in opts.outputs)
-        self.lock = _capture_lock(opts.capture)  # checked before hours of runs, not after
+        self.capture = _capture(opts.capture)  # read before hours of runs, not after
         self.host = Host()
         self.other = _other(opts)
         check_found(self.job, self.workdir, self.host.environ())
@@ -332,30 +333,34 @@ def _gone(outcomes: Sequence[Outcome]) -> tuple[str, ...]:
     return (f"the job removed files of its working directory (in the scratch copy): {some(gone)}",)
 
 
-def _capture_lock(folder: str | None) -> Path | None:
-    """The pylock.toml of the capture to record into: *folder*'s (which must be a capture),
-    ./envsnap-capture's when *folder* is None and it exists, none when *folder* is ""."""
-    from envsnap._defaults import DEFAULT_DIR, capture_lock
+def _capture(folder: str | None) -> Capture | None:
+    """The capture to record into, read through the in door: *folder*'s (which must be a
+    capture), ./envsnap-capture's when *folder* is None and it holds a lock, none when *folder*
+    is "". Its lock and numerics.toml are what the verdict is recorded against."""
+    import os
+
+    from envsnap._defaults import DEFAULT_DIR
+    from envsnap.formats.capture import load
 
     if folder == "":
         return None
     if folder is None:
-        if not Path(DEFAULT_DIR, "pylock.toml").is_file():
+        if not os.path.lexists(Path(DEFAULT_DIR, "pylock.toml")):
             return None
         folder = DEFAULT_DIR
-    return capture_lock(folder)
+    return load(folder, parts=("numerics",), slim=True)
 
 
 def _record(work: _Work, result: ReproResult) -> ReproResult:
     """Write repro.toml into the capture folder, when there is one to write into."""
-    if work.lock is None:
+    if work.capture is None:
         return result
     from envsnap._record import replace
     from envsnap.formats import repro as repro_toml
 
     from .record import to_record
 
-    path = repro_toml.write(work.lock.parent, to_record(result, work.lock))
+    path = repro_toml.write(work.capture.directory, to_record(result, work.capture))
     return replace(result, recorded=str(path))
 
 

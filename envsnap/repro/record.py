@@ -3,31 +3,32 @@ under (its lock and numerics digests), the command with credentials withheld."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from envsnap._io import file_sha256
 from envsnap._redact import command_line
 from envsnap.formats.repro import OutputRecord, ReproRecord
 
 from .result import ReproResult
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from envsnap.formats.capture import Capture
+
 __all__ = ["to_record"]
 
 
-def to_record(result: ReproResult, lock: Path) -> ReproRecord:
-    """The record of *result*, run with the capture whose pylock.toml is *lock*."""
+def to_record(result: ReproResult, capture: Capture) -> ReproRecord:
+    """The record of *result*, run with *capture* (its lock and numerics.toml, as read)."""
     numerics = ""
-    if (lock.parent / "numerics.toml").is_file():
-        from envsnap.formats import numerics as fileformat
+    if capture.numerics is not None:
+        from envsnap.formats.numerics import digest
 
-        numerics = "sha256:" + fileformat.digest(fileformat.load(lock.parent / "numerics.toml"))
+        numerics = "sha256:" + digest(capture.numerics)
     expl = result.explanation
     return ReproRecord(
         reproducible=result.reproducible,
         summary=result.summary,
         command=command_line(result.command),
         runs=len(result.runs),
-        lock_digest=f"sha256:{file_sha256(lock)}",
+        lock_digest=f"sha256:{capture.sha256('pylock.toml')}",
         numerics_digest=numerics,
         outputs=tuple(
             OutputRecord(
