@@ -37,7 +37,6 @@ READS_ALLOWED = {
     "rebuild/toolwheels.py": "envsnap's own installed files, packed into the tool wheels",
     "_subprocess.py": "the tail of the log that `stream` wrote for a job (in repro's scratch)",
     "repro/boot.py": "runs inside the job's interpreter: the settings JSON on its command line",
-    "repro/explain.py": "the JSON that envsnap's own version script prints",
     "repro/compare/": "the job's outputs in repro's scratch copies, each read with its own bounds",
     "repro/scratch.py": "the user's working directory, hashed and copied into repro's scratch",
 }

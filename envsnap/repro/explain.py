@@ -12,8 +12,6 @@ is not a Python command (the bootstrap cannot reach inside it), and both are nam
 
 from __future__ import annotations
 
-import json
-
 from envsnap.numerics import remedies
 from envsnap.numerics.remedies import Candidate
 
@@ -44,11 +42,13 @@ def frameworks(python: str) -> dict[str, str]:
     """{framework: version} of torch, tensorflow and jax installed for *python* (read from
     their metadata: nothing is imported); {} when it cannot be asked."""
     from envsnap import _subprocess
+    from envsnap.errors import InputError
+    from envsnap.formats.capture import json_value
 
     done = _subprocess.run([python, "-c", _VERSIONS], timeout=60)
     try:
-        found = json.loads(done.stdout.strip().splitlines()[-1]) if done.ok else {}
-    except (ValueError, IndexError):
+        found = json_value(done.stdout.strip().splitlines()[-1], python) if done.ok else {}
+    except (InputError, IndexError):
         return {}
     if not isinstance(found, dict):
         return {}

@@ -171,7 +171,7 @@ def test_csv_and_yaml_and_unparsable_metrics(tmp_path: Path) -> None:
     assert [(v.key, v.first, v.other) for v in out.values] == [("row 2.loss", "0.25", "0.3")]
     yaml_a, yaml_b = b"a: &x [1, 2]\nb: *x\n", b"a: [1, 2]\nb: [1, 3]\n"
     refused = compare(tmp_path / "y", "m.yaml", yaml_a, yaml_b)
-    assert refused.kind == "bytes" and "YAML aliases are refused" in refused.note
+    assert refused.kind == "bytes" and "YAML aliases are not accepted" in refused.note
     broken = compare(tmp_path / "j", "m.json", b"{", b"{ ")
     assert broken.kind == "bytes" and "unreadable as json" in broken.note
 

@@ -264,13 +264,14 @@ def _tensor_pair(
 
 def _values(tfile: formats.TensorFile) -> dict[str, Any]:
     """A file's other values (metadata, a checkpoint's numbers), decoded from their JSON."""
-    import json
+    from envsnap.errors import InputError
+    from envsnap.formats.capture import json_value
 
     out = {}
     for key, text in tfile.values:
         try:
-            out[key] = json.loads(text)
-        except ValueError:
+            out[key] = json_value(text, key)
+        except InputError:
             out[key] = text
     return out
 

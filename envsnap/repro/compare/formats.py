@@ -100,10 +100,15 @@ def read_safetensors(fh: BinaryIO, size: int) -> TensorFile:
     (length,) = struct.unpack("<Q", head)
     if length > MAX_SAFETENSORS_HEADER or 8 + length > size:
         raise Unreadable(f"header length {length} does not fit the file ({size} bytes)")
+    from envsnap.errors import InputError
+    from envsnap.formats.capture import json_value
+
     try:
-        header = json.loads(fh.read(length).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise Unreadable(f"header is not JSON ({type(exc).__name__})") from None
+        header = json_value(fh.read(length).decode("utf-8"), "header")
+    except UnicodeDecodeError:
+        raise Unreadable("header is not UTF-8") from None
+    except InputError as exc:
+        raise Unreadable(f"header is {exc.message.partition(': ')[2]}") from None
     if not isinstance(header, dict) or len(header) > MAX_TENSORS:
         raise Unreadable("header is not a JSON object of tensors")
     base = 8 + length

@@ -2,8 +2,9 @@
 
 Numbers are compared as numbers (``1.0`` and ``1`` agree; two NaNs agree), everything else as
 text; keys are flattened to dotted paths (``eval.loss``, ``row 3.acc``). A file that does not
-parse raises `Unreadable` and is compared as bytes. YAML is read with PyYAML's safe loader,
-aliases refused, and only when PyYAML is installed.
+parse raises `Unreadable` and is compared as bytes. JSON and YAML are parsed by the in door's
+bounded parsers (`envsnap.formats.capture.json_value`, `yaml_value`: nesting bounded, YAML
+aliases refused, PyYAML only when installed).
 """
 
 from __future__ import annotations
@@ -43,11 +44,9 @@ def load(path: Path, kind: str) -> dict[str, Any]:
         raise Unreadable(str(exc) if isinstance(exc, InputError) else "not UTF-8") from None
     try:
         data = _parse(text, kind)
-    except Unreadable:
-        raise
-    except RecursionError:
-        raise Unreadable("nested too deeply") from None
-    except Exception as exc:  # each parser has its own errors; all mean "not this format"
+    except InputError as exc:  # the door's one line: "SOURCE: what is wrong"
+        raise Unreadable(exc.message.partition(": ")[2] or exc.message) from None
+    except Exception as exc:  # csv's own errors: all mean "not this format"
         raise Unreadable(f"not {kind.upper()} ({type(exc).__name__})") from None
     out: dict[str, Any] = {}
     _flatten(data, "", out, 0)
@@ -55,16 +54,14 @@ def load(path: Path, kind: str) -> dict[str, Any]:
 
 
 def _parse(text: str, kind: str) -> Any:
+    from envsnap.formats.capture import json_value, yaml_value
+
     if kind == "json":
-        import json
-
-        return json.loads(text)
+        return json_value(text, kind)
     if kind == "jsonl":
-        import json
-
-        return {f"line {i + 1}": json.loads(line) for i, line in enumerate(text.splitlines())}
+        return {f"line {i + 1}": json_value(line, kind) for i, line in enumerate(text.splitlines())}
     if kind == "yaml":
-        return _yaml(text)
+        return yaml_value(text, kind)
     import csv
     import io
 
@@ -85,21 +82,6 @@ def _cell(text: str) -> Any:
         return float(text)
     except ValueError:
         return text
-
-
-def _yaml(text: str) -> Any:
-    try:
-        import yaml
-    except ImportError:
-        raise Unreadable("PyYAML is not installed beside envsnap") from None
-
-    class Loader(yaml.SafeLoader):
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            if self.check_event(yaml.AliasEvent):
-                raise Unreadable("YAML aliases are refused")
-            return super().compose_node(parent, index)
-
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _flatten(data: Any, prefix: str, out: dict[str, Any], depth: int) -> None:

@@ -51,9 +51,12 @@ class Converter:
         done = _subprocess.run(
             [exe, "-c", source, json.dumps([list(p) for p in pairs])], timeout=TIMEOUT_S
         )
+        from envsnap.errors import InputError
+        from envsnap.formats.capture import json_value
+
         try:
-            answer = json.loads(done.stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError):
+            answer = json_value(done.stdout.strip().splitlines()[-1], "the converter")
+        except (InputError, IndexError):
             last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
             return {src: f"the converter failed ({last})" for src, _ in pairs}
         if not isinstance(answer, dict):
