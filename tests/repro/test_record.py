@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from envsnap._redact import WITHHELD, command_line
 from envsnap.errors import InputError
 from envsnap.formats import pylock, repro
 from envsnap.formats.capture import kind, load
@@ -180,3 +181,36 @@ def test_check_says_when_the_verdict_came_from_another_environment(
     (cap / "repro.toml").symlink_to(cap / "pylock.toml")  # a link is refused, never followed
     linked = check_json(cli, cap)
     assert "symbolic link" in linked["repro.unreadable"]["message"]
+
+
+def test_the_recorded_command_withholds_credentials() -> None:
+    """repro.toml's command passes through the words door: every URL form loses its userinfo
+    and authenticating query, credential-named options their value, controls are escaped."""
+    argv = [
+        "python",
+        "train.py",
+        "--api-key=sk-123456",
+        "--token",
+        "ghp_abcdef",
+        "--data",
+        "https://user:pw@data.example/set?X-Amz-Signature=abc&subdirectory=x",
+        "--repo",
+        "oauth2:TOKEN1234@git.example:org/repo",
+        "--note=\x1b[2Jhi",
+        "--lr",
+        "3",
+    ]
+    assert command_line(argv) == (
+        "python",
+        "train.py",
+        f"--api-key={WITHHELD}",
+        "--token",
+        WITHHELD,
+        "--data",
+        "https://data.example/set?subdirectory=x",
+        "--repo",
+        "git.example:org/repo",
+        "--note=\\x1b[2Jhi",
+        "--lr",
+        "3",
+    )

@@ -206,6 +206,27 @@ def test_a_command_that_is_not_found(cli: CLI, tmp_path: Path) -> None:
     assert msg == "./train.sh: command not found (in the working directory)"
 
 
+def test_a_bare_program_name_is_never_the_one_in_the_working_directory(
+    cli: CLI, tmp_path: Path
+) -> None:
+    """The processes door: a bare name is looked up in PATH's absolute folders only, even when
+    PATH has an empty entry (the current folder, to a shell): a `python3` or `trainer` planted in
+    the working directory (a stranger's archive) never runs in its place."""
+    work = job(tmp_path / "work", "open('out.txt', 'w').write('1')\n")
+    marker = tmp_path / "PWNED"
+    for name in ("python3", "trainer"):
+        (work / name).write_text(f'#!/bin/sh\ntouch "{marker}"\n')
+        (work / name).chmod(0o755)
+    env = {"PATH": os.pathsep + str(Path(PY).parent) + os.pathsep + os.environ["PATH"]}
+    done = cli("repro", "--", "python3", "job.py", cwd=work, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("reproducible: 2 runs, 1 output bit-identical")
+    assert one_error(cli("repro", "--", "trainer", cwd=work, env=env)) == (
+        "trainer: command not found (on PATH)"
+    )
+    assert not marker.exists()
+
+
 def test_a_run_that_fails_shows_its_last_lines_escaped(cli: CLI, tmp_path: Path) -> None:
     work = job(
         tmp_path / "work",
