@@ -8,7 +8,7 @@ scratch copies, the comparison, the verdict); the difference is what repro adds 
 identical, and with one 64 MiB tensor differing in every element by one ulp (the worst case for
 the element-wise pass), compared in-process by envsnap's pure-Python path and by numpy's (in
 section 7's numerics venv) (target: under 3 s). Peak RSS shows the memory stays bounded (the
-files are memory-mapped).
+files are read in chunks).
 """
 
 from __future__ import annotations

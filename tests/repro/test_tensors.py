@@ -74,6 +74,37 @@ def cases() -> list[tuple[str, int, bytes, bytes]]:
     flags = bytes(rng.randrange(2) for _ in range(999))
     out.append(("bool", 999, flags, bytes(f ^ (rng.random() < 0.1) for f in flags)))
     out.append(("complex64", 1000, *_floats(rng, 2000, "f", SPECIAL32)))
+    # every element differs (numpy's one-pass path): 1 ulp off, finite and non-zero, across
+    # two chunks; then the same with a zero, a NaN, an infinity or a sign change among them
+    # (the masked path), float64 bit patterns far apart, and integers with zeros
+    ones = [rng.uniform(0.5, 2.0) * rng.choice([1, -1]) for _ in range(1_200_000)]
+    base = struct.pack(f"<{len(ones)}f", *ones)
+    bumped = struct.pack(f"<{len(ones)}i", *(x + 1 for x in struct.unpack(f"<{len(ones)}i", base)))
+    out.append(("float32", len(ones), base, bumped))
+    flipped = -struct.unpack_from("<f", base, 4 * 77)[0]
+    for spot, in_first in (
+        (0.0, True),
+        (float("nan"), False),
+        (float("inf"), True),
+        (flipped, False),
+    ):
+        first_run, other = bytearray(base[: 4 * 5000]), bytearray(bumped[: 4 * 5000])
+        struct.pack_into("<f", first_run if in_first else other, 4 * 77, spot)
+        out.append(("float32", 5000, bytes(first_run), bytes(other)))
+    wide = [rng.uniform(1e-300, 1e300) for _ in range(3000)]
+    out.append(("float64", 3000, struct.pack("<3000d", *wide), struct.pack("<3000d", *wide[::-1])))
+    small = [rng.randrange(-50, 50) for _ in range(3000)]
+    out.append(
+        (
+            "int16",
+            3000,
+            struct.pack("<3000h", *small),
+            struct.pack("<3000h", *(v + 1 for v in small)),
+        )
+    )
+    halves = [struct.pack("<f", rng.uniform(1, 4))[2:] for _ in range(3000)]
+    nudged = [bytes([h[0] ^ 1, h[1]]) for h in halves]
+    out.append(("bfloat16", 3000, b"".join(halves), b"".join(nudged)))
     same = os.urandom(4 * 1000)
     out.append(("float32", 1000, same, same))
     return out

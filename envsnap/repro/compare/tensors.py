@@ -251,40 +251,68 @@ def _numpy_chunk(np: Any, da: bytes, db: bytes, dt: DType, start: int, *, acc: _
         acc.add(count, first)
         return
     ia, ib = (xa, xb) if count == xa.size else (xa[neq], xb[neq])
+    if dt.kind == "float" and not dt.value:  # bfloat16: the high half of a float32
+        va = (ia.astype(np.int32) << 16).view(np.float32)
+        vb = (ib.astype(np.int32) << 16).view(np.float32)
+    else:
+        kind = {"float": "f", "int": "i", "uint": "u"}[dt.kind]
+        va, vb = ia.view(f"<{kind}{dt.size}"), ib.view(f"<{kind}{dt.size}")
     with np.errstate(all="ignore"):  # NaNs and infinities are measured, never warned about
-        if dt.kind == "float":
-            if dt.value:
-                va, vb = ia.view(f"<f{dt.size}"), ib.view(f"<f{dt.size}")
-            else:  # bfloat16: the high half of a float32
-                va = (ia.astype(np.int32) << 16).view(np.float32)
-                vb = (ib.astype(np.int32) << 16).view(np.float32)
-            finite = np.isfinite(va) & np.isfinite(vb)
-            if not finite.all():
-                va, vb, ia, ib = va[finite], vb[finite], ia[finite], ib[finite]
-        else:
-            kind = "u" if dt.kind == "uint" else "i"
-            va, vb = ia.view(f"<{kind}{dt.size}"), ib.view(f"<{kind}{dt.size}")
-        if not va.size:
-            acc.add(count, first)
-            return
-        fa, fb = va.astype(np.float64), vb.astype(np.float64)
-        diff = np.abs(fa - fb)
-        nonzero = fa != 0
-        rel = diff / np.abs(fa) if nonzero.all() else diff[nonzero] / np.abs(fa[nonzero])
-    ulps = _numpy_ulps(np, ia, ib, dt) if dt.kind == "float" else None
-    acc.add(count, first, worst=(diff.max(), rel.max() if rel.size else None, ulps))
+        worst = _numpy_worst(np, va, vb, dt)
+    if worst is None:  # no pair where both values are finite
+        acc.add(count, first)
+        return
+    max_abs, max_rel, keep = worst
+    ulps = _numpy_ulps(np, ia, ib, dt, keep) if dt.kind == "float" else None
+    acc.add(count, first, worst=(max_abs, max_rel, ulps))
 
 
-def _numpy_ulps(np: Any, ia: Any, ib: Any, dt: DType) -> int:
-    """max ulps between bit patterns: their distance when the signs agree, else the sum of both
-    magnitudes (unsigned: no overflow for float64)."""
+def _numpy_worst(np: Any, va: Any, vb: Any, dt: DType) -> tuple[Any, Any, Any] | None:
+    """(max abs, max rel, the pairs measured) over the pairs where both values are finite (rel:
+    where *va* is not 0); the pairs are None for all of them, and the whole is None when no
+    pair is finite.
+
+    In float64, as the pure path computes, but without a float64 copy of either side (numpy
+    casts as it goes) and without gathering the measured pairs: a pair left out is zeroed in
+    place. The common case takes one pass for each maximum: when both are finite, every value
+    was (a NaN propagates, a difference with an infinity is not finite) and no *va* was 0 (its
+    quotient is inf, or NaN for 0/0), so nothing is left out.
+    """
+    diff = np.subtract(va, vb, dtype=np.float64)
+    np.abs(diff, out=diff)
+    rel = np.abs(va, dtype=np.float64)
+    np.divide(diff, rel, out=rel)
+    max_abs, max_rel = diff.max(), rel.max()
+    if np.isfinite(max_abs) and np.isfinite(max_rel):
+        return max_abs, max_rel, None
+    keep = None
+    usable = va != 0
+    if dt.kind == "float":
+        keep = np.isfinite(va) & np.isfinite(vb)
+        if not keep.any():
+            return None
+        np.copyto(diff, 0.0, where=~keep)
+        max_abs = diff.max()
+        usable &= keep
+    if not usable.any():
+        return max_abs, None, keep
+    np.copyto(rel, 0.0, where=~usable)
+    return max_abs, rel.max(), keep
+
+
+def _numpy_ulps(np: Any, ia: Any, ib: Any, dt: DType, keep: Any = None) -> int:
+    """max ulps between the bit patterns of the pairs *keep* selects (None: all): their distance
+    when the signs agree (an int64 subtraction: no overflow between equal signs), else the sum
+    of both magnitudes (unsigned: no overflow for float64)."""
     cross = (ia ^ ib) < 0
-    same = ~cross
-    best = 0
-    if same.any():
-        a64, b64 = ia[same].astype(np.int64), ib[same].astype(np.int64)
-        best = int(np.abs(a64 - b64).max())
-    if cross.any():
+    if keep is not None:
+        cross &= keep
+    gap = np.subtract(ia, ib, dtype=np.int64)
+    crossing = bool(cross.any())
+    if keep is not None or crossing:
+        np.copyto(gap, 0, where=cross if keep is None else cross | ~keep)
+    best = int(max(gap.max(), -gap.min()))
+    if crossing:
         mask = (1 << (dt.size * 8 - 1)) - 1
         mags = (ia[cross] & mask).astype(np.uint64) + (ib[cross] & mask).astype(np.uint64)
         best = max(best, int(mags.max()))
