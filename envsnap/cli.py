@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 # verb -> module under envsnap.commands; each module defines register(subparsers) and run(args).
-COMMANDS = ("capture", "check", "diff", "rebuild", "report", "log", "fleet")
+COMMANDS = ("capture", "check", "diff", "rebuild", "report", "log", "fleet", "repro")
 FAST = ("capture", "check")  # these also define OPTIONS and POSITIONAL for fast_parse
 
 # The commands are listed once, by argparse from each sub-parser's help.

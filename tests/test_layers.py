@@ -44,6 +44,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "commands": frozenset(
         {
             "api",
+            "repro",
             "mlflow",
             "wandb",
             "aim",
@@ -63,7 +64,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     "wandb": frozenset({"trackers"}),
     "aim": frozenset({"trackers"}),
     "trackers": frozenset({"publish", "formats", "model"}),
-    "api": frozenset({"rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}),
+    "api": frozenset(
+        {"repro", "rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}
+    ),
+    # run the user's job, compare its outputs; explain with the numerics remedies and knowledge,
+    # across environments through the engine (images) and the numerics battery's facts
+    "repro": frozenset({"numerics", "engine", "probes", "knowledge", "formats"}),
     "publish": frozenset({"rebuild", "checks", "knowledge", "formats", "findings", "model"}),
     "fleet": frozenset({"checks", "numerics", "probes", "findings", "formats", "model"}),
     # the rebuild flow: plan and render (pure), the context on disk, the engine behind its interface

@@ -1,8 +1,8 @@
 """Image builds behind one interface: an engine yields `BuildEvent`s, `progress` renders them.
 
 `get_engine("docker")` is the Docker Engine API adapter (classic builder); another backend
-(buildx, podman) is one more module with the same methods, `build`, `push`, `run` and `close`,
-and its line in `ENGINES`.
+(buildx, podman) is one more module with the same methods, `build`, `push`, `run`, `has_image`
+and `close`, and its line in `ENGINES`.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ class Engine(Protocol):
 
     def run(self, image: str, cmd: Sequence[str], **options: Any) -> tuple[int, str]:
         """Run *cmd* in a throwaway container; return (exit code, output)."""
+        ...
+
+    def has_image(self, ref: str) -> bool:
+        """True when the daemon holds image *ref* (a tag or an ID)."""
         ...
 
     def close(self) -> None:

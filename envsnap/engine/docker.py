@@ -218,34 +218,60 @@ class DockerEngine:
             message = text(str(exc.explanation or exc), most=500)
             raise PushFailed(f"docker push {repository}:{tag} failed: {message}") from None
 
+    def has_image(self, ref: str) -> bool:
+        """True when the daemon holds image *ref*; `EnvsnapError` when it cannot be asked."""
+        import docker
+
+        try:
+            self.api().inspect_image(ref)
+        except docker.errors.ImageNotFound:
+            return False
+        except docker.errors.APIError as exc:
+            raise EnvsnapError(f"{ref}: {text(str(exc.explanation or exc), most=500)}") from None
+        return True
+
     def run(
         self,
         image: str,
         cmd: Sequence[str],
         *,
         mounts: Mapping[str, str] | None = None,
+        read_only: Mapping[str, str] | None = None,
         environment: Mapping[str, str] | None = None,
         network: str = "host",
+        working_dir: str | None = None,
+        user: str | None = None,
         timeout: float = 600,
     ) -> tuple[int, str]:
         """Run *cmd* in a new container of *image*; return its exit code and combined output.
 
-        *mounts* maps host directories to container paths (read-write bind mounts). The
-        container is removed afterwards, whatever happened.
+        *mounts* maps host directories to container paths (read-write bind mounts), *read_only*
+        likewise, read-only. The container is removed afterwards, whatever happened; one still
+        running after *timeout* seconds is killed and `TimeoutError` raised.
         """
+        import requests
+
         api = self.api()
-        mounts = mounts or {}
-        binds = {str(Path(h).resolve()): {"bind": c, "mode": "rw"} for h, c in mounts.items()}
+        binds = {
+            str(Path(h).resolve()): {"bind": c, "mode": mode}
+            for table, mode in ((mounts or {}, "rw"), (read_only or {}, "ro"))
+            for h, c in table.items()
+        }
         container = api.create_container(
             image,
             command=list(cmd),
             environment=dict(environment or {}),
-            volumes=sorted(mounts.values()),
+            volumes=sorted(b["bind"] for b in binds.values()),
+            working_dir=working_dir,
+            user=user,
             host_config=api.create_host_config(binds=binds, network_mode=network),
         )
         try:
             api.start(container)
-            code = int(api.wait(container, timeout=timeout)["StatusCode"])
+            try:
+                code = int(api.wait(container, timeout=timeout)["StatusCode"])
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                raise TimeoutError(f"still running after {timeout:g} s") from None
             output = api.logs(container, stdout=True, stderr=True).decode("utf-8", "replace")
         finally:
             api.remove_container(container, force=True)

@@ -47,5 +47,9 @@ class FakeEngine:
         self.calls.append(("run", {"image": image, "cmd": list(cmd)}))
         return 0, ""
 
+    def has_image(self, ref: str) -> bool:
+        self.calls.append(("has_image", {"ref": ref}))
+        return ref == IMAGE_ID
+
     def close(self) -> None:
         self.calls.append(("close", {}))
