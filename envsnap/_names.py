@@ -15,7 +15,6 @@ __all__ = [
     "CONDA_SUBDIR",
     "NORMALIZED_NAME",
     "NORMAL_VERSION",
-    "mask_credentials",
     "normalize_channel",
     "normalized_version",
     "sdist_matches",
@@ -45,20 +44,7 @@ CONDA_SUBDIR = re.compile(
     r"^(noarch|(linux|osx|win|emscripten|wasi|zos|freebsd)-"
     r"(32|64|aarch64|arm64|armv6l|armv7l|ppc64le|ppc64|s390x|riscv64|wasm32))$"
 )
-_TOKEN = re.compile(r"/t/[^/]+/")
 _ANACONDA_HOSTS = ("conda.anaconda.org", "repo.anaconda.com")
-
-
-def mask_credentials(url: str) -> str:
-    """Drop ``user:password@`` and replace an anaconda.org ``/t/<token>/`` with a placeholder."""
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    path = _TOKEN.sub("/t/<TOKEN>/", parts.path)
-    from ._redact import url as redact_url  # and envsnap's policy: no authenticating query
-
-    return redact_url(urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment)))[0]
 
 
 def normalize_channel(channel: str, url: str = "") -> str:
@@ -71,7 +57,9 @@ def normalize_channel(channel: str, url: str = "") -> str:
     source = channel or (url.rsplit("/", 2)[0] if url.count("/") >= 2 else url)
     if "://" not in source:
         return source.strip("/")
-    parts = urlsplit(mask_credentials(source))
+    from ._redact import url as redact_url  # no user:password@, no /t/<token>/
+
+    parts = urlsplit(redact_url(source)[0])
     segments = [s for s in parts.path.split("/") if s]
     if segments and CONDA_SUBDIR.match(segments[-1]):
         segments.pop()

@@ -1,14 +1,57 @@
-"""The one place that starts subprocesses: argument lists, timeouts, no shell."""
+"""The processes door: the one place that starts subprocesses (argument lists, timeouts, no shell).
+
+Some of what envsnap runs touches what a stranger wrote: a checkout from an archive or a shared
+folder, a capture's recorded settings, a program name the current folder could shadow. Those go
+through the functions here, which carry the guarantees, and `tests/test_doors_words.py` keeps
+every other module from starting a process itself:
+
+- `git` runs no code of the repository: hooks, fsmonitor, textconv, external diff, pager and
+  the clean/smudge/process filters that the repository's own config defines (directly or
+  through ``include.path``/``includeIf``) are off, and ``status`` writes no index
+  (``GIT_OPTIONAL_LOCKS=0``) and never prompts. The user's system and global config still
+  apply (``safe.directory``, ``core.excludesFile``): they are the user's.
+- `which` and `interpreter` look a bare name up in the absolute folders of ``PATH`` only,
+  never in the current folder (an empty or ``.`` entry of ``PATH`` included); a name with a
+  slash is a path, used as given.
+- `run_untrusted` starts a program whose environment changes come from a capture: a change
+  reaches it only when `envsnap._envvars.ALLOWLIST` names the variable and its value has that
+  variable's shape (`envsnap._redact.shaped`). ``PYTHONPATH`` or ``LD_PRELOAD`` from a
+  capture never does.
+- `stream` runs a long job of the user's (`envsnap repro`): an argument list, no shell, a bare
+  program name looked up like `which` (never in the current folder), its own process group so
+  that a time-out or an interrupt leaves no child of it running, and its output into a log.
+"""
 
 from __future__ import annotations
 
-import subprocess
+import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from ._record import Record, record
 
-__all__ = ["Completed", "pip", "run", "run_bytes"]
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
+if TYPE_CHECKING:
+    import subprocess
+    from typing import IO
+
+__all__ = [
+    "Completed",
+    "Streamed",
+    "accepted",
+    "capture_env",
+    "changed_env",
+    "git",
+    "git_bytes",
+    "interpreter",
+    "pip",
+    "run",
+    "run_bytes",
+    "run_untrusted",
+    "stream",
+    "which",
+]
 
 
 @record
@@ -35,6 +78,8 @@ def run(
     input_text: str | None = None,
 ) -> Completed:
     """Run *args* and capture its output; never raises for a missing binary or a timeout."""
+    import subprocess  # here: `which` serves every check, which starts no process
+
     try:
         proc = subprocess.run(
             list(args),
@@ -52,14 +97,443 @@ def run(
     return Completed(tuple(args), proc.returncode, proc.stdout, proc.stderr)
 
 
-def run_bytes(args: Sequence[str], *, timeout: float = 30.0) -> bytes | None:
+def run_bytes(
+    args: Sequence[str], *, timeout: float = 30.0, env: Mapping[str, str] | None = None
+) -> bytes | None:
     """Run *args* and return its standard output as bytes, undecoded and untranslated (for a
     digest of it); None when it could not start, timed out or exited non-zero."""
+    import subprocess
+
     try:
-        proc = subprocess.run(list(args), capture_output=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            list(args),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            env=dict(env) if env is not None else None,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout if proc.returncode == 0 else None
+
+
+# --- programs found by name -------------------------------------------------------------------
+
+
+def which(name: str, *, path: str | None = None) -> str | None:
+    """The executable *name* in an absolute folder of *path* (default ``PATH``), or None.
+
+    `shutil.which` would also look in the current folder for an empty or relative ``PATH``
+    entry (and imports bz2 and lzma on every check); a capture unpacked here must not be able
+    to shadow ``nvcc`` or ``python3``.
+    """
+    if path is None:
+        path = os.environ.get("PATH", os.defpath)
+    for folder in path.split(os.pathsep):
+        if not Path(folder).is_absolute():
+            continue
+        candidate = Path(folder, name)
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def interpreter(python: str) -> str:
+    """The absolute path of the interpreter the user named with ``--python``.
+
+    A name with a slash (``./python``, ``venv/bin/python``) is a path, used as given; a bare
+    name (``python3``) is looked up on ``PATH`` only (`which`), never in the current folder.
+    The path keeps a venv's ``bin/python`` symlink (no resolve). `InputError` naming *python*
+    when it is missing, a folder or not executable.
+    """
+    from .errors import InputError
+
+    if os.sep in python or (os.altsep and os.altsep in python):
+        path = Path(os.path.abspath(python))  # noqa: PTH100 (keep a venv's bin/python symlink)
+        if not path.exists():
+            raise InputError(f"{python}: --python interpreter does not exist")
+    else:
+        found = which(python)
+        if found is None:
+            raise InputError(
+                f"{python}: --python interpreter not found on PATH",
+                hint=f"give its path (./{python} for one in this folder)",
+            )
+        path = Path(os.path.abspath(found))  # noqa: PTH100
+    if path.is_dir():
+        raise InputError(f"{python}: --python is a directory, expected a Python executable")
+    if not os.access(path, os.X_OK):
+        raise InputError(f"{python}: --python is not executable")
+    return str(path)
+
+
+# --- environments from a capture --------------------------------------------------------------
+
+
+def accepted(name: str, value: str | None) -> bool:
+    """True when a capture may set *name* to *value* (None: unset it) in a host process: the
+    variable is allow-listed (`envsnap._envvars.ALLOWLIST`) and the value has the shape its
+    recorded values may take (`envsnap._redact.shaped`)."""
+    from ._envvars import ALLOWLIST
+    from ._redact import shaped
+
+    return name in ALLOWLIST and (value is None or shaped(name, value))
+
+
+def capture_env(changes: Mapping[str, str | None]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """(this process's environment with the *changes* a capture asked for, the names refused).
+
+    A change (a value, or None to unset) is applied only when it is `accepted`; every other one
+    is refused and named, never applied.
+    """
+    refused = tuple(sorted(n for n, v in changes.items() if not accepted(n, v)))
+    kept = {n: v for n, v in changes.items() if n not in refused}
+    return changed_env(os.environ, kept), refused
+
+
+def changed_env(base: Mapping[str, str], changes: Mapping[str, str | None]) -> dict[str, str]:
+    """*base* with *changes* applied: a value sets the variable, None removes it. The caller
+    vouches for *changes* (envsnap's own candidates); a capture's go through `capture_env`."""
+    out = dict(base)
+    for name, value in changes.items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    return out
+
+
+def run_untrusted(
+    args: Sequence[str],
+    *,
+    changes: Mapping[str, str | None],
+    timeout: float = 30.0,
+) -> Completed:
+    """Run *args* with the environment changes a capture asked for, as far as `capture_env`
+    accepts them (the refused ones are left out; callers propose only accepted ones)."""
+    env, _ = capture_env(changes)
+    return run(args, timeout=timeout, env=env)
+
+
+# --- git in a folder that may be a stranger's --------------------------------------------------
+
+# Config that would run a program during status/diff/config/rev-parse, turned off from the
+# command line, which outranks every config file (and reaches the gits that git starts, such as
+# a submodule's status, through GIT_CONFIG_PARAMETERS).
+_GIT_CONFIG = (
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "core.pager=cat",
+    "status.submoduleSummary=false",
+    "log.showSignature=false",
+)
+_GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",  # never ask for a password
+    "GIT_OPTIONAL_LOCKS": "0",  # `status` does not refresh (write) the index: no index hooks
+    "GIT_PAGER": "cat",
+    "PAGER": "cat",
+}
+_GIT_ENV_OFF = ("GIT_EXTERNAL_DIFF", "GIT_ASKPASS", "SSH_ASKPASS")
+_CONFIG_MAX = 1 << 20  # a config file larger than this is no config git hands a user
+_INCLUDE_DEPTH = 10  # git's own limit
+
+
+def git(args: Sequence[str], *, folder: str, timeout: float = 30.0) -> Completed:
+    """``git -C FOLDER ARGS`` with nothing of the repository's run (see the module docstring).
+
+    A repository whose config cannot be read to find its filter drivers (a FIFO, a file over
+    1 MiB) is not run at all: `Completed` with returncode None and the reason.
+    """
+    command = _git_command(args, folder)
+    if isinstance(command, str):
+        return Completed(("git", *args), None, "", command)
+    return run(command, timeout=timeout, env=_git_env())
+
+
+def git_bytes(args: Sequence[str], *, folder: str, timeout: float = 30.0) -> bytes | None:
+    """`git`, returning standard output as bytes (None when it failed or could not run)."""
+    command = _git_command(args, folder)
+    if isinstance(command, str):
+        return None
+    return run_bytes(command, timeout=timeout, env=_git_env())
+
+
+def _git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_ENV_OFF}
+    env.update(_GIT_ENV)
+    return env
+
+
+def _git_command(args: Sequence[str], folder: str) -> list[str] | str:
+    """The hardened command line, or why git must not run in *folder*."""
+    try:
+        drivers = _filter_drivers(folder)
+    except _Unsafe as exc:
+        return str(exc)
+    command = ["git", "--no-pager", "-C", folder]
+    for item in _GIT_CONFIG:
+        command += ["-c", item]
+    for name in sorted(drivers):
+        for key in ("clean", "smudge", "process"):
+            command += ["-c", f"filter.{name}.{key}="]
+        command += ["-c", f"filter.{name}.required=false"]
+    if args and args[0] in ("diff", "show", "log"):  # diff drivers: external and textconv
+        return [*command, args[0], "--no-ext-diff", "--no-textconv", *args[1:]]
+    return [*command, *args]
+
+
+class _Unsafe(Exception):
+    """A repository config envsnap cannot read safely (so git must not read it either)."""
+
+
+def _git_dirs(folder: str) -> tuple[Path, Path] | None:
+    """(git dir, common dir) of the repository git finds from *folder*, as git discovers it
+    (``$GIT_DIR``, else the first ``.git`` folder or ``gitdir:`` file upwards); None outside
+    a repository."""
+    given = os.environ.get("GIT_DIR")
+    if given:
+        git_dir: Path | None = Path(folder, given)
+    else:
+        git_dir = None
+        for node in (Path(folder).absolute(), *Path(folder).absolute().parents):
+            dot = node / ".git"
+            if dot.is_dir():
+                git_dir = dot
+                break
+            if dot.is_file():
+                line = _read_config(dot).decode("utf-8", "replace").strip()
+                if line.startswith("gitdir:"):
+                    git_dir = node / line.removeprefix("gitdir:").strip()
+                break
+            if (node / "HEAD").is_file() and (node / "objects").is_dir():
+                git_dir = node  # a bare repository, or the inside of .git
+                break
+    if git_dir is None:
+        return None
+    common = git_dir
+    if (git_dir / "commondir").is_file():
+        common = git_dir / _read_config(git_dir / "commondir").decode("utf-8", "replace").strip()
+    return git_dir, common
+
+
+def _read_config(path: Path) -> bytes:
+    """The bytes of a config file git would read (symlinks followed, as git does); `_Unsafe`
+    for a FIFO, device or oversized file, which git could hang on or be flooded by."""
+    from ._io import read_bytes_bounded
+    from .errors import InputError
+
+    try:
+        return read_bytes_bounded(os.path.realpath(path), what="git config", limit=_CONFIG_MAX)
+    except InputError as exc:
+        raise _Unsafe(f"the repository's git config cannot be read safely: {exc}") from None
+
+
+def _filter_drivers(folder: str) -> set[str]:
+    """The names of the filter drivers the repository's own config files define, following
+    their includes (every ``includeIf`` taken: naming a driver too many only turns off one more
+    filter). Read in Python, because git has no switch that turns every filter off."""
+    dirs = _git_dirs(folder)
+    if dirs is None:
+        return set()
+    git_dir, common = dirs
+    names: set[str] = set()
+    files = [common / "config", git_dir / "config.worktree", *_submodule_configs(common)]
+    for path in files:
+        if path.exists():
+            _scan_config(path, names, 0)
+    return names
+
+
+def _submodule_configs(git_dir: Path, depth: int = 0) -> list[Path]:
+    """The configs of the submodules' git dirs under ``GIT_DIR/modules`` (a name may hold
+    slashes; a git dir is a folder with a ``HEAD``), which their own status would read; their
+    objects are never walked."""
+    out: list[Path] = []
+    todo = [git_dir / "modules"]
+    while todo and depth < 8 and len(out) < 1000:
+        folder = todo.pop()
+        try:
+            children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+        except OSError:
+            continue
+        for child in children:
+            if (child / "HEAD").is_file():
+                out += [child / "config", *_submodule_configs(child, depth + 1)]
+            else:
+                todo.append(child)
+    return out
+
+
+def _scan_config(path: Path, names: set[str], depth: int) -> None:
+    import re
+
+    if depth > _INCLUDE_DEPTH or not path.exists():
+        return
+    section = ""
+    text = _read_config(path).decode("utf-8", "replace")
+    text = re.sub(r"\\\r?\n", "", text)  # a value continued on the next line
+    for raw in text.splitlines():
+        line = raw.strip()
+        header = re.match(r"\[\s*([A-Za-z0-9.-]+)(?:\s+\"((?:[^\"\\]|\\.)*)\")?\s*\]", line)
+        if header:
+            section = header[1].lower()
+            sub = header[2]
+            if sub is None and "." in section:  # the old [section.subsection] syntax
+                section, _, sub = section.partition(".")
+            if section == "filter" and sub is not None:
+                names.add(re.sub(r"\\(.)", r"\1", sub))
+            line = line[header.end() :].strip()
+        key, eq, value = line.partition("=")
+        if eq and section in ("include", "includeif") and key.strip().lower() == "path":
+            _scan_config(_include_path(value, path), names, depth + 1)
+
+
+def _include_path(raw: str, config: Path) -> Path:
+    """The file an include's *raw* value names (quotes, escapes and a trailing comment as git
+    reads them), relative to the including *config*'s folder."""
+    chars: list[str] = []
+    quoted, i = False, 0
+    while i < len(raw):
+        char = raw[i]
+        if char == "\\" and i + 1 < len(raw):
+            chars.append({"n": "\n", "t": "\t", "b": "\b"}.get(raw[i + 1], raw[i + 1]))
+            i += 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif char in "#;" and not quoted:
+            break
+        else:
+            chars.append(char)
+        i += 1
+    value = "".join(chars).strip()
+    if value.startswith("~"):
+        return Path(value).expanduser()
+    return config.parent / value
+
+
+# --- a long job of the user's -----------------------------------------------------------------
+
+
+@record
+class Streamed(Record):
+    """What `stream` saw: the exit status (None: could not start, or killed by the time limit),
+    the last lines of output, and the wall time."""
+
+    args: tuple[str, ...]
+    returncode: int | None
+    tail: tuple[str, ...]
+    seconds: float
+    timed_out: bool = False
+    error: str = ""  # why it could not start
+
+
+def stream(
+    args: Sequence[str],
+    *,
+    log: str,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    timeout: float | None = None,
+    tick: Callable[[float], None] | None = None,
+    echo: Callable[[str], None] | None = None,
+    keep: int = 20,
+) -> Streamed:
+    """Run *args* (a job that may take hours) with stdout and stderr into the file *log*.
+
+    A bare program name is looked up in the absolute folders of *env*'s ``PATH`` (`which`),
+    never in *cwd*; a name with a slash is a path, relative to *cwd*. *tick* is called with the
+    elapsed seconds about twice a second (live progress); *echo*, when given, receives each
+    line of output as it comes (decoded, undecodable bytes replaced). The job runs in its own
+    process group: on a time-out or an interrupt the whole group is killed, so no child of the
+    job outlives it. The last *keep* lines are read back from *log*.
+    """
+    import subprocess
+    import threading
+    import time
+
+    args = list(args)
+    program = args[0] if args else ""
+    if program and os.sep not in program:
+        search = (env if env is not None else os.environ).get("PATH", os.defpath)
+        found = which(program, path=search)
+        if found is None:
+            return Streamed(tuple(args), None, (), 0.0, error="not found on PATH")
+        program = found
+    start = time.monotonic()
+    with open(log, "wb") as out:
+        try:
+            proc = subprocess.Popen(
+                args,
+                executable=program,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if echo else out,
+                stderr=subprocess.STDOUT,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except (OSError, ValueError) as exc:
+            why = getattr(exc, "strerror", None) or str(exc)
+            return Streamed(tuple(args), None, (), 0.0, error=why)
+        reader = None
+        if echo is not None and proc.stdout is not None:
+            reader = threading.Thread(target=_copy, args=(proc.stdout, out, echo), daemon=True)
+            reader.start()
+        timed_out = False
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=0.5)
+                    break
+                except subprocess.TimeoutExpired:
+                    elapsed = time.monotonic() - start
+                    if timeout is not None and elapsed >= timeout:
+                        timed_out = True
+                        _kill_group(proc)
+                        break
+                    if tick is not None:
+                        tick(elapsed)
+        except BaseException:  # KeyboardInterrupt: nothing of the job may keep running
+            _kill_group(proc)
+            raise
+        finally:
+            if reader is not None:
+                reader.join(timeout=5)
+    seconds = time.monotonic() - start
+    code = None if timed_out else proc.returncode
+    return Streamed(tuple(args), code, _tail(log, keep), seconds, timed_out=timed_out)
+
+
+def _copy(pipe: IO[bytes], out: IO[bytes], echo: Callable[[str], None]) -> None:
+    for line in iter(pipe.readline, b""):
+        out.write(line)
+        echo(line.decode("utf-8", "replace").rstrip("\r\n"))
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill *proc*'s process group (started in a session of its own) and reap it."""
+    import contextlib
+    import signal
+
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _tail(path: str, keep: int) -> tuple[str, ...]:
+    """The last *keep* lines of the job's log at *path* (read from its last 64 KiB)."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - 65536))
+        data = fh.read()
+    lines = data.decode("utf-8", "replace").splitlines()
+    if size > 65536 and lines:
+        lines = lines[1:]  # the first one is cut
+    return tuple(lines[-keep:])
+
+
+# --- pip for this interpreter -----------------------------------------------------------------
 
 
 def pip(*args: str) -> list[str]:

@@ -1,12 +1,13 @@
 """MLflow: log a capture to a run (artifacts under ``envsnap/``, searchable tags), fetch it back.
 
-`log_capture` logs the capture's files as the run's artifacts under ``envsnap/`` and sets tags
-that `mlflow.search_runs` can filter on (``tags.`envsnap.gpu` = 'NVIDIA A100-SXM4-80GB'``):
-Python, GPU model and count, driver, CUDA, lock digest, numerics digest when measured, commit.
-`download_capture` fetches a run's capture back into a folder, so that `envsnap diff --mlflow
-RUN_A RUN_B` compares two runs with the ordinary diff. MLflow (``mlflow-skinny`` is enough) is
-an optional dependency, imported only here and only when called: the tracking server comes from
-MLflow's own settings (``MLFLOW_TRACKING_URI``, ...).
+`log_capture` logs the capture's files as the run's artifacts under ``envsnap/`` and the facts
+of the capture's view (`envsnap.trackers.view`) as tags that `mlflow.search_runs` can filter on
+(``tags.`envsnap.gpu` = 'NVIDIA A100-SXM4-80GB'``), one ``envsnap.<fact>`` each, plus one
+``envsnap.package.<name>`` per package (MLflow's "compare runs" then shows which packages
+differ). `download_capture` fetches a run's capture back into a folder, so that `envsnap diff
+--mlflow RUN_A RUN_B` compares two runs with the ordinary diff. MLflow (``mlflow-skinny`` is
+enough) is an optional dependency, imported only here and only when called: the tracking server
+comes from MLflow's own settings (``MLFLOW_TRACKING_URI``, ...).
 """
 
 from __future__ import annotations
@@ -16,112 +17,31 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ._record import Record, record
-from .api import DEFAULT_DIR
+from ._defaults import DEFAULT_DIR
 from .errors import EnvsnapError, InputError
+from .trackers.common import LogResult, failure, need
+from .trackers.view import CAPTURE_FILES, View, as_text, view
 
 __all__ = ["ARTIFACT_DIR", "CAPTURE_FILES", "LogResult", "download_capture", "log_capture", "tags"]
 
 ARTIFACT_DIR = "envsnap"
-# The files of a capture that are logged (each only when present, as a regular file).
-CAPTURE_FILES = (
-    "pylock.toml",
-    "requirements.txt",
-    "hardware.toml",
-    "conda-lock.yml",
-    "project.toml",
-    "image.toml",
-    "numerics.toml",
-)
-_MAX_FILE = 64 * 1024 * 1024
-_MAX_TAG = 250
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-
-
-@record
-class LogResult(Record):
-    """What `log_capture` did: the run, the artifact files and the tags it set."""
-
-    run_id: str
-    files: tuple[str, ...]
-    tags: dict[str, str]
+_BATCH = 100  # MLflow takes at most 100 tags in one log_batch
 
 
 def _import_mlflow() -> Any:
-    try:
-        import mlflow
-    except ImportError:
-        raise EnvsnapError(
-            "MLflow is not installed in this environment",
-            hint="pip install mlflow-skinny (or mlflow)",
-        ) from None
-    return mlflow
-
-
-def _value(text: str) -> str:
-    return _UNSAFE.sub("?", text)[:_MAX_TAG]
+    return need("mlflow", "MLflow", "mlflow-skinny (or mlflow)")
 
 
 def tags(directory: str | os.PathLike[str]) -> dict[str, str]:
     """The ``envsnap.*`` tags of the capture in *directory* (only facts that were captured)."""
-    from . import __version__
-    from .publish import facts
-
-    data = facts.gather(directory)
-    env = data["environment"]
-    hw = env["hardware"]
-    out = {
-        "envsnap.version": __version__,
-        "envsnap.python": env["python"].split(" ")[-1],
-        "envsnap.lock_digest": f"sha256:{env['lock_sha256']}",
-        "envsnap.packages": str(env["packages"]),
-    }
-    groups = hw.get("gpus") or []
-    out["envsnap.gpu_count"] = str(sum(g["count"] for g in groups))
-    if groups:
-        out["envsnap.gpu"] = ", ".join(g["name"] for g in groups)
-    snap_gpus = _gpus(Path(directory))
-    if snap_gpus.get("driver"):
-        out["envsnap.driver"] = snap_gpus["driver"]
-    if hw.get("cuda_driver"):
-        out["envsnap.cuda_driver"] = hw["cuda_driver"]
-    cuda = next((f["cuda"] for f in env["frameworks"] if f["cuda"]), "")
-    if cuda:
-        out["envsnap.cuda"] = cuda
-    if env["numerics"] is not None:
-        out["envsnap.numerics_digest"] = f"sha256:{env['numerics']['digest']}"
-    code = data["code"]
-    if code is not None and code["commit"]:
-        out["envsnap.commit"] = code["commit"]
-        out["envsnap.dirty"] = "true" if code["dirty"] else "false"
-    image = env["image"]
-    if image is not None and image["pushed_digest"] and image["lock_matches"]:
-        out["envsnap.image"] = image["pushed_digest"]
-    return {key: _value(value) for key, value in sorted(out.items())}
+    return _tags(view(directory))
 
 
-def _gpus(root: Path) -> dict[str, str]:
-    """The driver version from hardware.toml (the facts keep only its major)."""
-    path = root / "hardware.toml"
-    if not path.is_file():
-        return {}
-    from .checks._cache import load_hardware
-
-    return {"driver": load_hardware(path).gpus.driver_version or ""}
-
-
-def _files(root: Path) -> list[Path]:
-    """The capture's files to log: regular files only (no symlink out of the capture)."""
-    found = []
-    for name in CAPTURE_FILES:
-        path = root / name
-        if path.is_symlink() or not path.exists():
-            continue
-        if not path.is_file() or path.stat().st_size > _MAX_FILE:
-            raise InputError(f"{path}: not a regular file of at most 64 MiB")
-        found.append(path)
-    return found
+def _tags(seen: View) -> dict[str, str]:
+    out = {f"envsnap.{name}": as_text(value) for name, value in seen.facts.items()}
+    out.update({f"envsnap.package.{name}": v for name, v in seen.packages.items()})
+    return dict(sorted(out.items()))
 
 
 def log_capture(
@@ -132,32 +52,34 @@ def log_capture(
     Without *run_id*: the active run (``mlflow.start_run()``, or ``MLFLOW_RUN_ID``), else a new
     run in the current experiment, which is ended again.
     """
-    root = Path(directory)
-    tag_values = tags(root)  # reads and validates the capture before anything is logged
-    files = _files(root)
-    mlflow = _import_mlflow()
-    from mlflow.exceptions import MlflowException
-
     if run_id is not None and not _RUN_ID.match(run_id):
         raise InputError(f"--run-id: not an MLflow run id: {run_id!r:.80}")
+    seen = view(directory)  # reads and validates the capture before anything is logged
+    tag_values = _tags(seen)
+    mlflow = _import_mlflow()
     try:
         active = mlflow.active_run()
         if run_id is None and active is None:
             with mlflow.start_run() as run:
-                return _log(mlflow, run.info.run_id, files, tag_values)
-        return _log(mlflow, run_id or active.info.run_id, files, tag_values)
-    except MlflowException as exc:
-        raise EnvsnapError(f"MLflow: {_value(exc.message)}") from None
+                return _log(mlflow, run.info.run_id, seen, tag_values)
+        return _log(mlflow, run_id or active.info.run_id, seen, tag_values)
+    except EnvsnapError:
+        raise
+    except Exception as exc:  # whatever the client raises: its text is redacted
+        raise failure("MLflow", exc) from None
 
 
-def _log(mlflow: Any, run_id: str, files: list[Path], tag_values: dict[str, str]) -> LogResult:
+def _log(mlflow: Any, run_id: str, seen: View, tag_values: dict[str, str]) -> LogResult:
     from mlflow.entities import RunTag
 
     client = mlflow.MlflowClient()
-    for path in files:
-        client.log_artifact(run_id, str(path), ARTIFACT_DIR)
-    client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tag_values.items()])
-    return LogResult(run_id=run_id, files=tuple(p.name for p in files), tags=tag_values)
+    for name, content in seen.files.items():  # what the door read, not a path (it may change)
+        client.log_text(run_id, content, f"{ARTIFACT_DIR}/{name}")
+    items = [RunTag(k, v) for k, v in tag_values.items()]
+    for start in range(0, len(items), _BATCH):
+        client.log_batch(run_id, tags=items[start : start + _BATCH])
+    files = tuple(seen.files)
+    return LogResult(tracker="MLflow", run_id=run_id, files=files, keys=tag_values, view=seen)
 
 
 def download_capture(run_id: str, dest: str | os.PathLike[str]) -> Path:
@@ -165,8 +87,6 @@ def download_capture(run_id: str, dest: str | os.PathLike[str]) -> Path:
     if not _RUN_ID.match(run_id):
         raise InputError(f"{run_id!r:.80}: not an MLflow run id")
     mlflow = _import_mlflow()
-    from mlflow.exceptions import MlflowException
-
     client = mlflow.MlflowClient()
     try:
         names = {Path(f.path).name for f in client.list_artifacts(run_id, ARTIFACT_DIR)}
@@ -179,6 +99,8 @@ def download_capture(run_id: str, dest: str | os.PathLike[str]) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         for name in sorted(names & set(CAPTURE_FILES)):
             client.download_artifacts(run_id, f"{ARTIFACT_DIR}/{name}", str(out))
-    except MlflowException as exc:
-        raise EnvsnapError(f"MLflow: {_value(exc.message)}") from None
+    except EnvsnapError:
+        raise
+    except Exception as exc:
+        raise failure("MLflow", exc) from None
     return out

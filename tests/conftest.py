@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.fakes.sitepackages",
     "tests.fakes.docker",
     "tests.fakes.cachedvenvs",
+    "tests.fakes.trackers",
 ]
 
 

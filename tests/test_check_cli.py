@@ -33,6 +33,7 @@ from tests.fakes.sitepackages import write_dist_info
 pytestmark = pytest.mark.slow
 
 HEAVY = ("torch", "tensorflow", "jax", "numpy", "pynvml", "cpuinfo", "docker", "rich", "jsonschema")
+HEAVY += ("mlflow", "wandb", "aim")  # the trackers' extras: `log` and `diff` load them, never check
 # What a repeated check (lock, hardware.toml and knowledge answered from the cache) must not load:
 # TOML parsers, file formats, OpenSSL, the write path, conda, the index, the other verbs.
 WARM_CHECK_SKIPS = (
@@ -50,7 +51,7 @@ WARM_CHECK_SKIPS = (
     "envsnap.commands.capture",
     "envsnap.commands.diff",
     "envsnap.commands.rebuild",
-    "envsnap._subprocess",
+    "subprocess",  # the processes door is imported (it finds nvcc on PATH) but starts nothing
 )
 
 

@@ -44,7 +44,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "commands": frozenset(
         {
             "api",
+            "repro",
             "mlflow",
+            "wandb",
+            "aim",
             "publish",
             "fleet",
             "rebuild",
@@ -56,8 +59,17 @@ ALLOWED: dict[str, frozenset[str]] = {
             "model",
         }
     ),
-    "mlflow": frozenset({"api", "publish", "checks", "findings", "formats", "model"}),
-    "api": frozenset({"rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}),
+    # the tracker integrations: each logs the one view of a capture (trackers.view)
+    "mlflow": frozenset({"trackers"}),
+    "wandb": frozenset({"trackers"}),
+    "aim": frozenset({"trackers"}),
+    "trackers": frozenset({"publish", "formats", "model"}),
+    "api": frozenset(
+        {"repro", "rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}
+    ),
+    # run the user's job, compare its outputs; explain with the numerics remedies and knowledge,
+    # across environments through the engine (images) and the numerics battery's facts
+    "repro": frozenset({"numerics", "engine", "probes", "knowledge", "formats"}),
     "publish": frozenset({"rebuild", "checks", "knowledge", "formats", "findings", "model"}),
     "fleet": frozenset({"checks", "numerics", "probes", "findings", "formats", "model"}),
     # the rebuild flow: plan and render (pure), the context on disk, the engine behind its interface

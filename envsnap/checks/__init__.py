@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from envsnap._defaults import DEFAULT_DIR, capture_lock
+from envsnap._defaults import DEFAULT_DIR
 from envsnap.errors import CheckFailed
 from envsnap.model import Snapshot, replace
 
@@ -25,25 +25,23 @@ __all__ = ["Finding", "Report", "check", "diff", "load", "require", "with_numeri
 
 
 def load(directory: str | os.PathLike[str]) -> Snapshot:
-    """Read the capture in *directory*: pylock.toml (required), hardware.toml, conda-lock.yml.
+    """Read the capture in *directory* through the in door: pylock.toml (required),
+    hardware.toml, conda-lock.yml.
 
     Package file lists (index URLs and hashes of every wheel) are left out: no rule reads them,
     and the parsed lock is cached by content so that a repeated check starts fast.
     """
-    # The readers and the probes load only when a capture is read: the rules and the engine
+    # The reader and the probes load only when a capture is read: the rules and the engine
     # import alone (the Python API's diff needs no probe, the rule tests need no file format).
-    from envsnap.checks._cache import load_environment, load_hardware
+    from envsnap.formats.capture import load as load_capture
+    from envsnap.formats.capture import read
 
-    root = Path(directory)
-    lock = capture_lock(root)
-    env = load_environment(lock)
-    if env.conda is None and (root / "conda-lock.yml").is_file():
-        from envsnap.formats import condalock
-
-        env = replace(env, conda=condalock.load(root / "conda-lock.yml"))
-    hw_file = root / "hardware.toml"
-    hw = load_hardware(hw_file) if hw_file.is_file() else None
-    return Snapshot(environment=env, hardware=hw)
+    found = load_capture(directory, parts=("hardware",), slim=True)
+    env = found.lock
+    conda = Path(directory) / "conda-lock.yml"
+    if env.conda is None and os.path.lexists(conda):  # a link is refused, not skipped
+        env = replace(env, conda=read(conda, "conda-lock.yml"))
+    return Snapshot(environment=env, hardware=found.hardware)
 
 
 def check(
@@ -63,6 +61,12 @@ def check(
     recorded = load(directory)
     current = capture(python, lock=False)
     report = run(recorded, current)
+    if os.path.lexists(Path(directory) / "repro.toml"):  # a link is refused (a warning)
+        from .repro import findings as repro_findings
+
+        report = Report(
+            tuple(sorted({*report.findings, *repro_findings(directory)}, key=Finding.sort_key))
+        )
     if numerics:
         from envsnap import numerics as _numerics
 
@@ -104,7 +108,7 @@ def diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Report:
     """Compare capture *a* (recorded) with capture *b* (current) using the same rules; their
     numerics.toml too when either has one (nothing is run)."""
     report = run(load(a), load(b))
-    if any((Path(d) / "numerics.toml").exists() for d in (a, b)):
+    if any(os.path.lexists(Path(d) / "numerics.toml") for d in (a, b)):
         from envsnap import numerics as _numerics
 
         extra, summary = _numerics.diff(a, b)

@@ -28,14 +28,15 @@ def _paint(text: str, severity: str, colour: bool) -> str:
 
 def render_text(report: Report, *, colour: bool = False) -> str:
     """The findings as an aligned table: one row per finding, then its expected/actual and fix."""
-    from envsnap._text import printable
+    from envsnap._redact import text
     from envsnap.findings import Finding, Report
 
-    # Every field can hold a string from a capture, which may come from a stranger: escaped, so
-    # that no ESC/BEL/CR or newline in a recorded value drives the terminal or forges a line.
+    # Every field can hold a string from a capture, which may come from a stranger: redacted and
+    # escaped, so that no ESC/BEL/CR or newline in a recorded value drives the terminal or
+    # forges a line, and no credential in it is shown.
     report = Report(
         findings=tuple(
-            Finding(**{k: printable(v) for k, v in f.to_dict().items()}) for f in report.findings
+            Finding(**{k: text(v) for k, v in f.to_dict().items()}) for f in report.findings
         )
     )
     rows = [(f.severity, f.category, f.code, f.message) for f in report.findings]
@@ -75,11 +76,13 @@ def print_report(
         # Insertion order is the documented order (version, compatible, findings), and fixed.
         print(json.dumps(report.to_dict(), indent=2), file=out)
     elif not report.findings:
-        from envsnap._text import printable
+        from envsnap._redact import text
 
-        print(printable(ok_line), file=out)
+        print(text(ok_line), file=out)
     else:
         print(render_text(report, colour=_use_colour(out)), file=out)
     if report.numerics is not None and not json_output:
-        print(report.numerics.line(), file=out)
+        from envsnap._redact import text
+
+        print(text(report.numerics.line()), file=out)
     return report.exit_code(strict=strict)

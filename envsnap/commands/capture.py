@@ -85,9 +85,9 @@ def run(args: SimpleNamespace) -> int:
 
     def progress(msg: str) -> None:
         if not args.quiet and not args.json and sys.stderr.isatty():
-            from .._text import printable  # package names and URLs come from files: escaped
+            from .._redact import text  # package names and URLs come from files
 
-            print(f"envsnap: {printable(msg)}", file=sys.stderr)
+            print(f"envsnap: {text(msg)}", file=sys.stderr)
 
     from pathlib import Path
 
@@ -124,6 +124,8 @@ def run(args: SimpleNamespace) -> int:
         print(json.dumps(summary, indent=2, sort_keys=True))
         return 0
     if not args.quiet:
+        from .._redact import text  # a GPU reason, package names and paths come from others
+
         gpu = (
             f"{summary['gpus']} GPU(s)"
             if hw and hw.gpus.status == "ok"
@@ -132,11 +134,13 @@ def run(args: SimpleNamespace) -> int:
             else "no GPU"
         )
         print(
-            f"captured {plural(len(env.packages), 'package')}, Python {env.python.version}, "
-            f"{gpu} -> {args.output}/"
+            text(
+                f"captured {plural(len(env.packages), 'package')}, Python {env.python.version}, "
+                f"{gpu} -> {args.output}/"
+            )
         )
         if numerics:
-            print(numerics[2], file=sys.stderr if not numerics[1]["complete"] else sys.stdout)
+            print(text(numerics[2]), file=sys.stderr if not numerics[1]["complete"] else sys.stdout)
         if env.withheld:
             # Named once, never the value: credentials or a value of an unexpected shape.
             print(
@@ -149,16 +153,20 @@ def run(args: SimpleNamespace) -> int:
             # before an installed NAME, editable installs included.
             name = Path(args.output).name
             print(
-                f"warning: {args.output}: a folder here named like a Python package shadows "
-                f"`import {name}` run from this folder; a name with a dash, like the default "
-                f"{DEFAULT_DIR}, shadows nothing",
+                text(
+                    f"warning: {args.output}: a folder here named like a Python package shadows "
+                    f"`import {name}` run from this folder; a name with a dash, like the default "
+                    f"{DEFAULT_DIR}, shadows nothing"
+                ),
                 file=sys.stderr,
             )
         if env.unhashed:
             print(
-                f"warning: {len(env.unhashed)} package(s) not pinned by hash "
-                f"(offline or not on any index): {some(env.unhashed)}"
-                + (" (--json lists them all)" if len(env.unhashed) > MOST else ""),
+                text(
+                    f"warning: {len(env.unhashed)} package(s) not pinned by hash "
+                    f"(offline or not on any index): {some(env.unhashed)}"
+                    + (" (--json lists them all)" if len(env.unhashed) > MOST else "")
+                ),
                 file=sys.stderr,
             )
     return 0
@@ -166,8 +174,8 @@ def run(args: SimpleNamespace) -> int:
 
 def _numerics(args: SimpleNamespace, progress: Any) -> tuple[str, dict[str, Any], str]:
     """Run the battery: (numerics.toml text, JSON summary, the line to print)."""
+    from ..formats.numerics import digest, render
     from ..numerics import capture as run_battery
-    from ..numerics.fileformat import digest, render
     from .check import _seconds
 
     progress("running the numerics battery")

@@ -88,7 +88,21 @@ def run(args: SimpleNamespace) -> int:
                 numerics=args.numerics,
                 numerics_timeout=timeout,
             )
-            save(node, args.save)
+            saved = save(node, args.save)
+            if saved.stem != node.node:
+                import sys
+
+                from envsnap._redact import text
+                from envsnap.fleet.node import safe_name
+
+                # Named once: the node's name and the one it would have shared a file with.
+                print(
+                    text(
+                        f"envsnap: node {node.node!r} is not a file name: its report is {saved} "
+                        f"(a node named {safe_name(node.node)!r} has its own file)"
+                    ),
+                    file=sys.stderr,
+                )
             report = node.report
         else:
             from envsnap.checks import check

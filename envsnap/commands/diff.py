@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envsnap.checks.report import print_report
 
 from ._formatter import Formatter
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["register", "run"]
 
@@ -15,8 +18,12 @@ HELP = """\
 Compare capture A (the run that worked) with capture B (the run that did not), using the same
 rules and severities as `envsnap check`: B is judged as the machine and environment to run on.
 
-With --mlflow, A and B are MLflow run IDs: their envsnap/ artifacts (logged by `envsnap log
---mlflow` or envsnap.mlflow.log_capture) are downloaded and compared.
+With a tracker, A and B are runs whose capture `envsnap log` (or log_capture in a script) logged:
+  --mlflow  MLflow run IDs (their envsnap/ artifacts are downloaded);
+  --wandb   W&B runs: a run folder (wandb/offline-run-*, wandb/run-*), a run ID with a folder
+            under $WANDB_DIR/wandb (offline runs too), or ENTITY/PROJECT/ID on the server (its
+            environment artifact; an ID alone asks the server in --project or WANDB_PROJECT);
+  --aim     Aim run hashes in --repo (else the nearest .aim): their envsnap/ texts.
 
 Exit status: 0 no error (with --strict: no warning either), 1 otherwise, 2 bad input.
 """
@@ -30,12 +37,34 @@ def register(sub: Any) -> None:
         description=HELP,
         formatter_class=Formatter,
     )
-    p.add_argument("a", metavar="A", help="the recorded capture directory")
-    p.add_argument("b", metavar="B", help="the capture directory to compare with A")
+    p.add_argument("a", metavar="A", help="the recorded capture directory (or run)")
+    p.add_argument("b", metavar="B", help="the capture directory (or run) to compare with A")
     p.add_argument("--json", action="store_true", help="print the findings as one JSON object")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    p.add_argument("--mlflow", action="store_true", help="A and B are MLflow run IDs")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--mlflow", action="store_true", help="A and B are MLflow run IDs")
+    which.add_argument("--wandb", action="store_true", help="A and B are W&B runs")
+    which.add_argument("--aim", action="store_true", help="A and B are Aim run hashes")
+    p.add_argument("--project", metavar="P", help="with --wandb: the project of bare run IDs")
+    p.add_argument("--repo", metavar="PATH", help="with --aim: the Aim repository")
     p.set_defaults(func=run)
+
+
+def _fetch(chosen: str, args: SimpleNamespace, ref: str, dest: str) -> Path:
+    """The capture of run *ref* of the tracker *chosen*, in *dest* or where it already is."""
+    if chosen == "mlflow":
+        from envsnap.mlflow import download_capture as from_mlflow
+
+        return from_mlflow(ref, dest)
+    if chosen == "wandb":
+        from envsnap.wandb import download_capture as from_wandb
+        from envsnap.wandb import quiet
+
+        quiet()
+        return from_wandb(ref, dest, project=args.project)
+    from envsnap.aim import download_capture as from_aim
+
+    return from_aim(ref, dest, repo=args.repo)
 
 
 def run(args: SimpleNamespace) -> int:
@@ -43,14 +72,17 @@ def run(args: SimpleNamespace) -> int:
     # Imported here: the CLI registers every verb at start, and only `diff` needs the engine.
     from envsnap.checks import diff
 
-    if getattr(args, "mlflow", False):
+    from .log import tracker
+
+    if any(getattr(args, name, False) for name in ("mlflow", "wandb", "aim")) or any(
+        getattr(args, name, None) is not None for name in ("project", "repo")
+    ):
         import tempfile
 
-        from envsnap.mlflow import download_capture
-
-        with tempfile.TemporaryDirectory(prefix="envsnap-mlflow-") as tmp:
-            a = download_capture(args.a, f"{tmp}/a")
-            b = download_capture(args.b, f"{tmp}/b")
+        chosen = tracker(args)
+        with tempfile.TemporaryDirectory(prefix=f"envsnap-{chosen}-") as tmp:
+            a = _fetch(chosen, args, args.a, f"{tmp}/a")
+            b = _fetch(chosen, args, args.b, f"{tmp}/b")
             report = diff(a, b)
     else:
         report = diff(args.a, args.b)

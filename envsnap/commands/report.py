@@ -18,8 +18,14 @@ determinism settings, numerics) are filled from the capture in DIR, between mark
 ticked only when it is true. Running it again replaces only those sections and keeps the rest of
 the file byte for byte. Configuration, Data and Evaluation are checklists for the author.
 
+A pushed image (image.toml) is only "recorded by the capture" until --verify fetches its
+manifest from the registry by digest and finds those bytes; a remote on this machine (a folder,
+file:, localhost, a loopback address) is no repository others can clone.
+
   -o FILE     the report (default REPRODUCIBILITY.md); "-" prints it
   --json      print the same facts as JSON (writes FILE only when -o is given)
+  --verify    fetch the pushed image's manifest by digest (network); exit 1 when it is not
+              there
 """
 
 
@@ -38,23 +44,43 @@ def register(sub: Any) -> None:
     p.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR", help=DIR_HELP)
     p.add_argument("-o", "--output", metavar="FILE", help="default: REPRODUCIBILITY.md")
     p.add_argument("--json", action="store_true", help="print the report's facts as JSON")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="fetch the pushed image's manifest from its registry by digest",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: SimpleNamespace) -> int:
-    """Write or print the report; return 0."""
+    """Write or print the report; return 0 (1 when --verify did not find the image)."""
+    from .._redact import text
     from ..publish import write_report
 
     output = args.output
     if output == "-" or (args.json and output is None):
-        result = write_report(args.directory, None)
+        result = write_report(args.directory, None, verify=args.verify)
     else:
-        result = write_report(args.directory, output or "REPRODUCIBILITY.md")
+        result = write_report(args.directory, output or "REPRODUCIBILITY.md", verify=args.verify)
     if args.json:
-        print(json.dumps(result.facts, indent=2, sort_keys=True, ensure_ascii=False))
+        print(json.dumps(result.facts, indent=2, sort_keys=True))
     elif not result.path:
         sys.stdout.write(result.markdown)
     else:
         verb = "wrote" if result.created else "updated the envsnap sections of"
-        print(f"{verb} {result.path} from the capture in {args.directory}")
-    return 0
+        print(text(f"{verb} {result.path} from the capture in {args.directory}"))
+    return _verdict(result.facts, args.verify)
+
+
+def _verdict(facts: dict[str, Any], verify: bool) -> int:
+    """0, or 1 with one line on stderr when --verify did not find the pushed image."""
+    from .._redact import text
+
+    image = facts["environment"]["image"]
+    if not verify or not image or not image["pushed_digest"] or image["verified"]:
+        return 0
+    print(
+        text(f"envsnap: --verify: {image['pushed_digest']}: {image['verify_error']}"),
+        file=sys.stderr,
+    )
+    return 1

@@ -5,7 +5,8 @@ Layer already exists, Mounted from …) and ends with the manifest digest the re
 in an ``aux`` chunk ``{"Tag", "Digest", "Size"}`` (and a status line ``TAG: digest: sha256:…
 size: N``). `parse_push_stream` yields one `LayerStatus` per change of a layer's state (not per
 progress tick) and ends with `Pushed`. Registry credentials never pass through here: the
-Docker SDK sends them in a request header, and errors are stripped of URL userinfo anyway.
+Docker SDK sends them in a request header, and what the daemon says passes through the words door
+(`envsnap._redact.text`) anyway.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Union
 from envsnap.errors import BuildError
 
 from .._record import Record, record
+from .._redact import text
 
 __all__ = [
     "LayerStatus",
@@ -25,13 +27,11 @@ __all__ = [
     "Pushed",
     "format_push_event",
     "parse_push_stream",
-    "redact",
 ]
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _STATUS_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64}) size: (\d+)")
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MOST = 500  # characters of a daemon's message shown
 
 
 @record
@@ -66,12 +66,6 @@ class PushFailed(BuildError):
     """The daemon or the registry refused the push (exit 1)."""
 
 
-def redact(text: str) -> str:
-    """*text* for a message: no URL userinfo (``https://user:token@host`` → ``https://host``),
-    no control characters, at most 500 characters."""
-    return _CONTROL.sub(" ", _USERINFO.sub(r"\1", text))[:500]
-
-
 def parse_push_stream(
     chunks: Iterable[Mapping[str, Any]], repository: str, tag: str
 ) -> Iterator[PushEvent]:
@@ -87,7 +81,7 @@ def parse_push_stream(
             detail = chunk.get("errorDetail")
             message = detail.get("message") if isinstance(detail, Mapping) else None
             error = str(message or chunk.get("error") or "unknown error")
-            raise PushFailed(f"docker push {repository}:{tag} failed: {redact(error)}")
+            raise PushFailed(f"docker push {repository}:{tag} failed: {text(error, most=_MOST)}")
         aux = chunk.get("aux")
         if isinstance(aux, Mapping) and _DIGEST.match(str(aux.get("Digest", ""))):
             digest, size = str(aux["Digest"]), int(aux.get("Size") or 0)
@@ -106,7 +100,7 @@ def parse_push_stream(
             totals[layer] = progress["total"]
         if states.get(layer) != status:
             states[layer] = status
-            yield LayerStatus(redact(layer), redact(status), totals.get(layer, 0))
+            yield LayerStatus(text(layer), text(status, most=_MOST), totals.get(layer, 0))
     if not digest:
         raise PushFailed(
             f"docker push {repository}:{tag} ended without the registry's digest "

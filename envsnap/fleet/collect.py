@@ -1,37 +1,30 @@
 """Read a folder of node reports: every ``*.json`` file, each used or named as a `Problem`.
 
-A report folder is shared by every node of a job, so its files are untrusted: only regular
-files (no links) of at most `MAX_BYTES` are read, and a truncated, foreign or malformed file
-becomes one `Problem` line, never an exception. Hidden files are the writers' temp files.
+A report folder is shared by every node of a job, so its files are untrusted: they are read
+through the in door (`envsnap.formats.capture.file_bytes`: regular files only, no link, FIFO or
+device, at most `MAX_BYTES`; bounded JSON), and a truncated, foreign, malformed or deeply
+nested file becomes one `Problem` line, never an exception. Hidden files are the writers' temp
+files.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 
 from envsnap.errors import InputError
+from envsnap.formats.capture import file_bytes
 
 from .aggregate import Problem
-from .report import NodeReport, ReportError, parse
+from .report import MAX_BYTES, NodeReport, ReportError, parse
 
 __all__ = ["MAX_BYTES", "collect"]
 
-MAX_BYTES = 1 << 20  # a report is a few KB; a much larger file is not one
-
 
 def _read(path: str) -> NodeReport:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ReportError("not a regular file")
-        data = os.read(fd, MAX_BYTES + 1)
-        while data and len(data) <= MAX_BYTES and (more := os.read(fd, MAX_BYTES + 1 - len(data))):
-            data += more  # a short read (a network file system)
-    finally:
-        os.close(fd)
-    if len(data) > MAX_BYTES:
-        raise ReportError(f"larger than {MAX_BYTES >> 10} KiB: not a node report")
+        data = file_bytes(path, what="report", limit=MAX_BYTES)
+    except InputError as exc:
+        raise ReportError(exc.message.removeprefix(f"{path}: ")) from None
     if not data.strip():
         raise ReportError("empty (the node did not finish writing?)")
     try:

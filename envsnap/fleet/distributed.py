@@ -12,6 +12,14 @@ verdict, which every rank waits for and acts on: the same message everywhere, an
 linear in the number of ranks. A rank that never calls `require` makes rank 0 publish the ranks
 that are missing; when rank 0 itself is missing, the others give up after the timeout (plus a
 grace for rank 0's own) and say so. Never a hang. torch is imported only here.
+
+The store has no access control: any participant can write any key. So rank 0 publishes its
+verdict once, with an insert-only `compare_set` (a verdict someone else wrote first is
+refused, and rank 0 never overwrites one), and acts on its own verdict, not the store's; the
+other ranks read the verdict bounded and validated (a forged one of the wrong shape is one
+`CheckFailed`, not a `TypeError`); and every rank raises on its own errors whatever the
+verdict says. A rank's message is read through the in door's bounded JSON: one that is
+malformed, nested too deeply or larger than `MAX_BYTES` is a problem naming that rank.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from envsnap.errors import CheckFailed, EnvsnapError, InputError
 from envsnap.findings import Report
 
 from .aggregate import AS_EVERY, FleetResult, Problem, aggregate
-from .report import NodeReport, ReportError, parse
+from .report import MAX_BYTES, NodeReport, ReportError, parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -116,8 +124,7 @@ def _verdict(store: Any, keys: list[str], timeout: float, strict: bool) -> dict[
             f"report within {timeout:g} s"
         )
         return {"ok": False, "message": message, "hint": _HINT}
-    texts = [v.decode("utf-8", "replace") for v in store.multi_get(keys)]
-    reports, problems = _parse_all(texts)
+    reports, problems = _parse_all(list(store.multi_get(keys)))
     result = aggregate(reports, problems, expected=len(keys))
     print(render(result), file=sys.stderr, flush=True)
     ok = result.ok(strict=strict)
@@ -129,18 +136,83 @@ _HINT = (
 )
 
 
-def _parse_all(texts: list[str]) -> tuple[list[NodeReport], list[Problem]]:
+def _parse_all(messages: list[bytes]) -> tuple[list[NodeReport], list[Problem]]:
+    """Each rank's message (its index is its rank) as a report, or a `Problem` naming the
+    rank: its own error, or why the message is not a report (too large, malformed, deep)."""
+    from envsnap.formats.capture import json_value
+
     reports: list[NodeReport] = []
     problems: list[Problem] = []
-    for rank, text in enumerate(texts):
+    for rank, message in enumerate(messages):
+        if len(message) > MAX_BYTES:  # before any decoding
+            problems.append(Problem(f"rank {rank}", f"sent {len(message)} bytes: not a report"))
+            continue
+        text = message.decode("utf-8", "replace")
         try:
             reports.append(parse(text))
         except ReportError as exc:
             error = None
-            with contextlib.suppress(ValueError, AttributeError):  # not JSON, or not a table
-                error = json.loads(text).get("error")
-            problems.append(Problem(f"rank {rank}", str(error or exc)))
+            with contextlib.suppress(InputError, AttributeError):  # not JSON, or not a table
+                error = json_value(text, f"rank {rank}").get("error")
+            why = error if isinstance(error, str) and error else str(exc)
+            problems.append(Problem(f"rank {rank}", why))
     return reports, problems
+
+
+def _publish(store: Any, key: str, verdict: dict[str, Any]) -> dict[str, Any]:
+    """Rank 0: set *verdict* under *key* once, insert-only; the verdict to act on (a failure
+    when someone else had written the key first: rank 0 never overwrites it)."""
+    text = json.dumps(verdict).encode()
+    stored = bytes(store.compare_set(key, b"", text))
+    if stored == text:
+        return verdict
+    message = (
+        "envsnap fleet check: the verdict was written by someone other than rank 0 before "
+        "rank 0 published it; refused"
+    )
+    return {"ok": False, "message": message, "hint": _HINT}
+
+
+def _read_verdict(data: bytes) -> dict[str, Any]:
+    """The verdict rank 0 published, validated: `CheckFailed` when it is not one."""
+    from envsnap.formats.capture import json_value
+
+    why = f"{len(data)} bytes" if len(data) > MAX_BYTES else ""
+    verdict: Any = None
+    if not why:
+        try:
+            verdict = json_value(data.decode("utf-8", "replace"), "verdict")
+        except InputError as exc:
+            why = exc.message.removeprefix("verdict: ")
+    if not why and not (
+        isinstance(verdict, dict)
+        and isinstance(verdict.get("ok"), bool)
+        and isinstance(verdict.get("message", ""), str)
+        and isinstance(verdict.get("hint"), (str, type(None)))
+    ):
+        why = "not a verdict"
+    if why:
+        raise CheckFailed(
+            f"envsnap fleet check: the published verdict is malformed ({why}); refused", hint=_HINT
+        )
+    return dict(verdict)
+
+
+def _own_errors(mine: str, strict: bool) -> Report:
+    """This rank's own report; `CheckFailed` when its own check failed, whatever the verdict."""
+    reports, problems = _parse_all([mine.encode()])
+    if problems:
+        why = problems[0].reason
+        raise CheckFailed(f"envsnap fleet check: this rank could not check itself: {why}")
+    report = reports[0].report
+    failing = report.errors + (report.warnings if strict else ())
+    if failing:
+        lines = [f"  {f.severity} {f.code}: {f.message}" for f in failing]
+        raise CheckFailed(
+            f"envsnap fleet check: this rank does not match the capture ({len(failing)} "
+            "problem(s)):\n" + "\n".join(lines)
+        )
+    return report
 
 
 def failure_message(result: FleetResult) -> str:
@@ -181,7 +253,7 @@ def require_distributed(
     store.set(f"{prefix}/{rank}", mine)
     if rank == 0:
         verdict = _verdict(store, [f"{prefix}/{r}" for r in range(world)], timeout, strict)
-        store.set(f"{prefix}/verdict", json.dumps(verdict))
+        verdict = _publish(store, f"{prefix}/verdict", verdict)
     # rank 0 may spend the whole timeout waiting for a late rank before it publishes
     elif not _wait(store, [f"{prefix}/verdict"], timeout + min(timeout, 60.0)):
         raise CheckFailed(
@@ -190,8 +262,8 @@ def require_distributed(
             hint=_HINT,
         )
     else:
-        verdict = json.loads(store.get(f"{prefix}/verdict"))
+        verdict = _read_verdict(bytes(store.get(f"{prefix}/verdict")))
     if not verdict["ok"]:
-        raise CheckFailed(verdict["message"], hint=verdict.get("hint"))
-    own = _parse_all([mine])[0]
-    return own[0].report if own else Report()
+        message = verdict.get("message") or "envsnap fleet check failed"
+        raise CheckFailed(message, hint=verdict.get("hint"))
+    return _own_errors(mine, strict)  # a rank that failed raises, whatever the verdict says

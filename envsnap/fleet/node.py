@@ -1,9 +1,9 @@
 """This node's side of a fleet check: check it, name it, and save its report atomically.
 
 `node_name` picks the name from the scheduler's variables (pure, given the environment);
-`safe_name` makes any name usable as a file name; `check_node` runs the ordinary check and keeps
-what the fleet needs; `save` writes ``REPORTS/<name>.json`` through a temp file and a rename, so
-`envsnap fleet` never reads half a report.
+`report_name` makes any name a file name of its own (two names never share one); `check_node`
+runs the ordinary check and keeps what the fleet needs; `save` writes ``REPORTS/<name>.json``
+through a temp file and a rename, so `envsnap fleet` never reads half a report.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from envsnap import __version__
 from envsnap.model import Snapshot, replace
 
 from .fingerprint import fingerprint, package_digest, package_versions
-from .report import NodeReport
+from .report import KIND, NodeReport
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ __all__ = [
     "check_node",
     "node_name",
     "numerics_digest",
+    "report_name",
     "safe_name",
     "save",
     "snapshot_report",
@@ -40,6 +41,18 @@ def safe_name(name: str) -> str:
     """*name* as a file name: ``[A-Za-z0-9._-]``, no leading ``._-``, 120 characters at most."""
     cleaned = _UNSAFE.sub("_", name).lstrip("._-")[:_MAX_NAME]
     return cleaned or "node"
+
+
+def report_name(name: str) -> str:
+    """The file name (without ``.json``) of node *name*'s report: *name* itself when it is a
+    `safe_name` already, else its safe form with 8 hex digits of its sha256, so that ``a/b``
+    and ``a_b``, which sanitise alike, never write one file (no lock needed across nodes)."""
+    safe = safe_name(name)
+    if safe == name:
+        return safe
+    import hashlib
+
+    return f"{safe}-{hashlib.sha256(name.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
 
 
 def _one_task_per_node(spec: str) -> bool:
@@ -65,32 +78,14 @@ def node_name(environ: Mapping[str, str], hostname: str) -> str:
 
 
 def numerics_digest(directory: str | os.PathLike[str]) -> str | None:
-    """The numerics digest of the ``numerics.toml`` in *directory*, or None when there is none
-    or it does not follow the contract (``[[probes]]`` tables with string ``id`` and ``sha256``):
-    sha256 of the ``"{id} {sha256}\\n"`` lines sorted by id."""
-    import hashlib
-    import sys
+    """The numerics digest of the ``numerics.toml`` in *directory* (read through the in door,
+    so a bad file is an `InputError` naming it), or None when there is none."""
+    from envsnap.formats.numerics import FILENAME, digest, load
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python < 3.11
-        import tomli as tomllib
-
-    path = Path(directory) / "numerics.toml"
-    if not path.is_file():
+    path = Path(directory) / FILENAME
+    if not os.path.lexists(path):  # a link or FIFO is there, and refused
         return None
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    probes = data.get("probes")
-    if not isinstance(probes, list) or not all(
-        isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("sha256"), str)
-        for p in probes
-    ):
-        return None
-    text = "".join(f"{p['id']} {p['sha256']}\n" for p in sorted(probes, key=lambda p: p["id"]))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return digest(load(path))
 
 
 def snapshot_report(
@@ -181,9 +176,15 @@ def check_node(
 
 
 def save(report: NodeReport, reports: str | os.PathLike[str]) -> Path:
-    """Write *report* to ``<reports>/<safe node name>.json`` atomically; return the path."""
+    """Write *report* to ``<reports>/<report_name(node)>.json`` through the out door (atomic,
+    never through a link, never over a file that is not a node report); return the path."""
     from envsnap._io import write_atomic
 
-    path = Path(reports) / f"{safe_name(report.node)}.json"
-    write_atomic(path, report.dumps())
+    path = Path(reports) / f"{report_name(report.node)}.json"
+    write_atomic(path, report.dumps(), ours=_node_report)
     return path
+
+
+def _node_report(head: bytes) -> bool:
+    """True when a file starting with *head* is a node report (what `save` may replace)."""
+    return head.startswith(b'{"version":') and f'"kind":"{KIND}"'.encode() in head[:64]

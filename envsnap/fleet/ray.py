@@ -21,32 +21,27 @@ if TYPE_CHECKING:
 
 __all__ = ["capture_files", "check_cluster", "check_files"]
 
-_MAX_FILE = 64 << 20
-
 
 def capture_files(directory: str | os.PathLike[str]) -> dict[str, str]:
-    """The capture's top-level regular files (pylock.toml, hardware.toml, ...) as texts."""
-    from envsnap.checks import load
+    """The capture's files (pylock.toml, hardware.toml, ...) as texts, read and validated
+    through the in door: the same errors as `envsnap check` for a missing or broken capture."""
+    from envsnap.formats.capture import load
 
-    load(directory)  # the same errors as `envsnap check` for a missing or broken capture
-    out: dict[str, str] = {}
-    for path in sorted(Path(directory).iterdir()):
-        if path.is_file() and not path.is_symlink() and path.suffix in (".toml", ".yml", ".txt"):
-            if path.stat().st_size > _MAX_FILE:
-                raise InputError(f"{path}: larger than {_MAX_FILE >> 20} MiB")
-            out[path.name] = path.read_text(encoding="utf-8")
-    return out
+    found = load(directory)
+    return {name: data.decode("utf-8") for name, data in sorted(found.data.items())}
 
 
 def check_files(files: dict[str, str], node: str, capture: str = "") -> str:
     """Run on a node: write the capture *files* to a temp folder, check, return the report JSON."""
     import tempfile
 
+    from envsnap._io import write_atomic
+
     from .node import check_node
 
     with tempfile.TemporaryDirectory(prefix="envsnap-ray-") as tmp:
         for name, text in files.items():
-            (Path(tmp) / Path(name).name).write_text(text, encoding="utf-8")
+            write_atomic(Path(tmp) / Path(name).name, text)
         return check_node(tmp, node=node, capture=capture).dumps()
 
 

@@ -1,30 +1,25 @@
 """The fleet as text: a table of the nodes' verdicts, what differs between them, skipped files.
 
 Pure. Node names, values and file names come from report files that any node may have written:
-everything printed goes through `printable`, so no escape sequence reaches the terminal.
+everything printed goes through the words door (`envsnap._redact.text`), so no escape sequence
+or credential reaches the terminal.
 """
 
 from __future__ import annotations
 
+from envsnap import _redact
 from envsnap._record import replace
 from envsnap.findings import Finding, Report
 
 from .aggregate import FleetResult
 
-__all__ = ["printable", "render"]
+__all__ = ["render"]
 
 _MAX_CELL = 100
 
 
-def printable(text: str) -> str:
-    """*text* with control and other unprintable characters shown as escapes (``\\x1b``)."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def _cell(text: str) -> str:
-    text = printable(text)
+    text = _redact.text(text)
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 3] + "..."
 
 
@@ -74,10 +69,10 @@ def render(result: FleetResult) -> str:
             tuple(
                 replace(
                     f,
-                    message=printable(f.message),
-                    expected=printable(f.expected),
-                    actual=printable(f.actual),
-                    remedy=printable(f.remedy),
+                    message=_redact.text(f.message),
+                    expected=_redact.text(f.expected),
+                    actual=_redact.text(f.actual),
+                    remedy=_redact.text(f.remedy),
                 )
                 for f in found
             )
@@ -93,6 +88,6 @@ def render(result: FleetResult) -> str:
         lines += ["", "between the nodes:", findings(result.report.findings)]
     for p in result.problems:
         kind = "skipped" if p.fatal else "ignored"
-        lines.append(f"{kind} {printable(p.file)}: {printable(p.reason)}")
+        lines.append(f"{kind} {_redact.text(p.file)}: {_redact.text(p.reason)}")
     lines.append(_summary(result))
     return "\n".join(lines)

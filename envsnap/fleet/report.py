@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 
 from envsnap._record import Record, record
+from envsnap.errors import InputError
 from envsnap.findings import Finding, Report
+from envsnap.formats.capture import json_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["KIND", "VERSION", "NodeReport", "ReportError", "parse"]
+__all__ = ["KIND", "MAX_BYTES", "VERSION", "NodeReport", "ReportError", "parse"]
 
 KIND = "envsnap-node-report"
 VERSION = 1
+MAX_BYTES = 1 << 20  # a report is a few KB; a much larger file or store message is not one
 
 
 class ReportError(ValueError):
@@ -145,14 +148,22 @@ def _key(value: Any) -> Any:
 
 
 def parse(text: str) -> NodeReport:
-    """The report in *text*; `ReportError` saying why when it is not a usable node report."""
+    """The report in *text* (a file's or a store message's, read through the in door's bounded
+    JSON); `ReportError` saying why when it is not a usable node report."""
+    if len(text) > MAX_BYTES:
+        raise ReportError(f"larger than {MAX_BYTES >> 10} KiB: not a node report")
     try:
-        data = json.loads(text)
-    except ValueError as exc:
+        data = json_value(text, "")
+    except InputError as exc:
         stripped = text.strip()
         if stripped.startswith("{") and not stripped.endswith("}"):
             raise ReportError("truncated (the node did not finish writing it?)") from None
-        raise ReportError(f"not JSON ({exc})") from None
+        why = exc.message.removeprefix(": ").replace("not valid JSON", "not JSON")
+        raise ReportError(why) from None
+    return _report(data)
+
+
+def _report(data: Any) -> NodeReport:
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise ReportError("not an envsnap node report")
     version = data.get("version")

@@ -1,18 +1,148 @@
-"""The files of one capture, written as one set: pylock.toml, requirements.txt, hardware.toml,
-conda-lock.yml, numerics.toml and project.toml, each rendered by its format module."""
+"""A capture folder, in and out: `load` is the one reader of its files, `write` writes them.
+
+`load` (the in door) reads each file through its registered `Kind` (`envsnap.formats._read`):
+regular files only, bounded in size and nesting, YAML aliases refused, every type validated,
+one `InputError` naming the file and field. check, diff, rebuild, report, log and the fleet
+read a capture only through it. `write` renders pylock.toml, requirements.txt, hardware.toml,
+conda-lock.yml, numerics.toml and project.toml and hands them to the out door
+(`envsnap._captureset.write_set`) as one set.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
+from .._record import Record, field, record
 from ..model import Snapshot
+from ._read import (
+    KINDS,
+    Kind,
+    file_bytes,
+    file_text,
+    json_value,
+    kind,
+    parse,
+    read,
+    text_of,
+    yaml_value,
+)
 
 TYPE_CHECKING = False  # `typing` is not loaded on the capture path; mypy and ruff read this name
 if TYPE_CHECKING:
+    from typing import Any
+
+    from ..model import CondaEnv, Environment, Hardware
+    from .image import ImageRecord
+    from .numerics import Numerics
     from .project import ProjectState
 
-__all__ = ["write"]
+__all__ = [
+    "KINDS",
+    "Capture",
+    "Kind",
+    "file_bytes",
+    "file_text",
+    "json_value",
+    "kind",
+    "load",
+    "read",
+    "write",
+    "yaml_value",
+]
+
+
+@record
+class Capture(Record):
+    """The files of one capture folder, each parsed and validated; None where absent (or not
+    asked for). `lock` is pylock.toml's environment (slim: without per-package file lists,
+    when loaded with ``slim=True``); `environment` adds the conda packages of conda-lock.yml.
+    Parts of kinds without a field here are in `more` (see `part`); `data` holds each file's
+    bytes as read."""
+
+    directory: str
+    lock: Environment
+    requirements: str | None = None
+    hardware: Hardware | None = None
+    conda: CondaEnv | None = None
+    project: ProjectState | None = None
+    image: ImageRecord | None = None
+    numerics: Numerics | None = None
+    more: tuple[tuple[str, Any], ...] = ()
+    data: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def environment(self) -> Environment:
+        """The lock, with the conda environment of conda-lock.yml when the lock has none."""
+        if self.conda is None or self.lock.conda is not None:
+            return self.lock
+        from ..model import replace
+
+        return replace(self.lock, conda=self.conda)
+
+    def part(self, name: str) -> Any:
+        """The part called *name* (a `Kind.part` such as ``hardware``), or None."""
+        if name in _FIELDS:
+            return getattr(self, name)
+        return dict(self.more).get(name)
+
+    def sha256(self, name: str) -> str:
+        """The hex sha256 of file *name*'s bytes as read (``""`` when it was not read)."""
+        if name not in self.data:
+            return ""
+        import hashlib  # OpenSSL: only when a digest is asked for
+
+        return hashlib.sha256(self.data[name]).hexdigest()
+
+
+_FIELDS = ("lock", "requirements", "hardware", "conda", "project", "image", "numerics")
+
+
+def load(
+    directory: str | os.PathLike[str],
+    *,
+    parts: Iterable[str] | None = None,
+    slim: bool = False,
+) -> Capture:
+    """Read the capture in *directory*: pylock.toml (required), and each other registered file
+    that is present, or only those of *parts* (``hardware``, ``conda``...).
+
+    With *slim* (check's fast path), the lock leaves out the per-package file lists that no
+    rule reads, and the lock and hardware.toml come from a cache keyed by their bytes, so that
+    a repeated check parses nothing. Every problem is one `InputError` naming the file.
+    """
+    from .._defaults import capture_lock
+
+    root = Path(directory)
+    capture_lock(root)  # the one wording for a missing folder or lock
+    wanted = KINDS if parts is None else tuple(kind(p) for p in parts)
+    values: dict[str, Any] = {}
+    data: dict[str, bytes] = {}
+    for entry in KINDS:
+        path = root / entry.name
+        if not entry.required and (entry not in wanted or not os.path.lexists(path)):
+            continue  # a link, FIFO or folder "exists" and is refused when read
+        data[entry.name] = file_bytes(path, what=entry.name, limit=entry.limit)
+        values[entry.part] = _value(entry, data[entry.name], str(path), slim)
+    known = {k: v for k, v in values.items() if k in _FIELDS}
+    more = tuple(sorted((k, v) for k, v in values.items() if k not in _FIELDS))
+    return Capture(directory=str(directory), more=more, data=data, **known)
+
+
+def _value(entry: Kind, data: bytes, source: str, slim: bool) -> Any:
+    def parsed() -> Any:
+        return parse(entry, text_of(data, source), source)
+
+    if slim and entry.part == "lock":
+        from ._parsecache import load_environment
+
+        return load_environment(data, parsed)
+    if slim and entry.part == "hardware":
+        from ._parsecache import load_hardware
+
+        return load_hardware(data, parsed)
+    return parsed()
 
 
 def write(
@@ -41,7 +171,7 @@ def write(
         from . import condalock  # packaging.version, hashlib: only for a conda prefix
 
         texts["conda-lock.yml"] = condalock.render(snapshot.environment)
-    if numerics is not None:  # the text of numerics.toml (envsnap.numerics.fileformat.render)
+    if numerics is not None:  # the text of numerics.toml (envsnap.formats.numerics.render)
         texts["numerics.toml"] = numerics
     if project is not None:
         from . import project as project_toml
@@ -60,17 +190,8 @@ def write(
     return tuple(str(out / name) for name in texts)
 
 
-def _same_capture(path: Path, text: str) -> bool:
-    """True when the regular file at *path* differs from *text* only in its capture time."""
-    import stat
-
-    try:
-        if not stat.S_ISREG(path.lstat().st_mode):
-            return False  # a symlink or FIFO in the capture's place: replaced, never followed
-        with open(path, encoding="utf-8") as fh:
-            old = fh.read()
-    except (OSError, UnicodeDecodeError):
-        return False
+def _same_capture(old: str, text: str) -> bool:
+    """True when *old* (a capture file's text) differs from *text* only in its capture time."""
     return _without_stamp(old) == _without_stamp(text)
 
 

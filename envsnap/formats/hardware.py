@@ -8,10 +8,9 @@ problem, and refuses a ``schema-version`` newer than this envsnap reads.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-from .._io import read_capture_text, write_atomic
+from .._io import generated, write_atomic
 from ..errors import InputError
 from ..model import SCHEMA_VERSION, Hardware, ModelError
 
@@ -48,28 +47,24 @@ def render(hw: Hardware) -> str:
 def write(path: str | os.PathLike[str], hw: Hardware) -> Path:
     """Write *hw* to *path* atomically and return the path."""
     target = Path(path)
-    write_atomic(target, render(hw))
+    write_atomic(target, render(hw), ours=generated)
     return target
 
 
 def load(path: str | os.PathLike[str]) -> Hardware:
-    """Read a hardware.toml; every problem is one `InputError` line naming the file."""
-    return parse(read_capture_text(path, what="hardware.toml"), str(path))
+    """Read a hardware.toml through the in door; every problem is one `InputError` line naming
+    the file."""
+    from ._read import read
+
+    result: Hardware = read(path, "hardware.toml")
+    return result
 
 
 def parse(text: str, source: str = "hardware.toml") -> Hardware:
     """Parse hardware.toml *text*; *source* names it in error messages."""
-    if sys.version_info >= (3, 11):  # imported here: capture only writes
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
+    from ._read import toml_table  # tomllib: imported here, capture only writes
 
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{source}: not valid TOML (nested too deeply)") from None
+    data = toml_table(text, source)
     version = data.get("schema-version")
     if version is None:
         raise InputError(f"{source}: schema-version: missing (not an envsnap hardware.toml?)")

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
-from .._io import read_capture_text, write_atomic
+from .._io import generated, write_atomic
 from .._record import Record, record
 from ..errors import InputError
 
@@ -98,13 +97,17 @@ def render(record: ImageRecord) -> str:
 def write(path: str | os.PathLike[str], record: ImageRecord) -> Path:
     """Write *record* to *path* atomically and return the path."""
     target = Path(path)
-    write_atomic(target, render(record))
+    write_atomic(target, render(record), ours=generated)
     return target
 
 
 def load(path: str | os.PathLike[str]) -> ImageRecord:
-    """Read an image.toml; every problem is one `InputError` naming the file."""
-    return parse(read_capture_text(path, what="image.toml"), str(path))
+    """Read an image.toml through the in door; every problem is one `InputError` naming the
+    file."""
+    from ._read import read
+
+    result: ImageRecord = read(path, "image.toml")
+    return result
 
 
 def _flat(text: str) -> dict[str, Any] | None:
@@ -128,16 +131,9 @@ def _toml(text: str, source: str) -> dict[str, Any]:
     flat = _flat(text)
     if flat is not None:
         return flat
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{source}: not valid TOML (nested too deeply)") from None
+    from ._read import toml_table
+
+    return toml_table(text, source)
 
 
 def parse(text: str, source: str = "image.toml") -> ImageRecord:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 
-from .._io import read_text, write_atomic
+from .._io import generated, write_atomic
 from .._record import Record, record
 from ..errors import InputError
 
@@ -71,25 +70,24 @@ def render(state: ProjectState) -> str:
 def write(path: str | os.PathLike[str], state: ProjectState) -> Path:
     """Write *state* to *path* atomically and return the path."""
     target = Path(path)
-    write_atomic(target, render(state))
+    write_atomic(target, render(state), ours=generated)
     return target
 
 
 def load(path: str | os.PathLike[str]) -> ProjectState:
-    """Read a project.toml; every problem is one `InputError` naming the file."""
-    return parse(read_text(path, what=PROJECT_FILE), str(path))
+    """Read a project.toml through the in door; every problem is one `InputError` naming the
+    file."""
+    from ._read import read
+
+    result: ProjectState = read(path, PROJECT_FILE)
+    return result
 
 
 def parse(text: str, source: str = PROJECT_FILE) -> ProjectState:
     """Parse project.toml *text*; *source* names it in error messages."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML ({exc})") from None
+    from ._read import toml_table
+
+    data = toml_table(text, source)
     version = data.get("schema-version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise InputError(f"{source}: schema-version: expected a positive integer, got {version!r}")

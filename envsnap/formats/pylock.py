@@ -19,12 +19,11 @@ determinism variables) and the packages that could not be pinned live in ``[tool
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .._io import read_capture_text, write_atomic
+from .._io import generated, write_atomic
 from .._names import normalized_version
 from ..errors import InputError
 from ..model import SCHEMA_VERSION, ArtifactFile, Environment, ModelError, Package
@@ -132,7 +131,7 @@ def _dumps(tables: list[str], tool: Mapping[str, Any]) -> str:
 def write(path: str | os.PathLike[str], env: Environment) -> Path:
     """Write *env* as pylock.toml at *path* atomically and return the path."""
     target = Path(path)
-    write_atomic(target, render(env))
+    write_atomic(target, render(env), ours=generated)
     return target
 
 
@@ -224,8 +223,12 @@ def _tool_table(env: Environment, unhashed: list[Package]) -> dict[str, Any]:
 
 
 def load(path: str | os.PathLike[str]) -> Environment:
-    """Read a pylock.toml written by envsnap; every problem is one `InputError` naming the file."""
-    return parse(read_capture_text(path, what="pylock.toml"), str(path))
+    """Read a pylock.toml written by envsnap through the in door; every problem is one
+    `InputError` naming the file."""
+    from ._read import read
+
+    result: Environment = read(path, "pylock.toml")
+    return result
 
 
 def parse(text: str, source: str = "pylock.toml") -> Environment:
@@ -264,17 +267,9 @@ def parse(text: str, source: str = "pylock.toml") -> Environment:
 
 
 def _toml(text: str, source: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
+    from ._read import toml_table
 
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML ({exc})", hint=_HINT) from None
-    except RecursionError:
-        raise InputError(f"{source}: not valid TOML (nested too deeply)", hint=_HINT) from None
+    return toml_table(text, source, hint=_HINT)
 
 
 def _validate(data: Mapping[str, Any], source: str) -> None:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .._io import write_atomic
+from .._io import generated, write_atomic
 from ..model import Environment, Package
 
 __all__ = ["HEADER", "render", "write"]
@@ -45,7 +45,7 @@ def render(env: Environment) -> str:
 def write(path: str | os.PathLike[str], env: Environment) -> Path:
     """Write the requirements.txt of *env* at *path* atomically and return the path."""
     target = Path(path)
-    write_atomic(target, render(env))
+    write_atomic(target, render(env), ours=generated)
     return target
 
 

@@ -20,12 +20,12 @@ from urllib.parse import unquote, urlsplit
 
 from .._io import cache_home, file_sha256, index_cache_key, write_atomic
 from .._record import Record, record
-from .._redact import strip_userinfo
+from .._redact import request
+from .._redact import url as redact_url
 from .._text import some
 from ..model import ArtifactFile, ModelError, Package, replace
 from . import simpleapi
-from .pipconfig import PipConfig
-from .simpleapi import redact
+from .pipconfig import PipConfig, ssl_context
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def lock_hashes(
     unhashed = tuple(p.name for p in result if not _pinned(p))
     if offline and unhashed:
         progress(f"offline: {len(unhashed)} package(s) not pinned by hash: {some(unhashed)}")
-    withheld = tuple(sorted({f"pip.{s.kind}" for s in ctx.sources if redact(s.fetch) != s.fetch}))
+    withheld = tuple(sorted({f"pip.{s.kind}" for s in ctx.sources if redact_url(s.fetch)[1]}))
     return Locked(packages=result, unhashed=unhashed, withheld=withheld)
 
 
@@ -309,10 +309,7 @@ class _Context:
 
                 cert = self.config.cert
                 try:
-                    if cert and Path(cert).is_dir():
-                        self._ssl = ssl.create_default_context(capath=cert)
-                    else:
-                        self._ssl = ssl.create_default_context(cafile=cert or None)
+                    self._ssl = ssl_context(cert)
                 except (OSError, ssl.SSLError) as exc:
                     self.say(f"cert {cert}: {exc}; using the system certificates")
                     self._ssl = ssl.create_default_context()
@@ -398,10 +395,10 @@ def _sources(config: PipConfig) -> tuple[_Source, ...]:
     out = []
     for url in config.indexes:
         local = unquote(urlsplit(url).path) if url.startswith("file:") else None
-        out.append(_Source(redact(url.rstrip("/")), url, "index", local))
+        out.append(_Source(redact_url(url.rstrip("/"))[0], url, "index", local))
     for link in config.find_links:
         if urlsplit(link).scheme in ("http", "https"):
-            out.append(_Source(redact(link), link, "find-links", None))
+            out.append(_Source(redact_url(link)[0], link, "find-links", None))
             continue
         path = unquote(urlsplit(link).path) if link.startswith("file:") else link
         resolved = Path(path).expanduser().absolute()
@@ -415,17 +412,17 @@ def _fetch(url: str, context: Any, timeout: float) -> tuple[str, str, str] | Non
     import urllib.error
     import urllib.request
 
-    parts = urlsplit(url)
+    url, credentials = request(url)  # the query stays: a token there is how some authenticate
     headers = {"Accept": ACCEPT, "User-Agent": "envsnap"}
-    if parts.username is not None:
-        user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    if credentials is not None:
+        user = ":".join(credentials)
         headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
-        url = strip_userinfo(url)  # the query stays: a token there is how this index authenticates
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise _Unavailable(f"unsupported URL scheme {parts.scheme!r}")
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (http/https only)
+    req = urllib.request.Request(url, headers=headers)  # noqa: S310 (http/https only)
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:  # noqa: S310
             body = resp.read()
             ctype = resp.headers.get_content_type()
             charset = resp.headers.get_content_charset() or "utf-8"

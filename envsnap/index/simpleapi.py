@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .._names import normalized_version, wheel_name_version
+from .._redact import url as redact_url
 from .._text import canonical_name
 from ..model import ArtifactFile
 
@@ -26,18 +27,9 @@ __all__ = [
     "installed_file",
     "parse_html_page",
     "parse_json_page",
-    "redact",
     "select_version",
     "tags_of",
 ]
-
-
-def redact(url: str) -> str:
-    """*url* as it may be recorded: no ``user:password@``, no authenticating query or fragment
-    component (`envsnap._redact.url`)."""
-    from .._redact import url as _redact_url
-
-    return _redact_url(url)[0]
 
 
 def canonical_time(text: str) -> str | None:
@@ -69,7 +61,7 @@ def parse_json_page(text: str, base_url: str) -> list[ArtifactFile]:
         out.append(
             ArtifactFile(
                 name=f["filename"],
-                url=redact(urljoin(base_url, str(f.get("url", "")))),
+                url=redact_url(urljoin(base_url, str(f.get("url", ""))))[0],
                 sha256=hashes.get("sha256") if isinstance(hashes.get("sha256"), str) else None,
                 size=size if isinstance(size, int) and not isinstance(size, bool) else None,
                 upload_time=canonical_time(upload) if isinstance(upload, str) else None,
@@ -97,7 +89,7 @@ def parse_html_page(text: str, base_url: str) -> list[ArtifactFile]:
         name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         algo, _, digest = fragment.partition("=")
         sha = digest if algo == "sha256" and digest else None
-        out.append(ArtifactFile(name=name, url=redact(url), sha256=sha))
+        out.append(ArtifactFile(name=name, url=redact_url(url)[0], sha256=sha))
     return out
 
 

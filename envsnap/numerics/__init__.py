@@ -15,8 +15,8 @@ from pathlib import Path
 
 from envsnap.errors import InputError
 from envsnap.findings import Finding
+from envsnap.formats import numerics as numerics_toml
 
-from . import fileformat
 from .compare import compare
 from .model import Numerics
 from .report import NumericsSummary, findings, summarize
@@ -31,13 +31,14 @@ def capture(python: str | None = None, *, timeout: float = TIMEOUT_S) -> Numeric
 
 
 def load(directory: str | os.PathLike[str]) -> Numerics:
-    """The numerics.toml of the capture in *directory*; `InputError` when there is none."""
-    path = Path(directory) / fileformat.FILENAME
-    if not path.exists() and not path.is_symlink():
+    """The numerics.toml of the capture in *directory* (read through the in door);
+    `InputError` when there is none."""
+    path = Path(directory) / numerics_toml.FILENAME
+    if not os.path.lexists(path):
         raise InputError(
             f"{path}: not found", hint="record one with `envsnap capture --numerics -o DIR`"
         )
-    return fileformat.load(path)
+    return numerics_toml.load(path)
 
 
 def _preconditions(recorded: Numerics, where: str, ours: str | None = None) -> Finding | None:
@@ -69,7 +70,7 @@ def _not_importable(recorded: Numerics, current: Numerics, python: str | None) -
     checked (typically envsnap's own, without --python), instead of a line per probe."""
     import sys
 
-    from .model import printable
+    from envsnap import _redact
 
     wanted = [f.name for f in recorded.frameworks if f.status == "ok"]
     here = {f.name: f for f in current.frameworks}
@@ -78,7 +79,7 @@ def _not_importable(recorded: Numerics, current: Numerics, python: str | None) -
     names = " and ".join(wanted) if len(wanted) < 3 else ", ".join(wanted)
     where = python or f"{sys.executable} (envsnap's own interpreter)"
     first = here.get(wanted[0])
-    why = f" ({printable(first.reason)})" if first is not None and first.reason else ""
+    why = f" ({_redact.text(first.reason, most=200)})" if first is not None and first.reason else ""
     return Finding(
         "warning",
         "numerics",
@@ -102,7 +103,7 @@ def check(
     from .remedies import verify as verify_remedies
 
     recorded = load(directory)
-    where = str(Path(directory) / fileformat.FILENAME)
+    where = str(Path(directory) / numerics_toml.FILENAME)
     blocked = _preconditions(recorded, where)
     if blocked is not None:
         return [blocked], None
@@ -127,8 +128,8 @@ def check(
         verdicts = verify_remedies(comps, recorded, current, run)
     summary = summarize(
         comps,
-        recorded_digest=fileformat.digest(recorded),
-        current_digest=fileformat.digest(current),
+        recorded_digest=numerics_toml.digest(recorded),
+        current_digest=numerics_toml.digest(current),
     )
     from envsnap.model import replace
 
@@ -140,8 +141,8 @@ def diff(
 ) -> tuple[list[Finding], NumericsSummary | None]:
     """Compare the numerics of captures *a* and *b*; nothing is run. Both, or neither (no
     findings), should hold numerics.toml; one alone gives an info finding."""
-    has_a = (Path(a) / fileformat.FILENAME).exists()
-    has_b = (Path(b) / fileformat.FILENAME).exists()
+    has_a = os.path.lexists(Path(a) / numerics_toml.FILENAME)  # a link is there, and refused
+    has_b = os.path.lexists(Path(b) / numerics_toml.FILENAME)
     if not has_a and not has_b:
         return [], None
     if has_a != has_b:
@@ -151,20 +152,20 @@ def diff(
                 "info",
                 "numerics",
                 "numerics.one-side",
-                f"{only} has {fileformat.FILENAME}, {other} has none: numerics not compared",
+                f"{only} has {numerics_toml.FILENAME}, {other} has none: numerics not compared",
                 remedy=f"capture {other} with --numerics",
             )
         ], None
     recorded, current = load(a), load(b)
     for side, where in ((recorded, a), (current, b)):
         ours = recorded.battery_version if side is current else None
-        blocked = _preconditions(side, str(Path(where) / fileformat.FILENAME), ours)
+        blocked = _preconditions(side, str(Path(where) / numerics_toml.FILENAME), ours)
         if blocked is not None:
             return [blocked], None
     comps = compare(recorded, current)
     summary = summarize(
         comps,
-        recorded_digest=fileformat.digest(recorded),
-        current_digest=fileformat.digest(current),
+        recorded_digest=numerics_toml.digest(recorded),
+        current_digest=numerics_toml.digest(current),
     )
     return findings(comps, None), summary

@@ -10,10 +10,9 @@ capability) come from the parent, which sets them in the subprocess environment.
 Every probe builds its inputs from a fixed seed, runs 3 times in-process (run-to-run
 determinism) and records the sha256 of its output bytes, a fixed sample of output values as
 exact hex floats, and its error against a float64-or-better reference on a fixed sample.
-Bump BATTERY_VERSION whenever a probe's inputs, shapes or definition change.
+The runner puts `_switches.py` before this text (`apply_switches`: the settings a remedy asks
+for). Bump BATTERY_VERSION whenever a probe's inputs, shapes or definition change.
 """
-
-from __future__ import annotations
 
 import hashlib
 import json
@@ -731,19 +730,14 @@ def _import(name):
     return module, {"status": "ok", "import-seconds": round(time.perf_counter() - t, 3)}
 
 
-def _apply(torch, settings):
-    """Apply the settings a remedy asks for before any probe runs."""
-    if torch is None:
-        return
-    if settings.get("torch_threads"):
-        torch.set_num_threads(int(settings["torch_threads"]))
-    if settings.get("tf32") is False:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    if settings.get("deterministic"):
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
+def _apply_switches(settings):
+    """`apply_switches` of _switches.py, which the runner puts before this text; run as a file
+    (bench/), the battery imports it from beside itself."""
+    switches = globals().get("apply_switches")
+    if switches is None:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from _switches import apply_switches as switches
+    switches(settings)
 
 
 def main(argv):
@@ -770,7 +764,7 @@ def main(argv):
         numpy_probes(b, np)
     torch = mods.get("torch")
     if torch is not None:
-        _apply(torch, settings)
+        _apply_switches(settings)
         dispatch["torch"] = torch_dispatch(torch)
         dispatch["gpus"] = gpus(torch)
         for dev, prefix in torch_devices(torch):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import struct
 
+from envsnap import _redact
 from envsnap._record import Record, record
 
 from .attribution import causes
-from .model import Numerics, ProbeResult, printable
+from .model import Numerics, ProbeResult
 
-__all__ = ["ProbeComparison", "compare", "ulps"]
+__all__ = ["ProbeComparison", "compare", "ordered_bits", "ulps"]
 
 # dtype -> (struct float code, struct int code, bits): complex types compare their parts
 _FORMATS = {
@@ -39,6 +40,12 @@ def _ordered(value: float, dtype: str) -> int | None:
             return None
     else:
         return None
+    return ordered_bits(bits, width)
+
+
+def ordered_bits(bits: int, width: int) -> int:
+    """The signed bit pattern *bits* of a *width*-bit float mapped to an integer whose order is
+    the floats' order, so that the distance of two is their distance in ulps."""
     return -(bits & ((1 << (width - 1)) - 1)) if bits < 0 else bits
 
 
@@ -84,7 +91,8 @@ def _sample_diff(old: ProbeResult, new: ProbeResult) -> tuple[int, int, int | No
 def _missing(probe: ProbeResult, current: Numerics) -> str:
     fw = current.framework(probe.framework)
     if fw is not None and fw.status != "ok":
-        return f"{probe.framework} is not importable here ({printable(fw.reason or fw.status)})"
+        why = _redact.text(fw.reason or fw.status, most=200)
+        return f"{probe.framework} is not importable here ({why})"
     if fw is None:
         return f"{probe.framework} was not run here"
     if probe.device.startswith("cuda"):
@@ -98,7 +106,8 @@ def compare_one(probe: ProbeResult, recorded: Numerics, current: Numerics) -> Pr
     if now is None:
         return ProbeComparison(probe.id, "not-measurable", probe, reason=_missing(probe, current))
     if now.error:
-        return ProbeComparison(probe.id, "failed", probe, now, reason=printable(now.error))
+        error = _redact.text(now.error, most=200)
+        return ProbeComparison(probe.id, "failed", probe, now, reason=error)
     if not now.deterministic:
         return ProbeComparison(
             probe.id, "nondeterministic", probe, now, causes=causes(probe, recorded, current, now)

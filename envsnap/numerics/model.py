@@ -1,17 +1,17 @@
-"""The numerics fingerprint of a machine: probe results and the dispatch facts behind them.
+"""The numerics fingerprint of a machine, from the battery's output.
 
-`from_battery` turns the JSON that `_battery.py` prints into a `Numerics` (pure). Settings and
-dispatch facts are flat ``(name, value)`` string pairs (``blas.numpy.threads = "2"``), so that
-two captures compare key by key and the file stays plain.
+`from_battery` turns the JSON that `_battery.py` prints into a `Numerics` (pure). The records
+(`Numerics`, `ProbeResult`, `Framework`) belong to numerics.toml's format module,
+`envsnap.formats.numerics`, which the in door reads the file with; they are imported from there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
-from envsnap._record import record
-from envsnap.model import Model, ModelError
+from envsnap.formats.numerics import FORMAT_VERSION, Framework, Numerics, ProbeResult
+from envsnap.model import ModelError
 
 __all__ = [
     "FORMAT_VERSION",
@@ -20,86 +20,7 @@ __all__ = [
     "ProbeResult",
     "flatten",
     "from_battery",
-    "printable",
 ]
-
-FORMAT_VERSION = 1
-
-
-@record
-class ProbeResult(Model):
-    """One probe as it ran on one machine.
-
-    `sha256` is the digest of the output's bytes (native dtype, C order, little-endian on every
-    platform envsnap runs on); `sample` holds fixed output elements as exact hex floats
-    (`float.hex`), taken at the indices `_battery._indices(size, 32)`; the errors are against a
-    float64-or-better reference, on up to 256 fixed elements. `error` is set when the probe
-    raised instead of returning.
-    """
-
-    id: str
-    sha256: str = ""
-    framework: str = ""
-    device: str = ""
-    kind: str = ""
-    dtype: str = ""
-    shape: tuple[int, ...] = ()
-    deterministic: bool = True
-    settings: tuple[tuple[str, str], ...] = ()
-    max_abs_error: float | None = None
-    max_rel_error: float | None = None
-    max_ulps: int | None = None
-    sample: tuple[str, ...] = ()
-    run_sha256: tuple[str, ...] = ()
-    error: str = ""
-
-    def setting(self, name: str) -> str:
-        """The value of setting *name*, or ""."""
-        return dict(self.settings).get(name, "")
-
-
-@record
-class Framework(Model):
-    """Whether a framework could be imported by the battery, and why not."""
-
-    name: str
-    status: str  # "ok" or "missing"
-    reason: str = ""
-
-
-@record
-class Numerics(Model):
-    """A numerics fingerprint: which battery ran, whether it finished, what it found."""
-
-    _nested: ClassVar[Mapping[str, Any]] = {"frameworks": (Framework,), "probes": (ProbeResult,)}
-
-    battery_version: str
-    complete: bool = True
-    reason: str = ""  # why not complete (the time limit), empty when complete
-    seconds: float | None = None
-    frameworks: tuple[Framework, ...] = ()
-    dispatch: tuple[tuple[str, str], ...] = ()
-    probes: tuple[ProbeResult, ...] = ()
-
-    def fact(self, name: str) -> str:
-        """The dispatch fact *name* (``torch.cpu-capability``), or ""."""
-        return dict(self.dispatch).get(name, "")
-
-    def probe(self, probe_id: str) -> ProbeResult | None:
-        """The result of probe *probe_id*, or None."""
-        return next((p for p in self.probes if p.id == probe_id), None)
-
-    def framework(self, name: str) -> Framework | None:
-        """The import status of framework *name*, or None when the battery did not try it."""
-        return next((f for f in self.frameworks if f.name == name), None)
-
-
-def printable(text: str, most: int = 200) -> str:
-    """*text* safe to print on a terminal: control characters escaped, at most *most* chars.
-
-    A capture is untrusted input: its facts and reasons reach the terminal through findings."""
-    out = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text[:most])
-    return out + ("..." if len(text) > most else "")
 
 
 def _text(value: Any) -> str:

@@ -2,13 +2,13 @@
 
 The battery's text runs as ``PYTHON -c SOURCE CONFIG``: the target needs none of envsnap, and
 the frameworks it imports are the target's own (a rebuilt image's /opt/venv/bin/python).
-Environment overrides (a remedy's ``OPENBLAS_NUM_THREADS=1``) apply to that subprocess only.
+Environment overrides (a remedy's ``OPENBLAS_NUM_THREADS=1``) apply to that subprocess only, and
+only those the allow-list accepts in their shape (`envsnap._subprocess.run_untrusted`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -19,7 +19,14 @@ from envsnap.model import ModelError
 
 from .model import Numerics, from_battery
 
-__all__ = ["TIMEOUT_S", "battery_version", "run_battery"]
+__all__ = [
+    "TIMEOUT_S",
+    "battery_command",
+    "battery_version",
+    "parse_output",
+    "run_battery",
+    "script_source",
+]
 
 TIMEOUT_S = 300.0
 
@@ -36,6 +43,13 @@ def _source() -> str:
     return Path(__file__).with_name("_battery.py").read_text(encoding="utf-8")
 
 
+def script_source(path: Path) -> str:
+    """The text of the stand-alone script at *path* with `_switches.py` before it, to run as
+    ``PYTHON -c TEXT`` in an interpreter without envsnap (the battery, the repro bootstrap)."""
+    switches = Path(__file__).with_name("_switches.py").read_text(encoding="utf-8")
+    return switches + "\n\n" + path.read_text(encoding="utf-8")
+
+
 def run_battery(
     python: str | None = None,
     *,
@@ -46,25 +60,20 @@ def run_battery(
 ) -> Numerics:
     """Run the battery in *python* (default: this interpreter) and return what it measured.
 
-    *only* limits it to those probe ids; *env* sets (value) or removes (None) variables in the
-    subprocess environment; *settings* are applied inside it (``torch_threads``, ``tf32``,
-    ``deterministic``). A battery killed by *timeout* is returned with ``complete=False`` and
-    the reason; one that fails otherwise raises `CaptureError` with its last line of stderr.
+    *only* limits it to those probe ids; *env* sets (value) or removes (None) allow-listed
+    variables in the subprocess environment (any other is left out); *settings* are applied
+    inside it (``torch_threads``, ``tf32``, ``deterministic``). A battery killed by *timeout*
+    is returned with ``complete=False`` and the reason; one that fails otherwise raises
+    `CaptureError` with its last line of stderr.
     """
     from envsnap import _subprocess
-    from envsnap.probes.target import _resolve
 
-    exe = _resolve(python) if python else sys.executable
-    child_env = dict(os.environ)
-    for key, value in (env or {}).items():
-        if value is None:
-            child_env.pop(key, None)
-        else:
-            child_env[key] = value
-    config = {"only": sorted(only) if only is not None else None, "settings": dict(settings or {})}
+    exe = _subprocess.interpreter(python) if python else sys.executable
     start = time.monotonic()
-    done = _subprocess.run(
-        [exe, "-c", _source(), json.dumps(config)], timeout=timeout, env=child_env
+    # *env* comes from a capture (a remedy's recorded value): only allow-listed variables in
+    # their shape reach the battery; PYTHONPATH pointing into the capture never does.
+    done = _subprocess.run_untrusted(
+        battery_command(exe, only=only, settings=settings), changes=env or {}, timeout=timeout
     )
     if done.returncode is None:
         if time.monotonic() - start >= timeout:
@@ -77,7 +86,24 @@ def run_battery(
     if not done.ok:
         last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         raise CaptureError(f"{exe}: the numerics battery failed ({last[:300]})")
+    return parse_output(exe, done.stdout)
+
+
+def battery_command(
+    exe: str,
+    *,
+    only: Iterable[str] | None = None,
+    settings: Mapping[str, object] | None = None,
+) -> list[str]:
+    """The argv that runs the battery in interpreter *exe* (on this machine or in a container)."""
+    config = {"only": sorted(only) if only is not None else None, "settings": dict(settings or {})}
+    source = script_source(Path(__file__).with_name("_battery.py"))
+    return [exe, "-c", source, json.dumps(config)]
+
+
+def parse_output(exe: str, stdout: str) -> Numerics:
+    """The `Numerics` in the battery's output (its last line); `CaptureError` when none."""
     try:
-        return from_battery(json.loads(done.stdout.strip().splitlines()[-1]))
+        return from_battery(json.loads(stdout.strip().splitlines()[-1]))
     except (ValueError, IndexError, ModelError) as exc:
         raise CaptureError(f"{exe}: the numerics battery printed no result ({exc})") from None

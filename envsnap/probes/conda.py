@@ -19,7 +19,8 @@ from packaging.version import InvalidVersion, Version
 
 from envsnap._io import read_text
 from envsnap._names import CONDA_SUBDIR as _SUBDIR
-from envsnap._names import mask_credentials, normalize_channel
+from envsnap._names import normalize_channel
+from envsnap._redact import url as redact_url
 from envsnap._text import canonical_name
 from envsnap.errors import InputError
 from envsnap.model import CondaEnv, CondaPackage, Package
@@ -27,7 +28,6 @@ from envsnap.model import CondaEnv, CondaPackage, Package
 __all__ = [
     "drop_conda_owned",
     "machine_platform",
-    "mask_credentials",
     "normalize_channel",
     "parse_record",
     "probe",
@@ -67,7 +67,7 @@ def parse_record(data: Any, where: str) -> CondaPackage:
     depends = data.get("depends", [])
     if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
         raise InputError(f"{where}: 'depends' must be a list of strings")
-    url = mask_credentials(_text(data, "url", where))
+    url = redact_url(_text(data, "url", where))[0]
     subdir = _text(data, "subdir", where)
     if not subdir and url.count("/") >= 2 and _SUBDIR.match(url.rsplit("/", 2)[-2]):
         subdir = url.rsplit("/", 2)[-2]

@@ -218,20 +218,10 @@ def _from_wheels(packages: Iterable[Package]) -> dict[str, Component]:
     return found
 
 
-def _which(name: str) -> str | None:
-    """`shutil.which` for a bare name on POSIX, without importing shutil (bz2, lzma) per check."""
-    path = os.environ.get("PATH", os.defpath)
-    if not path:
-        return None
-    for folder in path.split(os.pathsep):
-        candidate = Path(folder or ".", name)
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return None
-
-
 def _nvcc() -> Component | None:
-    exe = _which("nvcc")
+    from envsnap._subprocess import which
+
+    exe = which("nvcc")
     if exe is None:
         return None
     try:

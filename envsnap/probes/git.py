@@ -6,6 +6,10 @@ status --porcelain=v2 --branch`` gives the commit, the branch and the changed fi
 bytes whose sha256, with the untracked files' names and contents, is the diff digest. The diff
 itself is never kept. A folder that is no git repository, or a machine without git, is a result
 with a reason, never an exception. Remote URLs lose their credentials here, where they enter.
+
+The folder may be a stranger's (an unpacked archive, a shared folder): git runs through the
+processes door (`envsnap._subprocess.git`), which runs none of the repository's hooks, filters,
+fsmonitor or diff drivers, and the remote passes through the words door (`envsnap._redact.url`).
 """
 
 from __future__ import annotations
@@ -14,38 +18,16 @@ import os
 import re
 from pathlib import Path
 
-from .._subprocess import run, run_bytes
+from .._redact import text, url
+from .._subprocess import git, git_bytes
 from ..formats.project import ProjectState
 
-__all__ = ["clean_remote", "parse_status", "probe"]
+__all__ = ["parse_status", "probe"]
 
 _TIMEOUT = 20
 _COMMIT = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
-# scp-like syntax: [user@]host:path (no scheme, no slash before the colon)
-_SCP = re.compile(r"^(?:[^@/:\s]+@)?([A-Za-z0-9.-]+):(?!//)([^\s]+)$")
 # An untracked file larger than this is digested by name and size only (a stray dataset).
 _MAX_UNTRACKED = 64 * 1024 * 1024
-
-
-def clean_remote(url: str) -> str:
-    """*url* without credentials: no userinfo, query or fragment; scp form kept as ``host:path``.
-
-    Anything that is not a URL or scp-like address (a local path) is kept as it is, minus
-    control characters.
-    """
-    url = "".join(ch for ch in url.strip() if ch.isprintable())
-    scp = _SCP.match(url)
-    if scp and "://" not in url:
-        return f"{scp[1]}:{scp[2]}"
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def parse_status(text: str) -> tuple[str, str, list[str], list[str]]:
@@ -80,14 +62,14 @@ def parse_status(text: str) -> tuple[str, str, list[str], list[str]]:
 
 def _remote(root: str) -> str:
     """The URL of ``origin``, else of the first remote by name; empty when there is none."""
-    out = run(["git", "-C", root, "config", "--get-regexp", r"^remote\..*\.url$"], timeout=_TIMEOUT)
+    out = git(["config", "--get-regexp", r"^remote\..*\.url$"], folder=root, timeout=_TIMEOUT)
     remotes: dict[str, str] = {}
     for line in out.stdout.splitlines() if out.ok else ():
         key, _, value = line.partition(" ")
         remotes[key.removeprefix("remote.").removesuffix(".url")] = value
     if not remotes:
         return ""
-    return clean_remote(remotes.get("origin") or remotes[sorted(remotes)[0]])
+    return url((remotes.get("origin") or remotes[sorted(remotes)[0]]).strip())[0]
 
 
 def _diff_digest(root: str, untracked: list[str]) -> str:
@@ -97,10 +79,7 @@ def _diff_digest(root: str, untracked: list[str]) -> str:
 
     digest = hashlib.sha256()
     # Bytes, not text: CRLF and non-UTF-8 changes must change the digest too.
-    diff = run_bytes(
-        ["git", "-C", root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"],
-        timeout=_TIMEOUT * 3,
-    )
+    diff = git_bytes(["diff", "HEAD", "--binary", "--no-color"], folder=root, timeout=_TIMEOUT * 3)
     digest.update(diff if diff is not None else b"git diff failed")
     for name in sorted(untracked):
         digest.update(b"\0untracked\0" + os.fsencode(name) + b"\0")
@@ -124,22 +103,24 @@ def probe(path: str | os.PathLike[str] | None = None) -> ProjectState:
         return ProjectState(status="none", reason="project folder not found")
     # One git call answers "is it a repository" and "which commit, branch, changes" (paths
     # relative to the top level); the top level itself is asked only for untracked files.
-    status = run(
-        ["git", "-C", folder, "status", "--porcelain=v2", "--branch", "-z", "-uall"],
-        timeout=_TIMEOUT * 3,
+    status = git(
+        ["status", "--porcelain=v2", "--branch", "-z", "-uall"], folder=folder, timeout=_TIMEOUT * 3
     )
     if status.returncode is None:
-        return ProjectState(status="unavailable", reason="git not found")
+        why = status.stderr if "git config" in status.stderr else "git not found"
+        return ProjectState(status="unavailable", reason=text(why, most=200))
     if not status.ok:
         if "not a git repository" in status.stderr:
             return ProjectState(status="none", reason="not a git repository")
         first = next(iter(status.stderr.strip().splitlines()), "git status failed")
-        return ProjectState(status="unavailable", reason=first.removeprefix("fatal: ")[:200])
+        return ProjectState(
+            status="unavailable", reason=text(first.removeprefix("fatal: "), most=200)
+        )
     commit, branch, changed, untracked = parse_status(status.stdout)
     count = len(changed) + len(untracked)
     digest = ""
     if count and commit:
-        top = run(["git", "-C", folder, "rev-parse", "--show-toplevel"], timeout=_TIMEOUT)
+        top = git(["rev-parse", "--show-toplevel"], folder=folder, timeout=_TIMEOUT)
         digest = _diff_digest(top.stdout.strip() if top.ok else folder, untracked)
     return ProjectState(
         status="ok",

@@ -8,7 +8,6 @@ the JSON it prints into a `Target` with the pure `from_facts`.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -50,33 +49,14 @@ def probe(python: str | None = None, *, timeout: float = TIMEOUT_S) -> Target:
         from . import _target_script
 
         return from_facts(_target_script.collect())
+    from .._subprocess import interpreter
     from ._probecache import cached
 
-    path = _resolve(python)
+    path = interpreter(python)
     facts = cached(path, lambda: _run_script(path, timeout))
     if not valid_facts(facts):  # a damaged cache entry: ask the interpreter again
         facts = _run_script(path, timeout)
     return from_facts(facts)
-
-
-def _resolve(python: str) -> str:
-    """The absolute path of *python*: a path as given (``./python`` is this folder's, never one
-    on PATH), a bare name on PATH. Absolute before it is run or keys the probe cache."""
-    path = Path(os.path.abspath(python))  # noqa: PTH100 (keep a venv's bin/python symlink)
-    if os.sep not in python and not path.exists():
-        import shutil
-
-        found = shutil.which(python)
-        if found is None:
-            raise InputError(f"{python}: --python interpreter not found")
-        path = Path(os.path.abspath(found))  # noqa: PTH100
-    if not path.exists():
-        raise InputError(f"{python}: --python interpreter does not exist")
-    if path.is_dir():
-        raise InputError(f"{python}: --python is a directory, expected a Python executable")
-    if not os.access(path, os.X_OK):
-        raise InputError(f"{python}: --python is not executable")
-    return str(path)
 
 
 def _run_script(python: str, timeout: float) -> dict[str, Any]:

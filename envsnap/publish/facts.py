@@ -1,23 +1,26 @@
 """The facts of a reproducibility report, read from a capture directory (no probe, no network).
 
-`gather` reads pylock.toml (required), hardware.toml, image.toml, project.toml and
-numerics.toml where present and returns one JSON-ready dict (`envsnap report --json`); the
+`gather` reads pylock.toml (required), hardware.toml, image.toml, project.toml, numerics.toml
+and repro.toml where present and returns one JSON-ready dict (`envsnap report --json`); the
 Markdown renderer reads only that dict. The derivations are pure functions of the models:
 `hardware_needed` rounds RAM to the size a reader would buy and names the x86-64 level.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shlex
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from envsnap.errors import InputError
 from envsnap.model import Environment, Hardware, Package, Snapshot
+
+if TYPE_CHECKING:
+    from envsnap.formats.capture import Capture
+    from envsnap.formats.image import ImageRecord
+    from envsnap.formats.numerics import Numerics
+    from envsnap.formats.project import ProjectState
+    from envsnap.formats.repro import ReproRecord
 
 __all__ = [
     "FACTS_VERSION",
@@ -25,7 +28,6 @@ __all__ = [
     "cpu_level",
     "gather",
     "hardware_needed",
-    "numerics_digest",
     "ram_size",
 ]
 
@@ -36,10 +38,7 @@ _GIB = 1024**3
 _GPU_FLAGS = ("--gpus", "all")
 # A machine's usable RAM is a few percent below the size of its DIMMs (firmware, kernel).
 _RAM_SLACK = 1.07
-_NUMERICS_MAX = 4 * 1024 * 1024
 _IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "graalpy": "GraalPy"}
-_PROBE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,199}$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def ram_size(total_bytes: int) -> int:
@@ -151,16 +150,16 @@ def _not_pinned(env: Environment) -> list[str]:
     return sorted(out)
 
 
-def _lock_files(root: Path, env: Environment) -> list[dict[str, Any]]:
+def _lock_files(found: Capture, env: Environment) -> list[dict[str, Any]]:
     names = {p.name for p in env.packages}
     total = len(names | set(env.unhashed))
     hashed = sum(1 for p in env.packages if _pinned(p) and p.name not in env.unhashed)
     files = [{"file": "pylock.toml", "format": "PEP 751", "packages": total, "hashed": hashed}]
-    if (root / "requirements.txt").is_file():
+    if found.requirements is not None:
         files.append(
             {"file": "requirements.txt", "format": "pip", "packages": total, "hashed": hashed}
         )
-    if env.conda is not None and (root / "conda-lock.yml").is_file():
+    if env.conda is not None and found.conda is not None:
         count = len(env.conda.packages)
         pinned = sum(1 for p in env.conda.packages if p.sha256 or p.md5)
         files.append(
@@ -189,59 +188,22 @@ def _determinism(snap: Snapshot) -> dict[str, Any]:
     return {"set": recorded, "missing": missing}
 
 
-def numerics_digest(probes: list[tuple[str, str]]) -> str:
-    """sha256 hex of one ``"{id} {sha256}\\n"`` line per probe, sorted by id (the contract)."""
-    text = "".join(f"{pid} {digest}\n" for pid, digest in sorted(probes))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _numerics(root: Path) -> dict[str, Any] | None:
-    path = root / "numerics.toml"
-    if not path.exists():
+def _numerics(numerics: Numerics | None) -> dict[str, Any] | None:
+    if numerics is None:
         return None
-    if path.is_symlink() or not path.is_file() or path.stat().st_size > _NUMERICS_MAX:
-        raise InputError(f"{path}: not a regular file of at most 4 MiB")
-    from envsnap._io import read_text
+    from envsnap.formats.numerics import FORMAT_VERSION, digest
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
-    try:
-        data = tomllib.loads(read_text(path, what="numerics.toml"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
-    version, battery = data.get("version"), data.get("battery-version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InputError(f"{path}: version: expected an integer")
-    if not isinstance(battery, str) or not battery.isprintable():
-        raise InputError(f"{path}: battery-version: expected a string")
-    probes: list[tuple[str, str]] = []
-    raw = data.get("probes", [])
-    if not isinstance(raw, list):
-        raise InputError(f"{path}: probes: expected an array of tables")
-    for i, probe in enumerate(raw):
-        pid = probe.get("id") if isinstance(probe, dict) else None
-        digest = probe.get("sha256") if isinstance(probe, dict) else None
-        if not isinstance(pid, str) or not _PROBE_ID.match(pid):
-            raise InputError(f"{path}: probes[{i}].id: expected a probe name")
-        if not isinstance(digest, str) or not _HEX64.match(digest):
-            raise InputError(f"{path}: probes[{i}].sha256: expected 64 hex digits")
-        probes.append((pid, digest))
     return {
-        "version": version,
-        "battery_version": battery,
-        "probes": len(probes),
-        "digest": numerics_digest(probes),
+        "version": FORMAT_VERSION,
+        "battery_version": numerics.battery_version,
+        "probes": len(numerics.probes),
+        "digest": digest(numerics),
     }
 
 
-def _image(root: Path, lock_sha256: str, gpus: bool) -> dict[str, Any] | None:
+def _image(record: ImageRecord | None, lock_sha256: str, gpus: bool) -> dict[str, Any] | None:
     """What image.toml says was built and pushed; the `docker run` line asks for the GPUs
     (NVIDIA Container Toolkit) when the capture ran with some."""
-    from envsnap.rebuild import load_record
-
-    record = load_record(root)
     if record is None:
         return None
     pushed = record.pushed_digest
@@ -253,6 +215,9 @@ def _image(root: Path, lock_sha256: str, gpus: bool) -> dict[str, Any] | None:
         "pushed": record.pushed,
         "pushed_digest": pushed,
         "lock_matches": matches,
+        # Only `report --verify` sets these, after fetching the manifest by digest.
+        "verified": False,
+        "verify_error": "",
         "run": shlex.join(["docker", "run", "--rm", *_GPU_FLAGS[: 2 * gpus], pushed, *IMAGE_CHECK])
         if pushed
         else "",
@@ -260,18 +225,35 @@ def _image(root: Path, lock_sha256: str, gpus: bool) -> dict[str, Any] | None:
     return info
 
 
-def _project(root: Path) -> dict[str, Any] | None:
-    from envsnap.formats import project
-
-    path = root / project.PROJECT_FILE
-    if not path.exists():
+def _repro(rec: ReproRecord | None, lock_sha256: str) -> dict[str, Any] | None:
+    """The verdict recorded by `envsnap repro` in repro.toml, and whether it was recorded with
+    this capture's lock (a verdict from another environment ticks nothing)."""
+    if rec is None:
         return None
-    state = project.load(path)
+    from envsnap.formats.repro import FILENAME
+
+    return {
+        "file": FILENAME,
+        "reproducible": rec.reproducible,
+        "summary": rec.summary,
+        "runs": rec.runs,
+        "outputs": len(rec.outputs),
+        "fixed_by": list(rec.fixed_by),
+        "environments": [label for label, _ in rec.environments],
+        "lock_matches": rec.lock_digest == f"sha256:{lock_sha256}",
+    }
+
+
+def _project(state: ProjectState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    from envsnap._redact import url
+
     return {
         "status": state.status,
         "reason": state.reason,
         "vcs": state.vcs,
-        "remote": state.remote,
+        "remote": url(state.remote)[0],  # a capture made elsewhere may still hold a token
         "commit": state.commit,
         "branch": state.branch,
         "dirty": state.dirty,
@@ -284,24 +266,25 @@ def _implementation(name: str) -> str:
     return _IMPLEMENTATIONS.get(name.lower(), name)
 
 
-def gather(directory: str | os.PathLike[str]) -> dict[str, Any]:
-    """Every fact the report shows, from the capture in *directory*; `InputError` on bad files."""
-    from envsnap.checks import load
+def gather(directory: str | os.PathLike[str], found: Capture | None = None) -> dict[str, Any]:
+    """Every fact the report shows, from the capture in *directory* (read through the in door,
+    unless *found* is what it read already); `InputError` on bad files."""
+    if found is None:
+        from envsnap.formats.capture import load
 
+        found = load(directory)
     root = Path(directory)
-    snap = load(root)  # validates the folder; its lock has no file lists (no hashes): re-read
-    from envsnap.rebuild import load_capture
-
-    snap = Snapshot(environment=load_capture(root), hardware=snap.hardware)
+    snap = Snapshot(environment=found.environment, hardware=found.hardware)
     env = snap.environment
-    lock_sha256 = hashlib.sha256((root / "pylock.toml").read_bytes()).hexdigest()
-    files = _lock_files(root, env)
+    lock_sha256 = found.sha256("pylock.toml")
+    files = _lock_files(found, env)
     main = files[0]
     hw = snap.hardware
     return {
         "version": FACTS_VERSION,
         "capture": str(root),
-        "code": _project(root),
+        "code": _project(found.project),
+        "repro": _repro(found.part("repro"), lock_sha256),
         "environment": {
             "python": f"{_implementation(env.python.implementation)} {env.python.version}",
             "os": env.os.pretty_name or f"{env.os.system} {env.os.machine}",
@@ -315,10 +298,10 @@ def gather(directory: str | os.PathLike[str]) -> dict[str, Any]:
                 {"name": f.name, "version": f.version, "cuda": f.cuda or ""}
                 for f in env.cuda.frameworks
             ],
-            "image": _image(root, lock_sha256, bool(hw is not None and hw.gpus.devices)),
+            "image": _image(found.image, lock_sha256, bool(hw is not None and hw.gpus.devices)),
             "rebuild": shlex.join(["envsnap", "rebuild", str(root)]),
             "hardware": hardware_needed(hw),
             "determinism": _determinism(snap),
-            "numerics": _numerics(root),
+            "numerics": _numerics(found.numerics),
         },
     }

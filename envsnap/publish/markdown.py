@@ -5,9 +5,15 @@ them (Code, Environment) filled from a capture's facts between markers.
 template for a first run; `update` replaces only what lies between each section's
 ``<!-- envsnap:begin NAME -->`` and ``<!-- envsnap:end NAME -->`` lines and keeps every other
 byte of the author's file (line endings included). Every string from a capture is hostile: it
-is backslash-escaped for Markdown (HTML included), shown as inline code only when made of plain
-characters, and in a command block only inside a fence longer than any backtick run in it;
-link targets are percent-encoded.
+passes through the words door (`envsnap._redact.text`: credentials out, controls, C1, bidi and
+line breaks as visible escapes), is backslash-escaped for Markdown (HTML included) with GitHub's
+autolinks broken (``https\\://``, ``www\\.``, ``a\\@b``), is shown as inline code only when
+made of plain characters, and in a command block only inside a fence longer than any backtick
+run in it; link targets are percent-encoded.
+
+A box is ticked only for what the capture proves on this machine: a remote on this machine (a
+folder, ``file:``, ``C:/…``, ``localhost``, a loopback address) is no repository others can
+clone, and a pushed image counts only when ``report --verify`` fetched its manifest by digest.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from envsnap._redact import locate
+from envsnap._redact import text as shown
 from envsnap.errors import InputError
 
 __all__ = [
@@ -34,7 +42,9 @@ _MOST = 8  # unpinned packages named in the report (--json lists them all)
 # The characters that can start Markdown or HTML syntax in the middle of a line (GitHub's `$`
 # math and `~` strikethrough included); a capture's string never starts a line here.
 _PUNCT = re.compile(r"([\\`*_\[\]<>&|~$])")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+# What GitHub turns into a link by itself (extended autolinks): a backslash before the ``:`` of
+# ``http://``, the ``.`` of ``www.`` and every ``@`` leaves the text as it reads, unlinked.
+_AUTOLINK = re.compile(r"(?i)(:)(?=//)|(?<![A-Za-z0-9])(www)(\.)|(@)")
 # What a code span may show as it is: names, versions, digests, VAR=value (nothing a Markdown
 # or HTML reader could take for syntax if the span were lost).
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9._/:@+=,~%^ -]+$")
@@ -50,11 +60,21 @@ def end_marker(name: str) -> str:
     return f"<!-- envsnap:end {name} -->"
 
 
+def _literal(text: str) -> str:
+    """*text* through the words door, then the characters that could open Markdown or HTML
+    syntax (``<`` and ``&`` included) backslash-escaped (text never starts a line, so ``#``,
+    ``-``, ``1.`` stay plain, and a line break is an escape: it cannot start one)."""
+    return _PUNCT.sub(r"\\\1", shown(text))
+
+
+def _unlinked(match: re.Match[str]) -> str:
+    return "\\" + match[0] if match[1] or match[4] else f"{match[2]}\\{match[3]}"
+
+
 def md(text: str) -> str:
-    """*text* as literal Markdown text inside a line: the characters that could open Markdown
-    or HTML syntax (``<`` and ``&`` included) backslash-escaped, control characters and line
-    breaks shown as U+FFFD (text never starts a line, so ``#``, ``-``, ``1.`` stay plain)."""
-    return _PUNCT.sub(r"\\\1", _CONTROL.sub("\ufffd", text))
+    """*text* as literal Markdown text inside a line (`_literal`), with GitHub's autolinks
+    (``https://…``, ``www.…``, ``a@b``) broken."""
+    return _AUTOLINK.sub(_unlinked, _literal(text))
 
 
 def code(text: str) -> str:
@@ -64,7 +84,7 @@ def code(text: str) -> str:
 
 def _link(label: str, target: str) -> str:
     """A link whose label is literal text and whose target is percent-encoded."""
-    return f"[{md(label)}]({quote(target, safe='/:@%+,;=~-._')})"
+    return f"[{_literal(label)}]({quote(target, safe='/:@%+,;=~-._')})"
 
 
 def _box(ticked: bool, text: str) -> str:
@@ -75,12 +95,38 @@ def _fence(body: str, lang: str = "sh") -> list[str]:
     """A fenced code block inside a list item: its fence longer than any backtick run in *body*
     and every line indented, so that no line of *body* (a path may hold a line break) can close
     the block or the item."""
+    body = shown(body)  # one line: a CR or LF in a path is an escape, never a line break
     longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
-    return ["  " + line for line in [f"{fence}{lang}", *body.split("\n"), fence]]
+    return ["  " + line for line in [f"{fence}{lang}", body, fence]]
 
 
-def _code_section(facts: dict[str, Any]) -> list[str]:
+def _repro_line(facts: dict[str, Any], rel: str) -> str:
+    """The Scale's "running the code several times yields the same output", ticked only from
+    a passing verdict recorded by `envsnap repro` with this capture's lock."""
+    text = "running the code several times yields the same output"
+    repro = facts.get("repro")
+    if repro is None:
+        return _box(
+            False,
+            f"{text}: not checked; run `envsnap repro -- COMMAND` (it records repro.toml in "
+            "the capture)",
+        )
+    link = _link(repro["file"], rel + repro["file"])
+    if not repro["lock_matches"]:
+        return _box(
+            False,
+            f"{text}: {link} was recorded with another environment than this capture's "
+            "lock; run `envsnap repro` again",
+        )
+    return _box(bool(repro["reproducible"]), f"{text}: {link}: {md(repro['summary'])}")
+
+
+def _code_section(facts: dict[str, Any], rel: str = "") -> list[str]:
+    return [*_version_control(facts), _repro_line(facts, rel)]
+
+
+def _version_control(facts: dict[str, Any]) -> list[str]:
     project = facts.get("code")
     if project is None:
         return [
@@ -101,22 +147,7 @@ def _code_section(facts: dict[str, Any]) -> list[str]:
         if commit
         else _box(False, "the code is in version control: git, but no commit yet")
     )
-    remote = project["remote"]
-    if remote.startswith(("https://", "http://")):
-        lines.append(_box(True, f"the repository others can clone: {_link(remote, remote)}"))
-    elif remote.startswith(("/", ".", "~", "file:")) or (":" not in remote and remote):
-        # A folder on this machine is no repository a reader can clone.
-        lines.append(
-            _box(
-                False,
-                f"the repository others can clone: the remote {code(remote)} is a folder on this "
-                "machine; push the code where readers can clone it",
-            )
-        )
-    elif remote:
-        lines.append(_box(True, f"the repository others can clone: {code(remote)}"))
-    else:
-        lines.append(_box(False, "the repository others can clone: no remote is configured"))
+    lines.append(_remote_line(project["remote"]))
     if project["dirty"]:
         digest = project["diff_sha256"]
         lines.append(
@@ -133,6 +164,53 @@ def _code_section(facts: dict[str, Any]) -> list[str]:
             _box(bool(commit), "the commit is the exact code that ran: the tree was clean")
         )
     return lines
+
+
+def _remote_line(remote: str) -> str:
+    """The "repository others can clone" box: ticked for a remote on another machine only."""
+    if not remote:
+        return _box(False, "the repository others can clone: no remote is configured")
+    where = locate(remote)
+    if where is None:
+        # A folder on this machine is no repository a reader can clone.
+        return _box(
+            False,
+            f"the repository others can clone: the remote {code(remote)} is a folder on this "
+            "machine; push the code where readers can clone it",
+        )
+    if on_this_machine(where.host):
+        return _box(
+            False,
+            f"the repository others can clone: the remote {code(remote)} is on this machine "
+            f"({md(where.host or 'no host')}); push the code where readers can clone it",
+        )
+    if where.scheme in ("https", "http"):
+        return _box(True, f"the repository others can clone: {_link(remote, remote)}")
+    return _box(True, f"the repository others can clone: {code(remote)}")
+
+
+def on_this_machine(host: str) -> bool:
+    """True for a host that names this machine: empty, ``localhost`` (and ``*.localhost``,
+    RFC 6761), a loopback or unspecified address in any spelling (``127.1``, ``::1``,
+    ``::ffff:127.0.0.1``, ``0x7f.1``)."""
+    import ipaddress
+    import socket
+
+    host = host.lower().rstrip(".")
+    if host in ("", "localhost") or host.endswith(".localhost"):
+        return True
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
+    except ValueError:
+        if ":" in host or not re.fullmatch(r"[0-9a-fx.]+", host):
+            return False
+        try:  # the shorthand forms inet_aton reads, as curl and git do
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
 
 
 def _lock_line(env: dict[str, Any], rel: str) -> str:
@@ -161,11 +239,26 @@ def _image_lines(env: dict[str, Any]) -> list[str]:
     image = env["image"]
     rebuild = env["rebuild"]
     if image and image["pushed_digest"] and image["lock_matches"]:
-        lines = [
-            _box(True, f"example environment: the image {code(image['pushed_digest'])}; run it:"),
-            "",
-        ]
-        return lines + _fence(image["run"])
+        pushed = code(image["pushed_digest"])
+        if image.get("verified"):
+            head = _box(
+                True,
+                f"example environment: the image {pushed} (its manifest fetched by digest from "
+                "the registry); run it:",
+            )
+        else:
+            why = image.get("verify_error") or ""
+            note = (
+                f"not found by digest in its registry: {md(why)}"
+                if why
+                else "not verified: `envsnap report --verify` fetches its manifest by digest"
+            )
+            head = _box(
+                False,
+                f"example environment: the image {pushed}, recorded by the capture ({note}); "
+                "run it:",
+            )
+        return [head, "", *_fence(image["run"])]
     note = "no image pushed yet"
     if image and image["pushed_digest"]:
         note = "the pushed image was built from another lock than this capture's"
@@ -215,7 +308,7 @@ def render_sections(facts: dict[str, Any], rel: str = "") -> dict[str, str]:
     """Section name → Markdown body (without markers). *rel* is the capture folder as seen from
     the report's folder, ending in ``/`` (empty when they are the same)."""
     return {
-        "code": "\n".join(_code_section(facts)),
+        "code": "\n".join(_code_section(facts, rel)),
         "environment": "\n".join(_environment_section(facts, rel)),
     }
 

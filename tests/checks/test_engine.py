@@ -74,39 +74,47 @@ def test_identical_snapshots_have_no_findings() -> None:
 
 
 def test_parsed_lock_cache_is_keyed_by_content(tmp_path: Path, monkeypatch: Any) -> None:
-    from envsnap.checks import _cache
-    from envsnap.formats import pylock
+    from envsnap.formats import capture, pylock
+    from envsnap.formats._parsecache import slim
 
     monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
     env = snapshot().environment
     lock = tmp_path / "pylock.toml"
     pylock.write(lock, env)
-    first = _cache.load_environment(lock)
-    assert first == _cache.slim(pylock.load(lock))
+
+    def load() -> Any:
+        return capture.load(tmp_path, parts=(), slim=True).lock
+
+    first = load()
+    assert first == slim(pylock.load(lock))
     (entry,) = (tmp_path / "cache" / "check").iterdir()
-    assert _cache.load_environment(lock) == first  # from the cache
+    assert load() == first  # from the cache
     entry.write_text("{not json")  # a corrupt entry is ignored and rewritten
-    assert _cache.load_environment(lock) == first
+    assert load() == first
     lock.write_text(lock.read_text().replace('version = "1.26.4"', 'version = "1.26.5"'))
-    changed = _cache.load_environment(lock)  # edited file: a new key, parsed again
-    assert changed.package("numpy").version == "1.26.5"  # type: ignore[union-attr]
+    changed = load()  # edited file: a new key, parsed again
+    assert changed.package("numpy").version == "1.26.5"
     assert len(list((tmp_path / "cache" / "check").iterdir())) == 2
 
 
 def test_parsed_hardware_cache_is_keyed_by_content(tmp_path: Path, monkeypatch: Any) -> None:
-    from envsnap.checks import _cache
     from envsnap.errors import InputError
-    from envsnap.formats import hardware
+    from envsnap.formats import capture, hardware, pylock
 
     monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
+    pylock.write(tmp_path / "pylock.toml", snapshot().environment)
     hw = snapshot().hardware
     assert hw is not None and len(hw.gpus.devices) == 8
     path = hardware.write(tmp_path / "hardware.toml", hw)
-    assert _cache.load_hardware(path) == hardware.load(path) == hw
+
+    def load() -> Any:
+        return capture.load(tmp_path, parts=("hardware",), slim=True).hardware
+
+    assert load() == hardware.load(path) == hw
     (entry,) = (tmp_path / "cache" / "check-hardware").iterdir()
-    assert _cache.load_hardware(path) == hw  # from the cache: 8 GPUs, the same values
+    assert load() == hw  # from the cache: 8 GPUs, the same values
     entry.write_text("[]")  # an entry that is no table is ignored and rewritten
-    assert _cache.load_hardware(path) == hw
+    assert load() == hw
     path.write_text(path.read_text().replace("schema-version = 1", "schema-version = 99"))
     with pytest.raises(InputError, match="newer than this envsnap reads"):
-        _cache.load_hardware(path)  # an edited file is validated again
+        load()  # an edited file is validated again

@@ -10,7 +10,6 @@ from envsnap.engine.push import (
     PushFailed,
     format_push_event,
     parse_push_stream,
-    redact,
 )
 
 DIGEST = "sha256:" + "ab" * 32
@@ -85,5 +84,8 @@ def test_a_stream_without_digest_is_a_failure() -> None:
         list(parse_push_stream(STREAM[:8], REPO, "1"))
 
 
-def test_redact() -> None:
-    assert redact("see https://u:p@h.example/x and\nnext") == "see https://h.example/x and next"
+def test_a_daemon_error_is_shown_through_the_words_door() -> None:
+    chunks = [{"errorDetail": {"message": "denied: see https://u:p@h.example/x and\nnext"}}]
+    with pytest.raises(PushFailed) as err:
+        list(parse_push_stream(chunks, REPO, "1"))
+    assert err.value.message.endswith("failed: denied: see https://h.example/x and\\nnext")

@@ -15,7 +15,7 @@ __all__ = ["KINDS", "Block", "ReadmeError", "Step", "blocks", "matches", "normal
 
 # What a marker may say; each takes a reason but `docker` and `python`.
 KINDS = ("skip", "xfail", "docker", "python", "provide")
-_MARKER = re.compile(r"^<!--\s*readme-test:\s*(\w+)\s*(.*?)\s*-->\s*$")
+_MARKER = re.compile(r"^\s*<!--\s*readme-test:\s*(\w+)\s*(.*?)\s*-->\s*$")
 _FENCE = re.compile(r"^(```+|~~~+)\s*(\w*)")
 _SHELL_FENCES = ("", "sh", "bash", "console", "shell", "shell-session")
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
+import json
 import re
 import sys
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from envsnap.formats import pylock
 from envsnap.model import replace
@@ -112,9 +117,57 @@ class RegistryHandler(http.server.BaseHTTPRequestHandler):
         return self._reply(201, {"Location": where, "Docker-Content-Digest": digest})
 
 
+@contextlib.contextmanager
+def serve(handler: type[RegistryHandler] = RegistryHandler) -> Iterator[tuple[str, type[Any]]]:
+    """A registry on loopback with empty state: yields (its ``127.0.0.1:PORT``, the handler
+    class whose ``blobs``/``manifests`` dicts hold what it serves)."""
+    state: dict[str, Any] = {"blobs": {}, "uploads": {}, "manifests": {}}
+    served = type("Registry", (handler,), state)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), served)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", served
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class TokenRegistry(RegistryHandler):
+    """The registry behind the Docker token flow: 401 with a Bearer challenge whose realm is
+    its own ``/token``, which hands out an anonymous pull token."""
+
+    TOKEN = "anonymous-pull-token"
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.path.startswith("/token?") or self.headers.get("Authorization") == (
+            f"Bearer {self.TOKEN}"
+        ):
+            return True
+        host = f"http://{self.headers.get('Host')}"
+        self.send_response(401)
+        self.send_header(
+            "WWW-Authenticate",
+            f'Bearer realm="{host}/token",service="fake",scope="repository:team/train:pull"',
+        )
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return False
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path == "/token" and "scope=repository%3Ateam%2Ftrain%3Apull" in query.split("&"):
+            body = json.dumps({"token": self.TOKEN}).encode()
+            return self._reply(200, {"Content-Type": "application/json"}, body)
+        return super().do_GET()
+
+
 def small_capture(root: Path) -> Path:
-    """A capture of a locally held wheel and a locally held sdist, rebuilt with --wheelhouse
-    (no network needed; the sdist is built into a wheel on the host)."""
+    """A capture of a locally held wheel and a locally held sdist (no network needed: both are
+    copied into the context, and the sdist is built in the image build)."""
     from envsnap.model import ArtifactFile, Package
     from tests.fakes.projects import make_sdist, make_wheel, sha256
 

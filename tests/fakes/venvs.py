@@ -1,4 +1,8 @@
-"""Real venvs for the tests: made by this interpreter, filled by this interpreter's pip."""
+"""Real venvs for the tests: made by this interpreter, filled by this interpreter's pip.
+
+The venvs that many tests share (torch, numpy, ray), made once and kept, are the fixtures of
+tests/fakes/cachedvenvs.py.
+"""
 
 from __future__ import annotations
 

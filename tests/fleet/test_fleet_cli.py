@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from envsnap.fleet.node import report_name
 from tests.fakes.fleetreports import node_report, write_fleet
 from tests.fakes.scenario import capture, envsnap, machine, make_demo_venv, make_toolkit
 
@@ -79,7 +80,9 @@ def test_node_name_from_slurm_and_a_hostile_name(cluster: dict[str, Any], tmp_pa
     args = ("check", str(cluster["capture"]), "--python", str(cluster["python"]))
     assert envsnap(*args, "--save", str(reports), env=env).returncode == 0
     assert _save(cluster, reports, "../../etc/evil\x1b[31m").returncode == 0
-    assert sorted(os.listdir(reports)) == ["etc_evil_31m.json", "gpu-17.json"]
+    hostile = report_name("../../etc/evil\x1b[31m")
+    assert hostile.startswith("etc_evil_31m-") and len(hostile) == len("etc_evil_31m-") + 8
+    assert sorted(os.listdir(reports)) == [f"{hostile}.json", "gpu-17.json"]
     assert not list(tmp_path.glob("*.json"))
     out = envsnap("fleet", str(reports), env={}).stdout
     assert "\x1b" not in out

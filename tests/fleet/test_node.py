@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from envsnap.errors import InputError
 from envsnap.fleet.node import node_name, numerics_digest, safe_name, snapshot_report
 from envsnap.fleet.report import parse
 from envsnap.model import (
@@ -62,10 +63,10 @@ def test_numerics_digest_follows_the_contract(tmp_path: Path) -> None:
     )
     expected = hashlib.sha256(b"conv-f16 aa\nmatmul-f32 bb\n").hexdigest()
     assert numerics_digest(tmp_path) == expected
-    (tmp_path / "numerics.toml").write_text('version = 1\n[[probes]]\nid = "x"\n')
-    assert numerics_digest(tmp_path) is None  # no sha256: not the contract
+    # read through the in door: a broken file is one error naming it, never silently no digest
     (tmp_path / "numerics.toml").write_text("version = [\n")
-    assert numerics_digest(tmp_path) is None
+    with pytest.raises(InputError, match=r"numerics\.toml: not valid TOML"):
+        numerics_digest(tmp_path)
 
 
 def _snap(driver: str, packages: dict[str, str], gpus: int = 2) -> Snapshot:

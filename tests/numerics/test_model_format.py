@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from envsnap.errors import InputError
+from envsnap.formats import numerics as fileformat
 from envsnap.model import replace
-from envsnap.numerics import fileformat
 from envsnap.numerics.compare import compare, ulps
 from envsnap.numerics.model import Numerics, from_battery
 from envsnap.numerics.remedies import candidates

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import envsnap
-from envsnap.numerics import fileformat
+from envsnap.formats import numerics as fileformat
 from tests.fakes.venvs import make_venv, site_packages
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -100,18 +100,26 @@ def test_remote_credentials_are_removed_where_they_enter(repo: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "clean"),
+    ("remote", "recorded"),
     [
-        ("git@github.com:org/proj.git", "github.com:org/proj.git"),
+        ("git@github.com:org/proj.git", "git@github.com:org/proj.git"),  # ssh's user names no one
+        ("ssh://git@host.example/org/p.git", "ssh://git@host.example/org/p.git"),
         ("ssh://git:pw@host.example:2222/org/p.git", "ssh://host.example:2222/org/p.git"),
+        ("oauth2:TOKEN@gitlab.example:g/p.git", "gitlab.example:g/p.git"),
+        ("https:/user:TOKEN@gitlab.example/g/p", "https:/gitlab.example/g/p"),
         ("https://token@gitlab.example/g/p", "https://gitlab.example/g/p"),
         ("https://gitlab.example/g/p?private_token=abc", "https://gitlab.example/g/p"),
+        ("https://u:t@host.example:notaport/x", "https://host.example:notaport/x"),
         ("/srv/git/proj.git", "/srv/git/proj.git"),
-        ("https://h.example/p\x1b[31m", "https://h.example/p[31m"),
+        ("https://h.example/p\x1b[31m", "https://h.example/p%1B[31m"),
     ],
 )
-def test_clean_remote(url: str, clean: str) -> None:
-    assert git.clean_remote(url) == clean
+def test_the_remote_is_recorded_through_the_words_door(
+    repo: Path, remote: str, recorded: str
+) -> None:
+    sh(repo, "config", "remote.origin.url", remote)
+    state = git.probe(repo)
+    assert (state.status, state.remote) == ("ok", recorded)
 
 
 def test_the_first_remote_by_name_when_there_is_no_origin(repo: Path) -> None:

@@ -14,63 +14,24 @@ from typing import Any
 
 import pytest
 
-from envsnap.formats import image
 from envsnap.formats.capture import write
 from envsnap.formats.project import ProjectState
-from envsnap.model import Memory, Package, Snapshot, replace
+from envsnap.model import Package, Snapshot, replace
 from envsnap.publish import facts, markdown, write_report
 from tests.fakes import samples, snapshots
-from tests.fakes.publish import NUMERICS, gpu_snapshot
+from tests.fakes.publish import (
+    CLEAN,
+    GIB,
+    NUMERICS,
+    PUSHED,
+    boxes,
+    cpu_snapshot,
+    gpu_snapshot,
+    make_capture,
+    write_repro,
+)
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
-GIB = 1024**3
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-DIGEST = "sha256:" + "c" * 64
-PUSHED = f"registry.example:5000/team/train@{DIGEST}"
-
-
-def cpu_snapshot() -> Snapshot:
-    hw = snapshots.hardware(
-        gpus=replace(snapshots.gpus(0), status="none", reason="no NVIDIA driver"),
-        memory=Memory(int(15.5 * GIB), 1),
-        cpu=replace(snapshots.hardware().cpu, flags=tuple(snapshots.AVX2_FLAGS)),
-    )
-    return Snapshot(environment=samples.cpu_env(), hardware=hw)
-
-
-def make_capture(
-    root: Path,
-    snap: Snapshot,
-    *,
-    project: ProjectState | None = None,
-    pushed: bool = False,
-    numerics: str | None = None,
-) -> Path:
-    cap = root / "cap"
-    write(snap, cap, project=project)
-    if pushed:
-        lock = hashlib.sha256((cap / "pylock.toml").read_bytes()).hexdigest()
-        record = image.ImageRecord(
-            image_id="sha256:" + "d" * 64,
-            base_image="python:3.11.7-slim-bookworm",
-            tag="train:1",
-            lock_digest=f"sha256:{lock}",
-            pushed="registry.example:5000/team/train:1",
-            pushed_digest=PUSHED,
-        )
-        image.write(cap / "image.toml", record)
-    if numerics is not None:
-        (cap / "numerics.toml").write_text(numerics, encoding="utf-8")
-    return cap
-
-
-CLEAN = ProjectState(
-    status="ok",
-    vcs="git",
-    remote="https://github.com/example/project.git",
-    commit=COMMIT,
-    branch="main",
-)
 
 
 def test_hardware_needed_reads_as_a_reader_wants_it() -> None:
@@ -123,8 +84,10 @@ def test_mixed_gpus_are_listed_by_model() -> None:
 
 def test_golden_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A GPU capture with a clean repository, a pushed image and numerics: every box the
-    capture can tick is ticked."""
-    make_capture(tmp_path, gpu_snapshot(), project=CLEAN, pushed=True, numerics=NUMERICS)
+    capture can tick is ticked; the image's is not, as nothing fetched it (no --verify)."""
+    make_capture(
+        tmp_path, gpu_snapshot(), project=CLEAN, pushed=True, numerics=NUMERICS, repro=True
+    )
     monkeypatch.chdir(tmp_path)
     result = write_report("cap", "REPRODUCIBILITY.md")
     text = (tmp_path / "REPRODUCIBILITY.md").read_text(encoding="utf-8")
@@ -136,15 +99,6 @@ def test_golden_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert path.read_text(encoding="utf-8") == text, (
         f"{path.name} differs; if intended, regenerate with ENVSNAP_UPDATE_GOLDEN=1"
     )
-
-
-def boxes(text: str) -> dict[str, bool]:
-    """Each generated checklist line's subject (before the colon) → ticked."""
-    out = {}
-    for line in text.splitlines():
-        if line.startswith(("- [x] ", "- [ ] ")):
-            out[line[6:].split(":")[0]] = line.startswith("- [x]")
-    return out
 
 
 def test_a_remote_folder_on_this_machine_is_not_a_repository_others_can_clone(
@@ -347,8 +301,9 @@ def test_hostile_strings_from_the_capture_are_inert(tmp_path: Path) -> None:
         r"\<img src=x onerror=alert(1)\> \[click\](javascript:alert(1)) \`x\` \*b\* \$x\$ "
         r"\&amp; \|t\|" in text
     )
-    # The link target is percent-encoded; its label is literal text.
-    assert "(https://h.example/%3Cb%3E%60x%60%29%20%23%20injected)" in text
+    # The link target is percent-encoded (and the fragment, as in any recorded URL, is gone);
+    # its label is literal text.
+    assert "(https://h.example/%3Cb%3E%60x%60%29%20)" in text
 
 
 def test_a_capture_folder_name_cannot_break_out_of_the_command_block(tmp_path: Path) -> None:
@@ -399,12 +354,51 @@ def test_bad_input_is_one_line_exit_2(cli: Any, tmp_path: Path) -> None:
     assert worse.returncode == 2 and f"{cap / 'project.toml'}: status" in worse.stderr
 
 
+def test_the_repro_box_is_ticked_only_from_a_passing_verdict_of_this_lock(
+    tmp_path: Path,
+) -> None:
+    text = "running the code several times yields the same output"
+    cap = make_capture(tmp_path, cpu_snapshot(), project=CLEAN)
+    report = write_report(cap, None).markdown
+    assert boxes(report)[text] is False
+    assert "not checked; run `envsnap repro -- COMMAND`" in report
+    write_repro(cap)
+    report = write_report(cap, None).markdown
+    assert boxes(report)[text] is True
+    line = next(x for x in report.splitlines() if x.startswith(f"- [x] {text}: "))
+    assert line.startswith(f"- [x] {text}: [repro.toml](")
+    assert line.endswith("cap/repro.toml): reproducible: 2 runs, 1 output, 4 tensors bit-identical")
+    write_repro(cap, reproducible=False, summary="not reproducible: model.pt *4* <b>")
+    report = write_report(cap, None).markdown
+    assert boxes(report)[text] is False
+    assert r"not reproducible: model.pt \*4\* \<b\>" in report
+    write_repro(cap, lock_digest="sha256:" + "0" * 64)
+    report = write_report(cap, None).markdown
+    assert boxes(report)[text] is False
+    assert "was recorded with another environment than this capture's lock" in report
+    data = facts.gather(cap)["repro"]
+    assert data["lock_matches"] is False and data["reproducible"] is True
+
+
+def test_a_hostile_repro_toml_is_one_line_exit_2(cli: Any, tmp_path: Path) -> None:
+    cap = make_capture(tmp_path, cpu_snapshot(), project=CLEAN)
+    (cap / "repro.toml").write_text('version = 1\n[verdict]\nreproducible = "yes"\nsummary = "x"\n')
+    bad = cli("report", str(cap), "-o", "-", cwd=tmp_path)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith(f"envsnap: error: {cap / 'repro.toml'}: verdict.reproducible")
+    (cap / "repro.toml").unlink()
+    (cap / "repro.toml").symlink_to("/etc/passwd")
+    linked = cli("report", str(cap), "-o", "-", cwd=tmp_path)
+    assert linked.returncode == 2
+    assert f"{cap / 'repro.toml'}: repro.toml is a symbolic link; refused" in linked.stderr
+
+
 def test_the_json_envelope_keys_are_pinned(tmp_path: Path) -> None:
     """A contract: tools read these keys; adding one is fine, renaming one needs a version."""
     cap = make_capture(tmp_path, gpu_snapshot(), project=CLEAN, pushed=True, numerics=NUMERICS)
     data = facts.gather(cap)
     assert data["version"] == facts.FACTS_VERSION == 1
-    assert sorted(data) == ["capture", "code", "environment", "version"]
+    assert sorted(data) == ["capture", "code", "environment", "repro", "version"]
     assert sorted(data["code"]) == [
         "branch", "changed_files", "commit", "diff_sha256", "dirty", "reason", "remote",
         "status", "vcs",
@@ -420,5 +414,6 @@ def test_the_json_envelope_keys_are_pinned(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert sorted(env["image"]) == [
         "base_image", "image_id", "lock_matches", "pushed", "pushed_digest", "run", "tag",
+        "verified", "verify_error",
     ]  # fmt: skip
     assert sorted(env["numerics"]) == ["battery_version", "digest", "probes", "version"]

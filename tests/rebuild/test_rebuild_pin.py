@@ -12,9 +12,7 @@ moved tag. The capture holds a locked sdist too: the image installs the wheel th
 from __future__ import annotations
 
 import contextlib
-import http.server
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ import pytest
 
 from envsnap.formats.image import load
 from tests.fakes.docker import image_ids, remove_new_dangling_images
-from tests.fakes.registry import RegistryHandler, small_capture
+from tests.fakes.registry import serve, small_capture
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -33,17 +31,8 @@ CLI = Callable[..., subprocess.CompletedProcess[str]]
 @contextlib.contextmanager
 def registry() -> Iterator[str]:
     """A registry on loopback; yields its ``127.0.0.1:PORT`` host."""
-    state: dict[str, Any] = {"blobs": {}, "uploads": {}, "manifests": {}}
-    handler = type("Registry", (RegistryHandler,), state)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve() as (host, _handler):
+        yield host
 
 
 def push(client: Any, repo: str, tag: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import tomllib
 
+from envsnap.formats.condalock import HEADER
 from tests.conftest import ROOT, run_envsnap
 from tests.fakes.sitepackages import write_dist_info
 from tests.fakes.venvs import make_venv, site_packages
@@ -55,7 +56,8 @@ def test_11_a_file_of_another_kind_of_environment_is_removed(
     python, _ = venv
     out = tmp_path / "cap"
     out.mkdir()
-    (out / "conda-lock.yml").write_text("version: 1\nmetadata: {}\npackage: []\n")
+    # left by an earlier capture of a conda prefix (envsnap's header: envsnap's to remove)
+    (out / "conda-lock.yml").write_text(f"{HEADER}\nversion: 1\nmetadata: {{}}\npackage: []\n")
     (out / "notes.md").write_text("mine\n")
     (out / "image.toml").write_text("# a rebuild's record\n")
     done = run_envsnap(
@@ -65,6 +67,7 @@ def test_11_a_file_of_another_kind_of_environment_is_removed(
     assert done.returncode == 0, done.stderr
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".envsnap",
         "hardware.toml",
         "image.toml",
         "notes.md",
@@ -92,6 +95,7 @@ def test_12_killed_captures_leave_nothing_behind_after_the_next_run(
     assert done.returncode == 0, done.stderr
     assert not beside.exists()
     assert sorted(p.name for p in out.iterdir()) == [
+        ".envsnap",
         "hardware.toml",
         "project.toml",
         "pylock.toml",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envsnap._redact import WITHHELD, envvar, strip_userinfo, url
-from envsnap._text import printable
+from envsnap._redact import WITHHELD, envvar, request, text, url
 
 
 @pytest.mark.parametrize(
@@ -30,8 +29,9 @@ def test_urls_keep_only_what_cannot_authenticate(given: str, kept: str, cut: boo
 
 
 def test_the_request_keeps_its_query() -> None:
-    assert (
-        strip_userinfo("https://u:p@h/simple?access_token=t") == "https://h/simple?access_token=t"
+    assert request("https://u:p@h/simple?access_token=t") == (
+        "https://h/simple?access_token=t",
+        ("u", "p"),
     )
 
 
@@ -64,6 +64,6 @@ def test_variables_keep_their_value_only_in_shape(name: str, value: str, kept: b
     assert envvar(name, value) == ((value, False) if kept else (WITHHELD, True))
 
 
-def test_printable_escapes_what_drives_a_terminal() -> None:
-    assert printable("plain é text") == "plain é text"
-    assert printable("a\x1b[2J\x07b\r\nc\u202ed\x9b") == "a\\x1b[2J\\x07b\\r\\nc\\u202ed\\x9b"
+def test_text_escapes_what_drives_a_terminal() -> None:
+    assert text("plain é text") == "plain é text"
+    assert text("a\x1b[2J\x07b\r\nc\u202ed\x9b") == "a\\x1b[2J\\x07b\\r\\nc\\u202ed\\x9b"

@@ -1,4 +1,4 @@
-"""A content-addressed cache of parsed lockfiles, so that `envsnap check` starts fast.
+"""A content-addressed cache of parsed capture files, so that `envsnap check` starts fast.
 
 A pylock.toml that records every wheel of every version runs to hundreds of kilobytes, and
 parsing and validating it with tomllib and `packaging.pylock` costs far more than the whole
@@ -7,6 +7,9 @@ first check of a lock stores that slim `Environment` as JSON under the user cach
 the BLAKE2b digest of the file's bytes (plus envsnap's version and schema version): an edited
 file is a new key and is parsed and validated again; a corrupt cache entry is ignored.
 hardware.toml is cached the same way, so that a repeated check needs no TOML parser at all.
+
+Part of the in door (`envsnap.formats.capture.load(..., slim=True)`): the bytes it is given were
+read there, bounded and from a regular file; this module never opens a capture file itself.
 """
 
 from __future__ import annotations
@@ -14,12 +17,10 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 from envsnap import __version__
 from envsnap._io import cache_home, cache_key
-from envsnap.errors import InputError
 from envsnap.model import SCHEMA_VERSION, Environment, Hardware, ModelError, replace
 
 __all__ = ["load_environment", "load_hardware", "slim"]
@@ -32,48 +33,26 @@ def slim(env: Environment) -> Environment:
     return replace(env, packages=tuple(replace(p, files=()) for p in env.packages))
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: not found") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def _load(path: Path, kind: str, model: type[M], parse: Callable[[Path], M]) -> M:
-    """*model* of the file at *path*: from the cache entry of its bytes, or parsed and stored."""
-    data = _read(path)
+def _cached(data: bytes, folder: str, model: type[M], parse: Callable[[], M]) -> M:
+    """*model* of the file *data*: from the cache entry of its bytes, or parsed and stored."""
     key = cache_key(f"{__version__}\0{SCHEMA_VERSION}\0".encode() + data)
-    entry = cache_home() / kind / f"{key}.json"
+    entry = cache_home() / folder / f"{key}.json"
     # Anything wrong with an entry (garbage, wrong types, absurd nesting) means parsing again.
     with contextlib.suppress(OSError, ValueError, TypeError, KeyError, RecursionError, ModelError):
         return model.from_dict(json.loads(entry.read_text(encoding="utf-8")))
     from envsnap._io import write_atomic  # tempfile & co.: only on a miss
 
-    value = parse(path)
+    value = parse()
     with contextlib.suppress(OSError):  # a read-only cache is not an error
         write_atomic(entry, json.dumps(value.to_dict(), sort_keys=True) + "\n", private=True)
     return value
 
 
-def _parse_lock(path: Path) -> Environment:
-    from envsnap.formats import pylock
-
-    return slim(pylock.load(path))
-
-
-def _parse_hardware(path: Path) -> Hardware:
-    from envsnap.formats import hardware  # tomllib: only on a miss
-
-    return hardware.load(path)
+def load_environment(data: bytes, parse: Callable[[], Environment]) -> Environment:
+    """The slim `Environment` of the pylock.toml holding *data*, from the cache or *parse*d."""
+    return _cached(data, "check", Environment, lambda: slim(parse()))
 
 
-def load_environment(path: Path) -> Environment:
-    """The slim `Environment` of the pylock.toml at *path*, from the cache or parsed."""
-    return _load(path, "check", Environment, _parse_lock)
-
-
-def load_hardware(path: Path) -> Hardware:
-    """The `Hardware` of the hardware.toml at *path*, from the cache or parsed and validated."""
-    return _load(path, "check-hardware", Hardware, _parse_hardware)
+def load_hardware(data: bytes, parse: Callable[[], Hardware]) -> Hardware:
+    """The `Hardware` of the hardware.toml holding *data*, from the cache or *parse*d."""
+    return _cached(data, "check-hardware", Hardware, parse)
