@@ -38,3 +38,22 @@ def test_without_a_parent_the_lock_is_taken_and_released(tmp_path: Path) -> None
     assert (done.returncode, done.stdout) == (0, "inside\n"), done.stderr
     with lock.open() as fh:  # released: this process can take it at once
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_a_worker_started_without_the_descriptor_uses_its_parents_lock(tmp_path: Path) -> None:
+    # pytest-xdist's workers under `flock LOCK make test`: a child whose descriptors are closed
+    lock = tmp_path / "docker.lock"
+    spawn = (
+        "import subprocess, sys\n"
+        f"sys.exit(subprocess.run([sys.executable, '-c', {ENTER!r}]).returncode)\n"
+    )
+    done = subprocess.run(
+        ["flock", str(lock), sys.executable, "-c", spawn],
+        cwd=ROOT,
+        env={**os.environ, "ENVSNAP_DOCKER_LOCK": str(lock), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "inside\n"), done.stderr

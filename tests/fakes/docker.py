@@ -41,7 +41,7 @@ LOCK = Path(os.environ.get("ENVSNAP_DOCKER_LOCK", "/tmp/envsnap-docker.lock"))
 
 
 def _inherited_lock() -> bool:
-    """True when a descriptor this process inherited holds `LOCK` (``flock LOCK pytest``):
+    """True when this process or one of its parents holds `LOCK` (``flock LOCK make test``):
     locking the file again through a new descriptor would wait for ourselves forever."""
     fds = Path("/proc/self/fd")
     if not fds.is_dir():
@@ -54,7 +54,41 @@ def _inherited_lock() -> bool:
         except OSError:
             continue
         return True
+    # A pytest-xdist worker does not inherit the descriptor (its start closes them), but the
+    # `flock` that holds the lock is one of its parents.
+    holders = _holders()
+    pid = os.getppid()
+    while pid > 1:
+        if pid in holders:
+            return True
+        pid = _parent(pid)
     return False
+
+
+def _holders() -> set[int]:
+    """The processes holding a flock on `LOCK`, from /proc/locks (waiters left out)."""
+    try:
+        st = LOCK.stat()
+        table = Path("/proc/locks").read_text()
+    except OSError:
+        return set()
+    where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    out = set()
+    for line in table.splitlines():
+        # "3: FLOCK  ADVISORY  WRITE 18255 fe:00:2146885 0 EOF"; a waiter has "->" after "3:"
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == where:
+            out.add(int(fields[4]))
+    return out
+
+
+def _parent(pid: int) -> int:
+    """The parent of process *pid*, or 0 when it cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rpartition(")")[2].split()[1])  # after the name, which may hold spaces
 
 
 @contextlib.contextmanager
