@@ -69,7 +69,8 @@ PLAUSIBLE = {
     "TOKENIZERS_PARALLELISM": "false",
     "TF_CPP_MIN_LOG_LEVEL": "2",
 }
-# A torchrun worker on a Slurm node, with envsnap's switches and an MLflow server set.
+# A torchrun worker on a Slurm node, with envsnap's switches, a CUDA toolkit and the trackers
+# (an MLflow server and run, a W&B run and project) set.
 SHELL = {
     **PLAUSIBLE,
     "TF_NUM_INTRAOP_THREADS": "3",
@@ -85,18 +86,29 @@ SHELL = {
     "SLURMD_NODENAME": "node-9",
     "SOURCE_DATE_EPOCH": "0",
     "ENVSNAP_DEBUG": "1",
+    "ENVSNAP_PROC_ROOT": "/nonexistent/proc",
+    "CUDA_HOME": "/usr/local/cuda-12.8",
     "MLFLOW_TRACKING_URI": "http://127.0.0.1:9",
+    "MLFLOW_RUN_ID": "0123456789abcdef0123456789abcdef",
+    "WANDB_MODE": "online",
+    "WANDB_RUN_ID": "someone-elses-run",
+    "WANDB_PROJECT": "theirs",
+    "WANDB_DIR": "/nonexistent/wandb",
     "FAKE_NVML_DRIVER": "470.0",
 }
 # Tests whose captures and checks would record or compare any of them: the two that failed
 # with OPENBLAS_CORETYPE set (issue #18), capture and check through the CLI, determinism rules,
-# fleet node names.
+# fleet node names, the trackers' runs, repro's settings and records.
 SUBSET = (
     "tests/security/test_output.py",
     "tests/test_capture_cli.py",
     "tests/test_check_cli.py",
     "tests/checks/test_determinism.py",
     "tests/fleet/test_node.py",
+    "tests/test_mlflow.py",
+    "tests/test_wandb.py",
+    "tests/repro/test_units.py",
+    "tests/repro/test_repro_cli.py",
 )
 
 

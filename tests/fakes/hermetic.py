@@ -2,10 +2,10 @@
 
 A test must pass whatever the shell sets: the allow-listed determinism variables are recorded by
 every capture and compared by every check, a launcher's variables name the node of a fleet
-report, and envsnap's own switches change what it prints. `scrub` removes them from
-``os.environ`` when tests/conftest.py is imported, so every test and every child process it
-starts (the CLI in a subprocess, pip, torchrun) sees a plain environment; a test that needs one
-of them sets it.
+report, envsnap's own switches change what it prints, and a tracker's pick its server, run
+and mode. `scrub` removes them from ``os.environ`` when tests/conftest.py is imported, so every
+test and every child process it starts (the CLI in a subprocess, pip, torchrun) sees a plain
+environment; a test that needs one of them sets it.
 """
 
 from __future__ import annotations
@@ -33,10 +33,22 @@ LAUNCHER = frozenset(
     }
 )
 # envsnap's own switches and what changes what it writes or where it logs.
-OWN = frozenset({"SOURCE_DATE_EPOCH", "ENVSNAP_DEBUG", "ENVSNAP_CACHE_DIR", "NO_COLOR"})
-SCRUBBED: frozenset[str] = ALLOWLIST | frozenset(THREAD_VARS) | LAUNCHER | OWN
-# Whole families: torchrun's agent, Slurm's job, MLflow's server, the NVML stand-in's switches.
-PREFIXES = ("TORCHELASTIC_", "SLURM_", "MLFLOW_", "FAKE_NVML_")
+OWN = frozenset(
+    {
+        "SOURCE_DATE_EPOCH",
+        "ENVSNAP_DEBUG",
+        "ENVSNAP_CACHE_DIR",
+        "ENVSNAP_PROC_ROOT",
+        "ENVSNAP_SYS_ROOT",
+        "NO_COLOR",
+    }
+)
+# Where the CUDA probe looks for a system toolkit before /usr/local/cuda.
+TOOLKIT = frozenset({"CUDA_HOME", "CUDA_PATH"})
+SCRUBBED: frozenset[str] = ALLOWLIST | frozenset(THREAD_VARS) | LAUNCHER | OWN | TOOLKIT
+# Whole families: torchrun's agent, Slurm's job, the trackers' servers, runs and modes (MLflow,
+# W&B, Aim's remote repository), the NVML stand-in's switches.
+PREFIXES = ("TORCHELASTIC_", "SLURM_", "MLFLOW_", "WANDB_", "AIM_", "FAKE_NVML_")
 
 
 def scrub(environ: MutableMapping[str, str]) -> list[str]:
