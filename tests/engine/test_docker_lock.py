@@ -45,7 +45,7 @@ def test_a_worker_started_without_the_descriptor_uses_its_parents_lock(tmp_path:
     lock = tmp_path / "docker.lock"
     spawn = (
         "import subprocess, sys\n"
-        f"sys.exit(subprocess.run([sys.executable, '-c', {ENTER!r}]).returncode)\n"
+        f"sys.exit(subprocess.run([sys.executable, '-c', {ENTER!r}], timeout=30).returncode)\n"
     )
     done = subprocess.run(
         ["flock", str(lock), sys.executable, "-c", spawn],
