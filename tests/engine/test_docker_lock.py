@@ -14,9 +14,9 @@ from tests.conftest import ROOT
 ENTER = "from tests.fakes.docker import docker_lock\nwith docker_lock():\n    print('inside')\n"
 
 
-def _child(lock: Path, *prefix: str) -> subprocess.CompletedProcess[str]:
+def _child(lock: Path, *prefix: str, code: str = ENTER) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*prefix, sys.executable, "-c", ENTER],
+        [*prefix, sys.executable, "-c", code],
         cwd=ROOT,
         env={**os.environ, "ENVSNAP_DOCKER_LOCK": str(lock), "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -47,13 +47,5 @@ def test_a_worker_started_without_the_descriptor_uses_its_parents_lock(tmp_path:
         "import subprocess, sys\n"
         f"sys.exit(subprocess.run([sys.executable, '-c', {ENTER!r}], timeout=30).returncode)\n"
     )
-    done = subprocess.run(
-        ["flock", str(lock), sys.executable, "-c", spawn],
-        cwd=ROOT,
-        env={**os.environ, "ENVSNAP_DOCKER_LOCK": str(lock), "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _child(lock, "flock", str(lock), code=spawn)
     assert (done.returncode, done.stdout) == (0, "inside\n"), done.stderr
