@@ -22,7 +22,15 @@ from .errors import EnvsnapError, InputError
 from .trackers.common import LogResult, failure, need
 from .trackers.view import CAPTURE_FILES, View, as_text, view
 
-__all__ = ["ARTIFACT_DIR", "CAPTURE_FILES", "LogResult", "download_capture", "log_capture", "tags"]
+__all__ = [
+    "ARTIFACT_DIR",
+    "CAPTURE_FILES",
+    "LogResult",
+    "download_capture",
+    "log_capture",
+    "quiet",
+    "tags",
+]
 
 ARTIFACT_DIR = "envsnap"
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -31,6 +39,12 @@ _BATCH = 100  # MLflow takes at most 100 tags in one log_batch
 
 def _import_mlflow() -> Any:
     return need("mlflow", "MLflow", "mlflow-skinny (or mlflow)")
+
+
+def quiet() -> None:
+    """Keep MLflow's progress bars ("Downloading artifacts: 100%|...", three per file, on
+    stderr) out of envsnap's output (the command line's choice)."""
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
 
 
 def tags(directory: str | os.PathLike[str]) -> dict[str, str]:

@@ -171,6 +171,7 @@ def test_cli_log_and_diff_of_two_runs_shows_the_changed_package_and_gpu(
     assert "0 error(s)" in same.stdout and "package.version" not in same.stdout, same.stdout
     diff = cli("diff", "--mlflow", runs[0], runs[1], env=tracking, cwd=tmp_path)
     assert diff.returncode == 1, diff.stderr
+    assert diff.stderr == ""  # no progress bar of MLflow's downloads
     assert "filelock is at another version" in diff.stdout
     assert "expected 3.16.1, found 3.16.2" in diff.stdout
     assert "gpu.arch-changed" in diff.stdout and "run on NVIDIA A100-SXM4-80GB" in diff.stdout

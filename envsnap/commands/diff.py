@@ -54,7 +54,9 @@ def _fetch(chosen: str, args: SimpleNamespace, ref: str, dest: str) -> Path:
     """The capture of run *ref* of the tracker *chosen*, in *dest* or where it already is."""
     if chosen == "mlflow":
         from envsnap.mlflow import download_capture as from_mlflow
+        from envsnap.mlflow import quiet as quiet_mlflow
 
+        quiet_mlflow()
         return from_mlflow(ref, dest)
     if chosen == "wandb":
         from envsnap.wandb import download_capture as from_wandb
