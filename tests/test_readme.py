@@ -6,7 +6,8 @@ How to keep README.md runnable (the convention this test reads, tests/fakes/read
   starts with ``$ `` is a command, run in bash in the clone's folder; the lines under it, up to
   the next ``$ ``, are what it prints (stdout and stderr together, as a terminal shows them).
   A command shown with no lines under it must print nothing. Shell state carries over from one
-  command to the next (``cd``, ``export``, ``. .venv/bin/activate``), across blocks too.
+  command to the next (``cd``, variables, functions, ``. .venv/bin/activate``), across blocks
+  too.
 - A line ``...`` in the output stands for any number of lines (none included): show what the
   reader needs, elide the rest.
 - Compared after normalising what legitimately varies: every number, version, duration and
@@ -16,12 +17,14 @@ How to keep README.md runnable (the convention this test reads, tests/fakes/read
   clone, so its tree is clean), on branch ``main``, with ``origin`` at ``ORIGIN`` as a clone
   from a server has it. Commands run with a scrubbed environment (tests/fakes/hermetic.py), an
   empty envsnap cache and no virtualenv active: the README activates ``.venv`` itself.
-- An HTML comment just before a block (only blank lines between) marks it, invisibly:
+- An HTML comment just before a block (only blank lines between; indented like the list item
+  when the block is in one) marks it, invisibly:
   ``<!-- readme-test: skip REASON -->``: illustrative only, not run (keep these few, and say
   why: a cluster, a registry, placeholders); ``<!-- readme-test: python -->``: a Python
   snippet, run with the session's ``python``, which must exit 0; ``<!-- readme-test: docker
   -->``: needs a Docker daemon, skipped without one and run under ``flock
-  /tmp/envsnap-docker.lock`` with one (images it tags are removed after);
+  /tmp/envsnap-docker.lock`` with one (held once across consecutive Docker steps, and the
+  images they tag with ``-t`` are removed before it is let go);
   ``<!-- readme-test: xfail REASON -->``: known to differ today, strictly: when it starts to
   pass the test fails until the mark goes; ``<!-- readme-test: provide venv REASON -->``: the
   block makes ``venv``, which the test links to the shared cached venv with the same packages
@@ -165,21 +168,31 @@ def _base_env(cache: Path) -> dict[str, str]:
 
 
 class Session:
-    """A bash session in *clone* whose exported variables and folder carry over."""
+    """A bash session in *clone* whose variables (exported or not), functions and folder carry
+    over from one command to the next, as in a terminal."""
 
     def __init__(self, clone: Path, scratch: Path, env: dict[str, str]) -> None:
         self.clone, self.scratch = clone, scratch
         self.state, self.cwd = scratch / "state.sh", scratch / "cwd"
         self.state.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
         self.cwd.write_text(str(clone))
+        # bash's own variables (BASHPID, EUID, PPID...): never saved, some are read-only
+        self.own = scratch / "bash-variables"
+        own = subprocess.run(
+            ["bash", "-c", "compgen -v"], env={}, capture_output=True, text=True, check=True
+        )
+        self.own.write_text(own.stdout)
 
     def run(self, command: str) -> Outcome:
+        state, own = shlex.quote(str(self.state)), shlex.quote(str(self.own))
         script = (
-            f". {shlex.quote(str(self.state))}\n"
+            f". {state}\n"
             f'cd "$(cat {shlex.quote(str(self.cwd))})"\n'
             f"{command}\n"
             "__readme_rc=$?\n"
-            f"export -p > {shlex.quote(str(self.state))}\n"
+            f"__readme_names=$(compgen -v | grep -vxF -f {own} | grep -v '^__readme_')\n"
+            '{ export -p; [ -z "$__readme_names" ] || declare -p $__readme_names; declare -f; }'
+            f" > {state}\n"
             f"pwd > {shlex.quote(str(self.cwd))}\n"
             "exit $__readme_rc\n"
         )
@@ -198,6 +211,16 @@ class Session:
             out = raw if isinstance(raw, str) else raw.decode(errors="replace")
             return Outcome(f"{out}\n(timed out after {TIMEOUT:g} s)", 124)
         return Outcome(done.stdout, done.returncode)
+
+
+def test_the_session_keeps_variables_functions_and_the_folder(tmp_path: Path) -> None:
+    (tmp_path / "clone" / "sub").mkdir(parents=True)
+    (tmp_path / "scratch").mkdir()
+    session = Session(tmp_path / "clone", tmp_path / "scratch", {"PATH": os.environ["PATH"]})
+    for command in ("a=$(echo one)", 'f() { echo f "$@"; }', "export B=two", "cd sub"):
+        assert session.run(command) == Outcome()
+    done = session.run('echo "$a $B"; f x; basename "$PWD"; exit 3')
+    assert (done.output, done.returncode) == ("one two\nf x\nsub\n", 3)
 
 
 def _provide(what: str, session: Session, request: pytest.FixtureRequest) -> Outcome:
@@ -228,48 +251,60 @@ def _remove_tagged(tags: set[str]) -> None:
         engine.close()
 
 
+def _docker(step: readme.Step | None) -> bool:
+    return step is not None and step.block.marker("docker") is not None
+
+
 def _run_all(session: Session, request: pytest.FixtureRequest) -> list[Outcome]:
+    """Run every step in order. Consecutive Docker steps (a build, then a run of its image) run
+    holding the docker lock once, and the images they tagged are removed before it goes."""
     outcomes: list[Outcome] = []
     no_docker: str | None = None
     tags: set[str] = set()
     checked_docker = False
-    for number, step in enumerate(STEPS):
-        block = step.block
-        skip = block.marker("skip")
-        if skip is not None:
-            outcomes.append(Outcome(skipped=f"README.md:{block.line}: illustrative: {skip}"))
-            continue
-        provide = block.marker("provide")
-        if provide is not None:
-            first = next(s for s in STEPS if s.block is block)
-            outcomes.append(
-                _provide(provide, session, request)
-                if step is first
-                else Outcome(skipped="provided")
-            )
-            continue
-        lock: Any = contextlib.nullcontext()
-        if block.marker("docker") is not None:
-            if not checked_docker:
-                no_docker, checked_docker = daemon_unavailable(), True
-            if no_docker:
-                outcomes.append(Outcome(skipped=f"needs Docker: {no_docker}"))
+    locked = False
+    with contextlib.ExitStack() as held:
+        for number, step in enumerate(STEPS):
+            block = step.block
+            skip = block.marker("skip")
+            if skip is not None:
+                outcomes.append(Outcome(skipped=f"README.md:{block.line}: illustrative: {skip}"))
                 continue
-            tags.update(_TAG.findall(step.command))
-            lock = docker_lock()
-        command = step.command
-        if step.python:
-            script = session.scratch / f"step-{number}.py"
-            script.write_text(step.command + "\n")
-            command = f"python {shlex.quote(str(script))}"
-        with lock:
+            provide = block.marker("provide")
+            if provide is not None:
+                first = next(s for s in STEPS if s.block is block)
+                outcomes.append(
+                    _provide(provide, session, request)
+                    if step is first
+                    else Outcome(skipped="provided")
+                )
+                continue
+            if _docker(step):
+                if not checked_docker:
+                    no_docker, checked_docker = daemon_unavailable(), True
+                if no_docker:
+                    outcomes.append(Outcome(skipped=f"needs Docker: {no_docker}"))
+                    continue
+                tags.update(_TAG.findall(step.command))
+                if not locked:
+                    held.enter_context(docker_lock())
+                    locked = True
+            command = step.command
+            if step.python:
+                script = session.scratch / f"step-{number}.py"
+                script.write_text(step.command + "\n")
+                command = f"python {shlex.quote(str(script))}"
             start = time.monotonic()
             outcome = session.run(command)
-        outcome.seconds = time.monotonic() - start  # without the wait for the docker lock
-        outcomes.append(outcome)
-    if tags and not no_docker:
-        with docker_lock():
-            _remove_tagged(tags)
+            outcome.seconds = time.monotonic() - start  # without the wait for the docker lock
+            outcomes.append(outcome)
+            following = STEPS[number + 1] if number + 1 < len(STEPS) else None
+            if locked and not _docker(following):
+                if tags:
+                    _remove_tagged(tags)
+                tags.clear()
+                held.close()
+                locked = False
     return outcomes
 
 
