@@ -23,6 +23,8 @@ from tests.fakes.trackers import (
     two_captures,
 )
 
+# Each test starts Aim (seconds each): the full suite's, not make test-fast's.
+pytestmark = pytest.mark.slow
 pytest.importorskip("aim", reason="Aim is not installed (pip install aim)")
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]

@@ -32,7 +32,11 @@ pytest.importorskip("sqlalchemy", reason="the SQLite tracking store needs sqlalc
 pytest.importorskip("alembic", reason="the SQLite tracking store needs alembic")
 
 # MLflow's SQL store uses SQLAlchemy options that SQLAlchemy 2.1 deprecates: MLflow's to fix.
-pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SADeprecationWarning")
+# Each CLI call starts MLflow in a child (seconds each): the full suite's, not make test-fast's.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SADeprecationWarning"),
+    pytest.mark.slow,
+]
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

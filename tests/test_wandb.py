@@ -27,6 +27,8 @@ from tests.fakes.trackers import (
     wandb_run,
 )
 
+# Each test starts W&B (seconds each): the full suite's, not make test-fast's.
+pytestmark = pytest.mark.slow
 pytest.importorskip("wandb", reason="wandb is not installed (pip install wandb)")
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
