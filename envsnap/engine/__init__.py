@@ -1,16 +1,16 @@
 """Image builds behind one interface: an engine yields `BuildEvent`s, `progress` renders them.
 
 `get_engine("docker")` is the Docker Engine API adapter (classic builder); another backend
-(buildx, podman) is one more module with the same methods, `build`, `push`, `run` and `close`,
+(buildx, podman) is one more module with the same methods, `build`, `push` and `close`,
 and its line in `ENGINES`.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from .events import BuildEvent, Cached, Done, Output, Step, StepFailed, parse_stream
 from .push import LayerStatus, Pushed, PushEvent, PushFailed, parse_push_stream
@@ -54,10 +54,6 @@ class Engine(Protocol):
 
     def push(self, image: str, repository: str, tag: str) -> Iterator[PushEvent]:
         """Tag *image* as *repository*:*tag*, push it; yield events ending with `Pushed`."""
-        ...
-
-    def run(self, image: str, cmd: Sequence[str], **options: Any) -> tuple[int, str]:
-        """Run *cmd* in a throwaway container; return (exit code, output)."""
         ...
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""The Docker Engine API adapter: build a context with the classic builder, run a container.
+"""The Docker Engine API adapter: build a context with the classic builder, push the image.
 
 The `docker` SDK is an optional extra (``envsnap-ml[docker]``), imported only when a build starts.
 Builds use host networking and never pull: base images are the daemon's own (see ``images/``).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from .._redact import text
 from .events import BuildEvent, Done, Output, StepFailed, parse_stream
 from .push import PushEvent, PushFailed, parse_push_stream
 
-__all__ = ["DEFAULT_HOST", "DockerEngine", "build", "daemon_host", "push", "run"]
+__all__ = ["DEFAULT_HOST", "DockerEngine", "daemon_host"]
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 # The longest a build step may stay silent: pip installing a multi-GB wheel prints nothing.
@@ -210,56 +210,3 @@ class DockerEngine:
         except docker.errors.APIError as exc:
             message = text(str(exc.explanation or exc), most=500)
             raise PushFailed(f"docker push {repository}:{tag} failed: {message}") from None
-
-    def run(
-        self,
-        image: str,
-        cmd: Sequence[str],
-        *,
-        mounts: Mapping[str, str] | None = None,
-        environment: Mapping[str, str] | None = None,
-        network: str = "host",
-        timeout: float = 600,
-    ) -> tuple[int, str]:
-        """Run *cmd* in a new container of *image*; return its exit code and combined output.
-
-        *mounts* maps host directories to container paths (read-write bind mounts). The
-        container is removed afterwards, whatever happened.
-        """
-        api = self.api()
-        mounts = mounts or {}
-        binds = {str(Path(h).resolve()): {"bind": c, "mode": "rw"} for h, c in mounts.items()}
-        container = api.create_container(
-            image,
-            command=list(cmd),
-            environment=dict(environment or {}),
-            volumes=sorted(mounts.values()),
-            host_config=api.create_host_config(binds=binds, network_mode=network),
-        )
-        try:
-            api.start(container)
-            code = int(api.wait(container, timeout=timeout)["StatusCode"])
-            output = api.logs(container, stdout=True, stderr=True).decode("utf-8", "replace")
-        finally:
-            api.remove_container(container, force=True)
-        return code, output
-
-
-def build(
-    context_dir: Path, *, tag: str | None, verbose: bool = False, no_cache: bool = False
-) -> Iterator[BuildEvent]:
-    """Build *context_dir* on the daemon at DOCKER_HOST (or the default socket); yield events."""
-    with DockerEngine() as engine:
-        yield from engine.build(context_dir, tag=tag, verbose=verbose, no_cache=no_cache)
-
-
-def push(image: str, repository: str, tag: str) -> Iterator[PushEvent]:
-    """Push *image* as *repository*:*tag* through the daemon at DOCKER_HOST; yield events."""
-    with DockerEngine() as engine:
-        yield from engine.push(image, repository, tag)
-
-
-def run(image: str, cmd: Sequence[str], **options: Any) -> tuple[int, str]:
-    """Run *cmd* in a throwaway container of *image*; return (exit code, output)."""
-    with DockerEngine() as engine:
-        return engine.run(image, cmd, **options)

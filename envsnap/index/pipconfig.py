@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .._record import Record, record
 
-__all__ = ["DEFAULT_INDEX", "PipConfig", "config_files", "load", "merge", "merge_sections"]
+__all__ = ["DEFAULT_INDEX", "PipConfig", "config_files", "load", "merge_sections"]
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 _KEYS = ("index-url", "extra-index-url", "find-links", "cert", "no-index", "timeout")
@@ -98,11 +98,6 @@ def _read_sections(text: str) -> dict[str, dict[str, str]]:
         if parser.has_section(section):
             out[section] = {k.replace("_", "-").lstrip("-"): v for k, v in parser.items(section)}
     return out
-
-
-def merge(texts: Sequence[str], environ: Mapping[str, str]) -> PipConfig:
-    """Pure: combine pip.conf *texts* (lowest precedence first) and *environ* into a config."""
-    return merge_sections([_read_sections(text) for text in texts], environ)
 
 
 def merge_sections(

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "python_slim_image",
     "remove_new_dangling_images",
     "require_docker",
+    "run_container",
 ]
 
 SETUP_HINT = "run .ci/docker-setup (starts dockerd and builds the local base images)"
@@ -98,6 +99,40 @@ def remove_new_dangling_images(client: Any, before: set[str]) -> None:
         if image["Id"] not in before:
             with contextlib.suppress(docker.errors.APIError):
                 client.remove_image(image["Id"])
+
+
+def run_container(
+    image: str,
+    cmd: Sequence[str],
+    *,
+    mounts: Mapping[Path, str] | None = None,
+    timeout: float = 600,
+) -> tuple[int, str]:
+    """Run *cmd* in a new container of *image* on the daemon at DOCKER_HOST (the SDK's API, as
+    `docker run --rm --network host` would); return its exit code and combined output.
+
+    *mounts* maps host folders to container paths (read-write binds). The container is removed
+    afterwards, whatever happened. envsnap itself never runs containers: only the tests do.
+    """
+    from envsnap.engine.docker import DockerEngine
+
+    with DockerEngine() as engine:
+        api = engine.api()
+        mounts = mounts or {}
+        binds = {str(Path(h).resolve()): {"bind": c, "mode": "rw"} for h, c in mounts.items()}
+        container = api.create_container(
+            image,
+            command=list(cmd),
+            volumes=sorted(mounts.values()),
+            host_config=api.create_host_config(binds=binds, network_mode="host"),
+        )
+        try:
+            api.start(container)
+            code = int(api.wait(container, timeout=timeout)["StatusCode"])
+            output = api.logs(container, stdout=True, stderr=True).decode("utf-8", "replace")
+        finally:
+            api.remove_container(container, force=True)
+    return code, output
 
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "docker"

@@ -3,7 +3,7 @@ is given and answers with the events a real build and push end with."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,10 +37,6 @@ class FakeEngine:
     def push(self, image: str, repository: str, tag: str) -> Iterator[PushEvent]:
         self.calls.append(("push", {"image": image, "repository": repository, "tag": tag}))
         yield Pushed(repository, tag, "sha256:" + "c" * 64, 1)
-
-    def run(self, image: str, cmd: Sequence[str], **options: Any) -> tuple[int, str]:
-        self.calls.append(("run", {"image": image, "cmd": list(cmd)}))
-        return 0, ""
 
     def close(self) -> None:
         self.calls.append(("close", {}))
