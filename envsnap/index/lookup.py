@@ -110,20 +110,11 @@ def lock_hashes(
     for url, (why, names) in sorted(ctx.failed.items()):
         progress(f"{url}: {why}; not pinned: {', '.join(sorted(names))}")
     result = tuple(done.get(p.name, p) for p in packages)
-    unhashed = tuple(p.name for p in result if not _pinned(p))
+    unhashed = tuple(p.name for p in result if not p.pin.pinned)
     if offline and unhashed:
         progress(f"offline: {len(unhashed)} package(s) not pinned by hash: {some(unhashed)}")
     withheld = tuple(sorted({f"pip.{s.kind}" for s in ctx.sources if redact_url(s.fetch)[1]}))
     return Locked(packages=result, unhashed=unhashed, withheld=withheld)
-
-
-def _pinned(p: Package) -> bool:
-    # The same rule as formats.pylock.lockable: what PEP 751 can express with a hash or commit.
-    if p.source == "vcs":
-        return p.commit_id is not None and p.url is not None and p.vcs is not None
-    if p.source in ("directory", "editable"):
-        return p.url is not None
-    return p.source in ("index", "url") and p.hashed
 
 
 def _lockable_files(files: Iterable[ArtifactFile]) -> tuple[ArtifactFile, ...]:
