@@ -2,8 +2,15 @@
 packages its row below allows, and no two packages import each other, directly or round about.
 
 A unit is a top-level package (``envsnap/rebuild/``) or module (``envsnap/model.py``) of envsnap.
-Imports inside functions count (a lazy import is still a dependency); imports under
-``if TYPE_CHECKING:`` do not (they never run: annotations only).
+Imports inside functions count (a lazy import is still a dependency), and so do imports under
+``if TYPE_CHECKING:``: a name used only in annotations is still a dependency of the design (the
+layer that holds a type is below every layer whose records hold one). Only the module cycle test
+leaves them out, as Python does at run time.
+
+A module whose name starts with ``_`` (``checks/rules/_common.py``) is private to the package
+that holds it: only modules inside that package import it, and no module reaches another
+package's private names (``probes._now``); the leaves (``envsnap/_io.py``...) are private to
+envsnap and shared by all of it.
 """
 
 from __future__ import annotations
@@ -65,7 +72,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "trackers": frozenset({"publish", "formats", "model"}),
     "api": frozenset({"rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}),
     "publish": frozenset({"rebuild", "checks", "knowledge", "formats", "findings", "model"}),
-    "fleet": frozenset({"checks", "numerics", "probes", "findings", "formats", "model"}),
+    # a node's check is `check`'s own (checks.check_snapshot): the fleet probes nothing itself
+    "fleet": frozenset({"checks", "findings", "formats", "model"}),
     # the rebuild flow: plan and render (pure), the context on disk, the engine behind its interface
     "rebuild": frozenset({"render", "engine", "formats", "index", "model"}),
     # check = capture this machine (probes) + the recorded files (formats) + the rules (knowledge)
@@ -91,23 +99,24 @@ def _module_name(path: Path) -> tuple[str, bool]:
     return ".".join(parts[:-1] if is_package else parts), is_package
 
 
-def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node of *tree* outside ``if TYPE_CHECKING:`` blocks."""
+def _nodes(tree: ast.AST, *, typing: bool) -> Iterator[ast.AST]:
+    """Every node of *tree*; without *typing*, none inside ``if TYPE_CHECKING:`` blocks."""
     for node in ast.iter_child_nodes(tree):
         test = node.test if isinstance(node, ast.If) else None
-        if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
-            yield from (n for child in node.orelse for n in [child, *_runtime_nodes(child)])
+        if not typing and isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
+            yield from (n for child in node.orelse for n in [child, *_nodes(child, typing=False)])
             continue
         yield node
-        yield from _runtime_nodes(node)
+        yield from _nodes(node, typing=typing)
 
 
-def imports(path: Path) -> set[str]:
-    """The envsnap modules (dotted) that the module at *path* imports at run time."""
+def imports(path: Path, *, typing: bool = True) -> set[str]:
+    """The envsnap modules (dotted) that the module at *path* imports (without *typing*: at run
+    time only, leaving out ``if TYPE_CHECKING:`` blocks)."""
     name, is_package = _module_name(path)
     here = name if is_package else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _nodes(ast.parse(path.read_text(encoding="utf-8")), typing=typing):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -204,7 +213,8 @@ def test_no_cycle_between_modules() -> None:
     graph: dict[str, set[str]] = {}
     for path in PACKAGE.rglob("*.py"):
         name = _module_name(path)[0]
-        graph[name] = {m for m in imports(path) if m != name and m != "envsnap.__version__"}
+        runtime = imports(path, typing=False)
+        graph[name] = {m for m in runtime if m != name and m != "envsnap.__version__"}
     # A package's __init__ that re-exports its own submodules is not a cycle of the design.
     for name, targets in graph.items():
         graph[name] = {t for t in targets if not name.startswith(t + ".")}
