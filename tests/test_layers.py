@@ -71,7 +71,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "aim": frozenset({"trackers"}),
     "trackers": frozenset({"publish", "formats", "model"}),
     "api": frozenset({"rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}),
-    "publish": frozenset({"rebuild", "checks", "knowledge", "formats", "findings", "model"}),
+    "publish": frozenset({"checks", "knowledge", "formats", "findings", "model"}),
     # a node's check is `check`'s own (checks.check_snapshot): the fleet probes nothing itself
     "fleet": frozenset({"checks", "findings", "formats", "model"}),
     # the rebuild flow: plan and render (pure), the context on disk, the engine behind its interface
@@ -80,7 +80,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "checks": frozenset(
         {"numerics", "probes", "knowledge", "formats", "findings", "cudause", "model"}
     ),
-    "numerics": frozenset({"probes", "findings", "formats", "model"}),
+    "numerics": frozenset({"findings", "formats", "model"}),
     "probes": frozenset({"index", "formats", "model"}),
     "render": frozenset({"formats", "cudause", "model"}),
     "engine": frozenset(),
@@ -226,6 +226,97 @@ def test_the_checks_can_fail() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
     assert "rebuild" not in ALLOWED["render"] and "checks" not in ALLOWED["probes"]
     assert "render" in GRAPH["rebuild"] and "engine" in GRAPH["rebuild"]
+
+
+def _private_part(module: str) -> int | None:
+    """The index of the first ``_private`` component of dotted *module* (dunders are not)."""
+    parts = module.split(".")
+    for i, part in enumerate(parts[1:], start=1):
+        if part.startswith("_") and not part.startswith("__"):
+            return i
+    return None
+
+
+def _inside(importer: str, owner: str) -> bool:
+    return importer == owner or importer.startswith(owner + ".")
+
+
+def private_reaches(path: Path) -> list[str]:
+    """Where the module at *path* reaches into what is private to another package or module:
+    a ``_module`` imported from outside the package that holds it, a ``_name`` imported from
+    another module, or ``module._name`` read through an imported module."""
+    name, is_package = _module_name(path)
+    here = name if is_package else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    aliases: dict[str, str] = {}  # local name -> the envsnap module it is bound to
+    for node in ast.walk(tree):
+        pairs: list[tuple[str, str | None, str]] = []  # (module, name or None, bound as)
+        if isinstance(node, ast.Import):
+            pairs = [(a.name, None, a.asname or a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here.split(".")[: len(here.split(".")) - (node.level - 1)]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            pairs = [(module, a.name, a.asname or a.name) for a in node.names]
+        for module, imported, bound in pairs:
+            if not module.startswith("envsnap"):
+                continue
+            full = f"{module}.{imported}" if imported else module
+            target = full if _existing(full) else module  # a submodule, else a name in module
+            at = _private_part(target)
+            if at is not None and not _inside(name, ".".join(target.split(".")[:at])):
+                found.append(f"{name} imports {target}")
+            if target != full and _private_part(full) == len(full.split(".")) - 1:
+                found.append(f"{name} imports {full}")  # another module's private name
+            if target == full:
+                aliases[bound] = target
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            module = aliases.get(node.value.id)
+            private = node.attr.startswith("_") and not node.attr.startswith("__")
+            if module is not None and private and module != name:
+                found.append(f"{name} reads {module}.{node.attr}")
+    return sorted(set(found))
+
+
+# Reaches into private modules that issue 19's part B removes with the CLI's rework.
+PART_B = {
+    "envsnap.cli imports envsnap.commands._formatter",
+    "envsnap.cli imports envsnap.commands._options",
+}
+
+
+def test_no_module_reaches_into_another_packages_private_parts() -> None:
+    found = {r for path in sorted(PACKAGE.rglob("*.py")) for r in private_reaches(path)}
+    assert found - PART_B == set()
+    assert found >= PART_B, "part B is done: empty PART_B"
+
+
+def test_the_private_check_can_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check sees each way of reaching in, on a planted copy of the package's layout."""
+    root = tmp_path / "envsnap"
+    for module in ("probes/__init__.py", "checks/rules/_common.py", "commands/check.py", "_io.py"):
+        (root / module).parent.mkdir(parents=True, exist_ok=True)
+        (root / module).write_text("")
+    planted = root / "publish" / "_planted.py"
+    planted.parent.mkdir()
+    planted.write_text(
+        "from envsnap.checks.rules._common import framework_versions\n"
+        "from ..commands.check import _seconds\n"
+        "from envsnap import probes\n"
+        "from .. import _io\n"
+        "from . import _planted\n"
+        "stamp = probes._now()\n"
+    )
+    monkeypatch.setitem(globals(), "PACKAGE", root)
+    assert private_reaches(planted) == [
+        "envsnap.publish._planted imports envsnap.checks.rules._common",
+        "envsnap.publish._planted imports envsnap.commands.check._seconds",
+        "envsnap.publish._planted reads envsnap.probes._now",
+    ]
 
 
 def test_test_modules_import_no_other_test_module() -> None:

@@ -163,22 +163,15 @@ def _lock_files(found: Capture, env: Environment) -> list[dict[str, Any]]:
 
 
 def _determinism(snap: Snapshot) -> dict[str, Any]:
-    from envsnap import knowledge
-    from envsnap.checks.rules._common import framework_versions
+    from envsnap.checks.rules.determinism import needed
 
     recorded = dict(snap.environment.envvars)
-    frameworks = framework_versions(snap.environment)
     gpu = snap.hardware is not None and bool(snap.hardware.gpus.devices)
-    missing: list[dict[str, str]] = []
-    seen: set[str] = set()
-    for name, version in sorted({"python": "0", **frameworks}.items()) if frameworks else ():
-        for setting in knowledge.determinism_settings(name, version):
-            var = setting.get("var")
-            if not var or var in seen or (setting.get("gpu") and not gpu):
-                continue
-            seen.add(var)
-            if recorded.get(var) != str(setting["value"]):
-                missing.append({"var": var, "value": str(setting["value"]), "framework": name})
+    missing = [
+        {"var": var, "value": str(setting["value"]), "framework": name}
+        for var, (name, setting) in needed(snap.environment, gpu=gpu).items()
+        if recorded.get(var) != str(setting["value"])
+    ]
     return {"set": recorded, "missing": missing}
 
 
