@@ -30,6 +30,7 @@ PACKAGE = Path(envsnap.__file__).parent
 LEAVES = frozenset(
     {
         "__version__",
+        "_cache",
         "_captureset",
         "_defaults",
         "_envvars",
@@ -86,7 +87,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "engine": frozenset(),
     "index": frozenset({"model"}),
     "formats": frozenset({"model"}),
-    "knowledge": frozenset(),
+    "knowledge": frozenset({"formats"}),  # its TOML files are read by the in door's reader
     "findings": frozenset(),
     "cudause": frozenset({"model"}),
     "model": frozenset(),

@@ -17,7 +17,18 @@ from pathlib import Path
 from .._defaults import DEFAULT_DIR
 from .._record import Record, field, record
 from ..model import Snapshot
-from ._read import KINDS, Kind, file_bytes, file_text, json_value, kind, parse, read, text_of
+from ._read import (
+    KINDS,
+    Kind,
+    file_bytes,
+    file_text,
+    json_value,
+    kind,
+    parse,
+    read,
+    text_of,
+    toml_table,
+)
 
 TYPE_CHECKING = False  # `typing` is not loaded on the capture path; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -38,6 +49,7 @@ __all__ = [
     "kind",
     "load",
     "read",
+    "toml_table",
     "write",
 ]
 

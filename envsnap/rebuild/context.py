@@ -14,12 +14,12 @@ Layout (every path fixed; nothing from the lock names a path in it, only validat
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import _cache
 from .._io import index_cache_key
 from .._record import Record, record
 from ..errors import InputError
@@ -140,9 +140,8 @@ def _seed_hash_cache(plan: Plan, capture: Path) -> list[str]:
         if item.how not in ("index", "file", "sdist") or not pkg.index or not pkg.files:
             continue
         key = index_cache_key(pkg.index, pkg.name, pkg.version)
-        rel = f"{CACHE_DIR}/index/{key[:2]}/{key}.json"
-        data = {"files": [f.to_dict() for f in pkg.files]}
-        _write(capture / rel, json.dumps(data, sort_keys=True))
+        rel = _cache.entry(Path(CACHE_DIR, "index"), key, fan_out=True).as_posix()
+        _write(capture / rel, _cache.entry_text({"files": [f.to_dict() for f in pkg.files]}))
         out.append(f"capture/{rel}")
     return out
 
