@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "SET_FILES",
     "Capture",
     "Kind",
     "file_bytes",
@@ -98,6 +99,8 @@ class Capture(Record):
 
 
 _FIELDS = ("lock", "requirements", "hardware", "conda", "project", "image", "numerics")
+# The files every capture writes or removes, as one set.
+SET_FILES = tuple(k.name for k in KINDS if k.in_set)
 
 
 def load(
@@ -201,7 +204,7 @@ def write(
     try:
         # One set: written beside the directory and moved in under a lock; a file of another
         # kind of environment (a stale conda-lock.yml) is removed.
-        write_set(out, texts, unchanged=_same_capture)
+        write_set(out, texts, members=SET_FILES, unchanged=_same_capture)
     except OSError as exc:
         why = exc.strerror or str(exc)
         raise InputError(f"{out}: cannot write the capture ({why})") from None

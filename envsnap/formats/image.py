@@ -138,14 +138,10 @@ def _toml(text: str, source: str) -> dict[str, Any]:
 
 def parse(text: str, source: str = "image.toml") -> ImageRecord:
     """Parse image.toml *text*; *source* names it in error messages."""
+    from ._read import schema_version
+
     data = _toml(text, source)
-    version = data.get("schema-version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise InputError(f"{source}: schema-version: expected a positive integer, got {version!r}")
-    if version > IMAGE_VERSION:
-        raise InputError(
-            f"{source}: schema-version {version} is newer than this envsnap reads; upgrade envsnap"
-        )
+    schema_version(data, source, IMAGE_VERSION)
     kwargs: dict[str, str] = {}
     for key in _FIELDS:
         value = data.get(key, "")

@@ -241,14 +241,9 @@ def parse(text: str, source: str = "pylock.toml") -> Environment:
             f"lockfile from another tool: {source} has no [tool.envsnap] table; "
             "recreate it with envsnap capture"
         )
-    version = tool.get("schema-version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise InputError(f"{source}: tool.envsnap.schema-version: expected a positive integer")
-    if version > SCHEMA_VERSION:
-        raise InputError(
-            f"{source}: schema-version {version} is newer than this envsnap reads "
-            f"({SCHEMA_VERSION}); upgrade envsnap"
-        )
+    from ._read import schema_version
+
+    schema_version(tool, source, SCHEMA_VERSION, field="tool.envsnap.schema-version")
     try:
         return _environment(data, tool)
     except ModelError as exc:

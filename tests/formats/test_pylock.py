@@ -122,7 +122,7 @@ def test_newer_schema_and_bad_fields_are_refused(tmp_path: Path) -> None:
     valid_lock(text)
     path = tmp_path / "pylock.toml"
     path.write_text(text.replace(f"schema-version = {SCHEMA_VERSION}", "schema-version = 99"))
-    with pytest.raises(InputError, match=rf"^{path}: schema-version 99 is newer"):
+    with pytest.raises(InputError, match=rf"^{path}: tool.envsnap.schema-version 99 is newer"):
         pylock.load(path)
     path.write_text(text.replace('implementation = "cpython"', "implementation = 3"))
     with pytest.raises(InputError, match=r"tool.envsnap.python.implementation: expected str"):
