@@ -111,6 +111,14 @@ def _nodes(tree: ast.AST, *, typing: bool) -> Iterator[ast.AST]:
         yield from _nodes(node, typing=typing)
 
 
+def _from_module(node: ast.ImportFrom, here: str) -> str:
+    """The dotted module a ``from ... import`` in package *here* imports from."""
+    if not node.level:
+        return node.module or ""
+    base = here.split(".")[: len(here.split(".")) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
 def imports(path: Path, *, typing: bool = True) -> set[str]:
     """The envsnap modules (dotted) that the module at *path* imports (without *typing*: at run
     time only, leaving out ``if TYPE_CHECKING:`` blocks)."""
@@ -121,11 +129,7 @@ def imports(path: Path, *, typing: bool = True) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = here.split(".")[: len(here.split(".")) - (node.level - 1)]
-                module = ".".join([*base, node.module] if node.module else base)
-            else:
-                module = node.module or ""
+            module = _from_module(node, here)
             for alias in node.names:
                 # `from pkg import sub` imports the submodule when there is one; `from envsnap
                 # import __version__` only the version, set before the package loads anything.
@@ -256,11 +260,7 @@ def private_reaches(path: Path) -> list[str]:
         if isinstance(node, ast.Import):
             pairs = [(a.name, None, a.asname or a.name) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = here.split(".")[: len(here.split(".")) - (node.level - 1)]
-                module = ".".join([*base, node.module] if node.module else base)
-            else:
-                module = node.module or ""
+            module = _from_module(node, here)
             pairs = [(module, a.name, a.asname or a.name) for a in node.names]
         for module, imported, bound in pairs:
             if not module.startswith("envsnap"):
