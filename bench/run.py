@@ -5,7 +5,7 @@ against `pip freeze` (time and peak memory), growth from 40 to 500 installed dis
 `envsnap check` against `python -c pass`, the rebuild render time, and (with --docker) image
 build times and size. A verb that does not work yet shows as "unavailable: <why>".
 
-Usage: python bench/run.py [--runs N] [--json] [--docker] [--numerics-only] [--only fleet]
+Usage: python bench/run.py [--runs N] [--json] [--docker] [--numerics-only] [--only fleet|repro]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from sections_capture import section_capture, section_growth, section_reference
 from sections_check import section_check, section_render
 from sections_fleet import section_distributed, section_fleet
 from sections_numerics import section_numerics
+from sections_repro import section_repro
 
 __all__ = ["main"]
 
@@ -96,8 +97,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        choices=("fleet",),
-        help="run one group of sections only (fleet: envsnap fleet and require(distributed=True))",
+        choices=("fleet", "repro"),
+        help="run one group of sections only (fleet: envsnap fleet and require(distributed=True);"
+        " repro: its overhead and a 1 GiB comparison)",
     )
     p.add_argument(
         "--home",
@@ -122,6 +124,18 @@ def _fleet_sections(bench: Bench) -> None:
     section_distributed(bench)
 
 
+def _only(args: argparse.Namespace, bench: Bench) -> None:
+    """The sections --numerics-only and --only ask for, alone."""
+    if args.numerics_only:
+        print("bench: numerics battery ...", file=sys.stderr)
+        section_numerics(bench, args.numerics_python)
+    if args.only == "fleet":
+        _fleet_sections(bench)
+    if args.only == "repro":
+        print("bench: repro overhead and a 1 GiB comparison ...", file=sys.stderr)
+        section_repro(bench)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every section and print the table (and JSON with --json)."""
     args = parse_args(argv)
@@ -140,12 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         info = _machine()
         bench.report.data["machine"] = info
         bench.report.put("bench", "envsnap", how)
-        if args.numerics_only or args.only == "fleet":
-            if args.numerics_only:
-                print("bench: numerics battery ...", file=sys.stderr)
-                section_numerics(bench, args.numerics_python)
-            if args.only == "fleet":
-                _fleet_sections(bench)
+        if args.numerics_only or args.only:
+            _only(args, bench)
             print(bench.report.table(), file=out)
             if args.json:
                 print(json.dumps(bench.report.as_json(), indent=2, sort_keys=True))
@@ -163,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bench: numerics battery ...", file=sys.stderr)
         section_numerics(bench, args.numerics_python)
         _fleet_sections(bench)
+        print("bench: repro overhead and a 1 GiB comparison ...", file=sys.stderr)
+        section_repro(bench)
         before_docker = time.perf_counter() - started
         bench.report.put("bench", "sections_before_docker_s", round(before_docker, 1))
         if args.docker:

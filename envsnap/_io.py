@@ -27,6 +27,7 @@ __all__ = [
     "read_bytes_bounded",
     "read_text",
     "refuse_link",
+    "untrusted_folder",
     "write_atomic",
 ]
 
@@ -292,6 +293,43 @@ def cache_home() -> Path:
     if os.environ.get("ENVSNAP_CACHE_DIR"):
         return Path(os.environ["ENVSNAP_CACHE_DIR"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envsnap"
+
+
+def untrusted_folder(folder: Path) -> str | None:
+    """Why files found under the cache folder *folder* may have been put there by another
+    user, or None when only this user (or root) could have: then its entries may be used
+    without hashing them again.
+
+    *folder* and every folder between it and the cache home must belong to this user and be
+    writable by no one else (a missing one is fine: `private_dir` makes it 0700). The cache
+    home's own parents may also belong to root, and may be writable by others when sticky
+    (``/tmp``), where no one can rename another user's folder.
+    """
+    import stat
+
+    uid = os.getuid()
+    home = cache_home()
+    node = Path(folder).absolute()
+    while True:
+        ours = node == home or home in node.parents
+        try:
+            st = node.lstat() if ours and node != home else node.stat()
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            return f"{node}: cannot be read ({exc.strerror})"
+        if st is not None:
+            if ours and not stat.S_ISDIR(st.st_mode):
+                return f"{node} is not a folder"
+            owners = (uid,) if ours else (uid, 0)
+            if st.st_uid not in owners:
+                return f"{node} belongs to another user (uid {st.st_uid})"
+            shared = st.st_mode & 0o022 and (ours or not st.st_mode & stat.S_ISVTX)
+            if shared:
+                return f"{node} is writable by others (mode {stat.S_IMODE(st.st_mode):04o})"
+        if node.parent == node:
+            return None
+        node = node.parent
 
 
 def cache_key(data: bytes) -> str:

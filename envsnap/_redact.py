@@ -18,6 +18,8 @@ here, the one place that knows how, and nothing else in envsnap takes a URL's us
 - `request`: the URL to send without its userinfo, and the credentials for a header.
 - `locate`: the host, port and path of a URL or git remote (None for a folder on this machine),
   for callers that ask where a remote is rather than what it says.
+- `command_line`: a command's arguments as they may be recorded: each through `text`, and the
+  value of an option named like a credential (``--key=…``, ``--token …``) withheld.
 - `envvar`: an allow-listed variable keeps its value only when the value has the shape that
   variable takes (a number, ``:4096:8``, a list of known flags...); otherwise `WITHHELD`.
 
@@ -38,6 +40,7 @@ __all__ = [
     "SAFE_QUERY",
     "WITHHELD",
     "Location",
+    "command_line",
     "envvar",
     "locate",
     "request",
@@ -365,3 +368,36 @@ def envvar(name: str, value: str) -> tuple[str, bool]:
     if shaped(name, value):
         return value, False
     return WITHHELD, True
+
+
+# An option whose name holds one of these words carries a credential: its value is withheld.
+_SECRET_WORDS = frozenset(
+    {"token", "secret", "password", "passwd", "pass", "key", "apikey", "auth", "credential",
+     "credentials"}
+)  # fmt: skip
+
+
+def _secret_option(arg: str) -> bool:
+    name = arg.lstrip("-").partition("=")[0].lower()
+    return arg.startswith("-") and bool(_SECRET_WORDS & set(re.split(r"[-_.]", name)))
+
+
+def command_line(argv: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """*argv* as it may be recorded: each argument through `text` (URLs, ``user:token@``,
+    ``password=…`` and control characters), and the value of an option named like a credential
+    (``--api-key=…``, ``--token VALUE``) withheld."""
+    out: list[str] = []
+    after_secret = False
+    for arg in argv:
+        if after_secret and not arg.startswith("-"):
+            out.append(WITHHELD)
+            after_secret = False
+            continue
+        after_secret = False
+        if _secret_option(arg):
+            name, eq, _ = arg.partition("=")
+            out.append(text(name) + eq + (WITHHELD if eq else ""))
+            after_secret = not eq
+            continue
+        out.append(text(arg))
+    return tuple(out)

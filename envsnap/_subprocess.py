@@ -17,21 +17,31 @@ every other module from starting a process itself:
   reaches it only when `envsnap._envvars.ALLOWLIST` names the variable and its value has that
   variable's shape (`envsnap._redact.shaped`). ``PYTHONPATH`` or ``LD_PRELOAD`` from a
   capture never does.
+- `stream` runs a long job of the user's (`envsnap repro`): an argument list, no shell, a bare
+  program name looked up like `which` (never in the current folder), its own process group so
+  that a time-out or an interrupt leaves no child of it running, and its output into a log.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ._record import Record, record
 
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
+if TYPE_CHECKING:
+    import subprocess
+    from typing import IO
+
 __all__ = [
     "Completed",
+    "Streamed",
     "accepted",
     "capture_env",
+    "changed_env",
     "git",
     "git_bytes",
     "interpreter",
@@ -39,6 +49,7 @@ __all__ = [
     "run",
     "run_bytes",
     "run_untrusted",
+    "stream",
     "which",
 ]
 
@@ -109,14 +120,16 @@ def run_bytes(
 # --- programs found by name -------------------------------------------------------------------
 
 
-def which(name: str) -> str | None:
-    """The executable *name* in an absolute folder of ``PATH``, or None.
+def which(name: str, *, path: str | None = None) -> str | None:
+    """The executable *name* in an absolute folder of *path* (default ``PATH``), or None.
 
     `shutil.which` would also look in the current folder for an empty or relative ``PATH``
     entry (and imports bz2 and lzma on every check); a capture unpacked here must not be able
     to shadow ``nvcc`` or ``python3``.
     """
-    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+    if path is None:
+        path = os.environ.get("PATH", os.defpath)
+    for folder in path.split(os.pathsep):
         if not Path(folder).is_absolute():
             continue
         candidate = Path(folder, name)
@@ -173,16 +186,21 @@ def capture_env(changes: Mapping[str, str | None]) -> tuple[dict[str, str], tupl
     A change (a value, or None to unset) is applied only when it is `accepted`; every other one
     is refused and named, never applied.
     """
-    env = dict(os.environ)
-    refused: list[str] = []
+    refused = tuple(sorted(n for n, v in changes.items() if not accepted(n, v)))
+    kept = {n: v for n, v in changes.items() if n not in refused}
+    return changed_env(os.environ, kept), refused
+
+
+def changed_env(base: Mapping[str, str], changes: Mapping[str, str | None]) -> dict[str, str]:
+    """*base* with *changes* applied: a value sets the variable, None removes it. The caller
+    vouches for *changes* (envsnap's own candidates); a capture's go through `capture_env`."""
+    out = dict(base)
     for name, value in changes.items():
-        if not accepted(name, value):
-            refused.append(name)
-        elif value is None:
-            env.pop(name, None)
+        if value is None:
+            out.pop(name, None)
         else:
-            env[name] = value
-    return env, tuple(sorted(refused))
+            out[name] = value
+    return out
 
 
 def run_untrusted(
@@ -392,6 +410,127 @@ def _include_path(raw: str, config: Path) -> Path:
     if value.startswith("~"):
         return Path(value).expanduser()
     return config.parent / value
+
+
+# --- a long job of the user's -----------------------------------------------------------------
+
+
+@record
+class Streamed(Record):
+    """What `stream` saw: the exit status (None: could not start, or killed by the time limit),
+    the last lines of output, and the wall time."""
+
+    args: tuple[str, ...]
+    returncode: int | None
+    tail: tuple[str, ...]
+    seconds: float
+    timed_out: bool = False
+    error: str = ""  # why it could not start
+
+
+def stream(
+    args: Sequence[str],
+    *,
+    log: str,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    timeout: float | None = None,
+    tick: Callable[[float], None] | None = None,
+    echo: Callable[[str], None] | None = None,
+    keep: int = 20,
+) -> Streamed:
+    """Run *args* (a job that may take hours) with stdout and stderr into the file *log*.
+
+    A bare program name is looked up in the absolute folders of *env*'s ``PATH`` (`which`),
+    never in *cwd*; a name with a slash is a path, relative to *cwd*. *tick* is called with the
+    elapsed seconds about twice a second (live progress); *echo*, when given, receives each
+    line of output as it comes (decoded, undecodable bytes replaced). The job runs in its own
+    process group: on a time-out or an interrupt the whole group is killed, so no child of the
+    job outlives it. The last *keep* lines are read back from *log*.
+    """
+    import subprocess
+    import threading
+    import time
+
+    args = list(args)
+    program = args[0] if args else ""
+    if program and os.sep not in program:
+        search = (env if env is not None else os.environ).get("PATH", os.defpath)
+        found = which(program, path=search)
+        if found is None:
+            return Streamed(tuple(args), None, (), 0.0, error="not found on PATH")
+        program = found
+    start = time.monotonic()
+    with open(log, "wb") as out:
+        try:
+            proc = subprocess.Popen(
+                args,
+                executable=program,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if echo else out,
+                stderr=subprocess.STDOUT,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except (OSError, ValueError) as exc:
+            why = getattr(exc, "strerror", None) or str(exc)
+            return Streamed(tuple(args), None, (), 0.0, error=why)
+        reader = None
+        if echo is not None and proc.stdout is not None:
+            reader = threading.Thread(target=_copy, args=(proc.stdout, out, echo), daemon=True)
+            reader.start()
+        timed_out = False
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=0.5)
+                    break
+                except subprocess.TimeoutExpired:
+                    elapsed = time.monotonic() - start
+                    if timeout is not None and elapsed >= timeout:
+                        timed_out = True
+                        _kill_group(proc)
+                        break
+                    if tick is not None:
+                        tick(elapsed)
+        except BaseException:  # KeyboardInterrupt: nothing of the job may keep running
+            _kill_group(proc)
+            raise
+        finally:
+            if reader is not None:
+                reader.join(timeout=5)
+    seconds = time.monotonic() - start
+    code = None if timed_out else proc.returncode
+    return Streamed(tuple(args), code, _tail(log, keep), seconds, timed_out=timed_out)
+
+
+def _copy(pipe: IO[bytes], out: IO[bytes], echo: Callable[[str], None]) -> None:
+    for line in iter(pipe.readline, b""):
+        out.write(line)
+        echo(line.decode("utf-8", "replace").rstrip("\r\n"))
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill *proc*'s process group (started in a session of its own) and reap it."""
+    import contextlib
+    import signal
+
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _tail(path: str, keep: int) -> tuple[str, ...]:
+    """The last *keep* lines of the job's log at *path* (read from its last 64 KiB)."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - 65536))
+        data = fh.read()
+    lines = data.decode("utf-8", "replace").splitlines()
+    if size > 65536 and lines:
+        lines = lines[1:]  # the first one is cut
+    return tuple(lines[-keep:])
 
 
 # --- pip for this interpreter -----------------------------------------------------------------

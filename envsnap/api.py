@@ -9,10 +9,13 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .findings import Report
     from .model import Snapshot
+    from .repro import ReproResult
 
-__all__ = ["DEFAULT_DIR", "capture", "check", "diff", "rebuild", "require"]
+__all__ = ["DEFAULT_DIR", "capture", "check", "diff", "rebuild", "repro", "require"]
 
 from ._defaults import DEFAULT_DIR
 
@@ -92,3 +95,46 @@ def rebuild(directory: str | os.PathLike[str] = DEFAULT_DIR, **options: Any) -> 
     from .rebuild import rebuild as _rebuild
 
     return _rebuild(directory, **options)
+
+
+def repro(
+    command: Sequence[str],
+    *,
+    runs: int | None = None,
+    outputs: Sequence[str] = (),
+    explain: bool = False,
+    venv: str | os.PathLike[str] | None = None,
+    image: str | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+    capture: str | os.PathLike[str] | None = None,
+    record: bool = True,
+    timeout: float | None = None,
+    keep: bool = False,
+    quiet: bool = True,
+) -> ReproResult:
+    """Run *command* (an argv) *runs* times (default 2) in scratch copies of *workdir* (default:
+    the working directory) and compare what it made: the *outputs* (files, folders or globs
+    inside *workdir*), else every file a run created or changed.
+
+    With *explain*, runs that differ are re-run under candidate settings to find the one that
+    makes them agree. With *venv* (a venv folder or interpreter) or *image* (a Docker image),
+    one run here is compared with one run there. The verdict is written to repro.toml in the
+    capture folder *capture* (default ./envsnap-capture when it exists) unless *record* is
+    False. Raises `InputError` for bad input and `RunFailed` when a run fails.
+    """
+    from .repro import Options, run
+
+    opts = Options(
+        command=tuple(command),
+        runs=runs,
+        outputs=tuple(outputs),
+        explain=explain,
+        venv=str(venv or ""),
+        image=image or "",
+        workdir=str(workdir or ""),
+        capture=("" if not record else (str(capture) if capture is not None else None)),
+        timeout=timeout,
+        keep=keep,
+        quiet=quiet,
+    )
+    return run(opts)

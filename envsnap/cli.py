@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 # verb -> module under envsnap.commands; each module defines register(subparsers) and run(args).
-COMMANDS = ("capture", "check", "diff", "rebuild", "report", "log", "fleet")
+COMMANDS = ("capture", "check", "diff", "rebuild", "report", "log", "fleet", "repro")
 FAST = ("capture", "check")  # these also define OPTIONS and POSITIONAL for fast_parse
 
 # The commands are listed once, by argparse from each sub-parser's help.
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except EnvsnapError as exc:
-        return _fail(exc.message, exc.hint, exc.exit_code)
+        return _fail(exc.message, exc.hint, exc.exit_code, exc.details)
     except KeyboardInterrupt:
         print("envsnap: interrupted", file=sys.stderr)
         return 130
@@ -102,11 +102,14 @@ def _describe(exc: Exception) -> str:
     return f"unexpected {type(exc).__name__}: {exc}"
 
 
-def _fail(message: str, hint: str | None, code: int) -> int:
-    """Print *message* (and *hint*) as one redacted, escaped line each on stderr; return *code*."""
+def _fail(message: str, hint: str | None, code: int, details: tuple[str, ...] = ()) -> int:
+    """Print *message*, its *details* and *hint* on stderr, each line redacted and escaped
+    (data never makes a line of its own); return *code*."""
     from ._redact import text
 
     print(f"envsnap: error: {text(message)}", file=sys.stderr)
+    for line in details:
+        print(f"  {text(line)}", file=sys.stderr)
     if hint:
         print(f"  hint: {text(hint)}", file=sys.stderr)
     return code

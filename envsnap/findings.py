@@ -25,6 +25,7 @@ CATEGORIES = (
     "numerics",
     "hardware",
     "fleet",  # between the nodes of a job (envsnap.fleet): missing, duplicate, unreadable reports
+    "repro",  # the recorded verdict of `envsnap repro` (repro.toml) and the capture it ran under
 )
 
 

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fakes.nvml",
     "tests.fakes.sitepackages",
     "tests.fakes.docker",
+    "tests.fakes.venvs",
     "tests.fakes.clustervenv",
     "tests.fakes.trackers",
 ]

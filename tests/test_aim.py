@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.publish import write_repro
 from tests.fakes.trackers import (
     FILES,
     expected_facts,
@@ -80,6 +81,36 @@ def test_a_scripts_own_run_gets_params_and_texts(
         " and run.hparams.lr == 0.1"
     )
     assert _runs(repo, query) == [run_hash]
+
+
+def test_the_repro_verdict_is_a_param_and_its_file_a_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A capture whose repro.toml was recorded with its lock: ``run.envsnap.repro`` and
+    ``repro_summary`` are params that Aim's queries select on, repro.toml one of the texts."""
+    from aim import Repo
+    from aim.storage.context import Context
+
+    tracker_env(tmp_path, monkeypatch)
+    cap = two_captures(tmp_path)["a"]
+    line = "reproducible: 2 runs, 1 output, 4 tensors bit-identical"
+    write_repro(cap, reproducible=True, summary=line)
+    repo = tmp_path / "aim"
+    run_hash = run_script(
+        f"""
+        import aim, envsnap.aim
+        run = aim.Run(repo={str(repo)!r}, experiment="train", system_tracking_interval=None)
+        result = envsnap.aim.log_capture({str(cap)!r}, run)
+        print(result.run_id)
+        run.close()
+        """,
+        tmp_path,
+    )
+    assert _runs(repo, "run.envsnap.repro == True") == [run_hash]
+    run: Any = Repo.from_path(str(repo)).get_run(run_hash)
+    assert run["envsnap"]["repro_summary"] == line
+    texts = run.get_text_sequence("envsnap/repro.toml", Context({}))
+    assert texts.values.last_value().data == (cap / "repro.toml").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow  # a dozen Aim starts (seconds each)

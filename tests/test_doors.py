@@ -33,17 +33,29 @@ READS_ALLOWED = {
     "numerics/runner.py": "envsnap's own battery script and the JSON it prints",
     "formats/_parsecache.py": "entries of envsnap's parse cache, keyed by what the door read",
     "formats/condalock.py": "JSON scalars of the YAML subset, in text the in door read",
-    "rebuild/wheelcache.py": "entries of envsnap's wheel cache",
     "rebuild/toolwheels.py": "envsnap's own installed files, packed into the tool wheels",
+    "rebuild/builddeps.py": "a project's pyproject.toml, as text the in door read (bounded)",
+    "rebuild/venv.py": "the venv it builds in its own temporary folder (its scripts, its marker)",
+    "_subprocess.py": "the tail of the log that `stream` wrote for a job (in repro's scratch)",
+    "repro/boot.py": "runs inside the job's interpreter: the settings JSON on its command line",
+    "repro/compare/": "the job's outputs in repro's scratch copies, each read with its own bounds",
+    "repro/scratch.py": "the user's working directory, hashed and copied into repro's scratch",
 }
 # module (or unit/) -> why what it writes or removes is its own (a cache, a scratch folder)
 WRITES_ALLOWED = {
     "rebuild/context.py": "inside a build context it made or emptied (a link refused first)",
     "rebuild/wheelhouse.py": "envsnap's download cache and the context's wheel folders",
-    "rebuild/wheelcache.py": "envsnap's wheel cache (its own 0700 folders)",
-    "rebuild/hostwheels.py": "wheels built into the context's folders",
+    "rebuild/builddeps.py": "build requirements' wheels into the context's local layer folder",
+    "rebuild/sources.py": "source trees inside a build context it writes (a trusted folder's)",
+    "rebuild/venv.py": "the venv it builds in its own temporary folder, then renames into place",
     "rebuild/toolwheels.py": "envsnap's tool-wheel cache and the context's tool/ folder",
     "rebuild/__init__.py": "removes the temporary build context it made",
+    "_subprocess.py": "the log of a job that `stream` runs, at a path in its caller's scratch",
+    "repro/flow.py": "removes the scratch folder it made (tempfile.mkdtemp)",
+    "repro/runs.py": "removes a run's scratch copy once its outputs are compared",
+    "repro/places.py": "the log of a run in an image, in that run's scratch folder",
+    "repro/scratch.py": "the working directory's copies, inside repro's scratch folder",
+    "repro/compare/": "unpacked .npz members and converted checkpoints, in repro's scratch",
 }
 
 _READ_MODULES = {"tomllib", "tomli", "json", "yaml", "pickle", "marshal", "mmap"}

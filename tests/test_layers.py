@@ -52,6 +52,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "commands": frozenset(
         {
             "api",
+            "repro",
             "mlflow",
             "wandb",
             "aim",
@@ -71,7 +72,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     "wandb": frozenset({"trackers"}),
     "aim": frozenset({"trackers"}),
     "trackers": frozenset({"publish", "formats", "model"}),
-    "api": frozenset({"rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}),
+    "api": frozenset(
+        {"repro", "rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}
+    ),
+    # run the user's job, compare its outputs; explain with the numerics remedies and knowledge,
+    # across environments through the engine (images) and the numerics battery's facts
+    "repro": frozenset({"numerics", "engine", "probes", "knowledge", "formats"}),
     "publish": frozenset({"checks", "knowledge", "formats", "findings", "model"}),
     # a node's check is `check`'s own (checks.check_snapshot): the fleet probes nothing itself
     "fleet": frozenset({"checks", "findings", "formats", "model"}),

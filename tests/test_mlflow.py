@@ -18,7 +18,7 @@ from envsnap.formats.project import ProjectState
 from envsnap.model import Snapshot
 from tests.fakes import samples
 from tests.fakes.imports import loaded
-from tests.fakes.publish import NUMERICS, gpu_snapshot
+from tests.fakes.publish import NUMERICS, gpu_snapshot, write_repro
 from tests.fakes.trackers import (
     EchoServer,
     expected_facts,
@@ -102,6 +102,33 @@ def test_log_capture_sets_searchable_tags_and_downloadable_artifacts(
     out = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, dst_path=str(tmp_path)))
     assert (out / "envsnap" / "pylock.toml").read_bytes() == (cap / "pylock.toml").read_bytes()
     assert (out / "envsnap" / "numerics.toml").read_bytes() == (cap / "numerics.toml").read_bytes()
+
+
+def test_the_repro_verdict_is_a_tag_and_its_file_an_artifact(
+    tracking: dict[str, str], tmp_path: Path
+) -> None:
+    """The verdict `envsnap repro` recorded with this capture's lock: tags ``envsnap.repro`` and
+    ``envsnap.repro_summary`` as MLflow stores them, repro.toml among the artifacts."""
+    from envsnap.mlflow import download_capture, log_capture, tags
+
+    cap = capture(tmp_path / "cap", Snapshot(environment=samples.cpu_env()))
+    assert "envsnap.repro" not in tags(cap)
+    write_repro(cap, reproducible=False, summary="not reproducible: model.pt \x1b[2J4 of 4")
+    result = log_capture(cap)
+    assert "repro.toml" in result.files
+    stored = mlflow.MlflowClient().get_run(result.run_id).data.tags
+    assert stored["envsnap.repro"] == "false"
+    assert stored["envsnap.repro_summary"] == "not reproducible: model.pt \\x1b[2J4 of 4"
+    found = mlflow.search_runs(
+        experiment_ids=[tracking["MLFLOW_EXPERIMENT_ID"]],
+        filter_string="tags.`envsnap.repro` = 'false'",
+        output_format="list",
+    )
+    assert [r.info.run_id for r in found] == [result.run_id]
+    back = download_capture(result.run_id, tmp_path / "back")
+    assert (back / "repro.toml").read_bytes() == (cap / "repro.toml").read_bytes()
+    write_repro(cap, lock_digest="sha256:" + "0" * 64)  # recorded with another environment
+    assert "envsnap.repro" not in tags(cap)
 
 
 def test_every_fact_and_package_is_a_tag(tracking: dict[str, str], tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from envsnap.trackers.common import failure, restore
 from envsnap.trackers.view import FACTS, MAX_VALUE, as_text, view
 from tests.fakes import samples, snapshots
 from tests.fakes.imports import loaded
-from tests.fakes.publish import gpu_snapshot
+from tests.fakes.publish import gpu_snapshot, write_repro
 from tests.fakes.trackers import expected_facts, expected_packages, two_captures
 
 # The view's key list is a contract: trackers' saved searches and dashboards use these names.
@@ -64,7 +64,7 @@ OLD_MLFLOW_TAGS = {
 
 
 class Verdict:
-    """What issue 20's repro.toml reader returns for ``[verdict]`` (any object with these)."""
+    """A verdict given by the caller (any object with these, as `ReproRecord` has)."""
 
     def __init__(self, reproducible: bool, summary: str) -> None:
         self.reproducible = reproducible
@@ -104,6 +104,29 @@ def test_the_repro_verdict_has_its_slot(tmp_path: Path) -> None:
     assert mlflow_integration._tags(seen)["envsnap.repro"] == "true"
     assert wandb_integration.config(seen)["envsnap/repro_summary"] == line
     assert aim_integration.params(seen)["repro"] is True
+
+
+def test_the_recorded_verdict_fills_the_slot_and_its_file_is_attached(tmp_path: Path) -> None:
+    """repro.toml, read by the in door with the rest of the capture: its verdict when it was
+    recorded with this capture's lock, nothing when with another (another environment's
+    verdict says nothing of this one); the file is attached either way."""
+    cap = two_captures(tmp_path)["a"]
+    line = "not reproducible: model.safetensors 12 of 14 tensors differ (max 4 ulps)"
+    write_repro(cap, reproducible=False, summary=line)
+    seen = view(cap)
+    assert (seen.facts["repro"], seen.facts["repro_summary"]) == (False, line)
+    assert list(seen.files)[-1] == "repro.toml"
+    assert seen.files["repro.toml"] == (cap / "repro.toml").read_text(encoding="utf-8")
+    assert mlflow_integration._tags(seen)["envsnap.repro"] == "false"
+    assert wandb_integration.config(seen)["envsnap/repro"] is False
+    assert aim_integration.params(seen)["repro_summary"] == line
+    write_repro(cap, lock_digest="sha256:" + "0" * 64)
+    other = view(cap)
+    assert "repro" not in other.facts and "repro_summary" not in other.facts
+    assert "repro.toml" in other.files
+    (cap / "repro.toml").write_text("version = 1\n")  # the in door names the file and field
+    with pytest.raises(InputError, match=r"repro\.toml: verdict: missing"):
+        view(cap)
 
 
 def test_a_capture_without_gpu_git_or_numerics_leaves_those_out(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.fakes.publish import write_repro
 from tests.fakes.trackers import (
     FILES,
     EchoServer,
@@ -112,6 +113,31 @@ def test_cli_log_and_diff_of_two_offline_runs(
     assert match and match.group(2) == "trainrun1" and match.group(3).endswith("-trainrun1")
     again = cli("diff", "--wandb", "trainrun1", id_b, cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_the_repro_verdict_goes_with_the_run(
+    cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A capture whose repro.toml was recorded with its lock: the run's config and summary hold
+    ``envsnap/repro`` and ``envsnap/repro_summary``, and repro.toml is in the artifact."""
+    _offline(tmp_path, monkeypatch)
+    cap = two_captures(tmp_path)["a"]
+    line = "not reproducible: model.safetensors 12 of 14 tensors differ (max 4 ulps)"
+    write_repro(cap, reproducible=False, summary=line)
+    done = cli("log", str(cap), "--wandb", "--project", "demo", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    logged = re.match(r"^logged \S+ to W&B run \S+ in (\S+): 6 files, 18 facts, ", done.stdout)
+    assert logged, done.stdout
+    folder = tmp_path / logged.group(1)
+    held = wandb_run(folder)
+    for where in ("config", "summary"):
+        assert held[where]["envsnap/repro"] is False
+        assert held[where]["envsnap/repro_summary"] == line
+    (artifact,) = held["artifacts"]
+    assert artifact["files"] == sorted([*FILES, "repro.toml"])
+    assert artifact["metadata"]["repro"] is False
+    saved = folder / "files" / "envsnap" / "repro.toml"
+    assert saved.read_bytes() == (cap / "repro.toml").read_bytes()
 
 
 def test_bad_runs_are_one_line(cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

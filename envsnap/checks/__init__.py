@@ -80,6 +80,12 @@ def check_snapshot(
     recorded = load(directory)
     current = capture(python, lock=False)
     report = run(recorded, current)
+    if os.path.lexists(Path(directory) / "repro.toml"):  # a link is refused (a warning)
+        from .repro import findings as repro_findings
+
+        report = Report(
+            tuple(sorted({*report.findings, *repro_findings(directory)}, key=Finding.sort_key))
+        )
     if numerics:
         from envsnap import numerics as _numerics
 

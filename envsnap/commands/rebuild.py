@@ -13,29 +13,37 @@ HELP = """\
 Turn the capture in DIR (default ./envsnap-capture) into a Docker image, or with --venv into a
 virtualenv.
 
-The build context holds a Dockerfile, the capture and whatever the lock needs that no index
-serves (local directories, editables and VCS commits built into wheels on this machine, each
-only when named with --build-on-host: building runs the project's code here). The
-base image is the smallest that reproduces the capture: python:<X.Y.Z>-slim-<codename> for CPU
-and pip-wheel CUDA, nvidia/cuda for a system CUDA toolkit, micromamba for conda. Packages are
-installed exactly as locked (hashes, no resolution) in layers that change least first: heavy
-ones (torch, nvidia-*, tensorflow, jax), then wheels of 4 MiB or more (numpy, scipy...), then
-the small packages, then wheels built here; changing one small package reuses the big layers.
+The build is hermetic: every locked file is fetched here (where pip already reaches its index),
+checked against the lock's sha256 and put into the build context, and the build runs with no
+network. Nothing is built on this machine: local folders, VCS commits and sdists go into the
+context as sources, with their build requirements' wheels, and are built in the isolated build.
+A local folder is used only when it is the capture's own project (a git work tree here whose
+HEAD is the commit in DIR/project.toml) or named with --build-on-host; each one used is said
+with its path. The base image is the smallest that reproduces the capture:
+python:<X.Y.Z>-slim-<codename> for CPU and pip-wheel CUDA, nvidia/cuda for a system CUDA
+toolkit, micromamba for conda. Packages are installed exactly as locked (hashes, no
+resolution) in layers that change least first: heavy ones (torch, nvidia-*, tensorflow, jax),
+then wheels of 4 MiB or more (numpy, scipy...), then the small packages, then the ones built
+from source; changing one small package reuses the big layers.
 The image is recorded in DIR/image.toml; the next rebuild pins the base image by the registry
 digest recorded there (FROM name:tag@sha256:…), because tags move and vanish. A base built
 locally has no registry digest and is not pinned (the Dockerfile's header says so).
 
   --no-build              render only: print the Dockerfile, or write it all to --context OUT
-  --wheelhouse            fetch every locked file here; the build needs no network (locked
-                          sdists are built into wheels here, so no build backend is needed)
+  --fetch-in-build        let pip in the build download the locked files from their indexes
+                          (a small context; the build needs the network and, behind a proxy
+                          whose CA only this machine trusts, --ca-cert FILE)
   --no-pin                ignore DIR/image.toml: FROM the base image's tag, not its digest
   --no-cache              run every step again (the daemon's build cache is not used)
-  --ca-cert FILE          CA for pip inside the build (proxies); never left in the image
+  --ca-cert FILE          a CA to trust for downloads, here and in the build (proxies); never
+                          left in the image
   --push REF              push the image to REF ([registry[:port]/]name[:tag]) and record the
                           registry's digest in DIR/image.toml (pull it as name@sha256:…);
                           credentials come from the Docker client config, as for `docker push`
-  --build-on-host NAME    build the local folder or VCS package NAME on this machine (runs its
-                          build code here; the folder must exist outside DIR); repeatable
+  --build-on-host NAME    use the local folder (or local git repository) of package NAME: it
+                          is copied into the context (with --venv: built here, which runs its
+                          code here; also needed there for VCS commits and sdists on this
+                          machine); the folder must be outside DIR; repeatable
   --allow-missing         build without the packages the lock cannot install (an offline
                           capture's unhashed ones): listed in the image's io.envsnap.missing
                           label; without it rebuild refuses such a lock
@@ -58,7 +66,16 @@ def register(sub: Any) -> None:
     p.add_argument("-t", "--tag", metavar="TAG", help="tag for the built image")
     p.add_argument("--context", metavar="OUT", help="write the build context here (kept)")
     p.add_argument("--no-build", action="store_true", help="render the context, do not build")
-    p.add_argument("--wheelhouse", action="store_true", help="hermetic: all files in the context")
+    p.add_argument(
+        "--fetch-in-build",
+        action="store_true",
+        help="pip in the build downloads the locked files (needs the network there)",
+    )
+    p.add_argument(
+        "--wheelhouse",
+        action="store_true",
+        help="every locked file fetched here (the default; kept for scripts)",
+    )
     p.add_argument("--base-image", metavar="IMAGE", help="override the chosen base image")
     p.add_argument(
         "--no-pin",
@@ -85,7 +102,7 @@ def register(sub: Any) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="allow building this folder/VCS package on this machine (runs its code)",
+        help="use this package's local folder (with --venv: build it here, running its code)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON result")
     p.add_argument("-v", "--verbose", action="store_true", help="show each build step's output")
@@ -104,6 +121,9 @@ def run(args: SimpleNamespace) -> int:
             raise InputError(f"{flag}: only meaningful for an image (not with --venv)")
     if args.no_cache and args.no_build:
         raise InputError("--no-cache: only meaningful when building (not with --no-build)")
+    if args.fetch_in_build and (args.wheelhouse or args.venv):
+        other = "--wheelhouse" if args.wheelhouse else "--venv"
+        raise InputError(f"--fetch-in-build: not with {other}")
 
     from .._redact import text  # names, reasons and build output come from others
 
@@ -120,7 +140,7 @@ def run(args: SimpleNamespace) -> int:
         tag=args.tag,
         context=args.context,
         build=not args.no_build,
-        wheelhouse=args.wheelhouse,
+        wheelhouse=not args.fetch_in_build,
         base_image=args.base_image,
         ca_cert=args.ca_cert,
         venv=args.venv,

@@ -1,4 +1,4 @@
-"""The Docker Engine API adapter: build a context with the classic builder, push the image.
+"""The Docker Engine API adapter: build a context with the classic builder, run a container.
 
 The `docker` SDK is an optional extra (``envsnap-ml[docker]``), imported only when a build starts.
 Builds use host networking and never pull: base images are the daemon's own (see ``images/``).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,10 @@ class DockerEngine:
             self._api.close()
             self._api = None
 
+    def ready(self) -> None:
+        """Connect to the daemon now; `EnvsnapError` (exit 2) when it cannot be reached."""
+        self.api()
+
     def api(self) -> Any:
         """The low-level `docker.APIClient`; `EnvsnapError` (exit 2) when it cannot connect."""
         if self._api is not None:
@@ -131,12 +135,15 @@ class DockerEngine:
         tag: str | None,
         verbose: bool = False,
         no_cache: bool = False,
+        network: bool = True,
     ) -> Iterator[BuildEvent]:
         """Build *context_dir* (its Dockerfile) and yield events, ending with `Done`.
 
         Steps, cache hits and `Done` are always yielded; `Output` lines only when *verbose*
         (the last lines are kept either way for the `StepFailed` error of a failing step).
-        *no_cache* runs every step again, as `docker build --no-cache` does.
+        *no_cache* runs every step again, as `docker build --no-cache` does. The steps run
+        with the host's network (a proxy on loopback works), or with none when not *network*
+        (``docker build --network none``).
         """
         api = self.api()
         import docker
@@ -149,7 +156,7 @@ class DockerEngine:
                 rm=True,
                 forcerm=True,
                 decode=True,
-                network_mode="host",
+                network_mode="host" if network else "none",
                 pull=False,
                 nocache=no_cache,
             )
@@ -210,3 +217,62 @@ class DockerEngine:
         except docker.errors.APIError as exc:
             message = text(str(exc.explanation or exc), most=500)
             raise PushFailed(f"docker push {repository}:{tag} failed: {message}") from None
+
+    def has_image(self, ref: str) -> bool:
+        """True when the daemon holds image *ref*; `EnvsnapError` when it cannot be asked."""
+        import docker
+
+        try:
+            self.api().inspect_image(ref)
+        except docker.errors.ImageNotFound:
+            return False
+        except docker.errors.APIError as exc:
+            raise EnvsnapError(f"{ref}: {text(str(exc.explanation or exc), most=500)}") from None
+        return True
+
+    def run(
+        self,
+        image: str,
+        cmd: Sequence[str],
+        *,
+        mounts: Mapping[str, str] | None = None,
+        read_only: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        network: str = "host",
+        working_dir: str | None = None,
+        user: str | None = None,
+        timeout: float = 600,
+    ) -> tuple[int, str]:
+        """Run *cmd* in a new container of *image*; return its exit code and combined output.
+
+        *mounts* maps host directories to container paths (read-write bind mounts), *read_only*
+        likewise, read-only. The container is removed afterwards, whatever happened; one still
+        running after *timeout* seconds is killed and `TimeoutError` raised.
+        """
+        import requests
+
+        api = self.api()
+        binds = {
+            str(Path(h).resolve()): {"bind": c, "mode": mode}
+            for table, mode in ((mounts or {}, "rw"), (read_only or {}, "ro"))
+            for h, c in table.items()
+        }
+        container = api.create_container(
+            image,
+            command=list(cmd),
+            environment=dict(environment or {}),
+            volumes=sorted(b["bind"] for b in binds.values()),
+            working_dir=working_dir,
+            user=user,
+            host_config=api.create_host_config(binds=binds, network_mode=network),
+        )
+        try:
+            api.start(container)
+            try:
+                code = int(api.wait(container, timeout=timeout)["StatusCode"])
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                raise TimeoutError(f"still running after {timeout:g} s") from None
+            output = api.logs(container, stdout=True, stderr=True).decode("utf-8", "replace")
+        finally:
+            api.remove_container(container, force=True)
+        return code, output

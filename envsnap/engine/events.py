@@ -23,6 +23,7 @@ __all__ = [
     "Output",
     "Step",
     "StepFailed",
+    "meaningful",
     "parse_stream",
 ]
 
@@ -83,7 +84,11 @@ BuildEvent = Union[Step, Output, Cached, Done]
 
 
 class StepFailed(BuildError):
-    """A build step failed (exit 1): which step, the daemon's error, and the last output lines."""
+    """A build step failed (exit 1): which step, the daemon's error, and the last output lines.
+
+    The message is one line (the step, shortened, and the error); `details` are the last
+    meaningful lines of output (`meaningful`), which the CLI prints as lines of their own.
+    """
 
     def __init__(self, step: Step | None, error: str, tail: tuple[str, ...]):
         self.step = step
@@ -91,18 +96,52 @@ class StepFailed(BuildError):
         self.tail = tail
         where = "before the first step"
         if step is not None:
-            where = f"step {step.number}/{step.total} ({step.text})"
-        lines = [f"build failed at {where}: {error}"]
-        if tail:
-            lines.append(f"  last {len(tail)} lines of output:")
-            lines.extend(f"    {line}" for line in tail)
+            where = f"step {step.number}/{step.total} ({_short(step.text, STEP_CHARS)})"
+        shown = meaningful(tail)
+        details = (f"last {len(shown)} lines of output:", *(f"  {line}" for line in shown))
         hint = None
         if step is not None and _from_reference(step.text) is not None:
             hint = (
                 "the base image is not on this daemon and no registry answered: build it "
                 "locally (images/ in the envsnap repository) or pass --base-image"
             )
-        super().__init__("\n".join(lines), hint=hint)
+        super().__init__(
+            f"build failed at {where}: {_short_error(error)}",
+            hint=hint,
+            details=details if shown else (),
+        )
+
+
+# How much of a step's instruction the error line shows, and of each output line.
+STEP_CHARS = 100
+LINE_CHARS = 300
+SHOWN_LINES = 10
+# pip's retry warnings say the same thing up to five times before the real error.
+_RETRY = re.compile(r"^WARNING: Retrying \(Retry\(")
+_NONZERO = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re.DOTALL)
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _short_error(error: str) -> str:
+    """The daemon's error, without the whole command it repeats from the step line."""
+    m = _NONZERO.match(error.strip())
+    return f"the command exited with code {m[1]}" if m else _short(error, LINE_CHARS)
+
+
+def meaningful(tail: tuple[str, ...]) -> tuple[str, ...]:
+    """The last lines of a failed step worth reading: of pip's retry warnings only the last
+    (it names the cause), no line twice in a row, each line shortened."""
+    retries = [n for n, line in enumerate(tail) if _RETRY.match(line)]
+    kept: list[str] = []
+    for n, line in enumerate(tail):
+        if (retries and _RETRY.match(line) and n != retries[-1]) or (kept and kept[-1] == line):
+            continue
+        kept.append(line)
+    return tuple(_short(line, LINE_CHARS) for line in kept[-SHOWN_LINES:])
 
 
 def _from_reference(text: str) -> str | None:

@@ -96,6 +96,8 @@ KINDS = (
     ),
     Kind("image.toml", "image", 64 * _KIB, "envsnap.formats.image:parse", "toml"),
     Kind("numerics.toml", "numerics", 1 * _MIB, "envsnap.formats.numerics:parse", "toml"),
+    # written by `envsnap repro` (never by capture): a verdict with each output's digests
+    Kind("repro.toml", "repro", 4 * _MIB, "envsnap.formats.repro:parse", "toml"),
 )
 
 

@@ -28,6 +28,7 @@ from ._read import (
     read,
     text_of,
     toml_table,
+    yaml_value,
 )
 
 TYPE_CHECKING = False  # `typing` is not loaded on the capture path; mypy and ruff read this name
@@ -52,6 +53,7 @@ __all__ = [
     "read",
     "toml_table",
     "write",
+    "yaml_value",
 ]
 
 

@@ -25,7 +25,7 @@ from .._redact import url as redact_url
 from .._text import some
 from ..model import ArtifactFile, ModelError, Package, replace
 from . import simpleapi
-from .pipconfig import PipConfig
+from .pipconfig import PipConfig, ssl_context
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -300,10 +300,7 @@ class _Context:
 
                 cert = self.config.cert
                 try:
-                    if cert and Path(cert).is_dir():
-                        self._ssl = ssl.create_default_context(capath=cert)
-                    else:
-                        self._ssl = ssl.create_default_context(cafile=cert or None)
+                    self._ssl = ssl_context(cert)
                 except (OSError, ssl.SSLError) as exc:
                     self.say(f"cert {cert}: {exc}; using the system certificates")
                     self._ssl = ssl.create_default_context()

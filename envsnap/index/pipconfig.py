@@ -17,7 +17,18 @@ from pathlib import Path
 
 from .._record import Record, record
 
-__all__ = ["DEFAULT_INDEX", "PipConfig", "config_files", "load", "merge_sections"]
+TYPE_CHECKING = False  # keeps `typing` and `ssl` off every capture; mypy reads this name
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = [
+    "DEFAULT_INDEX",
+    "PipConfig",
+    "config_files",
+    "load",
+    "merge_sections",
+    "ssl_context",
+]
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 _KEYS = ("index-url", "extra-index-url", "find-links", "cert", "no-index", "timeout")
@@ -75,6 +86,19 @@ def load(environ: Mapping[str, str] | None = None) -> PipConfig:
         with contextlib.suppress(OSError):
             found.append(_parse_file(Path(path)))
     return merge_sections(found, env)
+
+
+def ssl_context(cert: str | None) -> ssl.SSLContext:
+    """The TLS context pip verifies with: its ``cert`` setting (a bundle file, or a folder of
+    hashed certificates) instead of the system's certificates, or the system's when unset.
+
+    Raises `OSError` or `ssl.SSLError` for a *cert* that cannot be loaded.
+    """
+    import ssl
+
+    if cert and Path(cert).is_dir():
+        return ssl.create_default_context(capath=cert)
+    return ssl.create_default_context(cafile=cert or None)
 
 
 def _parse_file(path: Path) -> dict[str, dict[str, str]]:

@@ -14,7 +14,8 @@ inputs from a fixed seed, runs 3 times in-process (run-to-run determinism) and r
 sha256 of its output bytes, a fixed sample of output values as exact hex floats, and its error
 against a float64-or-better reference on a fixed sample. Bump BATTERY_VERSION whenever a probe's
 inputs, shapes, definition or order change: envsnap imports the constant to say which battery a
-numerics.toml was recorded with.
+numerics.toml was recorded with. The runner puts `_switches.py` before this text
+(`apply_switches`: the settings a remedy asks for).
 """
 
 from __future__ import annotations
@@ -787,19 +788,15 @@ def _import(name: str) -> tuple[Any, dict[str, Any]]:
     return module, {"status": "ok", "import-seconds": round(time.perf_counter() - t, 3)}
 
 
-def _apply(torch: Any, settings: Mapping[str, Any]) -> None:
-    """Apply the settings a remedy asks for before any probe runs."""
-    if torch is None:
-        return
-    if settings.get("torch_threads"):
-        torch.set_num_threads(int(settings["torch_threads"]))
-    if settings.get("tf32") is False:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    if settings.get("deterministic"):
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
+def _apply_switches(settings: Mapping[str, Any]) -> None:
+    """`apply_switches` of _switches.py, which the runner puts before this text; run as a file
+    (bench/), the battery imports it from beside itself."""
+    switches: Any = globals().get("apply_switches")
+    if switches is None:
+        here = os.path.dirname(os.path.abspath(__file__))  # noqa: PTH100, PTH120 - no pathlib
+        sys.path.insert(0, here)
+        switches = __import__("_switches").apply_switches
+    switches(settings)
 
 
 def _frameworks(np: Any, only: set[str] | None, found: dict[str, Any]) -> dict[str, Any]:
@@ -857,7 +854,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         dispatch["numpy"] = numpy_dispatch(np)
         # read before the probes run, as the settings they ran under
         b.run_table("numpy.cpu", NUMPY_PROBES, np, {"blas-threads": _blas_threads(), **_env()})
-    _apply(mods.get("torch"), settings)
+    _apply_switches(settings)
     _run_frameworks(b, np, mods, dispatch)
     # read last: OpenBLAS and OpenMP start their thread pools on first use
     dispatch["threadpools"] = _threadpools()

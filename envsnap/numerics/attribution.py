@@ -8,11 +8,13 @@ for elementwise functions, the framework version for RNG streams.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from envsnap import _redact
 
 from .model import Numerics, ProbeResult
 
-__all__ = ["LABELS", "causes", "relevant_facts"]
+__all__ = ["JOB_FACTS", "LABELS", "causes", "fact_changes", "job_causes", "relevant_facts"]
 
 # A readable name per fact (prefix match on the dotted name); others show as their name.
 LABELS = {
@@ -106,15 +108,45 @@ def _show(value: str) -> str:
     return _redact.text(value, most=80) if value else "unset"
 
 
+def fact_changes(names: Iterable[str], recorded: Numerics, current: Numerics) -> tuple[str, ...]:
+    """``"label: old -> new"`` for each dispatch fact in *names* whose value differs."""
+    out = []
+    for name in names:
+        old, new = recorded.fact(name), current.fact(name)
+        if old != new:
+            label = LABELS.get(name) or _redact.text(name.removeprefix("env."), most=40)
+            out.append(f"{label}: {_show(old)} -> {_show(new)}")
+    return tuple(out)
+
+
+# What can change a whole job's results (not one probe's): every CPU and GPU dispatch fact.
+JOB_FACTS = tuple(
+    dict.fromkeys(
+        (
+            *_BY_CLASS[("numpy", "cpu", "blas")],
+            *_BY_FRAMEWORK[("numpy", "cpu")],
+            *_TORCH_CPU,
+            *_BY_CLASS[("torch", "cuda", "gemm")],
+            *_BY_CLASS[("torch", "cuda", "conv")],
+            "torch.deterministic",
+            "cpu.libc",
+        )
+    )
+)
+
+
+def job_causes(recorded: Numerics, current: Numerics) -> tuple[str, ...]:
+    """The facts of two environments that differ and can change a job's results (`JOB_FACTS`
+    and the environment variables each ran under), as ``"label: old -> new"``."""
+    env = sorted({k for k, _ in (*recorded.dispatch, *current.dispatch) if k.startswith("env.")})
+    return fact_changes((*JOB_FACTS, *env), recorded, current)
+
+
 def causes(
     probe: ProbeResult, recorded: Numerics, current: Numerics, current_probe: ProbeResult
 ) -> tuple[str, ...]:
     """The relevant facts and probe settings that differ, as ``"name: old -> new"``."""
-    out = []
-    for name in relevant_facts(probe):
-        old, new = recorded.fact(name), current.fact(name)
-        if old != new:
-            out.append(f"{LABELS.get(name, name)}: {_show(old)} -> {_show(new)}")
+    out = list(fact_changes(relevant_facts(probe), recorded, current))
     old_settings, new_settings = dict(probe.settings), dict(current_probe.settings)
     for name in sorted(old_settings.keys() | new_settings.keys()):
         old, new = old_settings.get(name, ""), new_settings.get(name, "")

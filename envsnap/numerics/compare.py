@@ -16,7 +16,7 @@ from envsnap._record import Record, record
 from .attribution import causes
 from .model import Numerics, ProbeResult
 
-__all__ = ["ProbeComparison", "compare", "ulps"]
+__all__ = ["ProbeComparison", "compare", "ordered_bits", "ulps"]
 
 # dtype -> (struct float code, struct int code, bits): complex types compare their parts
 _FORMATS = {
@@ -40,6 +40,12 @@ def _ordered(value: float, dtype: str) -> int | None:
             return None
     else:
         return None
+    return ordered_bits(bits, width)
+
+
+def ordered_bits(bits: int, width: int) -> int:
+    """The signed bit pattern *bits* of a *width*-bit float mapped to an integer whose order is
+    the floats' order, so that the distance of two is their distance in ulps."""
     return -(bits & ((1 << (width - 1)) - 1)) if bits < 0 else bits
 
 

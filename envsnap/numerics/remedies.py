@@ -19,7 +19,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Candidate", "Verdict", "candidates", "verify"]
+__all__ = [
+    "DETERMINISTIC",
+    "TF32_OFF",
+    "Candidate",
+    "Verdict",
+    "candidates",
+    "combine",
+    "fact_candidates",
+    "torch_threads",
+    "variable",
+    "verify",
+]
 
 _TF32 = ("matmul-tf32", "cudnn-tf32")
 _THREAD_VARS = {"openblas": "OPENBLAS_NUM_THREADS", "mkl": "MKL_NUM_THREADS"}
@@ -61,9 +72,26 @@ def candidates(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> 
     return list(unique.values())
 
 
-def _numpy(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list[Candidate]:
-    if comp.recorded.framework != "numpy":
-        return []
+def variable(var: str, value: str | None) -> Candidate:
+    """Set environment variable *var* to *value* (None: unset it)."""
+    return Candidate(f"{var}={value}" if value else f"unset {var}", ((var, value),), rank=1)
+
+
+def torch_threads(threads: str) -> Candidate:
+    """``torch.set_num_threads(threads)``, applied before the code runs."""
+    return Candidate(f"torch.set_num_threads({threads})", settings=(("torch_threads", threads),))
+
+
+TF32_OFF = Candidate("TF32 off (allow_tf32 = False)", settings=(("tf32", False),))
+DETERMINISTIC = Candidate(
+    "torch.use_deterministic_algorithms(True), CUBLAS_WORKSPACE_CONFIG=:4096:8",
+    env=(("CUBLAS_WORKSPACE_CONFIG", ":4096:8"),),
+    settings=(("deterministic", True),),
+)
+
+
+def _blas(recorded: Numerics, current: Numerics) -> list[Candidate]:
+    """numpy's BLAS thread count and OpenBLAS core type, as recorded."""
     out = []
     api = recorded.fact("blas.numpy.internal-api")
     threads = recorded.fact("blas.numpy.threads")
@@ -76,6 +104,19 @@ def _numpy(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list
     return out
 
 
+def _capability(recorded: Numerics, current: Numerics) -> list[Candidate]:
+    cap = recorded.fact("torch.cpu-capability").lower()
+    if cap and cap != current.fact("torch.cpu-capability").lower():
+        return [Candidate(f"ATEN_CPU_CAPABILITY={cap}", env=(("ATEN_CPU_CAPABILITY", cap),))]
+    return []
+
+
+def _numpy(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list[Candidate]:
+    if comp.recorded.framework != "numpy":
+        return []
+    return _blas(recorded, current)
+
+
 def _torch(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list[Candidate]:
     probe = comp.recorded
     out: list[Candidate] = []
@@ -83,23 +124,15 @@ def _torch(comp: ProbeComparison, recorded: Numerics, current: Numerics) -> list
         return out
     threads = probe.setting("threads")
     if threads.isdigit() and comp.current and comp.current.setting("threads") != threads:
-        label = f"torch.set_num_threads({threads})"
-        out.append(Candidate(label, settings=(("torch_threads", threads),)))
-    cap = recorded.fact("torch.cpu-capability").lower()
-    if probe.device == "cpu" and cap and cap != current.fact("torch.cpu-capability").lower():
-        out.append(Candidate(f"ATEN_CPU_CAPABILITY={cap}", env=(("ATEN_CPU_CAPABILITY", cap),)))
+        out.append(torch_threads(threads))
+    if probe.device == "cpu":
+        out.extend(_capability(recorded, current))
     if probe.device.startswith("cuda"):
         now = comp.current
         if now and any(probe.setting(k) == "false" != now.setting(k) for k in _TF32):
-            out.append(Candidate("TF32 off (allow_tf32 = False)", settings=(("tf32", False),)))
+            out.append(TF32_OFF)
         if comp.status == "nondeterministic" or probe.kind in ("scatter", "conv"):
-            out.append(
-                Candidate(
-                    "torch.use_deterministic_algorithms(True), CUBLAS_WORKSPACE_CONFIG=:4096:8",
-                    env=(("CUBLAS_WORKSPACE_CONFIG", ":4096:8"),),
-                    settings=(("deterministic", True),),
-                )
-            )
+            out.append(DETERMINISTIC)
     return out
 
 
@@ -107,17 +140,42 @@ def _environment(comp: ProbeComparison) -> list[Candidate]:
     """Each environment variable the probe ran under, set back to its recorded value."""
     if comp.current is None:
         return []
-    out: list[Candidate] = []
-    old, new = dict(comp.recorded.settings), dict(comp.current.settings)
-    for var in sorted(k for k in old.keys() | new.keys() if k.isupper()):
-        if old.get(var, "") != new.get(var, ""):
-            value = old.get(var) or None
-            label = f"{var}={value}" if value else f"unset {var}"
-            out.append(Candidate(label, ((var, value),), rank=1))
-    return out
+    return _variables(dict(comp.recorded.settings), dict(comp.current.settings))
 
 
-def _combine(cands: Sequence[Candidate]) -> Candidate:
+def _variables(old: dict[str, str], new: dict[str, str]) -> list[Candidate]:
+    """Each upper-case name whose value differs, set back to *old*'s value (or unset)."""
+    return [
+        variable(var, old.get(var) or None)
+        for var in sorted(k for k in old.keys() | new.keys() if k.isupper())
+        if old.get(var, "") != new.get(var, "")
+    ]
+
+
+def fact_candidates(recorded: Numerics, current: Numerics) -> list[Candidate]:
+    """The settings that could make *current*'s environment compute as *recorded*'s did, from
+    their dispatch facts alone (no probe): two environments running one job (`repro`)."""
+    out = [*_blas(recorded, current)]
+    threads = recorded.fact("torch.threads")
+    if threads.isdigit() and threads != current.fact("torch.threads"):
+        out.append(torch_threads(threads))
+    out.extend(_capability(recorded, current))
+    if any(recorded.fact(f"torch.{k}") == "false" != current.fact(f"torch.{k}") for k in _TF32):
+        out.append(TF32_OFF)
+    env = "env."
+    out.extend(
+        _variables(
+            {k[len(env) :]: v for k, v in recorded.dispatch if k.startswith(env)},
+            {k[len(env) :]: v for k, v in current.dispatch if k.startswith(env)},
+        )
+    )
+    unique: dict[str, Candidate] = {}
+    for cand in out:
+        unique.setdefault(cand.label, cand)
+    return list(unique.values())
+
+
+def combine(cands: Sequence[Candidate]) -> Candidate:
     env: dict[str, str | None] = {}
     settings: dict[str, Any] = {}
     for c in cands:
@@ -154,7 +212,7 @@ def verify(
     combined: dict[Candidate, list[str]] = {}
     for pid, cands in per_probe.items():
         if len(cands) > 1:
-            combined.setdefault(_combine(cands), []).append(pid)
+            combined.setdefault(combine(cands), []).append(pid)
     plans.extend(combined.items())
     plans.sort(key=lambda plan: plan[0].rank)
     for cand, pids in plans:

@@ -19,7 +19,14 @@ from envsnap.model import ModelError
 
 from .model import Numerics, from_battery
 
-__all__ = ["TIMEOUT_S", "battery_version", "run_battery"]
+__all__ = [
+    "TIMEOUT_S",
+    "battery_command",
+    "battery_version",
+    "parse_output",
+    "run_battery",
+    "script_source",
+]
 
 TIMEOUT_S = 300.0
 
@@ -33,6 +40,16 @@ def battery_version() -> str:
 
 def _source() -> str:
     return Path(__file__).with_name("_battery.py").read_text(encoding="utf-8")
+
+
+def script_source(path: Path) -> str:
+    """The text of the stand-alone script at *path* with `_switches.py` before it, to run as
+    ``PYTHON -c TEXT`` in an interpreter without envsnap (the battery, the repro bootstrap)."""
+    # a __future__ import must open the text, so it opens the joined text once
+    future = "from __future__ import annotations\n"
+    parts = [Path(__file__).with_name("_switches.py"), path]
+    texts = [p.read_text(encoding="utf-8").replace(future, "", 1) for p in parts]
+    return future + "\n\n".join(texts)
 
 
 def run_battery(
@@ -54,12 +71,11 @@ def run_battery(
     from envsnap import _subprocess
 
     exe = _subprocess.interpreter(python) if python else sys.executable
-    config = {"only": sorted(only) if only is not None else None, "settings": dict(settings or {})}
     start = time.monotonic()
     # *env* comes from a capture (a remedy's recorded value): only allow-listed variables in
     # their shape reach the battery; PYTHONPATH pointing into the capture never does.
     done = _subprocess.run_untrusted(
-        [exe, "-c", _source(), json.dumps(config)], changes=env or {}, timeout=timeout
+        battery_command(exe, only=only, settings=settings), changes=env or {}, timeout=timeout
     )
     if done.returncode is None:
         if time.monotonic() - start >= timeout:
@@ -72,7 +88,24 @@ def run_battery(
     if not done.ok:
         last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         raise CaptureError(f"{exe}: the numerics battery failed ({last[:300]})")
+    return parse_output(exe, done.stdout)
+
+
+def battery_command(
+    exe: str,
+    *,
+    only: Iterable[str] | None = None,
+    settings: Mapping[str, object] | None = None,
+) -> list[str]:
+    """The argv that runs the battery in interpreter *exe* (on this machine or in a container)."""
+    config = {"only": sorted(only) if only is not None else None, "settings": dict(settings or {})}
+    source = script_source(Path(__file__).with_name("_battery.py"))
+    return [exe, "-c", source, json.dumps(config)]
+
+
+def parse_output(exe: str, stdout: str) -> Numerics:
+    """The `Numerics` in the battery's output (its last line); `CaptureError` when none."""
     try:
-        return from_battery(json.loads(done.stdout.strip().splitlines()[-1]))
+        return from_battery(json.loads(stdout.strip().splitlines()[-1]))
     except (ValueError, IndexError, ModelError) as exc:
         raise CaptureError(f"{exe}: the numerics battery printed no result ({exc})") from None

@@ -1,7 +1,7 @@
 """The facts of a reproducibility report, read from a capture directory (no probe, no network).
 
-`gather` reads pylock.toml (required), hardware.toml, image.toml, project.toml and
-numerics.toml where present and returns one JSON-ready dict (`envsnap report --json`); the
+`gather` reads pylock.toml (required), hardware.toml, image.toml, project.toml, numerics.toml
+and repro.toml where present and returns one JSON-ready dict (`envsnap report --json`); the
 Markdown renderer reads only that dict. The derivations are pure functions of the models:
 `hardware_needed` rounds RAM to the size a reader would buy and names the x86-64 level.
 """
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from envsnap.formats.image import ImageRecord
     from envsnap.formats.numerics import Numerics
     from envsnap.formats.project import ProjectState
+    from envsnap.formats.repro import ReproRecord
 
 __all__ = [
     "FACTS_VERSION",
@@ -212,6 +213,25 @@ def _image(record: ImageRecord | None, lock_sha256: str, gpus: bool) -> dict[str
     return info
 
 
+def _repro(rec: ReproRecord | None, lock_sha256: str) -> dict[str, Any] | None:
+    """The verdict recorded by `envsnap repro` in repro.toml, and whether it was recorded with
+    this capture's lock (a verdict from another environment ticks nothing)."""
+    if rec is None:
+        return None
+    from envsnap.formats.repro import FILENAME
+
+    return {
+        "file": FILENAME,
+        "reproducible": rec.reproducible,
+        "summary": rec.summary,
+        "runs": rec.runs,
+        "outputs": len(rec.outputs),
+        "fixed_by": list(rec.fixed_by),
+        "environments": [label for label, _ in rec.environments],
+        "lock_matches": rec.lock_digest == f"sha256:{lock_sha256}",
+    }
+
+
 def _project(state: ProjectState | None) -> dict[str, Any] | None:
     if state is None:
         return None
@@ -252,6 +272,7 @@ def gather(directory: str | os.PathLike[str], found: Capture | None = None) -> d
         "version": FACTS_VERSION,
         "capture": str(root),
         "code": _project(found.project),
+        "repro": _repro(found.part("repro"), lock_sha256),
         "environment": {
             "python": f"{_implementation(env.python.implementation)} {env.python.version}",
             "os": env.os.pretty_name or f"{env.os.system} {env.os.machine}",

@@ -101,7 +101,32 @@ def _fence(body: str, lang: str = "sh") -> list[str]:
     return ["  " + line for line in [f"{fence}{lang}", body, fence]]
 
 
-def _code_section(facts: dict[str, Any]) -> list[str]:
+def _repro_line(facts: dict[str, Any], rel: str) -> str:
+    """The Scale's "running the code several times yields the same output", ticked only from
+    a passing verdict recorded by `envsnap repro` with this capture's lock."""
+    text = "running the code several times yields the same output"
+    repro = facts.get("repro")
+    if repro is None:
+        return _box(
+            False,
+            f"{text}: not checked; run `envsnap repro -- COMMAND` (it records repro.toml in "
+            "the capture)",
+        )
+    link = _link(repro["file"], rel + repro["file"])
+    if not repro["lock_matches"]:
+        return _box(
+            False,
+            f"{text}: {link} was recorded with another environment than this capture's "
+            "lock; run `envsnap repro` again",
+        )
+    return _box(bool(repro["reproducible"]), f"{text}: {link}: {md(repro['summary'])}")
+
+
+def _code_section(facts: dict[str, Any], rel: str = "") -> list[str]:
+    return [*_version_control(facts), _repro_line(facts, rel)]
+
+
+def _version_control(facts: dict[str, Any]) -> list[str]:
     project = facts.get("code")
     if project is None:
         return [
@@ -283,7 +308,7 @@ def render_sections(facts: dict[str, Any], rel: str = "") -> dict[str, str]:
     """Section name → Markdown body (without markers). *rel* is the capture folder as seen from
     the report's folder, ending in ``/`` (empty when they are the same)."""
     return {
-        "code": "\n".join(_code_section(facts)),
+        "code": "\n".join(_code_section(facts, rel)),
         "environment": "\n".join(_environment_section(facts, rel)),
     }
 

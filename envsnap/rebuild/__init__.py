@@ -9,7 +9,6 @@ included.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -25,7 +24,9 @@ from ..errors import EnvsnapError, InputError
 from ..model import Environment, replace
 
 if TYPE_CHECKING:
+    from ..engine import Engine
     from ..formats.image import ImageRecord
+    from ..render.plan import Plan
 
 __all__ = [
     "IMAGE_RECORD",
@@ -35,7 +36,6 @@ __all__ = [
     "load_capture",
     "load_record",
     "rebuild",
-    "refuse_host_builds",
     "require_installable",
 ]
 
@@ -121,23 +121,6 @@ def load_record(directory: Path) -> ImageRecord | None:
     return image.load(path)
 
 
-def refuse_host_builds(env: Environment, allowed: Iterable[str]) -> None:
-    """Refuse a folder, editable or VCS package that the user did not name with --build-on-host.
-
-    Building one runs its setup.py or build backend on this machine, as the user: code that the
-    capture's author chose. One line names the package and the flag.
-    """
-    from .._text import canonical_name
-
-    names = {canonical_name(n) for n in allowed}
-    for pkg in sorted(env.packages, key=lambda p: p.name):
-        if pkg.source in ("directory", "editable", "vcs") and pkg.url and pkg.name not in names:
-            raise InputError(
-                f"{pkg.name}: the {pkg.source} package would be built on this machine, which "
-                f"runs its code here; refused (pass --build-on-host {pkg.name} if you trust it)"
-            )
-
-
 def _check_cert(cert: Path) -> None:
     """Refuse a --ca-cert that is missing or holds no PEM certificate (pip would fail later)."""
     import ssl
@@ -177,12 +160,9 @@ def git_origin(cwd: Path) -> tuple[str | None, str | None]:
     return source, revision if re.fullmatch(r"[0-9a-f]{40,64}", revision) else None
 
 
-def _build(
-    context: Path, tag: str | None, verbose: bool, no_cache: bool, say: Callable[[str], None]
-) -> Any:
-    """Build *context* through the image engine, showing progress; return its `Done` event."""
-    from ..engine import Done, get_engine
-    from ..engine.progress import format_event
+def _engine() -> Engine:
+    """The image engine, connected: a build that cannot run fails before the render."""
+    from ..engine import get_engine
 
     try:
         engine = get_engine()
@@ -191,15 +171,51 @@ def _build(
             "building images is not available in this envsnap (envsnap.engine.docker missing)",
             hint="render the context only with --no-build --context DIR",
         ) from None
+    try:
+        engine.ready()
+    except BaseException:
+        engine.close()
+        raise
+    return engine
+
+
+def _build(
+    engine: Engine,
+    context: Path,
+    plan: Plan,
+    *,
+    tag: str | None,
+    verbose: bool,
+    no_cache: bool,
+    say: Callable[[str], None],
+) -> Any:
+    """Build *context* through the image engine, showing progress; return its `Done` event.
+
+    A build that needs no network (every file in the context, a base with its Python) runs
+    with none: nothing in it can reach an index, or anything else.
+    """
+    from ..engine import Done, StepFailed
+    from ..engine.progress import format_event
+    from ..render.plan import needs_network
+
     done = None
-    with contextlib.closing(engine):
-        for event in engine.build(context, tag=tag, verbose=verbose, no_cache=no_cache):
+    try:
+        events = engine.build(
+            context, tag=tag, verbose=verbose, no_cache=no_cache, network=needs_network(plan)
+        )
+        for event in events:
             if isinstance(event, Done):
                 done = event
                 continue
             line = format_event(event, verbose=verbose)
             if line is not None:
                 say(line)
+    except StepFailed as exc:
+        if exc.hint is None:
+            from .failure import failure_hint
+
+            exc.hint = failure_hint(exc.tail, plan)
+        raise
     return done
 
 
@@ -209,7 +225,7 @@ def rebuild(
     tag: str | None = None,
     context: str | Path | None = None,
     build: bool = True,
-    wheelhouse: bool = False,
+    wheelhouse: bool = True,
     base_image: str | None = None,
     ca_cert: str | Path | None = None,
     venv: str | Path | None = None,
@@ -224,10 +240,14 @@ def rebuild(
 ) -> RebuildResult:
     """Rebuild the capture in *directory* as an image (or a venv); see `envsnap rebuild -h`.
 
+    *wheelhouse* (the default) fetches every locked file here, hash-checked, so that the build
+    needs no network; False lets pip in the build download them (``--fetch-in-build``).
     *push* (an image reference ``[registry/]name[:tag]``) pushes the built image there and
-    records the registry's digest in image.toml. A folder or VCS package is built (or
-    pip-installed) on this machine only when it is named in *build_on_host*: a capture may come
-    from a stranger, and building runs its code here.
+    records the registry's digest in image.toml. Nothing is built on this machine for an
+    image: local folders, VCS commits and sdists are built in the isolated build. A local
+    folder is used only when named in *build_on_host* or when it is the capture's own project
+    (`envsnap.rebuild.trust`); a venv builds here, so a VCS commit or an sdist on this machine
+    must be named too.
 
     A lock with packages that cannot be installed (`RebuildResult.skipped`) is refused unless
     *allow_missing*; an image built without them lists them in its ``io.envsnap.missing`` label.
@@ -239,20 +259,29 @@ def rebuild(
     started = time.perf_counter()
     env = load_capture(capture_dir)
     load_ms = round((time.perf_counter() - started) * 1000, 1)
-    refuse_host_builds(env, build_on_host)
     cert = Path(ca_cert) if ca_cert else None
     if cert is not None:
         _check_cert(cert)
     if venv is not None:
         from ..render.plan import plan_layers
+        from .trust import trusted_folders
         from .venv import rebuild_venv
 
-        skipped = plan_layers(env).skipped
+        layout = plan_layers(env)
+        skipped = layout.skipped
         lock = capture_dir / "pylock.toml"
         require_installable(skipped, len(env.packages), lock, allow_missing=allow_missing)
-
+        folders = trusted_folders(
+            layout.installs, env, capture_dir, build_on_host, venv=True, say=say
+        )
         names = rebuild_venv(
-            env, capture_dir, Path(venv), python=python, ca_cert=cert, progress=say
+            env,
+            capture_dir,
+            Path(venv),
+            python=python,
+            ca_cert=cert,
+            progress=say,
+            folders=folders,
         )
         return RebuildResult(kind="venv", venv=str(venv), installed=names, skipped=skipped)
     return _image(
@@ -271,6 +300,7 @@ def rebuild(
         say=say,
         load_ms=load_ms,
         push=push,
+        build_on_host=tuple(build_on_host),
     )
 
 
@@ -305,9 +335,11 @@ def _image(
     say: Callable[[str], None],
     load_ms: float,
     push: str | None = None,
+    build_on_host: tuple[str, ...] = (),
 ) -> RebuildResult:
     from ..render.plan import make_plan
     from .context import prepare_dir, write_context
+    from .trust import trusted_folders
 
     source, revision = git_origin(Path.cwd())
     started = time.perf_counter()  # render: plan, Dockerfile and context (not the lock's parse)
@@ -351,13 +383,17 @@ def _image(
             load_ms=load_ms,
             render_ms=round((time.perf_counter() - started) * 1000, 1),
         )
+    folders = trusted_folders(plan.installs, env, capture_dir, build_on_host, venv=False, say=say)
+    engine = _engine() if build else None
     temp = context is None
     out = Path(tempfile.mkdtemp(prefix="envsnap-context-")) if temp else Path(str(context))
     try:
         try:
             if not temp:
                 prepare_dir(out)
-            ctx = write_context(env, plan, capture_dir, out, ca_cert=cert, progress=say)
+            ctx = write_context(
+                env, plan, capture_dir, out, ca_cert=cert, progress=say, folders=folders
+            )
         except OSError as exc:  # an unwritable --context, a full disk: bad input, exit 2
             where = exc.filename or out
             raise InputError(f"{where}: cannot write the build context ({exc.strerror})") from None
@@ -375,12 +411,14 @@ def _image(
             load_ms=load_ms,
             render_ms=round((time.perf_counter() - started) * 1000, 1),
         )
-        if not build:
+        if engine is None:
             return result
-        done = _build(out, tag, verbose, no_cache, say)
+        done = _build(engine, out, plan, tag=tag, verbose=verbose, no_cache=no_cache, say=say)
         result = _record(result, done, capture_dir, tag, digest)
-        return _push(result, push, capture_dir, say) if push else result
+        return _push(engine, result, push, capture_dir, say) if push else result
     finally:
+        if engine is not None:
+            engine.close()
         if temp:
             shutil.rmtree(out, ignore_errors=True)
 
@@ -418,22 +456,24 @@ def _record(
 
 
 def _push(
-    result: RebuildResult, ref: str, capture_dir: Path, say: Callable[[str], None]
+    engine: Engine,
+    result: RebuildResult,
+    ref: str,
+    capture_dir: Path,
+    say: Callable[[str], None],
 ) -> RebuildResult:
     """Push the built image to *ref* and add the registry's digest to image.toml."""
-    from ..engine import get_engine
     from ..engine.push import Pushed, format_push_event
     from ..formats.image import split_reference, write
 
     repository, tag = split_reference(ref) or (ref, "latest")
     pushed: Pushed | None = None
-    with contextlib.closing(get_engine()) as engine:
-        for event in engine.push(result.image_id, repository, tag):
-            if isinstance(event, Pushed):
-                pushed = event
-            line = format_push_event(event)
-            if line is not None:
-                say(line)
+    for event in engine.push(result.image_id, repository, tag):
+        if isinstance(event, Pushed):
+            pushed = event
+        line = format_push_event(event)
+        if line is not None:
+            say(line)
     if pushed is None:  # parse_push_stream raises first; this is for a foreign engine
         raise EnvsnapError(f"docker push {repository}:{tag} reported no digest", exit_code=1)
     record = load_record(capture_dir)

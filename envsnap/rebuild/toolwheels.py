@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -183,15 +183,29 @@ def _build(dest: Path, files: list[Path], versions: list[tuple[str, str]]) -> No
     (dest / "requirements.txt").write_text(text + "\n".join(sorted(lines)) + "\n", "utf-8")
 
 
-def write_tool(dest: Path, python_version: str) -> None:
+def write_tool(
+    dest: Path, python_version: str, *, progress: Callable[[str], None] | None = None
+) -> None:
     """Write envsnap's wheel, its dependencies' wheels and a hashed requirements file to *dest*.
 
     *python_version* is the image's Python: below 3.11 envsnap also needs ``tomli``. The wheels
-    are cached by what they are made of, so rendering a context stays cheap.
+    are cached by what they are made of, so rendering a context stays cheap; a cache folder
+    that another user could write is ignored (said once through *progress*): its wheels would
+    become the image's envsnap.
     """
+    from .._io import untrusted_folder
+
     dest.mkdir(parents=True, exist_ok=True)
     files, versions, key = _sources(Version(python_version) < Version("3.11"))
     cached = _cache_dir() / key
+    why = untrusted_folder(cached)
+    if why is not None:
+        from .wheelhouse import say_once
+
+        message = f"ignoring the cache of envsnap's own wheels {cached.parent}: {why}"
+        say_once(str(cached.parent), message, progress or (lambda _m: None))
+        _build(dest, files, versions)
+        return
     if (cached / "requirements.txt").is_file():
         for p in cached.iterdir():
             shutil.copyfile(p, dest / p.name)

@@ -3,14 +3,24 @@
 The venv gets exactly the locked packages (hashes required, no resolution), layer by layer as in
 the image, with uv when it is on PATH and pip otherwise. The interpreter must be the recorded
 Python to the patch version; otherwise the command refuses and names the ``--python`` to use.
+
+The venv is made in a temporary folder beside PATH (``.NAME.envsnap-…``) and moved to PATH only
+when complete, so an interrupted or failed rebuild leaves no half-built venv behind. A venv
+records its own path (the scripts' ``#!`` lines, ``activate``): those are rewritten to PATH before
+the move. The temporary path is longer than PATH, so a ``#!`` line that fitted still fits. A
+temporary folder left by a killed run (its process gone) is removed by the next run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shlex
+import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .. import _subprocess
@@ -22,7 +32,6 @@ from ..errors import BuildError, InputError
 from ..model import Environment
 from ..render.plan import Install, layers_for, plan_layers
 from .context import write_packages
-from .hostwheels import local_source
 
 __all__ = ["find_python", "python_version", "rebuild_venv"]
 
@@ -96,6 +105,8 @@ def _installer(venv: Path) -> tuple[list[str], list[str]]:
             "install",
             "--no-cache-dir",
             "--no-input",
+            # .pyc files would name the temporary path: Python writes them on first import
+            "--no-compile",
         ],
     )
 
@@ -119,7 +130,7 @@ def _create(create: list[str], python: str, venv: Path) -> None:
         raise BuildError(f"{venv}: creating the virtualenv failed ({done.stderr.strip()[-300:]})")
 
 
-def _direct(item: Install, capture_dir: Path) -> list[str]:
+def _direct(item: Install, folders: Mapping[str, Path]) -> list[str]:
     """Install arguments for a local or VCS package, as it was installed (same provenance)."""
     pkg = item.package
     if pkg.source == "vcs":
@@ -127,16 +138,81 @@ def _direct(item: Install, capture_dir: Path) -> list[str]:
         url = pkg.url if pkg.url.startswith("git+") else f"git+{pkg.url}"
         sub = f"#subdirectory={pkg.subdirectory}" if pkg.subdirectory else ""
         return [f"{item.name} @ {url}@{pkg.commit_id}{sub}"]
-    path = str(local_source(item, capture_dir))
+    path = str(folders[item.name])
     return ["-e", path] if pkg.source == "editable" else [path]
 
 
 def _install(args: list[str], what: str, venv: Path, ca_cert: Path | None) -> None:
+    from ..engine.events import meaningful
+
     done = run(args, timeout=TIMEOUT_S, env=_env(ca_cert))
     if not done.ok:
-        # One line: the CLI escapes newlines in messages (data must not forge a line).
-        tail = " | ".join(ln.strip() for ln in done.stderr.strip().splitlines()[-3:])
-        raise BuildError(f"{venv}: installing {what} failed: {tail or 'no output'}")
+        lines = meaningful(tuple(ln for ln in done.stderr.strip().splitlines() if ln.strip()))
+        raise BuildError(
+            f"{venv}: installing {what} failed", details=lines or ("no output",), exit_code=1
+        )
+
+
+_TEMP = re.compile(r"\.(?P<name>.+)\.envsnap-[0-9a-f]{16}")
+_MARKER = ".envsnap-building"
+
+
+def _check_target(venv: Path) -> None:
+    refuse_link(venv, "--venv")
+    if venv.exists() and (not venv.is_dir() or any(venv.iterdir())):
+        raise InputError(
+            f"{venv}: --venv exists and is not empty",
+            hint=f"remove it first (rm -rf {shlex.quote(str(venv))}) or choose another --venv "
+            "PATH; an interrupted rebuild leaves nothing there",
+        )
+
+
+def _clear_leftovers(venv: Path) -> None:
+    """Remove the temporary folders of earlier runs for *venv* whose process is gone."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(venv.parent):
+            m = _TEMP.fullmatch(entry.name)
+            if not m or m["name"] != venv.name or not entry.is_dir(follow_symlinks=False):
+                continue
+            try:
+                pid = int((Path(entry.path) / _MARKER).read_text().strip())
+            except (OSError, ValueError):
+                continue  # not ours
+            if not _alive(pid):
+                shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
+
+
+def relocate(tmp: Path, final: Path) -> None:
+    """Rewrite the venv *tmp*'s own path to *final* where a venv records it: the scripts in
+    ``bin/`` (``#!`` lines, ``activate``), links there, and ``pyvenv.cfg``."""
+    old, new = os.fsencode(tmp), os.fsencode(final)
+    paths = [tmp / "pyvenv.cfg"]
+    with contextlib.suppress(OSError):
+        paths += [Path(e.path) for e in os.scandir(tmp / "bin")]
+    for path in paths:
+        if path.is_symlink():
+            link = os.fsencode(path.readlink())
+            if link.startswith(old):
+                path.unlink()
+                path.symlink_to(os.fsdecode(new + link[len(old) :]))
+            continue
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if old in data:
+            mode = path.stat().st_mode
+            path.write_bytes(data.replace(old, new))
+            path.chmod(mode)
 
 
 def rebuild_venv(
@@ -147,39 +223,62 @@ def rebuild_venv(
     python: str | None = None,
     ca_cert: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    folders: Mapping[str, Path] | None = None,
 ) -> tuple[str, ...]:
     """Create *venv* holding exactly the packages locked in *env*; return the installed names.
 
     Index and archive packages are installed by hash; local folders, editables and VCS commits
     are installed from where the lock says they are (editables stay editable), so that a
-    capture of the venv records the same sources.
+    capture of the venv records the same sources. *folders* are the local folders the user
+    trusts (`envsnap.rebuild.trust.trusted_folders`). The venv appears at *venv* complete, or
+    not at all.
     """
     say = progress or (lambda _m: None)
     interpreter = _subprocess.interpreter(python) if python else sys.executable
     _check_python(interpreter, env.python.version)
-    refuse_link(venv, "--venv")
-    if venv.exists() and (not venv.is_dir() or any(venv.iterdir())):
-        raise InputError(f"{venv}: --venv exists and is not empty")
+    venv = venv.absolute()
+    _check_target(venv)
     full = plan_layers(env)
-    locked = [i for i in full.installs if i.how != "build"]
-    direct = [i for i in full.installs if i.how == "build"]
+    locked = [i for i in full.installs if i.how != "source"]
+    direct = [i for i in full.installs if i.how == "source"]
     plan = replace(full, installs=tuple(locked), layers=layers_for(locked, False))
-    create, install = _installer(venv)
-    with tempfile.TemporaryDirectory(prefix="envsnap-venv-") as tmp:
-        work = Path(tmp)
-        write_packages(env, plan, capture_dir, work, ca_cert=ca_cert, progress=say)
-        say(f"creating {venv} with {interpreter}")
-        _create(create, interpreter, venv)
-        for layer in plan.layers:
-            args = [*install, "--require-hashes", "--no-deps"]
-            if layer.no_index:
-                args.append("--no-index")
-            if layer.local:
-                args += ["--find-links", str(work / layer.wheels)]
-            args += ["-r", str(work / layer.requirements)]
-            say(f"installing layer {layer.name} ({plural(len(layer.packages), 'package')})")
-            _install(args, f"layer {layer.name}", venv, ca_cert)
-        for item in direct:
-            say(f"installing {item.name} {item.version} ({item.package.source})")
-            _install([*install, "--no-deps", *_direct(item, capture_dir)], item.name, venv, ca_cert)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    _clear_leftovers(venv)
+    build = venv.parent / f".{venv.name}.envsnap-{os.urandom(8).hex()}"
+    create, install = _installer(build)
+    try:
+        with tempfile.TemporaryDirectory(prefix="envsnap-venv-") as tmp:
+            work = Path(tmp)
+            write_packages(
+                env,
+                plan,
+                capture_dir,
+                work,
+                ca_cert=ca_cert,
+                progress=say,
+                python_version=env.python.version,
+            )
+            say(f"creating {venv} with {interpreter}")
+            _create(create, interpreter, build)
+            (build / _MARKER).write_text(f"{os.getpid()}\n")
+            for layer in plan.layers:
+                args = [*install, "--require-hashes", "--no-deps"]
+                if layer.no_index:
+                    args.append("--no-index")
+                if layer.local:
+                    args += ["--find-links", str(work / layer.wheels)]
+                args += ["-r", str(work / layer.requirements)]
+                say(f"installing layer {layer.name} ({plural(len(layer.packages), 'package')})")
+                _install(args, f"layer {layer.name}", venv, ca_cert)
+            for item in direct:
+                say(f"installing {item.name} {item.version} ({item.package.source})")
+                args = [*install, "--no-deps", *_direct(item, folders or {})]
+                _install(args, item.name, venv, ca_cert)
+        relocate(build, venv)
+        (build / _MARKER).unlink()
+        _check_target(venv)  # made meanwhile by someone else: keep theirs
+        build.rename(venv)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
     return tuple(i.name for i in full.installs)

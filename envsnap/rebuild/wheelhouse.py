@@ -1,14 +1,17 @@
-"""Fill the build context with locked files: copied from the host or downloaded, hash-verified.
+"""Fill a folder with locked files: copied from this machine or downloaded, hash-verified.
 
-With ``--wheelhouse`` every locked package's file is fetched on the host and the image installs
-with ``--no-index``: a hermetic build that needs no network inside Docker. Without it, only the
-files that no index can serve (local find-links folders, ``file://`` indexes and archives) are
-copied in. Each file is checked against the lock's sha256 before it is used.
+An image rebuild is hermetic by default: every locked package's file is fetched here, where pip
+already reaches its index (the same TLS settings: pip's ``cert``, and ``--ca-cert``), checked
+against the lock's sha256, and put into the build context; pip in the build installs with
+``--no-index``. Without it (``--fetch-in-build``), only the files that no index can serve (local
+find-links folders, ``file://`` indexes and archives) and locked sdists are fetched here. A
+locked sdist is shipped as it is: it is built in the container, never here.
 
-A locked sdist is not installed from the context as is: pip in the image would need its build
-backend (setuptools…) from an index. `build_sdists` fetches it the same way, unpacks it safely
-and builds it into a wheel on the host (`envsnap.rebuild.hostwheels.build_wheel`); the image
-installs that wheel by its sha256, like a local project's.
+Files whose hash matched are kept in envsnap's store of verified files
+(``<cache home>/files/<sha256>``), from which later renders take them without hashing again:
+only while the store's folders belong to this user and no one else can write them
+(`envsnap._io.untrusted_folder`); otherwise the store is ignored, once said, and every file is
+hashed.
 """
 
 from __future__ import annotations
@@ -17,32 +20,44 @@ import contextlib
 import os
 import re
 import shutil
-import tarfile
+import stat
 import tempfile
 import threading
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from .._io import cache_home, file_sha256, link_or_copy, private_dir
-from .._record import replace
+from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
+
+from .._io import cache_home, file_sha256, link_or_copy, private_dir, untrusted_folder
 from .._subprocess import pip, run
 from ..errors import InputError
-from ..model import Environment, Package
+from ..model import Environment
 from ..render.plan import Install, pick_file
-from ..render.validate import check_context_path, check_filename
+from ..render.validate import check_filename
 
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["build_sdists", "fetch_all", "pick_file"]
+__all__ = [
+    "context_name",
+    "fetch_all",
+    "keep",
+    "locked_name",
+    "pick_file",
+    "say_once",
+    "store_root",
+    "stored",
+]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 TIMEOUT_S = 120.0
 _CHUNK = 1 << 20
+_SDIST_EXT = (".tar.gz", ".zip")
+_WARNED: set[str] = set()
+_WARN_LOCK = threading.Lock()
 
 
 def _host_path(ref: str, capture_dir: Path) -> Path | None:
@@ -97,15 +112,88 @@ def _pip_download(name: str, version: str, dest: Path) -> Path:
         return target
 
 
+def context_name(name: str, version: str, filename: str) -> str:
+    """The name a locked file gets in the context: its own, except for an archive (a direct
+    URL's ``main.zip``) that pip could not match to *name* *version* by file name."""
+    if not filename.endswith(_SDIST_EXT):
+        return filename
+    with contextlib.suppress(InvalidSdistFilename):
+        found, got = parse_sdist_filename(filename)
+        if found == canonicalize_name(name) and str(got) == version:
+            return filename
+    ext = next(e for e in _SDIST_EXT if filename.endswith(e))
+    return f"{canonicalize_name(name).replace('-', '_')}-{version}{ext}"
+
+
 def _locked_file(item: Install, env: Environment) -> tuple[str, str, str]:
-    """(file name, where it is: URL or path, sha256) of the file *item* installs."""
+    """(file name in the context, where it is: URL or path, sha256) of the file *item* installs."""
     pkg = item.package
     if pkg.source == "url":
         assert pkg.url is not None and pkg.archive_sha256 is not None
         name = check_filename(unquote(urlsplit(pkg.url).path).rsplit("/", 1)[-1], pkg.name)
-        return name, pkg.url, pkg.archive_sha256
+        return context_name(item.name, item.version, name), pkg.url, pkg.archive_sha256
     f = pick_file(pkg, env)
-    return f.name, f.path or f.url or "", f.sha256 or ""
+    return context_name(item.name, item.version, f.name), f.path or f.url or "", f.sha256 or ""
+
+
+def locked_name(item: Install, env: Environment) -> str:
+    """The name *item*'s locked file has in the context."""
+    return _locked_file(item, env)[0]
+
+
+def say_once(key: str, message: str, say: Callable[[str], None]) -> None:
+    """Say *message* unless a message of *key* was said before in this process."""
+    with _WARN_LOCK:
+        if key in _WARNED:
+            return
+        _WARNED.add(key)
+    say(message)
+
+
+def store_root(say: Callable[[str], None]) -> Path | None:
+    """The store of verified files, or None (said once) when another user could write to it."""
+    root = cache_home() / "files"
+    why = untrusted_folder(root)
+    if why is None:
+        return root
+    say_once(
+        str(root),
+        f"ignoring the store of verified files {root}: {why}; every file is hashed",
+        say,
+    )
+    return None
+
+
+def stored(sha256: str, say: Callable[[str], None]) -> Path | None:
+    """The store's file of digest *sha256*, when the store may be used and holds it as a
+    regular file of this user's that no one else can write; else None."""
+    root = store_root(say) if _SHA256.fullmatch(sha256) else None
+    if root is None:
+        return None
+    path = root / sha256[:2] / sha256
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return None
+    if untrusted_folder(path.parent) is not None:
+        say_once(str(path.parent), f"ignoring {path.parent} in the store: not this user's", say)
+        return None
+    return path
+
+
+def keep(verified: Path, sha256: str, say: Callable[[str], None]) -> None:
+    """Keep *verified* (whose digest is *sha256*) in the store; a failure only costs a re-hash."""
+    root = store_root(say) if _SHA256.fullmatch(sha256) else None
+    if root is None:
+        return
+    target = root / sha256[:2] / sha256
+    with contextlib.suppress(OSError):
+        private_dir(target.parent)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        link_or_copy(verified, tmp)
+        tmp.replace(target)
 
 
 def _fetch_one(
@@ -113,20 +201,21 @@ def _fetch_one(
     env: Environment,
     dest: Path,
     capture_dir: Path,
+    *,
     context: Callable[[], ssl.SSLContext],
+    say: Callable[[str], None],
 ) -> str:
     """Put *item*'s file into *dest*; return the file name.
 
     What is shipped is what was hashed: a host file is copied (a link would let a later write to
-    it reach the context) and the copy hashed, every time, unless the store already holds the
-    locked digest. The store is envsnap's own (0700), filled only with files whose hash matched.
+    it reach the context) and the copy hashed, every time, unless the store holds the digest.
     """
     pkg = item.package
     name, ref, sha = _locked_file(item, env)
     target = dest / name
-    stored = _stored(sha)
-    if stored is not None and stored.is_file():
-        link_or_copy(stored, target)
+    hit = stored(sha, say)
+    if hit is not None:
+        link_or_copy(hit, target)
         return name
     local = _host_path(ref, capture_dir) if ref else None
     if local is not None:
@@ -142,30 +231,14 @@ def _fetch_one(
         if fetched.name != name:
             fetched.replace(target)
     _verify(target, sha, f"{pkg.name} {local or name}")
-    if stored is not None:
-        _store(target, stored)
+    keep(target, sha, say)
     return name
 
 
-def _stored(sha256: str) -> Path | None:
-    """Where the store keeps the file of digest *sha256* (None for a malformed digest)."""
-    if not _SHA256.fullmatch(sha256):
-        return None
-    return cache_home() / "files" / sha256[:2] / sha256
-
-
-def _store(verified: Path, stored: Path) -> None:
-    """Keep *verified* (whose digest matched) in the store; a failure only costs a re-hash."""
-    with contextlib.suppress(OSError):
-        private_dir(stored.parent)
-        tmp = stored.with_name(f".{stored.name}.{os.getpid()}.tmp")
-        link_or_copy(verified, tmp)
-        tmp.replace(stored)
-
-
 def _ssl_context(ca_cert: Path | None) -> Callable[[], ssl.SSLContext]:
-    """The TLS context for downloads, made on first use: loading the CA store is slow,
-    and a render whose files are all on this machine downloads nothing."""
+    """The TLS context for downloads, made on first use: pip's (its ``cert`` setting, else the
+    system's certificates), plus *ca_cert*. Loading a CA store is slow, and a render whose files
+    are all on this machine downloads nothing."""
     lock = threading.Lock()
     made: list[ssl.SSLContext] = []
 
@@ -174,13 +247,60 @@ def _ssl_context(ca_cert: Path | None) -> Callable[[], ssl.SSLContext]:
             if not made:
                 import ssl
 
-                context = ssl.create_default_context()
+                from ..index import pipconfig
+
+                cert = pipconfig.load().cert
+                try:
+                    context = pipconfig.ssl_context(cert)
+                except (OSError, ssl.SSLError) as exc:
+                    message = f"{cert}: pip's cert setting cannot be loaded ({exc})"
+                    raise InputError(message) from None
                 if ca_cert is not None:
                     context.load_verify_locations(cafile=str(ca_cert))
                 made.append(context)
             return made[0]
 
     return get
+
+
+def _each(fn: Callable[[Install], str], items: list[Install], workers: int) -> list[str]:
+    """``[fn(i) for i in items]``, *workers* at a time, the first error raised.
+
+    The threads are daemons and the wait is interruptible: Ctrl-C returns at once, even while a
+    download stalls (a `ThreadPoolExecutor` would wait for it to finish, at exit too).
+    """
+    import queue
+
+    todo: queue.SimpleQueue[tuple[int, Install]] = queue.SimpleQueue()
+    for n, item in enumerate(items):
+        todo.put((n, item))
+    results: list[str] = [""] * len(items)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        while not errors:
+            try:
+                n, item = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results[n] = fn(item)
+            except BaseException as exc:  # handed to the caller's thread
+                errors.append(exc)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, len(items)))]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
+    except BaseException:
+        errors.append(KeyboardInterrupt())  # the others stop after their current file
+        raise
+    if errors:
+        raise errors[0]
+    return results
 
 
 def fetch_all(
@@ -190,86 +310,13 @@ def fetch_all(
     capture_dir: Path,
     *,
     ca_cert: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[str, ...]:
     """Fetch every item's file into *dest* (4 at a time); return the sorted file names."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    say = progress or (lambda _m: None)
     dest.mkdir(parents=True, exist_ok=True)
     context = _ssl_context(ca_cert)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        names = list(pool.map(lambda i: _fetch_one(i, env, dest, capture_dir, context), items))
-    return tuple(sorted(names))
-
-
-def _check_member(name: str, archive: str) -> None:
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith("/") or ".." in parts:
-        raise InputError(f"{archive}: sdist member {name!r} points outside the archive")
-
-
-def _unpack(archive: Path, into: Path, what: str) -> Path:
-    """Unpack an sdist into *into*, refusing members that would land outside it or are links;
-    return the project folder (the archive's single top folder)."""
-    into.mkdir(parents=True)
-    try:
-        if archive.name.endswith(".zip"):
-            with zipfile.ZipFile(archive) as zf:
-                for name in zf.namelist():
-                    _check_member(name, what)
-                zf.extractall(into)  # noqa: S202 - members checked above
-        else:
-            with tarfile.open(archive) as tf:
-                for member in tf.getmembers():
-                    _check_member(member.name, what)
-                    if not (member.isfile() or member.isdir()):
-                        raise InputError(f"{what}: sdist member {member.name!r} is not a file")
-                # The "data" filter (Python >= 3.9.17) also drops modes and owners.
-                if hasattr(tarfile, "data_filter"):
-                    tf.extractall(into, filter="data")
-                else:  # pragma: no cover - old Pythons only
-                    tf.extractall(into)  # noqa: S202 - members checked above
-    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise InputError(f"{what}: cannot unpack the sdist ({exc})") from None
-    tops = list(into.iterdir())
-    return tops[0] if len(tops) == 1 and tops[0].is_dir() else into
-
-
-def build_sdists(
-    items: list[Install],
-    env: Environment,
-    dest: Path,
-    capture_dir: Path,
-    *,
-    ca_cert: Path | None = None,
-) -> dict[str, tuple[str, str]]:
-    """Fetch each item's locked sdist (hash-verified), build it into a wheel in *dest* on this
-    machine; return ``{name: (wheel file name, sha256)}``."""
-    from .hostwheels import (  # pip and the wheel cache: only when an sdist is built
-        build_wheel,
-        cached_wheel,
+    names = _each(
+        lambda i: _fetch_one(i, env, dest, capture_dir, context=context, say=say), items, 4
     )
-    from .wheelcache import archive_key
-
-    context = _ssl_context(ca_cert)
-    built = {}
-    for item in items:
-        # The wheel cache knows a locked sdist by its hash: a warm render fetches nothing.
-        key = archive_key(_locked_file(item, env)[2], item.package.subdirectory)
-        hit = cached_wheel(item, dest, key)
-        if hit is not None:
-            built[item.name] = hit
-            continue
-        with tempfile.TemporaryDirectory(prefix="envsnap-sdist-") as tmp:
-            work = Path(tmp)
-            (work / "dl").mkdir()
-            name = _fetch_one(item, env, work / "dl", capture_dir, context)
-            src = _unpack(work / "dl" / name, work / "src", f"{item.name} {name}")
-            if item.package.subdirectory:  # a direct-URL archive may name a folder in it
-                src = src / check_context_path(item.package.subdirectory, item.name)
-            # Built exactly like a local project: pip wheel --no-deps, the locked version checked.
-            as_dir = Package(
-                name=item.name, version=item.version, source="directory", url=src.as_uri()
-            )
-            project = replace(item, how="build", package=as_dir)
-            built[item.name] = build_wheel(project, dest, capture_dir, key=key)
-    return built
+    return tuple(sorted(names))

@@ -4,9 +4,9 @@
 will reach the Dockerfile or a requirements file and sorts packages into layers. Heavy, stable
 packages (torch, nvidia-*, tensorflow, jax, triton) come first, so that changing one small package
 reuses their multi-GB layer; wheels of 4 MiB or more (numpy, scipy, pandas...) come next, so the
-small packages that change most often sit in a layer of their own; packages built on the host
-(local directories, editables, VCS commits, and sdists whose file lies on the host or comes with
-``--wheelhouse``) come last.
+small packages that change most often sit in a layer of their own; packages built from source
+in the build (local directories, editables, VCS commits, and locked sdists fetched on the host)
+come last.
 """
 
 from __future__ import annotations
@@ -47,13 +47,14 @@ __all__ = [
     "layers_for",
     "local_path",
     "make_plan",
+    "needs_network",
     "pick_file",
     "plan_layers",
 ]
 
 HEAVY = frozenset({"torch", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "triton"})
 LOCK = "pylock.toml"
-_ON_HOST = frozenset({"file", "build", "sdist"})  # the context holds these packages' files
+_ON_HOST = frozenset({"file", "source", "sdist"})  # the context holds these packages' files
 
 
 def is_heavy(name: str) -> bool:
@@ -65,12 +66,13 @@ def is_heavy(name: str) -> bool:
 class Install(Record):
     """How one locked package is installed.
 
-    `how` is ``index`` (name==version with every locked hash, from an index or the wheelhouse),
+    `how` is ``index`` (name==version with every locked hash, from an index or the context),
     ``file`` (a locked file that lies on the host: copied into the context), ``url`` (a direct
-    URL archive with its hash), ``build`` (a local directory, editable or VCS commit: built into
-    a wheel on the host, installed non-editable) or ``sdist`` (a locked sdist that lies on the
-    host, or any locked sdist with ``--wheelhouse``: fetched and hash-checked on the host, built
-    into a wheel there, so the image needs no build backend from an index).
+    URL archive with its hash), ``source`` (a local directory, editable or VCS commit: its tree
+    goes into the context and is built there, installed non-editable) or ``sdist`` (a locked
+    sdist that lies on the host, or any locked sdist when every file is fetched on the host:
+    fetched and hash-checked there, built in the build with its build requirements fetched on
+    the host too, so the build needs no index).
     """
 
     name: str
@@ -82,12 +84,24 @@ class Install(Record):
 
 @record
 class Layer(Record):
-    """One install stage: its requirements file and whether it needs its wheels folder."""
+    """One install stage: its requirements file, whether it needs its wheels folder, and the
+    packages of it built from a source tree (`sources`; the others are installed by hash)."""
 
     name: str
     packages: tuple[str, ...]
     local: bool
     no_index: bool
+    sources: tuple[str, ...] = ()
+
+    @property
+    def hashed(self) -> bool:
+        """Whether the layer installs packages by hash (a requirements file)."""
+        return len(self.packages) > len(self.sources)
+
+    @property
+    def source_list(self) -> str:
+        """The file naming the packages built from source trees, with their locked versions."""
+        return f"layers/{self.name}/sources.txt"
 
     @property
     def requirements(self) -> str:
@@ -183,7 +197,7 @@ def _is_local_file(pkg: Package) -> bool:
 
 
 def _classify(pkg: Package, where: str) -> str | None:
-    """How *pkg* is installed (``index``, ``file``, ``url``, ``build``); None when the lock
+    """How *pkg* is installed (``index``, ``file``, ``url``, ``source``); None when the lock
     does not pin it (`Package.pin`). Every recorded value that reaches the image is checked."""
     if not pkg.pin.pinned:
         return None
@@ -208,7 +222,7 @@ def _classify(pkg: Package, where: str) -> str | None:
         check_commit(pkg.commit_id, f"{where}.commit-id")
         if pkg.subdirectory:
             check_context_path(pkg.subdirectory, f"{where}.subdirectory")
-    return "build"  # a VCS checkout, or a local folder pinned by its path
+    return "source"  # a VCS checkout, or a local folder pinned by its path
 
 
 # A wheel this big (numpy, scipy, pandas...) gets the "large" layer, installed before the small
@@ -217,7 +231,7 @@ LARGE_BYTES = 4 << 20
 
 
 def _layer(name: str, how: str, pkg: Package, env: Environment) -> str:
-    if how in ("build", "sdist"):
+    if how in ("source", "sdist"):
         return "local"
     if is_heavy(name):
         return "heavy"
@@ -240,8 +254,15 @@ def layers_for(installs: list[Install], wheelhouse: bool) -> tuple[Layer, ...]:
             continue
         local = wheelhouse or any(i.how in _ON_HOST for i in members)
         no_index = wheelhouse or all(i.how in _ON_HOST for i in members)
-        layers.append(Layer(name, tuple(i.name for i in members), local, no_index))
+        sources = tuple(i.name for i in members if i.how == "source")
+        layers.append(Layer(name, tuple(i.name for i in members), local, no_index, sources))
     return tuple(layers)
+
+
+def needs_network(plan: Plan) -> bool:
+    """Whether the build needs the network: pip downloads from an index (``--fetch-in-build``),
+    or the base needs an interpreter (uv, for nvidia/cuda) or conda packages fetched."""
+    return plan.base.kind in ("cuda", "conda") or not all(ly.no_index for ly in plan.layers)
 
 
 def _indexes(installs: list[Install]) -> tuple[str, ...]:

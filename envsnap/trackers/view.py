@@ -100,8 +100,8 @@ def _clean(text: str) -> str:
 def view(directory: str | os.PathLike[str], *, repro: Verdict | None = None) -> View:
     """The view of the capture in *directory*; `InputError` when a file of it is bad.
 
-    *repro* is the verdict of `envsnap repro` for this capture; it becomes ``repro`` and
-    ``repro_summary``.
+    ``repro`` and ``repro_summary`` come from *repro*, else from the capture's repro.toml when
+    `envsnap repro` recorded it with this capture's lock.
     """
     from envsnap.formats.capture import load
     from envsnap.publish import facts
@@ -116,8 +116,8 @@ def view(directory: str | os.PathLike[str], *, repro: Verdict | None = None) -> 
     if code is not None and code["commit"]:
         out["commit"] = code["commit"]
         out["dirty"] = bool(code["dirty"])
-    # The slot of issue 20's verdict: a caller (or, once merged, this function reading the
-    # capture's repro.toml with formats.repro.load) passes it; nothing else reads repro.toml.
+    if repro is None and data["repro"] is not None and data["repro"]["lock_matches"]:
+        repro = found.part("repro")  # recorded with this capture's lock: another env's says nothing
     if repro is not None:
         out["repro"] = bool(repro.reproducible)
         out["repro_summary"] = repro.summary

@@ -134,7 +134,8 @@ def test_failing_run_step_raises_step_failed(
     assert err.exit_code == 1
     assert err.step == Step(3, 4, 'RUN for i in $(seq 1 25); do echo "line $i"; done; exit 7')
     assert err.tail == tuple(f"line {i}" for i in range(6, 26))
-    assert "returned a non-zero code: 7" in err.message
+    assert err.message.endswith("the command exited with code 7")
+    assert err.details[-1] == "  line 25"
     # forcerm: the failed step's container is gone.
     leftovers = docker_client.containers(all=True, filters={"status": "exited"})
     assert not [c for c in leftovers if "exit 7" in c["Command"]]

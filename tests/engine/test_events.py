@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from envsnap.engine import Cached, Done, Output, Step, StepFailed, parse_stream
+from envsnap.engine.events import meaningful
 from envsnap.errors import BuildError
 from tests.fakes.docker import recorded
 
@@ -61,11 +62,26 @@ def test_failing_run_step_names_the_step_and_keeps_the_last_lines() -> None:
     # The last 20 lines, stderr included and stripped of the builder's colour codes.
     assert err.tail == (*[f"output line {i}" for i in range(12, 31)], "about to fail")
     assert Output("first step ok") in events
-    first, second, *rest = err.message.splitlines()
-    assert first.startswith("build failed at step 3/4 (RUN for i in $(seq 1 30);")
-    assert second == "  last 20 lines of output:"
-    assert rest[-1] == "    about to fail"
+    # One line for the failure; the last lines of output are details, printed as lines.
+    assert "\n" not in err.message
+    assert err.message.startswith("build failed at step 3/4 (RUN for i in $(seq 1 30);")
+    assert err.message.endswith(": the command exited with code 3")
+    assert err.details[0] == "last 10 lines of output:"
+    assert err.details[1:] == (*[f"  output line {i}" for i in range(22, 31)], "  about to fail")
     assert err.hint is None
+
+
+def test_pip_retries_are_one_line_and_long_lines_are_cut() -> None:
+    retry = "WARNING: Retrying (Retry(total={n}, connect=None)) after connection broken by 'X'"
+    tail = (
+        "Looking in indexes: https://127.0.0.1:1/simple",
+        *[retry.format(n=n) for n in (4, 3, 2, 1, 0)],
+        "ERROR: No matching distribution found for x==1" + "!" * 400,
+        "ERROR: No matching distribution found for x==1" + "!" * 400,
+    )
+    shown = meaningful(tail)
+    assert shown[:2] == (tail[0], retry.format(n=0))
+    assert len(shown) == 3 and len(shown[2]) == 300 and shown[2].endswith("\u2026")
 
 
 def test_missing_base_image_fails_at_the_from_step_with_a_hint() -> None:

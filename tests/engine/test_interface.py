@@ -9,6 +9,7 @@ import pytest
 
 from envsnap import engine
 from envsnap.formats import image, pylock
+from envsnap.model import replace
 from envsnap.rebuild import rebuild
 from tests.fakes import samples
 from tests.fakes.engine import IMAGE_ID, FakeEngine
@@ -31,13 +32,17 @@ def test_rebuild_builds_and_pushes_through_the_interface(
 ) -> None:
     capture = tmp_path / "cap"
     pylock.write(capture / "pylock.toml", samples.cpu_env())
-    result = rebuild(capture, tag="demo:1", no_cache=True, push="registry.test/demo:1")
+    # The sample's files are not served anywhere: pip in the build would download them.
+    result = rebuild(
+        capture, tag="demo:1", no_cache=True, push="registry.test/demo:1", wheelhouse=False
+    )
     kinds = [kind for kind, _ in fake_engine.calls]
-    assert kinds == ["build", "close", "push", "close"]
+    assert kinds == ["build", "push", "close"]  # one engine, checked before the render
     built = fake_engine.calls[0][1]
     assert built["tag"] == "demo:1" and built["no_cache"] is True
+    assert built["network"] is True  # pip downloads in the build
     assert built["dockerfile"] == result.dockerfile
-    assert fake_engine.calls[2][1] == {
+    assert fake_engine.calls[1][1] == {
         "image": IMAGE_ID,
         "repository": "registry.test/demo",
         "tag": "1",
@@ -53,5 +58,14 @@ def test_rebuild_builds_and_pushes_through_the_interface(
 def test_no_cache_defaults_off(fake_engine: type[FakeEngine], tmp_path: Path) -> None:
     capture = tmp_path / "cap"
     pylock.write(capture / "pylock.toml", samples.cpu_env())
-    rebuild(capture, tag="demo:2")
+    rebuild(capture, tag="demo:2", wheelhouse=False)
     assert fake_engine.calls[0][1]["no_cache"] is False
+
+
+def test_a_hermetic_build_runs_without_network(
+    fake_engine: type[FakeEngine], tmp_path: Path
+) -> None:
+    capture = tmp_path / "cap"
+    pylock.write(capture / "pylock.toml", replace(samples.cpu_env(), packages=()))
+    rebuild(capture, tag="demo:3")
+    assert fake_engine.calls[0][1]["network"] is False

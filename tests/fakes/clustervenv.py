@@ -1,5 +1,5 @@
 """One venv with torch (CPU) and ray for the cluster and multi-rank tests, built once and kept
-between runs (fixtures `torch_python` and `ray_python`, a plugin of tests/conftest.py).
+between runs (fixtures `cluster_python` and `ray_python`, a plugin of tests/conftest.py).
 
 Installing torch and ray takes a minute or two; the venv is kept under
 ``~/.cache/envsnap-tests`` (``$ENVSNAP_TEST_CACHE``) with a stamp naming what it holds, and
@@ -47,7 +47,7 @@ def _ensure(venv: Path, package: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def torch_python() -> Path:
+def cluster_python() -> Path:
     """A Python with torch (CPU) and envsnap's dependencies."""
     why = _ensure(_home(), TORCH)
     if why:
@@ -57,7 +57,7 @@ def torch_python() -> Path:
 
 @pytest.fixture(scope="session")
 def ray_python() -> Path:
-    """A Python with ray and envsnap's dependencies (the same venv as `torch_python`)."""
+    """A Python with ray and envsnap's dependencies (the same venv as `cluster_python`)."""
     why = _ensure(_home(), RAY)
     if why:
         pytest.skip(why)

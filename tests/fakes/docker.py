@@ -108,31 +108,14 @@ def run_container(
     mounts: Mapping[Path, str] | None = None,
     timeout: float = 600,
 ) -> tuple[int, str]:
-    """Run *cmd* in a new container of *image* on the daemon at DOCKER_HOST (the SDK's API, as
-    `docker run --rm --network host` would); return its exit code and combined output.
-
-    *mounts* maps host folders to container paths (read-write binds). The container is removed
-    afterwards, whatever happened. envsnap itself never runs containers: only the tests do.
-    """
+    """Run *cmd* in a new container of *image* on the daemon at DOCKER_HOST (``docker run --rm
+    --network host``, through envsnap's own engine); return its exit code and combined output."""
     from envsnap.engine.docker import DockerEngine
 
     with DockerEngine() as engine:
-        api = engine.api()
-        mounts = mounts or {}
-        binds = {str(Path(h).resolve()): {"bind": c, "mode": "rw"} for h, c in mounts.items()}
-        container = api.create_container(
-            image,
-            command=list(cmd),
-            volumes=sorted(mounts.values()),
-            host_config=api.create_host_config(binds=binds, network_mode="host"),
+        return engine.run(
+            image, cmd, mounts={str(h): c for h, c in (mounts or {}).items()}, timeout=timeout
         )
-        try:
-            api.start(container)
-            code = int(api.wait(container, timeout=timeout)["StatusCode"])
-            output = api.logs(container, stdout=True, stderr=True).decode("utf-8", "replace")
-        finally:
-            api.remove_container(container, force=True)
-    return code, output
 
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "docker"

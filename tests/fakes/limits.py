@@ -1,6 +1,10 @@
 """Run envsnap in a child process under watch: its exit status, output, peak memory (the child's
 own max RSS from wait4) and whether it had to be killed for running too long.
 
+The child is started by a small launcher, not by the test process: Linux carries the parent's
+peak RSS into a child's ``ru_maxrss`` across fork and exec, so a child of a pytest worker that
+has grown to 260 MB would report 260 MB whatever it did itself.
+
 For the hostile-input tests: a capture that hangs a verb must fail a test, not the suite, and
 one that makes envsnap take gigabytes must fail it without taking the machine's memory (an
 address-space limit turns that into a MemoryError in the child).
@@ -8,12 +12,11 @@ address-space limit turns that into a MemoryError in the child).
 
 from __future__ import annotations
 
+import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -36,8 +39,31 @@ class Measured(Record):
     timed_out: bool
 
 
-def _limit(address_space: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+_LAUNCHER = r"""
+import json, os, resource, signal, sys, time
+limit, timeout, report = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+pid = os.fork()
+if pid == 0:
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        os.execv(sys.executable, [sys.executable, *sys.argv[4:]])
+    finally:
+        os._exit(127)
+deadline, timed_out = time.monotonic() + timeout, False
+while True:
+    done, status, usage = os.wait4(pid, os.WNOHANG)
+    if done:
+        break
+    if time.monotonic() > deadline:
+        timed_out = True
+        os.kill(pid, signal.SIGKILL)
+        _, status, usage = os.wait4(pid, 0)
+        break
+    time.sleep(0.05)
+with open(report, "w") as fh:
+    json.dump({"code": os.waitstatus_to_exitcode(status), "kib": usage.ru_maxrss,
+               "timed_out": timed_out}, fh)
+"""
 
 
 def run_measured(
@@ -53,35 +79,31 @@ def run_measured(
     full = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
     full["PYTHONPATH"] = str(ROOT)
     full.update(env or {})
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        report = Path(scratch) / "usage.json"
+        launcher = [sys.executable, "-I", "-c", _LAUNCHER]
+        limits = [str(address_space_mb * _MIB), str(timeout), str(report)]
+        subprocess.run(
+            [*launcher, *limits, "-m", module, *args],
             env=full,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
-            preexec_fn=lambda: _limit(address_space_mb * _MIB),  # noqa: PLW1509 - no threads here
+            check=False,
+            timeout=timeout + 60,
         )
-        deadline = time.monotonic() + timeout
-        timed_out = False
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                timed_out = True
-                proc.kill()
-                _, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
+        usage = json.loads(report.read_text(encoding="utf-8"))
         out.seek(0)
         err.seek(0)
         return Measured(
-            returncode=proc.returncode,
+            returncode=usage["code"],
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
-            max_rss_mb=usage.ru_maxrss / 1024,  # KiB on Linux
-            timed_out=timed_out,
+            max_rss_mb=usage["kib"] / 1024,  # KiB on Linux
+            timed_out=usage["timed_out"],
         )

@@ -27,8 +27,9 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None, editable=False):
     info = f"{NAME}-{VERSION}.dist-info"
+    code = f"VERSION = {VERSION!r}\\ndef main():\\n    print({NAME!r}, VERSION)\\n"
     module = (f"{NAME}.pth", (str(pathlib.Path.cwd()) + "\\n").encode()) if editable else (
-        f"{NAME}.py", f"VERSION = {VERSION!r}\\n".encode())
+        f"{NAME}.py", code.encode())
     files = {
         module[0]: module[1],
         f"{info}/METADATA": (
@@ -39,6 +40,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None, 
             b"Tag: py3-none-any\\n"
         ),
     }
+    if pathlib.Path("ENTRY_POINTS").exists():  # console scripts, when the project has some
+        files[f"{info}/entry_points.txt"] = pathlib.Path("ENTRY_POINTS").read_bytes()
     record = "".join(f"{n},{_rec(d)},{len(d)}\\n" for n, d in files.items()) + f"{info}/RECORD,,\\n"
     files[f"{info}/RECORD"] = record.encode()
     name = f"{NAME}-{VERSION}-py3-none-any.whl"

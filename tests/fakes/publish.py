@@ -1,4 +1,5 @@
-"""Snapshots, capture folders and numerics.toml text for the publish and MLflow tests."""
+"""Snapshots, capture folders, numerics.toml text and repro.toml for the publish and tracker
+tests."""
 
 from __future__ import annotations
 
@@ -56,9 +57,12 @@ def make_capture(
     project: ProjectState | None = None,
     pushed: bool = False,
     numerics: str | None = None,
+    repro: bool = False,
 ) -> Path:
     cap = root / "cap"
     write(snap, cap, project=project)
+    if repro:
+        write_repro(cap)
     if pushed:
         lock = hashlib.sha256((cap / "pylock.toml").read_bytes()).hexdigest()
         record = image.ImageRecord(
@@ -91,3 +95,31 @@ def boxes(text: str) -> dict[str, bool]:
         if line.startswith(("- [x] ", "- [ ] ")):
             out[line[6:].split(":")[0]] = line.startswith("- [x]")
     return out
+
+
+def write_repro(
+    cap: Path,
+    *,
+    reproducible: bool = True,
+    summary: str = "reproducible: 2 runs, 1 output, 4 tensors bit-identical",
+    lock_digest: str | None = None,
+    numerics_digest: str = "",
+) -> Path:
+    """A repro.toml in capture *cap*, as `envsnap repro` writes it (recorded with this
+    capture's lock unless *lock_digest* says otherwise)."""
+    from envsnap.formats import repro
+
+    lock = lock_digest or "sha256:" + hashlib.sha256((cap / "pylock.toml").read_bytes()).hexdigest()
+    rec = repro.ReproRecord(
+        reproducible=reproducible,
+        summary=summary,
+        command=("python", "train.py"),
+        runs=2,
+        lock_digest=lock,
+        numerics_digest=numerics_digest,
+        outputs=(
+            repro.OutputRecord("model.safetensors", "safetensors", reproducible, ("a" * 64,) * 2),
+        ),
+        environments=(("this machine", "host"),),
+    )
+    return repro.write(cap, rec)

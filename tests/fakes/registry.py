@@ -166,8 +166,8 @@ class TokenRegistry(RegistryHandler):
 
 
 def small_capture(root: Path) -> Path:
-    """A capture of a locally held wheel and a locally held sdist, rebuilt with --wheelhouse
-    (no network needed; the sdist is built into a wheel on the host)."""
+    """A capture of a locally held wheel and a locally held sdist (no network needed: both are
+    copied into the context, and the sdist is built in the image build)."""
     from envsnap.model import ArtifactFile, Package
     from tests.fakes.projects import make_sdist, make_wheel, sha256
 

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import http.server
 import json
+import ssl
 import threading
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -190,13 +191,19 @@ def make_project(root: Path, name: str, version: str) -> Path:
 class SimpleIndex:
     """A loopback simple-repository server over the files of one folder; counts requests."""
 
-    def __init__(self, folder: Path, *, html_only: bool = False) -> None:
+    def __init__(
+        self, folder: Path, *, html_only: bool = False, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.folder = folder
         self.html_only = html_only
         self.requests: list[str] = []
         handler = self._handler()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/simple"
+        scheme = "http"
+        if tls is not None:  # HTTPS: the server's certificate and key are in *tls*
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/simple"
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

@@ -55,21 +55,23 @@ dist.destroy_process_group()
 
 
 @pytest.fixture(scope="module")
-def job(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any, torch_python: Path) -> Any:
+def job(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any, cluster_python: Path) -> Any:
     """Run a 3-rank torchrun of SCRIPT against a capture of the torch venv on 8x A100."""
     root = tmp_path_factory.mktemp("torchrun")
     env = {**os.environ, **machine(fake_nvml, make_toolkit(root / "cuda"), driver="580.65.06")}
-    env.update({"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "RANK_PYTHON": str(torch_python)})
+    env.update(
+        {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "RANK_PYTHON": str(cluster_python)}
+    )
     env.pop("PYTHONHASHSEED", None)
     env["PYTHONHASHSEED"] = "0"  # scenario.DETERMINISM: as recorded
-    capture = capture_with(torch_python, env, root / "capture")
+    capture = capture_with(cluster_python, env, root / "capture")
     (root / "wrap.sh").write_text(WRAPPER)
     (root / "wrap.sh").chmod(0o755)
     (root / "train.py").write_text(SCRIPT)
 
     def run(timeout: float = 120, **extra: str) -> subprocess.CompletedProcess[str]:
         argv = [
-            str(torch_python),
+            str(cluster_python),
             "-m",
             "torch.distributed.run",
             "--nproc-per-node",
@@ -132,7 +134,7 @@ def test_a_rank_that_never_calls_require_times_out_the_others(job: Any) -> None:
 
 
 def test_without_torchrun_rank_0_hosts_the_store_and_init_reuses_it(
-    job: Any, torch_python: Path
+    job: Any, cluster_python: Path
 ) -> None:
     """Ranks started with the env:// variables only (no agent store): require, then the job's
     own init_process_group on the same MASTER_PORT, which reuses rank 0's store."""
@@ -150,7 +152,7 @@ def test_without_torchrun_rank_0_hosts_the_store_and_init_reuses_it(
     )
     procs = [
         subprocess.Popen(
-            [str(torch_python), str(job.script), str(job.capture), "60"],
+            [str(cluster_python), str(job.script), str(job.capture), "60"],
             env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -28,6 +28,7 @@ from tests.fakes.publish import (
     cpu_snapshot,
     gpu_snapshot,
     make_capture,
+    write_repro,
 )
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
@@ -84,7 +85,9 @@ def test_mixed_gpus_are_listed_by_model() -> None:
 def test_golden_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A GPU capture with a clean repository, a pushed image and numerics: every box the
     capture can tick is ticked; the image's is not, as nothing fetched it (no --verify)."""
-    make_capture(tmp_path, gpu_snapshot(), project=CLEAN, pushed=True, numerics=NUMERICS)
+    make_capture(
+        tmp_path, gpu_snapshot(), project=CLEAN, pushed=True, numerics=NUMERICS, repro=True
+    )
     monkeypatch.chdir(tmp_path)
     result = write_report("cap", "REPRODUCIBILITY.md")
     text = (tmp_path / "REPRODUCIBILITY.md").read_text(encoding="utf-8")
@@ -351,12 +354,51 @@ def test_bad_input_is_one_line_exit_2(cli: Any, tmp_path: Path) -> None:
     assert worse.returncode == 2 and f"{cap / 'project.toml'}: status" in worse.stderr
 
 
+def test_the_repro_box_is_ticked_only_from_a_passing_verdict_of_this_lock(
+    tmp_path: Path,
+) -> None:
+    text = "running the code several times yields the same output"
+    cap = make_capture(tmp_path, cpu_snapshot(), project=CLEAN)
+    report = write_report(cap, None).markdown
+    assert boxes(report)[text] is False
+    assert "not checked; run `envsnap repro -- COMMAND`" in report
+    write_repro(cap)
+    report = write_report(cap, None).markdown
+    assert boxes(report)[text] is True
+    line = next(x for x in report.splitlines() if x.startswith(f"- [x] {text}: "))
+    assert line.startswith(f"- [x] {text}: [repro.toml](")
+    assert line.endswith("cap/repro.toml): reproducible: 2 runs, 1 output, 4 tensors bit-identical")
+    write_repro(cap, reproducible=False, summary="not reproducible: model.pt *4* <b>")
+    report = write_report(cap, None).markdown
+    assert boxes(report)[text] is False
+    assert r"not reproducible: model.pt \*4\* \<b\>" in report
+    write_repro(cap, lock_digest="sha256:" + "0" * 64)
+    report = write_report(cap, None).markdown
+    assert boxes(report)[text] is False
+    assert "was recorded with another environment than this capture's lock" in report
+    data = facts.gather(cap)["repro"]
+    assert data["lock_matches"] is False and data["reproducible"] is True
+
+
+def test_a_hostile_repro_toml_is_one_line_exit_2(cli: Any, tmp_path: Path) -> None:
+    cap = make_capture(tmp_path, cpu_snapshot(), project=CLEAN)
+    (cap / "repro.toml").write_text('version = 1\n[verdict]\nreproducible = "yes"\nsummary = "x"\n')
+    bad = cli("report", str(cap), "-o", "-", cwd=tmp_path)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith(f"envsnap: error: {cap / 'repro.toml'}: verdict.reproducible")
+    (cap / "repro.toml").unlink()
+    (cap / "repro.toml").symlink_to("/etc/passwd")
+    linked = cli("report", str(cap), "-o", "-", cwd=tmp_path)
+    assert linked.returncode == 2
+    assert f"{cap / 'repro.toml'}: repro.toml is a symbolic link; refused" in linked.stderr
+
+
 def test_the_json_envelope_keys_are_pinned(tmp_path: Path) -> None:
     """A contract: tools read these keys; adding one is fine, renaming one needs a version."""
     cap = make_capture(tmp_path, gpu_snapshot(), project=CLEAN, pushed=True, numerics=NUMERICS)
     data = facts.gather(cap)
     assert data["version"] == facts.FACTS_VERSION == 1
-    assert sorted(data) == ["capture", "code", "environment", "version"]
+    assert sorted(data) == ["capture", "code", "environment", "repro", "version"]
     assert sorted(data["code"]) == [
         "branch", "changed_files", "commit", "diff_sha256", "dirty", "reason", "remote",
         "status", "vcs",

@@ -67,7 +67,11 @@ def test_refuses_a_non_empty_target(cli: CLI, tmp_path: Path) -> None:
     (target / "x").write_text("")
     done = cli("rebuild", str(cap), "--venv", str(target))
     assert done.returncode == 2
-    assert done.stderr.startswith(f"envsnap: error: {target}: --venv exists and is not empty")
+    assert done.stderr.splitlines() == [
+        f"envsnap: error: {target}: --venv exists and is not empty",
+        f"  hint: remove it first (rm -rf {target}) or choose another --venv PATH; an "
+        "interrupted rebuild leaves nothing there",
+    ]
 
 
 @pytest.mark.slow
@@ -119,3 +123,95 @@ def test_round_trip_index_packages(cli: CLI, tmp_path: Path) -> None:
     after = capture_of(cli, tmp_path / "copy" / "bin" / "python", tmp_path / "cap2")
     assert after == before
     assert [p[:2] for p in after] == [("idna", "3.10"), ("six", "1.17.0")]
+
+
+# The in-tree backend, slowed down while the file SLOW exists in the project: the build starts,
+# says so in a marker, and waits to be interrupted.
+SLOW_BACKEND = """
+import pathlib, time
+from backend import *  # noqa: F403 - the real in-tree backend
+from backend import build_wheel as _build_wheel
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if pathlib.Path("SLOW").exists():
+        pathlib.Path({marker!r}).write_text("building")
+        time.sleep(120)
+    return _build_wheel(wheel_directory, config_settings, metadata_directory)
+"""
+
+
+def _slow_project(root: Path, marker: Path) -> Path:
+    src = make_project(root, "slowpkg", "1.0")
+    (src / "slow_backend.py").write_text(SLOW_BACKEND.format(marker=str(marker)))
+    pyproject = (src / "pyproject.toml").read_text()
+    (src / "pyproject.toml").write_text(pyproject.replace('"backend"', '"slow_backend"'))
+    (src / "ENTRY_POINTS").write_text("[console_scripts]\nslowpkg-hello = slowpkg:main\n")
+    return src
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_no_venv_and_the_next_run_makes_a_working_one(
+    cli: CLI, tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) while a package builds:
+    exit 130, no venv and no temporary folder; the next run succeeds, and the venv's console
+    script and activate name its own path (it was made in a temporary folder beside it)."""
+    import os
+    import signal
+    import time
+
+    from tests.conftest import ROOT
+
+    marker = tmp_path / "building"
+    src = _slow_project(tmp_path / "src" / "slowpkg", marker)
+    python = make_venv(tmp_path / "orig")
+    pip_install(python, "--no-deps", "--no-index", str(src))
+    capture_of(cli, python, tmp_path / "cap")
+    target = tmp_path / "envs" / "rebuilt"
+    (src / "SLOW").write_text("")
+    args = ["rebuild", str(tmp_path / "cap"), "--venv", str(target), "--build-on-host", "slowpkg"]
+    environ = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envsnap", *args],
+        env=environ,
+        start_new_session=True,  # a process group of its own, like a terminal's foreground job
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(1200):
+            if marker.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert marker.exists(), "the build never started"
+        (building,) = target.parent.iterdir()  # the venv is made beside the target
+        assert building.name.startswith(".rebuilt.envsnap-")
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert list(target.parent.iterdir()) == []  # neither the venv nor its temporary folder
+    (src / "SLOW").unlink()
+    done = cli(*args)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"rebuilt 1 package into {target}\n"
+    assert [p.name for p in target.parent.iterdir()] == ["rebuilt"]
+    script = target / "bin" / "slowpkg-hello"
+    assert script.read_text().startswith(f"#!{target}/bin/python")
+    ran = subprocess.run([str(script)], capture_output=True, text=True, check=False)
+    assert (ran.returncode, ran.stdout) == (0, "slowpkg 1.0\n"), ran.stderr
+    activate = (target / "bin" / "activate").read_text()
+    assert str(target) in activate and "envsnap-" not in activate
+    assert "envsnap-" not in (target / "pyvenv.cfg").read_text()
+    # A killed run's folder (its process gone) is removed by the next run; the target is new.
+    leftover = target.parent / ".other.envsnap-0123456789abcdef"
+    leftover.mkdir()
+    (leftover / ".envsnap-building").write_text("999999999\n")
+    done = cli(*args[:3], str(target.parent / "other"), *args[4:])
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in target.parent.iterdir()) == ["other", "rebuilt"]

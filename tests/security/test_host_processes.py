@@ -18,7 +18,6 @@ import pytest
 import envsnap
 from tests.conftest import run_envsnap
 from tests.fakes.venvs import make_venv
-from tests.numerics.conftest import numpy_python  # noqa: F401 (a fixture)
 from tests.security.conftest import offline_env
 
 
@@ -28,7 +27,7 @@ def _marker_script(path: Path, marker: Path, then: str = "") -> None:
 
 
 @pytest.fixture
-def hostile_numerics(numpy_python: Path, tmp_path: Path) -> tuple[Path, Path]:  # noqa: F811
+def hostile_numerics(numpy_python: Path, tmp_path: Path) -> tuple[Path, Path]:
     """A real numerics capture whose first probe differs here and says it ran under a
     PYTHONPATH inside the capture, where a sitecustomize.py would leave a marker."""
     cap = tmp_path / "cap"
@@ -61,7 +60,7 @@ def hostile_numerics(numpy_python: Path, tmp_path: Path) -> tuple[Path, Path]:  
 @pytest.mark.slow  # a venv with numpy, and the battery run three times
 def test_check_numerics_never_sets_a_captures_pythonpath(
     hostile_numerics: tuple[Path, Path],
-    numpy_python: Path,  # noqa: F811
+    numpy_python: Path,
     tmp_path: Path,
 ) -> None:
     cap, marker = hostile_numerics
@@ -78,7 +77,7 @@ def test_check_numerics_never_sets_a_captures_pythonpath(
 @pytest.mark.slow
 def test_the_check_api_never_sets_a_captures_pythonpath(
     hostile_numerics: tuple[Path, Path],
-    numpy_python: Path,  # noqa: F811
+    numpy_python: Path,
 ) -> None:
     cap, marker = hostile_numerics
     report = envsnap.check(cap, python=str(numpy_python), numerics=True)

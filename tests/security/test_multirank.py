@@ -69,13 +69,15 @@ say(f"rank {rank} returned")
 
 
 @pytest.fixture(scope="module")
-def job(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any, torch_python: Path) -> Any:
+def job(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any, cluster_python: Path) -> Any:
     """Run a 3-rank torchrun of SCRIPT against a capture of the torch venv on 8x A100."""
     root = tmp_path_factory.mktemp("multirank")
     env = {**os.environ, **machine(fake_nvml, make_toolkit(root / "cuda"), driver="580.65.06")}
-    env.update({"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "RANK_PYTHON": str(torch_python)})
+    env.update(
+        {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "RANK_PYTHON": str(cluster_python)}
+    )
     env["PYTHONHASHSEED"] = "0"  # scenario.DETERMINISM: as recorded
-    capture = capture_with(torch_python, env, root / "capture")
+    capture = capture_with(cluster_python, env, root / "capture")
     odd = root / "odd-capture"
     odd.mkdir()
     for name in ("pylock.toml", "hardware.toml"):
@@ -89,7 +91,7 @@ def job(tmp_path_factory: pytest.TempPathFactory, fake_nvml: Any, torch_python: 
 
     def run(**extra: str) -> dict[str, str]:
         argv = [
-            str(torch_python), "-m", "torch.distributed.run", "--nproc-per-node", "3",
+            str(cluster_python), "-m", "torch.distributed.run", "--nproc-per-node", "3",
             "--no-python", str(root / "wrap.sh"), str(root / "train.py"), str(capture), "30",
         ]  # fmt: skip
         result = subprocess.run(

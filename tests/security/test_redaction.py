@@ -100,7 +100,9 @@ def test_02_signed_index_links_lose_their_query(tmp_path: Path, venv: Any) -> No
     assert pkg["wheels"][0]["url"].endswith("/files/demo-1.0-py3-none-any.whl")
     # the rendered context's copy of the index cache holds the same, redacted, answers
     ctx = tmp_path / "ctx"
-    rendered = run_envsnap("rebuild", str(out), "--no-build", "--context", str(ctx), env=env)
+    rendered = run_envsnap(
+        "rebuild", str(out), "--no-build", "--context", str(ctx), "--fetch-in-build", env=env
+    )
     assert rendered.returncode == 0, rendered.stderr
     assert "SIGNATURE77" not in tree_text(ctx) and "LINKTOKEN88" not in tree_text(ctx)
 
