@@ -14,7 +14,7 @@ inputs from a fixed seed, runs 3 times in-process (run-to-run determinism) and r
 sha256 of its output bytes, a fixed sample of output values as exact hex floats, and its error
 against a float64-or-better reference on a fixed sample. Bump BATTERY_VERSION whenever a probe's
 inputs, shapes, definition or order change: envsnap imports the constant to say which battery a
-numerics.toml was recorded with. The runner puts `_switches.py` before this text
+numerics.toml was recorded with. The runner puts `switches.py` before this text
 (`apply_switches`: the settings a remedy asks for).
 """
 
@@ -789,13 +789,13 @@ def _import(name: str) -> tuple[Any, dict[str, Any]]:
 
 
 def _apply_switches(settings: Mapping[str, Any]) -> None:
-    """`apply_switches` of _switches.py, which the runner puts before this text; run as a file
+    """`apply_switches` of switches.py, which the runner puts before this text; run as a file
     (bench/), the battery imports it from beside itself."""
     switches: Any = globals().get("apply_switches")
     if switches is None:
         here = os.path.dirname(os.path.abspath(__file__))  # noqa: PTH100, PTH120 - no pathlib
         sys.path.insert(0, here)
-        switches = __import__("_switches").apply_switches
+        switches = __import__("switches").apply_switches
     switches(settings)
 
 

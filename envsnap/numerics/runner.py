@@ -43,11 +43,11 @@ def _source() -> str:
 
 
 def script_source(path: Path) -> str:
-    """The text of the stand-alone script at *path* with `_switches.py` before it, to run as
+    """The text of the stand-alone script at *path* with `switches.py` before it, to run as
     ``PYTHON -c TEXT`` in an interpreter without envsnap (the battery, the repro bootstrap)."""
     # a __future__ import must open the text, so it opens the joined text once
     future = "from __future__ import annotations\n"
-    parts = [Path(__file__).with_name("_switches.py"), path]
+    parts = [Path(__file__).with_name("switches.py"), path]
     texts = [p.read_text(encoding="utf-8").replace(future, "", 1) for p in parts]
     return future + "\n\n".join(texts)
 
