@@ -122,4 +122,4 @@ def test_api_functions_stay_callable_after_their_layers_are_imported(tmp_path: P
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "Snapshot"
+    assert done.stdout.strip() == "Captured"

@@ -49,16 +49,19 @@ ALLOWED: dict[str, frozenset[str]] = {
     "__main__": frozenset({"cli"}),
     "__init__": frozenset({"api"}),  # the lazy facade: envsnap.capture() loads envsnap.api
     "cli": frozenset({"commands"}),
-    "commands": frozenset(
+    # the commands parse arguments, call the API and render its records (tests/test_api_front.py)
+    "commands": frozenset({"api", "checks", "fleet", "numerics", "repro"}),
+    # the one front door: every verb as a typed function returning a record
+    "api": frozenset(
         {
-            "api",
             "repro",
             "mlflow",
             "wandb",
             "aim",
+            "trackers",
             "publish",
-            "fleet",
             "rebuild",
+            "fleet",
             "checks",
             "numerics",
             "probes",
@@ -72,9 +75,6 @@ ALLOWED: dict[str, frozenset[str]] = {
     "wandb": frozenset({"trackers"}),
     "aim": frozenset({"trackers"}),
     "trackers": frozenset({"publish", "formats", "model"}),
-    "api": frozenset(
-        {"repro", "rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}
-    ),
     # run the user's job, compare its outputs; explain with the numerics remedies and knowledge,
     # across environments through the engine (images) and the numerics battery's facts
     "repro": frozenset({"numerics", "engine", "probes", "knowledge", "formats"}),

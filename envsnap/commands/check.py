@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from .._defaults import DEFAULT_DIR
-from ._options import Option, Positional, add_arguments, seconds
+from .._text import seconds
+from ._options import Option, Positional, add_arguments
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -72,42 +73,38 @@ def register(sub: Any) -> None:
 
 
 def run(args: SimpleNamespace) -> int:
-    """Check the machine against the capture; print the report; return the exit status."""
-    # Imported here: the CLI registers every verb at start, and only `check` needs the engine.
+    """Check the machine against the capture (`envsnap.api.check`, or `check_node` with --save);
+    print the report; return the exit status."""
+    from envsnap import api
     from envsnap.errors import EnvsnapError
 
     timeout = seconds(args.numerics_timeout, "--numerics-timeout")
     try:
         if args.save:
-            from envsnap.fleet.node import check_node, save
-
-            node = check_node(
+            saved = api.check_node(
                 args.directory,
+                args.save,
                 node=args.node,
                 python=args.python,
                 numerics=args.numerics,
                 numerics_timeout=timeout,
             )
-            saved = save(node, args.save)
-            if saved.stem != node.node:
+            if saved.clashes_with:
                 import sys
 
                 from envsnap._redact import text
-                from envsnap.fleet.node import safe_name
 
                 # Named once: the node's name and the one it would have shared a file with.
                 print(
                     text(
-                        f"envsnap: node {node.node!r} is not a file name: its report is {saved} "
-                        f"(a node named {safe_name(node.node)!r} has its own file)"
+                        f"envsnap: node {saved.report.node!r} is not a file name: its report is "
+                        f"{saved.path} (a node named {saved.clashes_with!r} has its own file)"
                     ),
                     file=sys.stderr,
                 )
-            report = node.report
+            report = saved.report.report
         else:
-            from envsnap.checks import check
-
-            report = check(
+            report = api.check(
                 args.directory, python=args.python, numerics=args.numerics, numerics_timeout=timeout
             )
     except EnvsnapError as exc:
