@@ -289,17 +289,9 @@ def private_reaches(path: Path) -> list[str]:
     return sorted(set(found))
 
 
-# Reaches into private modules that issue 19's part B removes with the CLI's rework.
-PART_B = {
-    "envsnap.cli imports envsnap.commands._formatter",
-    "envsnap.cli imports envsnap.commands._options",
-}
-
-
 def test_no_module_reaches_into_another_packages_private_parts() -> None:
     found = {r for path in sorted(PACKAGE.rglob("*.py")) for r in private_reaches(path)}
-    assert found - PART_B == set()
-    assert found >= PART_B, "part B is done: empty PART_B"
+    assert found == set()
 
 
 def test_the_private_check_can_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ import sys
 
 from .._defaults import DEFAULT_DIR, importable_name
 from .._text import MOST, plural, seconds, some
-from ._options import Option, add_arguments
+from .options import Option, add_arguments
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ POSITIONAL = None
 
 def register(sub: Any) -> None:
     """Add the `capture` sub-command to *sub*."""
-    from ._formatter import Formatter
+    from .formatter import Formatter
 
     p = sub.add_parser(
         "capture",

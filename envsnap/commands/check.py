@@ -6,7 +6,7 @@ import json
 
 from .._defaults import DEFAULT_DIR
 from .._text import seconds
-from ._options import Option, Positional, add_arguments
+from .options import Option, Positional, add_arguments
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ POSITIONAL = Positional("directory", "DIR", f"default: ./{DEFAULT_DIR}", DEFAULT
 
 def register(sub: Any) -> None:
     """Add the `check` sub-command to *sub*."""
-    from ._formatter import Formatter
+    from .formatter import Formatter
 
     p = sub.add_parser(
         "check",

@@ -7,7 +7,7 @@ from typing import Any
 
 from envsnap.checks.report import print_report
 
-from ._formatter import Formatter
+from .formatter import Formatter
 
 __all__ = ["register", "run"]
 

@@ -6,7 +6,7 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from ._formatter import Formatter
+from .formatter import Formatter
 
 __all__ = ["register", "run"]
 

@@ -40,7 +40,7 @@ _OPTIONS["run_hash"] = ("aim",)
 def register(sub: Any) -> None:
     """Add the `log` sub-command to *sub*."""
     from ..api import DEFAULT_DIR
-    from ._formatter import Formatter
+    from .formatter import Formatter
 
     p = sub.add_parser(
         "log",

@@ -52,7 +52,7 @@ locally has no registry digest and is not pinned (the Dockerfile's header says s
 
 def register(sub: Any) -> None:
     """Add the `rebuild` sub-command to *sub*."""
-    from ._formatter import Formatter
+    from .formatter import Formatter
 
     p = sub.add_parser(
         "rebuild",

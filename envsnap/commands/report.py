@@ -32,7 +32,7 @@ file:, localhost, a loopback address) is no repository others can clone.
 def register(sub: Any) -> None:
     """Add the `report` sub-command to *sub*."""
     from ..api import DEFAULT_DIR
-    from ._formatter import Formatter
+    from .formatter import Formatter
 
     p = sub.add_parser(
         "report",

@@ -50,7 +50,7 @@ def register(sub: Any) -> None:
     """Add the `repro` sub-command to *sub*."""
     import argparse
 
-    from ._formatter import Formatter
+    from .formatter import Formatter
 
     p = sub.add_parser(
         "repro",
