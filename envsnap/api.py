@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
     from pathlib import Path
 
-    from .findings import Report
+    from .findings import CheckReport
     from .fleet.aggregate import FleetResult
-    from .fleet.report import NodeReport
+    from .fleet.nodereport import NodeReport
     from .formats.numerics import Numerics
     from .model import Snapshot
     from .publish import ReportResult
@@ -148,7 +148,7 @@ def check(
     python: str | None = None,
     numerics: bool = False,
     numerics_timeout: float | None = None,
-) -> Report:
+) -> CheckReport:
     """Compare this machine (and *python*'s environment) with the capture in *directory*.
 
     With *numerics*, re-run the recorded numerics battery in *python* (at most
@@ -194,7 +194,7 @@ def require(
     python: str | None = None,
     distributed: bool = False,
     timeout: float = 300.0,
-) -> Report:
+) -> CheckReport:
     """Like `check`, but raise `CheckFailed` listing the errors (and warnings when *strict*).
 
     With *distributed* (every rank of a torch.distributed job, e.g. under torchrun, calls it at
@@ -219,7 +219,7 @@ def diff(
     tracker: str | None = None,
     project: str | None = None,
     repo: str | None = None,
-) -> Report:
+) -> CheckReport:
     """Compare two captures: what changed from *a* (recorded) to *b* (current).
 
     With *tracker* (``mlflow``, ``wandb`` or ``aim``), *a* and *b* are runs whose capture was

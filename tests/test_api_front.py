@@ -24,8 +24,8 @@ LEAVES = ("envsnap._", "envsnap.errors", "envsnap.commands.")
 # What a command may import besides the API: the text renderings of the API's records, and the
 # error whose tail `repro` prints.
 RENDERERS = {
-    "envsnap.checks.report",  # a check's or diff's findings as a table or JSON
-    "envsnap.fleet.render",  # the fleet table
+    "envsnap.checks.output",  # a check's or diff's findings as a table or JSON
+    "envsnap.fleet.table",  # the fleet table
     "envsnap.numerics.attribution",  # the names of the numerics facts repro shows
     "envsnap.repro",  # RunFailed, whose tail is printed
     "envsnap.repro.result",  # how repro prints a number

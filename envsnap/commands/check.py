@@ -111,7 +111,7 @@ def run(args: SimpleNamespace) -> int:
         if args.json:  # a program reading stdout gets an answer too; the CLI still exits 2
             print(json.dumps(error_envelope(exc), indent=2))
         raise
-    from envsnap.checks.report import print_report
+    from envsnap.checks.output import print_report
 
     ok_line = f"envsnap: this machine matches the capture in {args.directory}"
     return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)

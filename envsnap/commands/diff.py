@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from envsnap.checks.report import print_report
+from envsnap.checks.output import print_report
 
 from .formatter import Formatter
 

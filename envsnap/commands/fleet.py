@@ -62,7 +62,7 @@ def run(args: SimpleNamespace) -> int:
     """Aggregate the reports (`envsnap.api.fleet`); print the table or JSON; return the exit
     status."""
     from envsnap.api import fleet
-    from envsnap.fleet.render import render
+    from envsnap.fleet.table import render
 
     result = fleet(
         args.reports, expect=args.expect, ray=args.ray, spec=args.spec, timeout=args.timeout
