@@ -1,7 +1,8 @@
 """`envsnap check` and `envsnap diff`: compare a capture with this machine, or two captures.
 
-`check` reads the capture in a directory, captures the current machine without index look-ups,
-and runs the pure rules in `envsnap.checks.rules`; `require` raises `CheckFailed` instead of
+`check_snapshot` reads the capture in a directory, captures the current machine without index
+look-ups, runs the pure rules in `envsnap.checks.rules` (and with numerics, the battery): the one
+check that `check` and a fleet node's report both run. `require` raises `CheckFailed` instead of
 returning a failing report; `diff` compares two capture directories.
 """
 
@@ -11,17 +12,24 @@ import os
 from pathlib import Path
 
 from envsnap._defaults import DEFAULT_DIR
+from envsnap._record import Record, record
 from envsnap.errors import CheckFailed
 from envsnap.model import Snapshot, replace
 
-from ..findings import Finding, Report
-from .engine import run
+from ..findings import CheckReport, Finding, NumericsSummary
+from .runner import run
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from envsnap.numerics.report import NumericsSummary
-
-__all__ = ["Finding", "Report", "check", "diff", "load", "require", "with_numerics"]
+__all__ = [
+    "CheckReport",
+    "Checked",
+    "Finding",
+    "check",
+    "check_snapshot",
+    "diff",
+    "load",
+    "require",
+    "with_numerics",
+]
 
 
 def load(directory: str | os.PathLike[str]) -> Snapshot:
@@ -31,7 +39,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     Package file lists (index URLs and hashes of every wheel) are left out: no rule reads them,
     and the parsed lock is cached by content so that a repeated check starts fast.
     """
-    # The reader and the probes load only when a capture is read: the rules and the engine
+    # The reader and the probes load only when a capture is read: the rules and their runner
     # import alone (the Python API's diff needs no probe, the rule tests need no file format).
     from envsnap.formats.capture import load as load_capture
     from envsnap.formats.capture import read
@@ -44,17 +52,28 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     return Snapshot(environment=env, hardware=found.hardware)
 
 
-def check(
+@record
+class Checked(Record):
+    """One check: the capture as recorded, this machine as captured now, and the report."""
+
+    recorded: Snapshot
+    current: Snapshot
+    report: CheckReport
+
+
+def check_snapshot(
     directory: str | os.PathLike[str] = DEFAULT_DIR,
     *,
     python: str | None = None,
     numerics: bool = False,
     numerics_timeout: float | None = None,
-) -> Report:
+) -> Checked:
     """Compare this machine and the environment of *python* (default: this interpreter) with the
-    capture in *directory*; return the report (never raises for findings).
+    capture in *directory*; never raises for findings.
 
-    With *numerics*, also re-run the recorded numerics battery in *python* and compare bits.
+    With *numerics*, also re-run the recorded numerics battery in *python* and compare bits:
+    its findings join the report, and its summary (with this machine's numerics digest) is
+    `CheckReport.numerics`.
     """
     from envsnap.probes import capture
 
@@ -64,7 +83,7 @@ def check(
     if os.path.lexists(Path(directory) / "repro.toml"):  # a link is refused (a warning)
         from .repro import findings as repro_findings
 
-        report = Report(
+        report = CheckReport(
             tuple(sorted({*report.findings, *repro_findings(directory)}, key=Finding.sort_key))
         )
     if numerics:
@@ -73,13 +92,28 @@ def check(
         timeout = numerics_timeout or _numerics.TIMEOUT_S
         extra, summary = _numerics.check(directory, python=python, timeout=timeout)
         report = with_numerics(report, extra, summary)
-    return report
+    return Checked(recorded=recorded, current=current, report=report)
 
 
-def with_numerics(report: Report, extra: list[Finding], summary: NumericsSummary | None) -> Report:
+def check(
+    directory: str | os.PathLike[str] = DEFAULT_DIR,
+    *,
+    python: str | None = None,
+    numerics: bool = False,
+    numerics_timeout: float | None = None,
+) -> CheckReport:
+    """The report of `check_snapshot` (never raises for findings)."""
+    return check_snapshot(
+        directory, python=python, numerics=numerics, numerics_timeout=numerics_timeout
+    ).report
+
+
+def with_numerics(
+    report: CheckReport, extra: list[Finding], summary: NumericsSummary | None
+) -> CheckReport:
     """*report* with the numerics findings *extra* sorted in and *summary* attached."""
     found = sorted(set(report.findings) | set(extra), key=Finding.sort_key)
-    return Report(tuple(found), numerics=summary)
+    return CheckReport(tuple(found), numerics=summary)
 
 
 def require(
@@ -87,7 +121,7 @@ def require(
     *,
     strict: bool = False,
     python: str | None = None,
-) -> Report:
+) -> CheckReport:
     """Like `check`, but raise `CheckFailed` listing the errors (and warnings when *strict*)."""
     report = check(directory, python=python)
     failing = report.errors + (report.warnings if strict else ())
@@ -104,7 +138,7 @@ def require(
     return report
 
 
-def diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Report:
+def diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> CheckReport:
     """Compare capture *a* (recorded) with capture *b* (current) using the same rules; their
     numerics.toml too when either has one (nothing is run)."""
     report = run(load(a), load(b))

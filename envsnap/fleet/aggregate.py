@@ -13,10 +13,10 @@ import shlex
 
 from envsnap._record import Record, record
 from envsnap._text import some
-from envsnap.findings import Finding, Report
+from envsnap.findings import CheckReport, Finding
 
 from .fingerprint import FIELDS, NONE, Field
-from .report import NodeReport
+from .nodereport import NodeReport
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class FleetResult(Record):
     default, a variable set everywhere), said once instead of once per node."""
 
     nodes: tuple[NodeRow, ...]
-    report: Report
+    report: CheckReport
     problems: tuple[Problem, ...] = ()
     expected: int | None = None
     shared: tuple[Finding, ...] = ()
@@ -307,7 +307,7 @@ def aggregate(
     rows.sort(key=lambda r: natural_key(r.node))
     return FleetResult(
         nodes=tuple(rows),
-        report=Report(tuple(sorted(found, key=Finding.sort_key))),
+        report=CheckReport(tuple(sorted(found, key=Finding.sort_key))),
         problems=tuple(sorted(problems, key=lambda p: natural_key(p.file))),
         expected=expected,
         shared=tuple(sorted(shared, key=Finding.sort_key)),

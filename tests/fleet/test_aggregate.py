@@ -6,7 +6,7 @@ import json
 
 from envsnap.findings import Finding
 from envsnap.fleet.aggregate import Problem, aggregate, natural_key
-from envsnap.fleet.report import NodeReport, ReportError, parse
+from envsnap.fleet.nodereport import NodeReport, ReportError, parse
 from tests.fakes.fleetreports import TOO_OLD, node_report
 
 
@@ -209,7 +209,7 @@ LAUNCHED = Finding(
 def test_what_every_node_finds_alike_is_said_once_apart_from_the_odd_node() -> None:
     """Issue #18: all ranks differing from the capture in one way is one finding, not a row
     each; the odd node is still named between the nodes."""
-    from envsnap.fleet.render import render
+    from envsnap.fleet.table import render
 
     reports = [node_report(f"node-{i}", (LAUNCHED,)) for i in (1, 2, 3)]
     alike = aggregate(reports, expected=3)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from envsnap import _redact
 from envsnap._record import replace
-from envsnap.findings import Finding, Report
+from envsnap.findings import CheckReport, Finding
 
 from .aggregate import FleetResult
 
@@ -62,10 +62,10 @@ def _summary(result: FleetResult) -> str:
 
 def render(result: FleetResult) -> str:
     """The whole text report (no trailing newline)."""
-    from envsnap.checks.report import render_text
+    from envsnap.checks.output import render_text
 
     def findings(found: tuple[Finding, ...]) -> str:
-        safe = Report(
+        safe = CheckReport(
             tuple(
                 replace(
                     f,
