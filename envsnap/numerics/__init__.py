@@ -74,7 +74,10 @@ def _not_importable(recorded: Numerics, current: Numerics, python: str | None) -
 
     wanted = [f.name for f in recorded.frameworks if f.status == "ok"]
     here = {f.name: f for f in current.frameworks}
-    if not wanted or any(here[n].status == "ok" for n in wanted if n in here):
+    # A battery cut short (its time limit) tried nothing: that is numerics.incomplete's to say.
+    if not wanted or not current.complete or any(here.get(n) is None for n in wanted):
+        return None
+    if any(here[n].status == "ok" for n in wanted):
         return None
     names = " and ".join(wanted) if len(wanted) < 3 else ", ".join(wanted)
     where = python or f"{sys.executable} (envsnap's own interpreter)"
