@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import stat
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from ._io import generated, open_folder, read_at, refuse_link
+from ._regex import lazy
 from .errors import InputError
 
 __all__ = ["MARKER", "SET_FILES", "write_set"]
@@ -49,8 +49,8 @@ MARKER_TEXT = (
     "# its header, and refuses any other.\n"
 )
 _MAX_OLD = 64 << 20  # an old capture file larger than this is never "unchanged"
-_TEMP_DIR = re.compile(r"\.(?P<name>.+)\.envsnap-(?P<pid>[0-9]+)-[0-9a-f]{16}\.tmp")
-_TEMP_FILE = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{16}\.tmp")
+_TEMP_DIR = lazy(r"\.(?P<name>.+)\.envsnap-(?P<pid>[0-9]+)-[0-9a-f]{16}\.tmp")
+_TEMP_FILE = lazy(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{16}\.tmp")
 
 
 def write_set(

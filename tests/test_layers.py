@@ -30,6 +30,7 @@ LEAVES = frozenset(
         "_names",
         "_record",
         "_redact",
+        "_regex",
         "_subprocess",
         "_text",
         "errors",

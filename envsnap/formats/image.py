@@ -15,12 +15,12 @@ render after a build reads this file, so `parse` reads the flat ``key = "value"`
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from .._io import generated, write_atomic
 from .._record import Record, record
+from .._regex import lazy
 from ..errors import InputError
 
 __all__ = [
@@ -49,14 +49,14 @@ _FIELDS = (
     "pushed-digest",
 )
 # What `render` writes: comments, blank lines, bare keys with a plain string or integer.
-_COMMENT = re.compile(r"^(#[^\x00-\x08\x0a-\x1f\x7f]*)?$")
-_PAIR = re.compile(r'^([A-Za-z0-9_-]+) = (?:"([^"\\\x00-\x1f\x7f]*)"|(0|[1-9][0-9]{0,17}))$')
-_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+_COMMENT = lazy(r"^(#[^\x00-\x08\x0a-\x1f\x7f]*)?$")
+_PAIR = lazy(r'^([A-Za-z0-9_-]+) = (?:"([^"\\\x00-\x1f\x7f]*)"|(0|[1-9][0-9]{0,17}))$')
+_ID = lazy(r"^sha256:[0-9a-f]{64}$")
 # A registry digest as the daemon reports it (RepoDigests): repository@sha256:<hex>.
-_REPO_DIGEST = re.compile(r"^([a-z0-9][a-z0-9._/:-]*)@(sha256:[0-9a-f]{64})$")
+_REPO_DIGEST = lazy(r"^([a-z0-9][a-z0-9._/:-]*)@(sha256:[0-9a-f]{64})$")
 # An image reference to push to: [host[:port]/]path[:tag], lower-case path components; the
 # first component is a host only with a dot or a port, or as localhost (as docker reads it).
-_REFERENCE = re.compile(
+_REFERENCE = lazy(
     r"^(?:(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::[0-9]{1,5})?/|[A-Za-z0-9-]+:[0-9]{1,5}/)?"
     r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
     r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
