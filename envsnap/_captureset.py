@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -94,7 +93,7 @@ def write_set(
                 os.fsync(folder)
             finally:
                 os.close(tmp_fd)
-                shutil.rmtree(tmp, ignore_errors=True)
+                _remove(tmp)
     finally:
         os.close(folder)
 
@@ -175,6 +174,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _remove(folder: str | Path) -> None:
+    """Remove a temporary folder of ours: empty once its files are moved in, so one rmdir;
+    shutil (which imports bz2, lzma and zlib) only for one a failure or a killed run left
+    full. Never follows a link (rmtree refuses one itself)."""
+    try:
+        Path(folder).rmdir()
+    except OSError:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _clean_leftovers(out: Path, folder: int) -> None:
     """Remove what killed captures left: temp folders beside *out*, temp files in it."""
     for parent in (out.parent, out):
@@ -182,7 +193,7 @@ def _clean_leftovers(out: Path, folder: int) -> None:
             for entry in os.scandir(parent):
                 found = _TEMP_DIR.fullmatch(entry.name)
                 if found and found["name"] == out.name and not _alive(int(found["pid"])):
-                    shutil.rmtree(entry.path, ignore_errors=True)  # refuses a link itself
+                    _remove(entry.path)
     with contextlib.suppress(OSError):
         for name in os.listdir(folder):
             found = _TEMP_FILE.fullmatch(name)
