@@ -75,8 +75,13 @@ def verdict(ok: bool) -> str:
 
 
 def capture_cmd(bench: Bench, python: Path, out: Path, *, offline: bool, cache: str) -> Cmd:
-    """`envsnap capture --python PY -o OUT [--offline]` with its hash cache in the bench home."""
+    """`envsnap capture --python PY -o OUT --project P [--offline]` with its hash cache in the
+    bench home; P is the bench's clean project checkout (`refenv.ensure_project`)."""
+    from refenv import ensure_project
+
+    project = ensure_project(bench.home)
     argv = [*bench.envsnap, "capture", "--python", str(python), "-o", str(out)]
+    argv += ["--project", str(project)]
     if offline:
         argv.append("--offline")
     return Cmd(argv, env=bench.cache_env(cache))
