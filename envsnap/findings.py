@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from envsnap._record import Record, record
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
+    from typing import Any
+
     from envsnap.numerics.report import NumericsSummary
 
 __all__ = ["CATEGORIES", "SEVERITIES", "Finding", "Report"]
