@@ -10,7 +10,7 @@ target of issue 21 ends in the summary with PASS, FAIL or "not run"; a verb that
 shows as "unavailable: <why>".
 
 Usage: python bench/run.py [--runs N] [--json] [--full] [--docker] [--suite]
-                           [--numerics-only] [--only fleet|repro]
+                           [--numerics-only] [--only fleet|repro|suite]
 """
 
 from __future__ import annotations
@@ -117,9 +117,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        choices=("fleet", "repro"),
+        choices=("fleet", "repro", "suite"),
         help="run one group of sections only (fleet: envsnap fleet and require(distributed=True);"
-        " repro: its overhead and a 1 GiB comparison)",
+        " repro: its overhead and a 1 GiB comparison; suite: the test suite's times)",
     )
     p.add_argument(
         "--home",
@@ -176,6 +176,9 @@ def _only(args: argparse.Namespace, bench: Bench) -> None:
     if args.only == "repro":
         print("bench: repro overhead and a 1 GiB comparison ...", file=sys.stderr)
         section_repro(bench)
+    if args.only == "suite":
+        print("bench: the test suite, fast tier and whole (many minutes) ...", file=sys.stderr)
+        section_suite(bench)
 
 
 def _sections(args: argparse.Namespace, bench: Bench) -> Path:
@@ -240,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.numerics_only or args.only:
             _only(args, bench)
             print(bench.report.table(), file=out)
+            if bench.report.targets:
+                print(bench.report.summary(), file=out)
             if args.json:
                 print(json.dumps(bench.report.as_json(), indent=2, sort_keys=True))
             return 0
