@@ -20,24 +20,15 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
 from ._io import generated, open_folder, read_at, refuse_link
 from ._regex import lazy
 from .errors import InputError
 
-__all__ = ["MARKER", "SET_FILES", "write_set"]
+__all__ = ["MARKER", "MARKER_TEXT", "write_set"]
 
-# Every file a capture always decides on; a set without one of them removes it from the directory.
-# numerics.toml is not one: a capture without --numerics leaves an earlier measurement alone.
-SET_FILES = (
-    "pylock.toml",
-    "requirements.txt",
-    "hardware.toml",
-    "conda-lock.yml",
-    "project.toml",
-)
 # The marker of a capture folder: its capture files are envsnap's to replace. Hidden, tiny,
 # and safe to commit with the capture.
 MARKER = ".envsnap"
@@ -56,9 +47,11 @@ def write_set(
     out: Path,
     texts: Mapping[str, str],
     *,
+    members: Collection[str],
     unchanged: Callable[[str, str], bool],
 ) -> None:
-    """Make *out* hold exactly the capture files *texts* (name -> text).
+    """Make *out* hold exactly the capture files *texts* (name -> text): each of the set's
+    *members* (the registry's `Kind.in_set` names) that *texts* lacks is removed.
 
     A file for which ``unchanged(old text, new text)`` is true is left as it is (same inode and
     mtime: re-capturing an unchanged environment leaves a committed lock without a diff).
@@ -71,8 +64,8 @@ def write_set(
     folder = open_folder(out)
     try:
         with _locked(folder):
-            _clean_leftovers(out, folder)
-            _claim(shown, folder, [*texts, *(n for n in SET_FILES if n not in texts)])
+            _clean_leftovers(out, folder, members)
+            _claim(shown, folder, [*texts, *(n for n in members if n not in texts)])
             tmp, tmp_fd = _make_tmp(out, folder)
             try:
                 moved = []
@@ -86,7 +79,7 @@ def write_set(
                     moved.append(MARKER)
                 for name in moved:
                     os.replace(name, name, src_dir_fd=tmp_fd, dst_dir_fd=folder)
-                for name in SET_FILES:
+                for name in members:
                     if name not in texts:
                         with contextlib.suppress(FileNotFoundError):
                             os.unlink(name, dir_fd=folder)
@@ -186,7 +179,7 @@ def _remove(folder: str | Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _clean_leftovers(out: Path, folder: int) -> None:
+def _clean_leftovers(out: Path, folder: int, members: Collection[str]) -> None:
     """Remove what killed captures left: temp folders beside *out*, temp files in it."""
     for parent in (out.parent, out):
         with contextlib.suppress(OSError):
@@ -197,6 +190,6 @@ def _clean_leftovers(out: Path, folder: int) -> None:
     with contextlib.suppress(OSError):
         for name in os.listdir(folder):
             found = _TEMP_FILE.fullmatch(name)
-            if found and found["name"] in SET_FILES and not _alive(int(found["pid"])):
+            if found and found["name"] in members and not _alive(int(found["pid"])):
                 with contextlib.suppress(OSError):
                     os.unlink(name, dir_fd=folder)

@@ -1,15 +1,12 @@
 """Names every layer shares: the distribution's name and the default capture folder.
 
-Only `os` and `pathlib` (loaded by every start anyway): the commands that start every job read
-these before anything else loads.
+No imports: the commands that start every job read these before anything else loads. The
+wording of a missing capture lives with the reader that says it (`envsnap.formats.capture`).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-__all__ = ["DEFAULT_DIR", "DISTRIBUTION", "capture_lock", "importable_name"]
+__all__ = ["DEFAULT_DIR", "DISTRIBUTION", "importable_name"]
 
 # The distribution (pyproject `name`, the tool wheel in images). "envsnap" on the public index
 # is an unrelated project: nothing may install envsnap by that name from an index. The import
@@ -27,22 +24,3 @@ def importable_name(folder: str) -> bool:
     imported as a (namespace) package: its last component is a Python identifier."""
     name = folder.rstrip("/").rsplit("/", 1)[-1]
     return name.isidentifier()
-
-
-def capture_lock(directory: str | os.PathLike[str]) -> Path:
-    """The pylock.toml of the capture in *directory*; `InputError` in the one wording that
-    check, diff and rebuild share when the folder or the lock is missing (naming the default
-    when that is what was looked for)."""
-    from .errors import InputError
-
-    root = Path(directory)
-    default = f" (./{DEFAULT_DIR} is the default; pass the capture's folder as DIR)"
-    note = default if root == Path(DEFAULT_DIR) else ""
-    hint = f"run `envsnap capture` first (it writes ./{DEFAULT_DIR}, or -o DIR)"
-    if not root.is_dir():
-        what = "is not a directory" if root.exists() else "capture directory not found"
-        raise InputError(f"{root}: {what}{note}", hint=hint)
-    lock = root / "pylock.toml"
-    if not lock.is_file():
-        raise InputError(f"{lock}: not found{note}", hint=hint)
-    return lock

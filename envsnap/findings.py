@@ -1,4 +1,5 @@
-"""The result of a check or diff: frozen findings and the report that holds them."""
+"""The result of a check or diff: frozen findings, the numerics summary, and the report that
+holds them."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this
 if TYPE_CHECKING:
     from typing import Any
 
-    from envsnap.numerics.report import NumericsSummary
-
-__all__ = ["CATEGORIES", "SEVERITIES", "Finding", "Report"]
+__all__ = ["CATEGORIES", "SEVERITIES", "Finding", "NumericsSummary", "Report"]
 
 # Worst first: the engine sorts by this order and the exit code comes from the worst severity.
 SEVERITIES = ("error", "warning", "info")
@@ -75,6 +74,54 @@ class Finding(Record):
             "expected": self.expected,
             "actual": self.actual,
             "remedy": self.remedy,
+        }
+
+
+@record
+class NumericsSummary(Record):
+    """How many recorded probes matched bit for bit, and the digests of both sides."""
+
+    matched: int
+    compared: int
+    differs: int
+    nondeterministic: int
+    not_measurable: int
+    failed: int
+    recorded_digest: str = ""
+    current_digest: str = ""
+    seconds: float | None = None  # the battery's wall time here (None for a diff)
+
+    def line(self) -> str:
+        """``numerics: 35 of 38 probes matched bit for bit (3 differ)``."""
+        rest = [
+            f"{n} {what}"
+            for n, what in (
+                (self.differs, "differ"),
+                (self.nondeterministic, "nondeterministic here"),
+                (self.failed, "failed here"),
+                (self.not_measurable, "not measurable here"),
+            )
+            if n
+        ]
+        took = f" in {self.seconds:.1f} s" if self.seconds is not None else ""
+        return (
+            f"numerics: {self.matched} of {self.compared} probes matched bit for bit"
+            + (f" ({', '.join(rest)})" if rest else "")
+            + took
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """The summary as the JSON envelope's ``numerics`` object."""
+        return {
+            "matched": self.matched,
+            "compared": self.compared,
+            "differs": self.differs,
+            "nondeterministic": self.nondeterministic,
+            "not-measurable": self.not_measurable,
+            "failed": self.failed,
+            "recorded-digest": self.recorded_digest,
+            "current-digest": self.current_digest,
+            "seconds": self.seconds,
         }
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CPU",
     "GPU",
+    "PIN_REASONS",
     "SCHEMA_VERSION",
     "ArtifactFile",
     "BlasInfo",
@@ -40,6 +41,7 @@ __all__ = [
     "ModelError",
     "OSInfo",
     "Package",
+    "Pin",
     "PythonInfo",
     "Snapshot",
     "fields",
@@ -234,13 +236,63 @@ class Package(Model):
     _nested: ClassVar[Mapping[str, Any]] = {"files": (ArtifactFile,)}
 
     @property
-    def hashed(self) -> bool:
-        """True when the lock can pin this package by hash or commit."""
-        if self.source == "index":
-            return any(f.sha256 for f in self.files)
-        if self.source == "url":
-            return self.archive_sha256 is not None
-        return self.source in ("vcs", "directory", "editable")
+    def pin(self) -> Pin:
+        """Whether a lock pins this package, and why (or why not): the one rule that the lock,
+        the index look-up, the rebuild plan and the report all apply."""
+        return _pin(self)
+
+
+# Why a lock does or does not pin a package: reason code -> what it means. A package is pinned
+# when PEP 751 can name exactly what to install: its files' sha256 (an index), its archive's
+# sha256 and URL (a direct URL), its VCS, URL and commit, or its local path (a folder; the
+# path, not the content). Every empty string counts as missing.
+PIN_REASONS: Mapping[str, str] = {
+    "file-hash": "sha256 of its files",
+    "archive-hash": "sha256 of its archive",
+    "commit": "VCS commit",
+    "path": "local path (not its content)",
+    "no-hash": "no hash found",
+    "no-archive-hash": "no archive hash",
+    "no-url": "no URL",
+    "no-vcs": "no VCS type",
+    "no-commit": "no commit",
+    "conda": "installed by conda (no pip record)",
+    "unknown": "source unknown",
+}
+# The reasons that pin a package by its content (a hash or a commit), not only by its path.
+_BY_CONTENT = frozenset({"file-hash", "archive-hash", "commit"})
+
+
+@record
+class Pin(Record):
+    """Whether a lock pins a package (`pinned`), and the code of why (`reason`, a key of
+    `PIN_REASONS`)."""
+
+    pinned: bool
+    reason: str
+
+    @property
+    def by_content(self) -> bool:
+        """True when a hash or a commit pins the package (a local path pins only its place)."""
+        return self.reason in _BY_CONTENT
+
+
+def _pin(p: Package) -> Pin:  # noqa: PLR0911 - one answer per source and missing part
+    if p.source == "index":
+        return Pin(True, "file-hash") if any(f.sha256 for f in p.files) else Pin(False, "no-hash")
+    if p.source == "url":
+        if not p.archive_sha256:
+            return Pin(False, "no-archive-hash")
+        return Pin(True, "archive-hash") if p.url else Pin(False, "no-url")
+    if p.source == "vcs":
+        if not p.url:
+            return Pin(False, "no-url")
+        if not p.vcs:
+            return Pin(False, "no-vcs")
+        return Pin(True, "commit") if p.commit_id else Pin(False, "no-commit")
+    if p.source in ("directory", "editable"):
+        return Pin(True, "path") if p.url else Pin(False, "no-url")
+    return Pin(False, "conda" if p.source == "conda" else "unknown")
 
 
 @record

@@ -31,7 +31,7 @@ READS_ALLOWED = {
     "knowledge/": "envsnap's own knowledge files and their cache",
     "numerics/_battery.py": "runs inside the target interpreter: /proc/self/maps, /proc/cpuinfo",
     "numerics/runner.py": "envsnap's own battery script and the JSON it prints",
-    "formats/_parsecache.py": "entries of envsnap's parse cache, keyed by what the door read",
+    "_cache.py": "entries of envsnap's own JSON caches, each a miss unless its digest matches",
     "formats/condalock.py": "JSON scalars of the YAML subset, in text the in door read",
     "rebuild/toolwheels.py": "envsnap's own installed files, packed into the tool wheels",
     "rebuild/builddeps.py": "a project's pyproject.toml, as text the in door read (bounded)",

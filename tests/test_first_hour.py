@@ -68,7 +68,7 @@ def test_nothing_installs_envsnap_by_name_from_an_index() -> None:
         r"pip3? install (?:--?[\w-]+ )*['\"]?envsnap(?:\[[\w,]+\])?(?:[=<>~ '\"]|$)"
     )
     files = [ROOT / "README.md", ROOT / "Makefile", *ROOT.glob(".ci/*")]
-    files += [*(ROOT / "envsnap").rglob("*.py"), *(ROOT / "envsnap").rglob("*.tmpl")]
+    files += [*(ROOT / "envsnap").rglob("*.py")]
     files += [*(ROOT / "examples").rglob("*")]
     offenders = [
         f"{path.relative_to(ROOT)}: {m.group(0)}"

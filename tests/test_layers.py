@@ -2,8 +2,15 @@
 packages its row below allows, and no two packages import each other, directly or round about.
 
 A unit is a top-level package (``envsnap/rebuild/``) or module (``envsnap/model.py``) of envsnap.
-Imports inside functions count (a lazy import is still a dependency); imports under
-``if TYPE_CHECKING:`` do not (they never run: annotations only).
+Imports inside functions count (a lazy import is still a dependency), and so do imports under
+``if TYPE_CHECKING:``: a name used only in annotations is still a dependency of the design (the
+layer that holds a type is below every layer whose records hold one). Only the module cycle test
+leaves them out, as Python does at run time.
+
+A module whose name starts with ``_`` (``checks/rules/_common.py``) is private to the package
+that holds it: only modules inside that package import it, and no module reaches another
+package's private names (``probes._now``); the leaves (``envsnap/_io.py``...) are private to
+envsnap and shared by all of it.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ PACKAGE = Path(envsnap.__file__).parent
 LEAVES = frozenset(
     {
         "__version__",
+        "_cache",
         "_captureset",
         "_defaults",
         "_envvars",
@@ -71,21 +79,22 @@ ALLOWED: dict[str, frozenset[str]] = {
     # run the user's job, compare its outputs; explain with the numerics remedies and knowledge,
     # across environments through the engine (images) and the numerics battery's facts
     "repro": frozenset({"numerics", "engine", "probes", "knowledge", "formats"}),
-    "publish": frozenset({"rebuild", "checks", "knowledge", "formats", "findings", "model"}),
-    "fleet": frozenset({"checks", "numerics", "probes", "findings", "formats", "model"}),
+    "publish": frozenset({"checks", "knowledge", "formats", "findings", "model"}),
+    # a node's check is `check`'s own (checks.check_snapshot): the fleet probes nothing itself
+    "fleet": frozenset({"checks", "findings", "formats", "model"}),
     # the rebuild flow: plan and render (pure), the context on disk, the engine behind its interface
     "rebuild": frozenset({"render", "engine", "formats", "index", "model"}),
     # check = capture this machine (probes) + the recorded files (formats) + the rules (knowledge)
     "checks": frozenset(
         {"numerics", "probes", "knowledge", "formats", "findings", "cudause", "model"}
     ),
-    "numerics": frozenset({"probes", "findings", "formats", "model"}),
+    "numerics": frozenset({"findings", "formats", "model"}),
     "probes": frozenset({"index", "formats", "model"}),
     "render": frozenset({"formats", "cudause", "model"}),
     "engine": frozenset(),
     "index": frozenset({"model"}),
     "formats": frozenset({"model"}),
-    "knowledge": frozenset(),
+    "knowledge": frozenset({"formats"}),  # its TOML files are read by the in door's reader
     "findings": frozenset(),
     "cudause": frozenset({"model"}),
     "model": frozenset(),
@@ -98,31 +107,36 @@ def _module_name(path: Path) -> tuple[str, bool]:
     return ".".join(parts[:-1] if is_package else parts), is_package
 
 
-def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node of *tree* outside ``if TYPE_CHECKING:`` blocks."""
+def _nodes(tree: ast.AST, *, typing: bool) -> Iterator[ast.AST]:
+    """Every node of *tree*; without *typing*, none inside ``if TYPE_CHECKING:`` blocks."""
     for node in ast.iter_child_nodes(tree):
         test = node.test if isinstance(node, ast.If) else None
-        if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
-            yield from (n for child in node.orelse for n in [child, *_runtime_nodes(child)])
+        if not typing and isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
+            yield from (n for child in node.orelse for n in [child, *_nodes(child, typing=False)])
             continue
         yield node
-        yield from _runtime_nodes(node)
+        yield from _nodes(node, typing=typing)
 
 
-def imports(path: Path) -> set[str]:
-    """The envsnap modules (dotted) that the module at *path* imports at run time."""
+def _from_module(node: ast.ImportFrom, here: str) -> str:
+    """The dotted module a ``from ... import`` in package *here* imports from."""
+    if not node.level:
+        return node.module or ""
+    base = here.split(".")[: len(here.split(".")) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def imports(path: Path, *, typing: bool = True) -> set[str]:
+    """The envsnap modules (dotted) that the module at *path* imports (without *typing*: at run
+    time only, leaving out ``if TYPE_CHECKING:`` blocks)."""
     name, is_package = _module_name(path)
     here = name if is_package else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _nodes(ast.parse(path.read_text(encoding="utf-8")), typing=typing):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = here.split(".")[: len(here.split(".")) - (node.level - 1)]
-                module = ".".join([*base, node.module] if node.module else base)
-            else:
-                module = node.module or ""
+            module = _from_module(node, here)
             for alias in node.names:
                 # `from pkg import sub` imports the submodule when there is one; `from envsnap
                 # import __version__` only the version, set before the package loads anything.
@@ -211,7 +225,8 @@ def test_no_cycle_between_modules() -> None:
     graph: dict[str, set[str]] = {}
     for path in PACKAGE.rglob("*.py"):
         name = _module_name(path)[0]
-        graph[name] = {m for m in imports(path) if m != name and m != "envsnap.__version__"}
+        runtime = imports(path, typing=False)
+        graph[name] = {m for m in runtime if m != name and m != "envsnap.__version__"}
     # A package's __init__ that re-exports its own submodules is not a cycle of the design.
     for name, targets in graph.items():
         graph[name] = {t for t in targets if not name.startswith(t + ".")}
@@ -223,6 +238,93 @@ def test_the_checks_can_fail() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
     assert "rebuild" not in ALLOWED["render"] and "checks" not in ALLOWED["probes"]
     assert "render" in GRAPH["rebuild"] and "engine" in GRAPH["rebuild"]
+
+
+def _private_part(module: str) -> int | None:
+    """The index of the first ``_private`` component of dotted *module* (dunders are not)."""
+    parts = module.split(".")
+    for i, part in enumerate(parts[1:], start=1):
+        if part.startswith("_") and not part.startswith("__"):
+            return i
+    return None
+
+
+def _inside(importer: str, owner: str) -> bool:
+    return importer == owner or importer.startswith(owner + ".")
+
+
+def private_reaches(path: Path) -> list[str]:
+    """Where the module at *path* reaches into what is private to another package or module:
+    a ``_module`` imported from outside the package that holds it, a ``_name`` imported from
+    another module, or ``module._name`` read through an imported module."""
+    name, is_package = _module_name(path)
+    here = name if is_package else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    aliases: dict[str, str] = {}  # local name -> the envsnap module it is bound to
+    for node in ast.walk(tree):
+        pairs: list[tuple[str, str | None, str]] = []  # (module, name or None, bound as)
+        if isinstance(node, ast.Import):
+            pairs = [(a.name, None, a.asname or a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = _from_module(node, here)
+            pairs = [(module, a.name, a.asname or a.name) for a in node.names]
+        for module, imported, bound in pairs:
+            if not module.startswith("envsnap"):
+                continue
+            full = f"{module}.{imported}" if imported else module
+            target = full if _existing(full) else module  # a submodule, else a name in module
+            at = _private_part(target)
+            if at is not None and not _inside(name, ".".join(target.split(".")[:at])):
+                found.append(f"{name} imports {target}")
+            if target != full and _private_part(full) == len(full.split(".")) - 1:
+                found.append(f"{name} imports {full}")  # another module's private name
+            if target == full:
+                aliases[bound] = target
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            module = aliases.get(node.value.id)
+            private = node.attr.startswith("_") and not node.attr.startswith("__")
+            if module is not None and private and module != name:
+                found.append(f"{name} reads {module}.{node.attr}")
+    return sorted(set(found))
+
+
+# Reaches into private modules that issue 19's part B removes with the CLI's rework.
+PART_B = {
+    "envsnap.cli imports envsnap.commands._formatter",
+    "envsnap.cli imports envsnap.commands._options",
+}
+
+
+def test_no_module_reaches_into_another_packages_private_parts() -> None:
+    found = {r for path in sorted(PACKAGE.rglob("*.py")) for r in private_reaches(path)}
+    assert found - PART_B == set()
+    assert found >= PART_B, "part B is done: empty PART_B"
+
+
+def test_the_private_check_can_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check sees each way of reaching in, on a planted copy of the package's layout."""
+    root = tmp_path / "envsnap"
+    for module in ("probes/__init__.py", "checks/rules/_common.py", "commands/check.py", "_io.py"):
+        (root / module).parent.mkdir(parents=True, exist_ok=True)
+        (root / module).write_text("")
+    planted = root / "publish" / "_planted.py"
+    planted.parent.mkdir()
+    planted.write_text(
+        "from envsnap.checks.rules._common import framework_versions\n"
+        "from ..commands.check import _seconds\n"
+        "from envsnap import probes\n"
+        "from .. import _io\n"
+        "from . import _planted\n"
+        "stamp = probes._now()\n"
+    )
+    monkeypatch.setitem(globals(), "PACKAGE", root)
+    assert private_reaches(planted) == [
+        "envsnap.publish._planted imports envsnap.checks.rules._common",
+        "envsnap.publish._planted imports envsnap.commands.check._seconds",
+        "envsnap.publish._planted reads envsnap.probes._now",
+    ]
 
 
 def test_test_modules_import_no_other_test_module() -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from envsnap.formats.image import load
-from tests.fakes.docker import image_ids, remove_new_dangling_images
+from tests.fakes.docker import image_ids, remove_new_dangling_images, run_container
 from tests.fakes.registry import RegistryHandler, serve, small_capture
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -116,9 +116,7 @@ def test_push_records_the_digest_and_the_reports_docker_run_line_runs(
             ran = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
             code, output = ran.returncode, ran.stdout + ran.stderr
         else:  # the same container through the Engine API
-            from envsnap.engine.docker import run
-
-            code, output = run(argv[3], argv[4:])
+            code, output = run_container(argv[3], argv[4:])
         assert code == 0, output
         # The image checks itself: no error, no warning (this capture has no hardware.toml,
         # which check reports as info).

@@ -1,7 +1,8 @@
 """`envsnap check` and `envsnap diff`: compare a capture with this machine, or two captures.
 
-`check` reads the capture in a directory, captures the current machine without index look-ups,
-and runs the pure rules in `envsnap.checks.rules`; `require` raises `CheckFailed` instead of
+`check_snapshot` reads the capture in a directory, captures the current machine without index
+look-ups, runs the pure rules in `envsnap.checks.rules` (and with numerics, the battery): the one
+check that `check` and a fleet node's report both run. `require` raises `CheckFailed` instead of
 returning a failing report; `diff` compares two capture directories.
 """
 
@@ -11,17 +12,24 @@ import os
 from pathlib import Path
 
 from envsnap._defaults import DEFAULT_DIR
+from envsnap._record import Record, record
 from envsnap.errors import CheckFailed
 from envsnap.model import Snapshot, replace
 
-from ..findings import Finding, Report
+from ..findings import Finding, NumericsSummary, Report
 from .engine import run
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from envsnap.numerics.report import NumericsSummary
-
-__all__ = ["Finding", "Report", "check", "diff", "load", "require", "with_numerics"]
+__all__ = [
+    "Checked",
+    "Finding",
+    "Report",
+    "check",
+    "check_snapshot",
+    "diff",
+    "load",
+    "require",
+    "with_numerics",
+]
 
 
 def load(directory: str | os.PathLike[str]) -> Snapshot:
@@ -44,17 +52,28 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     return Snapshot(environment=env, hardware=found.hardware)
 
 
-def check(
+@record
+class Checked(Record):
+    """One check: the capture as recorded, this machine as captured now, and the report."""
+
+    recorded: Snapshot
+    current: Snapshot
+    report: Report
+
+
+def check_snapshot(
     directory: str | os.PathLike[str] = DEFAULT_DIR,
     *,
     python: str | None = None,
     numerics: bool = False,
     numerics_timeout: float | None = None,
-) -> Report:
+) -> Checked:
     """Compare this machine and the environment of *python* (default: this interpreter) with the
-    capture in *directory*; return the report (never raises for findings).
+    capture in *directory*; never raises for findings.
 
-    With *numerics*, also re-run the recorded numerics battery in *python* and compare bits.
+    With *numerics*, also re-run the recorded numerics battery in *python* and compare bits:
+    its findings join the report, and its summary (with this machine's numerics digest) is
+    `Report.numerics`.
     """
     from envsnap.probes import capture
 
@@ -73,7 +92,20 @@ def check(
         timeout = numerics_timeout or _numerics.TIMEOUT_S
         extra, summary = _numerics.check(directory, python=python, timeout=timeout)
         report = with_numerics(report, extra, summary)
-    return report
+    return Checked(recorded=recorded, current=current, report=report)
+
+
+def check(
+    directory: str | os.PathLike[str] = DEFAULT_DIR,
+    *,
+    python: str | None = None,
+    numerics: bool = False,
+    numerics_timeout: float | None = None,
+) -> Report:
+    """The report of `check_snapshot` (never raises for findings)."""
+    return check_snapshot(
+        directory, python=python, numerics=numerics, numerics_timeout=numerics_timeout
+    ).report
 
 
 def with_numerics(report: Report, extra: list[Finding], summary: NumericsSummary | None) -> Report:

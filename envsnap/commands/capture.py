@@ -174,10 +174,10 @@ def _numerics(args: SimpleNamespace, progress: Any) -> tuple[str, dict[str, Any]
     """Run the battery: (numerics.toml text, JSON summary, the line to print)."""
     from ..formats.numerics import digest, render
     from ..numerics import capture as run_battery
-    from .check import _seconds
+    from ._options import seconds
 
     progress("running the numerics battery")
-    timeout = _seconds(args.numerics_timeout)
+    timeout = seconds(args.numerics_timeout, "--numerics-timeout")
     result = run_battery(args.python, **({"timeout": timeout} if timeout else {}))
     ok = [f.name for f in result.frameworks if f.status == "ok"]
     info = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .._defaults import DEFAULT_DIR
-from ._options import Option, Positional, add_arguments
+from ._options import Option, Positional, add_arguments, seconds
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def run(args: SimpleNamespace) -> int:
     # Imported here: the CLI registers every verb at start, and only `check` needs the engine.
     from envsnap.errors import EnvsnapError
 
-    timeout = _seconds(args.numerics_timeout)
+    timeout = seconds(args.numerics_timeout, "--numerics-timeout")
     try:
         if args.save:
             from envsnap.fleet.node import check_node, save
@@ -118,21 +118,6 @@ def run(args: SimpleNamespace) -> int:
 
     ok_line = f"envsnap: this machine matches the capture in {args.directory}"
     return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)
-
-
-def _seconds(text: str | None) -> float | None:
-    """A --numerics-timeout value: positive seconds, else `InputError`."""
-    if text is None:
-        return None
-    from envsnap.errors import InputError
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < 1e6:
-        raise InputError(f"--numerics-timeout: expected a positive number of seconds, got {text!r}")
-    return value
 
 
 def error_envelope(exc: EnvsnapError) -> dict[str, Any]:

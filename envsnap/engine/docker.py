@@ -19,7 +19,7 @@ from .._redact import text
 from .events import BuildEvent, Done, Output, StepFailed, parse_stream
 from .push import PushEvent, PushFailed, parse_push_stream
 
-__all__ = ["DEFAULT_HOST", "DockerEngine", "build", "daemon_host", "push", "run"]
+__all__ = ["DEFAULT_HOST", "DockerEngine", "daemon_host"]
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 # The longest a build step may stay silent: pip installing a multi-GB wheel prints nothing.
@@ -276,23 +276,3 @@ class DockerEngine:
         finally:
             api.remove_container(container, force=True)
         return code, output
-
-
-def build(
-    context_dir: Path, *, tag: str | None, verbose: bool = False, no_cache: bool = False
-) -> Iterator[BuildEvent]:
-    """Build *context_dir* on the daemon at DOCKER_HOST (or the default socket); yield events."""
-    with DockerEngine() as engine:
-        yield from engine.build(context_dir, tag=tag, verbose=verbose, no_cache=no_cache)
-
-
-def push(image: str, repository: str, tag: str) -> Iterator[PushEvent]:
-    """Push *image* as *repository*:*tag* through the daemon at DOCKER_HOST; yield events."""
-    with DockerEngine() as engine:
-        yield from engine.push(image, repository, tag)
-
-
-def run(image: str, cmd: Sequence[str], **options: Any) -> tuple[int, str]:
-    """Run *cmd* in a throwaway container of *image*; return (exit code, output)."""
-    with DockerEngine() as engine:
-        return engine.run(image, cmd, **options)

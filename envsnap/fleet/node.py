@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 
 from envsnap import __version__
-from envsnap.model import Snapshot, replace
+from envsnap.model import Snapshot
 
 from .._regex import lazy
 from .fingerprint import fingerprint, package_digest, package_versions
@@ -22,6 +22,8 @@ from .report import KIND, NodeReport
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from envsnap.findings import Report
 
 __all__ = [
     "check_node",
@@ -99,11 +101,14 @@ def snapshot_report(
     numerics: str | None = None,
     capture_numerics: str | None = None,
     created_at: str = "",
+    report: Report | None = None,
 ) -> NodeReport:
     """The report of *current* checked against *recorded* (pure: the rules and the fingerprint).
 
     *numerics* is this node's numerics digest; *capture_numerics* the capture's, which joins
-    the capture's identity (nodes checked against different numerics records disagree)."""
+    the capture's identity (nodes checked against different numerics records disagree).
+    *report* is the check's own when it ran already (`envsnap.checks.check_snapshot`); else
+    the rules run here."""
     from envsnap.checks.engine import run
 
     rec = package_versions(recorded.environment)
@@ -119,7 +124,7 @@ def snapshot_report(
         fp["capture"] = package_digest({"": fp["capture"], "numerics": capture_numerics})
     return NodeReport(
         node=node,
-        report=run(recorded, current),
+        report=run(recorded, current) if report is None else report,
         fingerprint=tuple(sorted(fp.items())),
         differ=differ,
         host=host,
@@ -143,36 +148,29 @@ def check_node(
     """Check this machine against the capture in *directory* and return its node report
     (*capture* names the capture in the report when *directory* is a copy of it).
 
-    With *numerics*, the recorded battery runs here too: its findings join the report and this
-    node's numerics digest joins the fingerprint, so nodes that compute other bits disagree."""
-    from envsnap import probes
-    from envsnap.checks import load, with_numerics
+    The check is `envsnap check`'s own (`envsnap.checks.check_snapshot`). With *numerics*, the
+    recorded battery runs here too: its findings join the report and this node's numerics
+    digest joins the fingerprint, so nodes that compute other bits disagree."""
+    from envsnap.checks import check_snapshot
 
     env = os.environ if environ is None else environ
     host = socket.gethostname()
-    recorded = load(directory)
-    current = probes.capture(python, lock=False)
-    measured = None
-    if numerics:
-        from envsnap import numerics as battery
-
-        measured = battery.check(
-            directory, python=python, timeout=numerics_timeout or battery.TIMEOUT_S
-        )
-    node_report = snapshot_report(
-        recorded,
-        current,
+    checked = check_snapshot(
+        directory, python=python, numerics=numerics, numerics_timeout=numerics_timeout
+    )
+    summary = checked.report.numerics
+    return snapshot_report(
+        checked.recorded,
+        checked.current,
         node=node or node_name(env, host),
         capture=capture or str(directory),
         host=host,
         rank=env.get("RANK", env.get("SLURM_PROCID", "")),
-        numerics=measured[1].current_digest if measured and measured[1] else None,
+        numerics=summary.current_digest if summary is not None else None,
         capture_numerics=numerics_digest(directory),
-        created_at=probes._now(),
+        created_at=checked.current.environment.created_at,  # when this machine was read
+        report=checked.report,
     )
-    if measured is None:
-        return node_report
-    return replace(node_report, report=with_numerics(node_report.report, *measured))
 
 
 def save(report: NodeReport, reports: str | os.PathLike[str]) -> Path:

@@ -5,8 +5,8 @@ parsing and validating it with tomllib and `packaging.pylock` costs far more tha
 rest of a check. The rules only need each package's name, version, source and wheel tags, so the
 first check of a lock stores that slim `Environment` as JSON under the user cache dir, keyed by
 the BLAKE2b digest of the file's bytes (plus envsnap's version and schema version): an edited
-file is a new key and is parsed and validated again; a corrupt cache entry is ignored.
-hardware.toml is cached the same way, so that a repeated check needs no TOML parser at all.
+file is a new key and is parsed and validated again. hardware.toml is cached the same way, so
+that a repeated check needs no TOML parser at all. The entries follow `envsnap._cache`'s rules.
 
 Part of the in door (`envsnap.formats.capture.load(..., slim=True)`): the bytes it is given were
 read there, bounded and from a regular file; this module never opens a capture file itself.
@@ -15,10 +15,9 @@ read there, bounded and from a regular file; this module never opens a capture f
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 
-from envsnap import __version__
+from envsnap import __version__, _cache
 from envsnap._io import cache_home, cache_key
 from envsnap.model import SCHEMA_VERSION, Environment, Hardware, ModelError, replace
 
@@ -39,15 +38,14 @@ def slim(env: Environment) -> Environment:
 def _cached(data: bytes, folder: str, model: type[M], parse: Callable[[], M]) -> M:
     """*model* of the file *data*: from the cache entry of its bytes, or parsed and stored."""
     key = cache_key(f"{__version__}\0{SCHEMA_VERSION}\0".encode() + data)
-    entry = cache_home() / folder / f"{key}.json"
-    # Anything wrong with an entry (garbage, wrong types, absurd nesting) means parsing again.
-    with contextlib.suppress(OSError, ValueError, TypeError, KeyError, RecursionError, ModelError):
-        return model.from_dict(json.loads(entry.read_text(encoding="utf-8")))
-    from envsnap._io import write_atomic  # tempfile & co.: only on a miss
-
+    entry = _cache.entry(cache_home() / folder, key)
+    stored = _cache.load(entry)
+    if stored is not None:
+        # an entry of the wrong types (another envsnap's, or hand-made) means parsing again
+        with contextlib.suppress(ValueError, TypeError, KeyError, RecursionError, ModelError):
+            return model.from_dict(stored)
     value = parse()
-    with contextlib.suppress(OSError):  # a read-only cache is not an error
-        write_atomic(entry, json.dumps(value.to_dict(), sort_keys=True) + "\n", private=True)
+    _cache.store(entry, value.to_dict())
     return value
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 
 from envsnap._io import read_bytes_bounded
 from envsnap._record import Record, record
@@ -35,6 +36,7 @@ __all__ = [
     "json_value",
     "kind",
     "read",
+    "schema_version",
     "toml_table",
     "yaml_value",
 ]
@@ -53,7 +55,9 @@ class Kind(Record):
     ``function(text, source) -> value`` that validates every field and raises `InputError`
     naming *source* (imported only when such a file is read, so a check loads no parser it
     does not need); empty for a file kept as its text. `syntax` (``toml``, ``yaml``, ``text``)
-    says which hostile variants the property test draws for it.
+    says which hostile variants the property test draws for it. `in_set`: every capture writes
+    it or removes it, as one set (`envsnap._captureset.write_set`); `in_image`: rebuild copies
+    it into the image, where the image checks itself against it.
     """
 
     name: str
@@ -62,15 +66,34 @@ class Kind(Record):
     parser: str
     syntax: str
     required: bool = False
+    in_set: bool = False
+    in_image: bool = False
 
 
-# The files of a capture folder, in the order `load` reads them.
+# The files of a capture folder, in the order `load` reads them: the one list of their names.
+# numerics.toml is not in the set: a capture without --numerics leaves an earlier one alone;
+# image.toml is written by rebuild.
+_IN_BOTH = {"in_set": True, "in_image": True}
 KINDS = (
-    Kind("pylock.toml", "lock", 64 * _MIB, "envsnap.formats.pylock:parse", "toml", required=True),
-    Kind("requirements.txt", "requirements", 64 * _MIB, "", "text"),
-    Kind("hardware.toml", "hardware", 1 * _MIB, "envsnap.formats.hardware:parse", "toml"),
-    Kind("conda-lock.yml", "conda", 16 * _MIB, "envsnap.formats.condalock:parse", "yaml"),
-    Kind("project.toml", "project", 64 * _KIB, "envsnap.formats.project:parse", "toml"),
+    Kind(
+        "pylock.toml",
+        "lock",
+        64 * _MIB,
+        "envsnap.formats.pylock:parse",
+        "toml",
+        required=True,
+        **_IN_BOTH,
+    ),
+    Kind("requirements.txt", "requirements", 64 * _MIB, "", "text", **_IN_BOTH),
+    Kind(
+        "hardware.toml", "hardware", 1 * _MIB, "envsnap.formats.hardware:parse", "toml", **_IN_BOTH
+    ),
+    Kind(
+        "conda-lock.yml", "conda", 16 * _MIB, "envsnap.formats.condalock:parse", "yaml", **_IN_BOTH
+    ),
+    Kind(
+        "project.toml", "project", 64 * _KIB, "envsnap.formats.project:parse", "toml", in_set=True
+    ),
     Kind("image.toml", "image", 64 * _KIB, "envsnap.formats.image:parse", "toml"),
     Kind("numerics.toml", "numerics", 1 * _MIB, "envsnap.formats.numerics:parse", "toml"),
     # written by `envsnap repro` (never by capture): a verdict with each output's digests
@@ -139,6 +162,27 @@ def toml_table(text: str, source: str, *, hint: str | None = None) -> dict[str, 
         raise InputError(f"{source}: not valid TOML ({exc})", hint=hint) from None
     except RecursionError:
         raise InputError(f"{source}: not valid TOML (nested too deeply)", hint=hint) from None
+
+
+def schema_version(
+    table: Mapping[str, Any], source: str, newest: int, *, field: str = "schema-version"
+) -> int:
+    """The format version of the file *source*: *field*'s last key in *table*, a positive
+    integer no newer than *newest*; one `InputError` naming the file and field otherwise.
+
+    Every TOML file envsnap writes says ``schema-version`` (readers of a file that once said
+    another key map it to this one first)."""
+    version = table.get(field.rpartition(".")[2])
+    if version is None:
+        raise InputError(f"{source}: {field}: missing (not written by envsnap?)")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise InputError(f"{source}: {field}: expected a positive integer, got {version!r:.40}")
+    if version > newest:
+        raise InputError(
+            f"{source}: {field} {version} is newer than this envsnap reads ({newest}); "
+            "upgrade envsnap"
+        )
+    return version
 
 
 def json_value(text: str | bytes, source: str) -> Any:

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from .._defaults import DEFAULT_DIR
 from .._record import Record, field, record
 from ..model import Snapshot
 from ._read import (
@@ -26,6 +27,7 @@ from ._read import (
     parse,
     read,
     text_of,
+    toml_table,
     yaml_value,
 )
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "SET_FILES",
     "Capture",
     "Kind",
     "file_bytes",
@@ -48,6 +51,7 @@ __all__ = [
     "kind",
     "load",
     "read",
+    "toml_table",
     "write",
     "yaml_value",
 ]
@@ -97,6 +101,8 @@ class Capture(Record):
 
 
 _FIELDS = ("lock", "requirements", "hardware", "conda", "project", "image", "numerics")
+# The files every capture writes or removes, as one set.
+SET_FILES = tuple(k.name for k in KINDS if k.in_set)
 
 
 def load(
@@ -112,10 +118,8 @@ def load(
     rule reads, and the lock and hardware.toml come from a cache keyed by their bytes, so that
     a repeated check parses nothing. Every problem is one `InputError` naming the file.
     """
-    from .._defaults import capture_lock
-
     root = Path(directory)
-    capture_lock(root)  # the one wording for a missing folder or lock
+    _capture_lock(root)  # the one wording for a missing folder or lock
     wanted = KINDS if parts is None else tuple(kind(p) for p in parts)
     values: dict[str, Any] = {}
     data: dict[str, bytes] = {}
@@ -143,6 +147,25 @@ def _value(entry: Kind, data: bytes, source: str, slim: bool) -> Any:
 
         return load_hardware(data, parsed)
     return parsed()
+
+
+def _capture_lock(directory: str | os.PathLike[str]) -> Path:
+    """The pylock.toml of the capture in *directory*; `InputError` in the one wording that
+    check, diff and rebuild share when the folder or the lock is missing (naming the default
+    when that is what was looked for)."""
+    from ..errors import InputError
+
+    root = Path(directory)
+    default = f" (./{DEFAULT_DIR} is the default; pass the capture's folder as DIR)"
+    note = default if root == Path(DEFAULT_DIR) else ""
+    hint = f"run `envsnap capture` first (it writes ./{DEFAULT_DIR}, or -o DIR)"
+    if not root.is_dir():
+        what = "is not a directory" if root.exists() else "capture directory not found"
+        raise InputError(f"{root}: {what}{note}", hint=hint)
+    lock = root / "pylock.toml"
+    if not lock.is_file():
+        raise InputError(f"{lock}: not found{note}", hint=hint)
+    return lock
 
 
 def write(
@@ -183,7 +206,7 @@ def write(
     try:
         # One set: written beside the directory and moved in under a lock; a file of another
         # kind of environment (a stale conda-lock.yml) is removed.
-        write_set(out, texts, unchanged=_same_capture)
+        write_set(out, texts, members=SET_FILES, unchanged=_same_capture)
     except OSError as exc:
         why = exc.strerror or str(exc)
         raise InputError(f"{out}: cannot write the capture ({why})") from None

@@ -1,9 +1,16 @@
 """conda-lock.yml: conda-lock's unified lockfile format, version 1, without a YAML dependency.
 
-The writer emits block YAML whose scalars are JSON literals (double-quoted strings, ``true``,
-``false``, ``{}``, ``[]``): valid YAML 1.2 that conda-lock's own parser
-(`conda_lock.lockfile.parse_conda_lock_file`) reads. `load` reads that subset back without
-PyYAML and falls back to `yaml.safe_load` (the ``conda`` extra) for files other tools wrote.
+The writer emits block YAML whose scalars are JSON literals (double-quoted strings, integers,
+``true``, ``false``, ``null``, ``{}``, ``[]``): YAML that PyYAML, and so conda-lock's own parser
+(`conda_lock.lockfile.parse_conda_lock_file`), reads as the same data. `load` reads that subset
+back without PyYAML, and hands anything else (files other tools wrote) to PyYAML (the ``conda``
+extra, through the in door: aliases refused, depth bounded). The subset reader is a fast path
+beside PyYAML, kept because a check of a conda capture reads conda-lock.yml at every start
+(bench/conda_subset.py measures both), and because it needs no PyYAML for envsnap's own files.
+tests/formats/test_condalock_subset.py holds it to PyYAML's answers on generated documents and
+on damaged ones: it reads exactly what PyYAML reads, or declines. (One exception, kept for
+files envsnap wrote before: a JSON surrogate-pair escape of a character beyond the BMP, which
+PyYAML refuses, reads as that character.)
 
 conda-lock's ``content_hash`` hashes its input spec; a capture has no spec, so envsnap hashes the
 locked package set instead (it changes exactly when the environment does).
@@ -20,6 +27,7 @@ from typing import Any
 
 from envsnap._io import generated, write_atomic
 from envsnap._names import normalize_channel
+from envsnap._regex import lazy
 from envsnap.errors import InputError
 from envsnap.model import CondaEnv, CondaPackage, Environment
 
@@ -81,14 +89,27 @@ def _key(pkg: CondaPackage) -> tuple[str, str, str]:
 
 
 def _scalar(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=True)
+    text = json.dumps(value, ensure_ascii=True)
+    if isinstance(value, str) and any(ord(c) > 0xFFFF for c in value):
+        # YAML has no surrogate pairs: a character beyond the BMP is written as itself
+        text = '"' + "".join(c if ord(c) > 0xFFFF else json.dumps(c)[1:-1] for c in value) + '"'
+    return text
+
+
+# Plain words YAML 1.1 (PyYAML) reads as booleans or null: never a bare key.
+_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null"})
+
+
+def _bare(key: str) -> bool:
+    """True when *key* is written (and read) unquoted: a plain YAML string as it stands."""
+    return key.isidentifier() and key.lower() not in _WORDS
 
 
 def _emit(value: Any, indent: int) -> Iterator[str]:
     pad = " " * indent
     if isinstance(value, Mapping):
         for key, item in value.items():
-            head = f"{pad}{key}:" if key.isidentifier() else f"{pad}{_scalar(key)}:"
+            head = f"{pad}{key}:" if _bare(key) else f"{pad}{_scalar(key)}:"
             if isinstance(item, (Mapping, list)) and item:
                 yield head
                 yield from _emit(item, indent if isinstance(item, list) else indent + 2)
@@ -96,8 +117,9 @@ def _emit(value: Any, indent: int) -> Iterator[str]:
                 yield f"{head} {_scalar(item)}"
     else:
         for item in value:
-            lines = list(_emit(item, indent + 2)) if isinstance(item, Mapping) else None
-            if lines:
+            nested = isinstance(item, (Mapping, list)) and item
+            lines = list(_emit(item, indent + 2)) if nested else None
+            if lines:  # a block mapping or sequence, its first line on the dash's
                 yield f"{pad}- {lines[0][indent + 2 :]}"
                 yield from lines[1:]
             else:
@@ -123,18 +145,33 @@ class _Unsupported(ValueError):
     """The text is outside the subset the writer emits."""
 
 
+# What the subset leaves to PyYAML wherever it is: what PyYAML's reader refuses (outside its
+# printable set), and the line breaks other than LF (CR, NEL, LS, PS: a comment would end there).
+_OTHER = lazy("[^\x09\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _lines(text: str) -> list[tuple[int, str]]:
+    if _OTHER.search(text):
+        raise _Unsupported("a character or line break left to PyYAML")
     out = []
-    for raw in text.splitlines():
-        stripped = raw.strip()
-        if stripped and not stripped.startswith("#"):
-            out.append((len(raw) - len(raw.lstrip(" ")), stripped))
+    for raw in text.split("\n"):
+        stripped = raw.strip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped != stripped.strip():  # tabs, CR, other breaks: YAML's business
+            raise _Unsupported(stripped)
+        out.append((len(raw) - len(raw.lstrip(" ")), stripped))
     return out
 
 
+def _refuse(text: str) -> Any:
+    raise _Unsupported(text)  # a float (1e5 is a string to YAML 1.1), NaN or Infinity
+
+
 def _value(text: str) -> Any:
+    """A JSON literal that YAML reads as the same value; `_Unsupported` for anything else."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=_refuse, parse_constant=_refuse)
     except (json.JSONDecodeError, RecursionError):
         raise _Unsupported(text) from None
 
@@ -147,11 +184,16 @@ def _split_key(text: str) -> tuple[str, str]:
             raise _Unsupported(text) from None
         if not isinstance(key, str) or text[end : end + 1] != ":":
             raise _Unsupported(text)
-        return key, text[end + 1 :].strip()
-    key, sep, rest = text.partition(":")
-    if not sep or not key.isidentifier():
+        key_end = end + 1
+    else:
+        key, sep, _ = text.partition(":")
+        if not sep or not _bare(key):
+            raise _Unsupported(text)
+        key_end = len(key) + 1
+    rest = text[key_end:]
+    if rest and not rest.startswith(" "):  # "a:1" is one plain string to YAML
         raise _Unsupported(text)
-    return key, rest.strip()
+    return key, rest.strip(" ")
 
 
 def _block(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[Any, int]:
@@ -177,12 +219,12 @@ def _block(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[Any, int]
 def _sequence(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[list[Any], int]:
     out: list[Any] = []
     while i < len(lines) and lines[i][0] == indent and lines[i][1].startswith("- "):
-        rest = lines[i][1][2:].strip()
+        rest = lines[i][1][2:].strip(" ")
         try:
-            out.append(json.loads(rest))
+            out.append(_value(rest))
             i += 1
             continue
-        except (json.JSONDecodeError, RecursionError):
+        except _Unsupported:
             pass  # a mapping item: its first key sits on the dash line
         lines[i] = (indent + 2, rest)
         item, i = _block(lines, i, indent + 2)

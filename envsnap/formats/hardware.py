@@ -62,19 +62,10 @@ def load(path: str | os.PathLike[str]) -> Hardware:
 
 def parse(text: str, source: str = "hardware.toml") -> Hardware:
     """Parse hardware.toml *text*; *source* names it in error messages."""
-    from ._read import toml_table  # tomllib: imported here, capture only writes
+    from ._read import schema_version, toml_table  # tomllib: imported here, capture only writes
 
     data = toml_table(text, source)
-    version = data.get("schema-version")
-    if version is None:
-        raise InputError(f"{source}: schema-version: missing (not an envsnap hardware.toml?)")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise InputError(f"{source}: schema-version: expected a positive integer, got {version!r}")
-    if version > SCHEMA_VERSION:
-        raise InputError(
-            f"{source}: schema-version {version} is newer than this envsnap reads "
-            f"({SCHEMA_VERSION}); upgrade envsnap"
-        )
+    schema_version(data, source, SCHEMA_VERSION)
     try:
         return Hardware.from_dict(data)
     except ModelError as exc:

@@ -7,9 +7,7 @@ vanish). ``base-digest`` is a registry digest (``repo@sha256:…``) and is writt
 daemon knows one; ``base-image-id`` is the daemon's local ID of the base, which identifies it on
 that daemon only (a base built or imported locally has no registry digest). Files written before
 ``base-image-id`` existed may hold the local ID in ``base-digest``: it is read as such.
-`render` is pure and deterministic; `load` validates and names the file and field. Every
-render after a build reads this file, so `parse` reads the flat ``key = "value"`` lines that
-`render` writes itself and leaves anything else to tomllib (imported only then).
+`render` is pure and deterministic; `load` validates and names the file and field.
 """
 
 from __future__ import annotations
@@ -49,8 +47,6 @@ _FIELDS = (
     "pushed-digest",
 )
 # What `render` writes: comments, blank lines, bare keys with a plain string or integer.
-_COMMENT = lazy(r"^(#[^\x00-\x08\x0a-\x1f\x7f]*)?$")
-_PAIR = lazy(r'^([A-Za-z0-9_-]+) = (?:"([^"\\\x00-\x1f\x7f]*)"|(0|[1-9][0-9]{0,17}))$')
 _ID = lazy(r"^sha256:[0-9a-f]{64}$")
 # A registry digest as the daemon reports it (RepoDigests): repository@sha256:<hex>.
 _REPO_DIGEST = lazy(r"^([a-z0-9][a-z0-9._/:-]*)@(sha256:[0-9a-f]{64})$")
@@ -110,42 +106,12 @@ def load(path: str | os.PathLike[str]) -> ImageRecord:
     return result
 
 
-def _flat(text: str) -> dict[str, Any] | None:
-    """The table of a file of flat ``key = "string"`` / ``key = 123`` lines, exactly as TOML
-    reads it; None for anything else (tomllib decides then)."""
-    data: dict[str, Any] = {}
-    for raw in text.split("\n"):
-        line = raw.removesuffix("\r")
-        m = _PAIR.match(line)
-        if m is None:
-            if _COMMENT.match(line) is None:
-                return None
-        elif m[1] in data:
-            return None  # a duplicate key: tomllib's error message says which
-        else:
-            data[m[1]] = m[2] if m[3] is None else int(m[3])
-    return data
-
-
-def _toml(text: str, source: str) -> dict[str, Any]:
-    flat = _flat(text)
-    if flat is not None:
-        return flat
-    from ._read import toml_table
-
-    return toml_table(text, source)
-
-
 def parse(text: str, source: str = "image.toml") -> ImageRecord:
     """Parse image.toml *text*; *source* names it in error messages."""
-    data = _toml(text, source)
-    version = data.get("schema-version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise InputError(f"{source}: schema-version: expected a positive integer, got {version!r}")
-    if version > IMAGE_VERSION:
-        raise InputError(
-            f"{source}: schema-version {version} is newer than this envsnap reads; upgrade envsnap"
-        )
+    from ._read import schema_version, toml_table
+
+    data = toml_table(text, source)
+    schema_version(data, source, IMAGE_VERSION)
     kwargs: dict[str, str] = {}
     for key in _FIELDS:
         value = data.get(key, "")

@@ -4,7 +4,8 @@ A fingerprint is probe results and the dispatch facts behind them. Settings and 
 are flat ``(name, value)`` string pairs (``blas.numpy.threads = "2"``), so that two captures
 compare key by key and the file stays plain.
 
-The contract other commands rely on: TOML with a top-level integer ``version``, a string
+The contract other commands rely on: TOML with a top-level integer ``schema-version`` (files
+written before it was named so say ``version``, and are still read), a string
 ``battery-version`` and an array of tables ``[[probes]]``, each with at least the strings ``id``
 and ``sha256``. `digest` is the "numerics digest" of a capture: the sha256 of one line
 ``"{id} {sha256}\\n"`` per probe, sorted by id. Output is sorted and byte-for-byte deterministic
@@ -131,7 +132,7 @@ def render(numerics: Numerics) -> str:
     for probe in data.get("probes", ()):
         if "settings" in probe:
             probe["settings"] = dict(probe["settings"])
-    data = {"version": FORMAT_VERSION, "battery-version": numerics.battery_version, **data}
+    data = {"schema-version": FORMAT_VERSION, "battery-version": numerics.battery_version, **data}
     return HEADER + toml_document(data)
 
 
@@ -147,17 +148,13 @@ def _id(probe: object) -> str:
 
 def parse(text: str, where: str = FILENAME) -> Numerics:
     """Pure: the `Numerics` in *text*; `InputError` naming *where* and the problem."""
-    from ._read import toml_table
+    from ._read import schema_version, toml_table
 
     data = toml_table(text, where)
-    version = data.pop("version", None)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InputError(f"{where}: version: missing or not an integer")
-    if version > FORMAT_VERSION:
-        raise InputError(
-            f"{where}: version {version} is newer than this envsnap reads ({FORMAT_VERSION})",
-            hint="upgrade envsnap",
-        )
+    if "schema-version" not in data and "version" in data:  # written before the key was unified
+        data["schema-version"] = data.pop("version")
+    schema_version(data, where, FORMAT_VERSION)
+    del data["schema-version"]
     probes = data.get("probes", [])
     if not isinstance(probes, list):
         raise InputError(f"{where}: probes: expected an array of tables")

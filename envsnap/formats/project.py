@@ -85,16 +85,10 @@ def load(path: str | os.PathLike[str]) -> ProjectState:
 
 def parse(text: str, source: str = PROJECT_FILE) -> ProjectState:
     """Parse project.toml *text*; *source* names it in error messages."""
-    from ._read import toml_table
+    from ._read import schema_version, toml_table
 
     data = toml_table(text, source)
-    version = data.get("schema-version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise InputError(f"{source}: schema-version: expected a positive integer, got {version!r}")
-    if version > PROJECT_VERSION:
-        raise InputError(
-            f"{source}: schema-version {version} is newer than this envsnap reads; upgrade envsnap"
-        )
+    schema_version(data, source, PROJECT_VERSION)
     kwargs: dict[str, Any] = {}
     for key in _STRINGS:
         value = data.get(key, "")

@@ -58,7 +58,7 @@ def _source_options(packages: Iterable[Package]) -> list[str]:
     indexes: set[str] = set()
     folders: set[str] = set()
     for p in packages:
-        if p.source != "index" or not any(f.sha256 for f in p.files):
+        if p.pin.reason != "file-hash":
             continue
         for f in p.files:
             if f.url and f.url.startswith("file:"):
@@ -71,15 +71,16 @@ def _source_options(packages: Iterable[Package]) -> list[str]:
 
 
 def _pin(p: Package) -> str | None:
-    if p.source == "index":
+    """The hash-checked requirement of *p*, or None: pip hashes files and archives, never a
+    VCS checkout or a folder."""
+    reason = p.pin.reason
+    if reason == "file-hash":
         hashes = sorted({f.sha256 for f in p.files if f.sha256})
         head = f"{p.name}=={p.version}"
-    elif p.source == "url" and p.url and p.archive_sha256:
-        hashes = [p.archive_sha256]
+    elif reason == "archive-hash":
+        hashes = [p.archive_sha256 or ""]
         head = f"{p.name} @ {p.url}"
     else:
-        return None
-    if not hashes:
         return None
     lines = [head, *(f"    --hash=sha256:{h}" for h in hashes)]
     return " \\\n".join(lines) + "\n"

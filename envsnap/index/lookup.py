@@ -3,21 +3,21 @@
 Sources are tried in pip's order (index-url, extra-index-urls, find-links); the first one that has
 the installed wheel (matched by the tags in ``WHEEL``) wins, else the first with any file of that
 version. Every file of the version on that source is recorded, so the lock serves other platforms.
-Remote answers are cached per (index, name, version) as JSON, so an unchanged environment
-re-captures with no network; ``offline`` uses only the cache and local folders.
+Remote answers are cached per (index, name, version) (`envsnap._cache`), so an unchanged
+environment re-captures with no network; ``offline`` uses only the cache and local folders.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from _thread import LockType, allocate_lock  # threading itself: only for look-ups
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .._io import cache_home, file_sha256, index_cache_key, write_atomic
+from .. import _cache
+from .._io import cache_home, file_sha256, index_cache_key
 from .._record import Record, record
 from .._redact import request
 from .._redact import url as redact_url
@@ -110,20 +110,11 @@ def lock_hashes(
     for url, (why, names) in sorted(ctx.failed.items()):
         progress(f"{url}: {why}; not pinned: {', '.join(sorted(names))}")
     result = tuple(done.get(p.name, p) for p in packages)
-    unhashed = tuple(p.name for p in result if not _pinned(p))
+    unhashed = tuple(p.name for p in result if not p.pin.pinned)
     if offline and unhashed:
         progress(f"offline: {len(unhashed)} package(s) not pinned by hash: {some(unhashed)}")
     withheld = tuple(sorted({f"pip.{s.kind}" for s in ctx.sources if redact_url(s.fetch)[1]}))
     return Locked(packages=result, unhashed=unhashed, withheld=withheld)
-
-
-def _pinned(p: Package) -> bool:
-    # The same rule as formats.pylock.lockable: what PEP 751 can express with a hash or commit.
-    if p.source == "vcs":
-        return p.commit_id is not None and p.url is not None and p.vcs is not None
-    if p.source in ("directory", "editable"):
-        return p.url is not None
-    return p.source in ("index", "url") and p.hashed
 
 
 def _lockable_files(files: Iterable[ArtifactFile]) -> tuple[ArtifactFile, ...]:
@@ -211,7 +202,7 @@ class _Context:
         """
         st = page.stat()
         stamp = [st.st_size, st.st_mtime_ns]
-        key = _key(f"{src.url}#{page}", name, version)
+        key = index_cache_key(f"{src.url}#{page}", name, version)
         old = self._cache_get(key)
         if old is not None and old.get("stamp") == stamp:
             with contextlib.suppress(ModelError, TypeError):
@@ -226,7 +217,7 @@ class _Context:
     def _remote(
         self, src: _Source, name: str, version: str, *, network: bool
     ) -> tuple[ArtifactFile, ...]:
-        key = _key(src.url, name, version)
+        key = index_cache_key(src.url, name, version)
         cached = self._cache_get(key)
         if cached is not None:
             with contextlib.suppress(ModelError, TypeError):
@@ -268,7 +259,7 @@ class _Context:
         """Files of a local folder, hashed once and cached against (size, mtime)."""
         names = self._listing(folder)
         listed = simpleapi.select_version([ArtifactFile(name=n) for n in names], name, version)
-        key = _key(src.url + ("" if flat else f"/{name}"), name, version)
+        key = index_cache_key(src.url + ("" if flat else f"/{name}"), name, version)
         old = {
             f["name"]: f
             for f in (self._cache_get(key) or {}).get("files", [])
@@ -316,29 +307,15 @@ class _Context:
             return self._ssl
 
     def _cache_get(self, key: str) -> dict[str, Any] | None:
-        # Raw os calls and bytes to json: a text file object costs more than the read itself.
-        chunks = []
-        try:
-            fd = os.open(f"{self.cache}/{key[:2]}/{key}.json", os.O_RDONLY)
-            try:
-                while chunk := os.read(fd, 1 << 16):
-                    chunks.append(chunk)
-            finally:
-                os.close(fd)
-            data = json.loads(b"".join(chunks))
-        except (OSError, ValueError, RecursionError):
-            return None  # a damaged entry is looked up again and rewritten
+        data = _cache.load(_cache.entry(self.cache, key, fan_out=True))
         if not isinstance(data, dict) or not isinstance(data.get("files"), list):
-            return None
+            return None  # a damaged entry is looked up again and rewritten
         return data
 
     def _cache_put(self, key: str, data: dict[str, Any]) -> None:
-        try:
-            write_atomic(
-                self.cache / key[:2] / f"{key}.json", json.dumps(data, sort_keys=True), private=True
-            )
-        except OSError as exc:
-            self.say(f"cannot write the hash cache {self.cache}: {exc.strerror}")
+        why = _cache.store(_cache.entry(self.cache, key, fan_out=True), data)
+        if why is not None:
+            self.say(f"cannot write the hash cache {self.cache}: {why}")
 
 
 _FILE_KEYS = frozenset(("name", "url", "path", "sha256", "size", "upload-time"))
@@ -374,10 +351,6 @@ def _cached_files(entries: Any) -> tuple[ArtifactFile, ...]:
     if any(f.sha256 is not None and not _SHA256.fullmatch(f.sha256) for f in files):
         raise ModelError("sha256: not a hex digest")  # looked up again and rewritten
     return files
-
-
-def _key(index: str, name: str, version: str) -> str:
-    return index_cache_key(index, name, version)
 
 
 def _with_local_sizes(files: Iterable[ArtifactFile]) -> tuple[ArtifactFile, ...]:

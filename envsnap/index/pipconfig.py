@@ -26,7 +26,6 @@ __all__ = [
     "PipConfig",
     "config_files",
     "load",
-    "merge",
     "merge_sections",
     "ssl_context",
 ]
@@ -123,11 +122,6 @@ def _read_sections(text: str) -> dict[str, dict[str, str]]:
         if parser.has_section(section):
             out[section] = {k.replace("_", "-").lstrip("-"): v for k, v in parser.items(section)}
     return out
-
-
-def merge(texts: Sequence[str], environ: Mapping[str, str]) -> PipConfig:
-    """Pure: combine pip.conf *texts* (lowest precedence first) and *environ* into a config."""
-    return merge_sections([_read_sections(text) for text in texts], environ)
 
 
 def merge_sections(

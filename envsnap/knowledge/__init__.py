@@ -6,10 +6,7 @@ CUDA release notes, the frameworks' reproducibility docs). The accessors here ar
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
-import sys
 from pathlib import Path
 
 from envsnap._record import Record, record
@@ -67,43 +64,29 @@ def version_tuple(text: str) -> tuple[int, ...]:
 def load(name: str) -> dict[str, Any]:
     """Return the parsed knowledge file *name* (without ``.toml``).
 
-    The parsed tables are kept as JSON in the user cache dir, keyed by envsnap's version and the
-    file's size and mtime, so that `envsnap check` does not import a TOML parser at every start.
+    The parsed tables are kept as JSON in the user cache dir (`envsnap._cache`), keyed by
+    envsnap's version and the file's size and mtime, so that `envsnap check` does not import a
+    TOML parser at every start.
     """
-    from envsnap import __version__
-    from envsnap._io import cache_home
+    from envsnap import __version__, _cache
+    from envsnap._io import cache_home, cache_key
 
     path = HERE / f"{name}.toml"
     st = path.stat()
-    entry = cache_home() / "knowledge" / f"{name}-{__version__}-{st.st_size}-{st.st_mtime_ns}.json"
-    from envsnap._io import cache_key
-
-    # An entry carries the digest of its own data: a damaged entry is parsed again, never used.
-    with contextlib.suppress(OSError, ValueError, TypeError, KeyError, RecursionError):
-        stored = json.loads(entry.read_text(encoding="utf-8"))
-        data = stored["data"] if isinstance(stored, dict) else None
-        if isinstance(data, dict) and stored.get("check") == _check(data, cache_key):
-            return data
+    ident = f"{name}\0{__version__}\0{st.st_size}\0{st.st_mtime_ns}"
+    entry = _cache.entry(cache_home() / "knowledge", cache_key(ident.encode()))
+    data = _cache.load(entry)
+    if isinstance(data, dict):
+        return data
     data = _parse(path)
-    with contextlib.suppress(OSError):  # a read-only cache is not an error
-        from envsnap._io import write_atomic
-
-        entry_text = json.dumps({"check": _check(data, cache_key), "data": data})
-        write_atomic(entry, entry_text + "\n", private=True)
+    _cache.store(entry, data)
     return data
 
 
-def _check(data: dict[str, Any], digest: Any) -> str:
-    return str(digest(json.dumps(data, sort_keys=True).encode()))
-
-
 def _parse(path: Path) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
-    with path.open("rb") as fh:
-        return tomllib.load(fh)
+    from envsnap.formats.capture import toml_table  # the in door's TOML reader
+
+    return toml_table(path.read_text(encoding="utf-8"), str(path))
 
 
 _COMPARE = {

@@ -14,12 +14,12 @@ import os
 from pathlib import Path
 
 from envsnap.errors import InputError
-from envsnap.findings import Finding
+from envsnap.findings import Finding, NumericsSummary
 from envsnap.formats import numerics as numerics_toml
 
 from .compare import compare
 from .model import Numerics
-from .report import NumericsSummary, findings, summarize
+from .report import findings, summarize
 from .runner import TIMEOUT_S, battery_version, run_battery
 
 __all__ = ["TIMEOUT_S", "Numerics", "capture", "check", "diff", "load"]

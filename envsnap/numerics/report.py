@@ -1,66 +1,17 @@
-"""Findings (category ``numerics``) and the summary line from probe comparisons (pure)."""
+"""Findings (category ``numerics``) and their `NumericsSummary` from probe comparisons (pure)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from envsnap._record import Record, record
-from envsnap.findings import Finding
+from envsnap.findings import Finding, NumericsSummary
 
 from .compare import ProbeComparison
 from .remedies import Verdict
 
-__all__ = ["NumericsSummary", "findings", "summarize"]
+__all__ = ["findings", "summarize"]
 
 NO_FIX = "no setting here restores the recorded bits"
-
-
-@record
-class NumericsSummary(Record):
-    """How many recorded probes matched bit for bit, and the digests of both sides."""
-
-    matched: int
-    compared: int
-    differs: int
-    nondeterministic: int
-    not_measurable: int
-    failed: int
-    recorded_digest: str = ""
-    current_digest: str = ""
-    seconds: float | None = None  # the battery's wall time here (None for a diff)
-
-    def line(self) -> str:
-        """``numerics: 35 of 38 probes matched bit for bit (3 differ)``."""
-        rest = [
-            f"{n} {what}"
-            for n, what in (
-                (self.differs, "differ"),
-                (self.nondeterministic, "nondeterministic here"),
-                (self.failed, "failed here"),
-                (self.not_measurable, "not measurable here"),
-            )
-            if n
-        ]
-        took = f" in {self.seconds:.1f} s" if self.seconds is not None else ""
-        return (
-            f"numerics: {self.matched} of {self.compared} probes matched bit for bit"
-            + (f" ({', '.join(rest)})" if rest else "")
-            + took
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        """The summary as the JSON envelope's ``numerics`` object."""
-        return {
-            "matched": self.matched,
-            "compared": self.compared,
-            "differs": self.differs,
-            "nondeterministic": self.nondeterministic,
-            "not-measurable": self.not_measurable,
-            "failed": self.failed,
-            "recorded-digest": self.recorded_digest,
-            "current-digest": self.current_digest,
-            "seconds": self.seconds,
-        }
 
 
 def summarize(

@@ -32,11 +32,10 @@ TIMEOUT_S = 300.0
 
 
 def battery_version() -> str:
-    """The version of the battery this envsnap runs (read from its source, not imported)."""
-    for line in _source().splitlines():
-        if line.startswith("BATTERY_VERSION = "):
-            return line.split("=", 1)[1].strip().strip('"')
-    return ""  # pragma: no cover - the constant is always there
+    """The version of the battery this envsnap runs (`_battery.BATTERY_VERSION`)."""
+    from ._battery import BATTERY_VERSION  # the standard library only: cheap to import here
+
+    return BATTERY_VERSION
 
 
 def _source() -> str:
@@ -44,10 +43,13 @@ def _source() -> str:
 
 
 def script_source(path: Path) -> str:
-    """The text of the stand-alone script at *path* with `_switches.py` before it, to run as
+    """The text of the stand-alone script at *path* with `switches.py` before it, to run as
     ``PYTHON -c TEXT`` in an interpreter without envsnap (the battery, the repro bootstrap)."""
-    switches = Path(__file__).with_name("_switches.py").read_text(encoding="utf-8")
-    return switches + "\n\n" + path.read_text(encoding="utf-8")
+    # a __future__ import must open the text, so it opens the joined text once
+    future = "from __future__ import annotations\n"
+    parts = [Path(__file__).with_name("switches.py"), path]
+    texts = [p.read_text(encoding="utf-8").replace(future, "", 1) for p in parts]
+    return future + "\n\n".join(texts)
 
 
 def run_battery(

@@ -11,19 +11,21 @@ candidates, the ``PYTHON*`` variables, HOME, the C library version, the kernel a
 script itself; it is used only while every site folder, ``.pth`` file, prefix and user-site
 folder still has the stamp it had. Only native executables are cached: a shell wrapper (a
 pyenv shim) may pick another Python by the current folder. Any cache trouble means a fresh probe.
-The running interpreter's key adds what its own start decided (`_running`): ``sys.path``, its
-prefixes and whether the user site is on.
+The entries follow `envsnap._cache`'s rules (the key's text is not in them: it holds PYTHON*
+variables and HOME, and a cache holds nothing a capture may not). The running interpreter's key
+adds what its own start decided (`_running`): ``sys.path``, its prefixes and whether the user
+site is on.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .. import _cache
 from .._io import cache_key
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["cache_dir", "cached"]
 
-VERSION = 2  # 2: entries hold the key's digest
+VERSION = 3  # 3: entries follow envsnap._cache (the file name is the key's digest)
 _NATIVE = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"MZ")
 _ENV = ("HOME", "USERPROFILE", "APPDATA", "VIRTUAL_ENV", "CONDA_PREFIX")
 
@@ -55,11 +57,11 @@ def cached(
     key = _key(python, running=running)
     if key is None:
         return probe()
-    path = cache_dir() / f"{cache_key(key.encode())}.json"
-    facts = _load(path, key)
+    path = _cache.entry(cache_dir(), cache_key(key.encode()))
+    facts = _load(path)
     if facts is None:
         facts = probe()
-        _store(path, key, facts)
+        _cache.store(path, {"facts": facts, "stamps": {p: _stamp(p) for p in _watched(facts)}})
     return facts
 
 
@@ -147,13 +149,9 @@ def _pth_files(site: str) -> Iterable[str]:
         return []
 
 
-def _load(path: Path, key: str) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            entry = json.load(fh)
-    except (OSError, ValueError, RecursionError):
-        return None
-    if not isinstance(entry, dict) or entry.get("key") != cache_key(key.encode()):
+def _load(path: Path) -> dict[str, Any] | None:
+    entry = _cache.load(path)
+    if not isinstance(entry, dict):
         return None
     facts, stamps = entry.get("facts"), entry.get("stamps")
     if not isinstance(facts, dict) or not isinstance(stamps, dict):
@@ -164,14 +162,3 @@ def _load(path: Path, key: str) -> dict[str, Any] | None:
     if any(stamps[p] != _stamp(p) for p in watched):
         return None
     return facts
-
-
-def _store(path: Path, key: str, facts: dict[str, Any]) -> None:
-    from .._io import write_atomic
-
-    stamps = {p: _stamp(p) for p in _watched(facts)}
-    with contextlib.suppress(OSError):  # a read-only cache: the next capture probes again
-        # The key's digest, not its text: the material holds PYTHON* variables and HOME, and a
-        # cache holds nothing a capture may not.
-        entry = {"key": cache_key(key.encode()), "facts": facts, "stamps": stamps}
-        write_atomic(path, json.dumps(entry), private=True)

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .._envvars import ALLOWLIST, DESCRIPTIONS
+from .._envvars import ALLOWLIST
 
-__all__ = ["ALLOWLIST", "DESCRIPTIONS", "describe", "probe", "withheld"]
-
-
-def describe(name: str) -> str:
-    """Return what the allowlisted variable *name* controls, or an empty string."""
-    return DESCRIPTIONS.get(name, "")
+__all__ = ["ALLOWLIST", "probe", "withheld"]
 
 
 def probe(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -13,7 +13,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envsnap.model import Environment, Hardware, Package, Snapshot
+from envsnap.model import PIN_REASONS, Environment, Hardware, Package, Snapshot
 
 if TYPE_CHECKING:
     from envsnap.formats.capture import Capture
@@ -132,20 +132,15 @@ def hardware_needed(hw: Hardware | None) -> dict[str, Any]:
     }
 
 
-def _pinned(p: Package) -> bool:
-    """True when the lock pins *p* by a hash: a file sha256, an archive sha256 or a VCS commit
-    (a local folder or an editable install is locked by path only)."""
-    if p.source == "index":
-        return any(f.sha256 for f in p.files)
-    if p.source == "url":
-        return p.archive_sha256 is not None
-    return p.source == "vcs" and p.commit_id is not None
-
-
 def _not_pinned(env: Environment) -> list[str]:
-    """``name (how it is locked)`` of each package the lock cannot pin by hash, sorted."""
-    how = {"index": "no hash found", "url": "no archive hash", "vcs": "no commit"}
-    out = [f"{p.name} ({how.get(p.source, p.source)})" for p in env.packages if not _pinned(p)]
+    """``name (why)`` of each package the lock does not pin by hash or commit, sorted: what is
+    missing (`PIN_REASONS`), or the source when it is a local path, conda or unknown."""
+
+    def why(p: Package) -> str:
+        reason = p.pin.reason
+        return p.source if reason in ("path", "conda", "unknown") else PIN_REASONS[reason]
+
+    out = [f"{p.name} ({why(p)})" for p in env.packages if not p.pin.by_content]
     out += [f"{name} (no hash found)" for name in env.unhashed if env.package(name) is None]
     return sorted(out)
 
@@ -153,7 +148,7 @@ def _not_pinned(env: Environment) -> list[str]:
 def _lock_files(found: Capture, env: Environment) -> list[dict[str, Any]]:
     names = {p.name for p in env.packages}
     total = len(names | set(env.unhashed))
-    hashed = sum(1 for p in env.packages if _pinned(p) and p.name not in env.unhashed)
+    hashed = sum(1 for p in env.packages if p.pin.by_content and p.name not in env.unhashed)
     files = [{"file": "pylock.toml", "format": "PEP 751", "packages": total, "hashed": hashed}]
     if found.requirements is not None:
         files.append(
@@ -169,22 +164,15 @@ def _lock_files(found: Capture, env: Environment) -> list[dict[str, Any]]:
 
 
 def _determinism(snap: Snapshot) -> dict[str, Any]:
-    from envsnap import knowledge
-    from envsnap.checks.rules._common import framework_versions
+    from envsnap.checks.rules.determinism import needed
 
     recorded = dict(snap.environment.envvars)
-    frameworks = framework_versions(snap.environment)
     gpu = snap.hardware is not None and bool(snap.hardware.gpus.devices)
-    missing: list[dict[str, str]] = []
-    seen: set[str] = set()
-    for name, version in sorted({"python": "0", **frameworks}.items()) if frameworks else ():
-        for setting in knowledge.determinism_settings(name, version):
-            var = setting.get("var")
-            if not var or var in seen or (setting.get("gpu") and not gpu):
-                continue
-            seen.add(var)
-            if recorded.get(var) != str(setting["value"]):
-                missing.append({"var": var, "value": str(setting["value"]), "framework": name})
+    missing = [
+        {"var": var, "value": str(setting["value"]), "framework": name}
+        for var, (name, setting) in needed(snap.environment, gpu=gpu).items()
+        if recorded.get(var) != str(setting["value"])
+    ]
     return {"set": recorded, "missing": missing}
 
 

@@ -15,16 +15,17 @@ Layout (every path fixed; nothing from the lock names a path in it, only validat
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from .. import _cache
 from .._io import index_cache_key
 from .._record import Record, record
 from .._text import plural
 from ..errors import InputError
+from ..formats.capture import KINDS
 from ..model import Environment
 from ..render.dockerfile import CACHE_DIR, MARKER, render, source_dir
 from ..render.plan import Install, Layer, Layout, Plan
@@ -38,7 +39,8 @@ __all__ = [
     "write_packages",
 ]
 
-CAPTURE_FILES = ("conda-lock.yml", "hardware.toml", "pylock.toml", "requirements.txt")
+# What the image holds of the capture (and checks itself against): the registry's in_image kinds.
+CAPTURE_FILES = tuple(sorted(k.name for k in KINDS if k.in_image))
 _OURS = ("Dockerfile", "capture", "layers", "tool", "ca.pem")
 
 
@@ -135,9 +137,8 @@ def _seed_hash_cache(plan: Plan, capture: Path) -> list[str]:
         if item.how not in ("index", "file", "sdist") or not pkg.index or not pkg.files:
             continue
         key = index_cache_key(pkg.index, pkg.name, pkg.version)
-        rel = f"{CACHE_DIR}/index/{key[:2]}/{key}.json"
-        data = {"files": [f.to_dict() for f in pkg.files]}
-        _write(capture / rel, json.dumps(data, sort_keys=True))
+        rel = _cache.entry(Path(CACHE_DIR, "index"), key, fan_out=True).as_posix()
+        _write(capture / rel, _cache.entry_text({"files": [f.to_dict() for f in pkg.files]}))
         out.append(f"capture/{rel}")
     return out
 

@@ -68,7 +68,7 @@ def _envsnap_files() -> list[Path]:
         for p in _ROOT.rglob("*")
         if p.is_file()
         and "__pycache__" not in p.parts
-        and (p.suffix in (".py", ".toml", ".tmpl") or p.name == "py.typed")
+        and (p.suffix in (".py", ".toml") or p.name == "py.typed")
     )
 
 

@@ -196,10 +196,12 @@ def _is_local_file(pkg: Package) -> bool:
     return any(f.path or (f.url and f.url.startswith("file:")) for f in pkg.files)
 
 
-def _classify(pkg: Package, where: str) -> str | None:  # noqa: PLR0911 - one return per source
+def _classify(pkg: Package, where: str) -> str | None:
+    """How *pkg* is installed (``index``, ``file``, ``url``, ``source``); None when the lock
+    does not pin it (`Package.pin`). Every recorded value that reaches the image is checked."""
+    if not pkg.pin.pinned:
+        return None
     if pkg.source == "index":
-        if not any(f.sha256 for f in pkg.files):
-            return None
         for i, f in enumerate(pkg.files):
             check_filename(f.name, f"{where}.files[{i}].name")
             if f.sha256:
@@ -208,24 +210,19 @@ def _classify(pkg: Package, where: str) -> str | None:  # noqa: PLR0911 - one re
                 check_url(f.url, f"{where}.files[{i}].url")
         return "file" if _is_local_file(pkg) else "index"
     if pkg.source == "url":
-        if pkg.archive_sha256 is None or not pkg.url:
-            return None
+        assert pkg.url is not None and pkg.archive_sha256 is not None  # pinned
         check_sha256(pkg.archive_sha256, f"{where}.archive-sha256")
         if pkg.url.startswith("file:"):
             return "file"
         check_url(pkg.url, f"{where}.url")
         return "url"
     if pkg.source == "vcs":
-        if not pkg.url or not pkg.commit_id:
-            return None
+        assert pkg.url is not None and pkg.commit_id is not None  # pinned
         check_url(pkg.url, f"{where}.url", VCS_SCHEMES)
         check_commit(pkg.commit_id, f"{where}.commit-id")
         if pkg.subdirectory:
             check_context_path(pkg.subdirectory, f"{where}.subdirectory")
-        return "source"
-    if pkg.source in ("directory", "editable"):
-        return "source" if pkg.url else None
-    return None
+    return "source"  # a VCS checkout, or a local folder pinned by its path
 
 
 # A wheel this big (numpy, scipy, pandas...) gets the "large" layer, installed before the small

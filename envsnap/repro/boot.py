@@ -2,7 +2,7 @@
 
 ``python -m envsnap.repro.boot SETTINGS -- script.py ARGS`` (or ``-- -m module ARGS``, or
 ``-- -c CODE ARGS``) applies the torch/TensorFlow switches in SETTINGS (a JSON object: see
-`envsnap.numerics._switches`), then runs the job as ``__main__`` with runpy, as the interpreter
+`envsnap.numerics.switches`), then runs the job as ``__main__`` with runpy, as the interpreter
 would have: same ``sys.argv``, the script's folder first on ``sys.path``. Where envsnap is not
 installed (another venv, a rebuilt image), `repro` runs this file's text with ``-c``, after the
 switches' text (`envsnap.numerics.runner.script_source`). Standard library only; it works when
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 if "apply_switches" not in globals():  # run as a module of an installed envsnap
-    from envsnap.numerics._switches import apply_switches
+    from envsnap.numerics.switches import apply_switches
 
 
 def main(argv):

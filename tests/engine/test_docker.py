@@ -14,6 +14,7 @@ import pytest
 from envsnap.engine import Cached, Done, Output, Step, StepFailed, get_engine
 from envsnap.engine.docker import DEFAULT_HOST, DockerEngine, daemon_host
 from envsnap.errors import EnvsnapError
+from tests.fakes.docker import run_container
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -44,9 +45,9 @@ def test_missing_sdk_names_the_extra_and_no_build() -> None:
     code = (
         "import sys; sys.modules['docker'] = None\n"
         "from pathlib import Path\n"
-        "from envsnap.engine.docker import build\n"
+        "from envsnap.engine.docker import DockerEngine\n"
         "from envsnap.errors import EnvsnapError\n"
-        "try:\n    list(build(Path('.'), tag=None))\n"
+        "try:\n    list(DockerEngine().build(Path('.'), tag=None))\n"
         "except EnvsnapError as e:\n    print(e.exit_code, e)\n"
     )
     out = subprocess.run(
@@ -101,10 +102,10 @@ def check_tiny_build(
     assert done.base_image_id == done.base_digest == base["Id"]
     assert done.image_id == docker_client.inspect_image(tag)["Id"]
 
-    assert engine.run(tag, ["cat", "/opt/hello.txt"]) == (0, "hello from the context\n")
+    assert run_container(tag, ["cat", "/opt/hello.txt"]) == (0, "hello from the context\n")
     out = tmp_path / "out"
     out.mkdir()
-    code, output = engine.run(
+    code, output = run_container(
         tag, ["sh", "-c", "cp /opt/stamp /out/ && echo bye >&2 && exit 5"], mounts={out: "/out"}
     )
     assert (code, output) == (5, "bye\n")

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "python_slim_image",
     "remove_new_dangling_images",
     "require_docker",
+    "run_container",
 ]
 
 SETUP_HINT = "run .ci/docker-setup (starts dockerd and builds the local base images)"
@@ -98,6 +99,23 @@ def remove_new_dangling_images(client: Any, before: set[str]) -> None:
         if image["Id"] not in before:
             with contextlib.suppress(docker.errors.APIError):
                 client.remove_image(image["Id"])
+
+
+def run_container(
+    image: str,
+    cmd: Sequence[str],
+    *,
+    mounts: Mapping[Path, str] | None = None,
+    timeout: float = 600,
+) -> tuple[int, str]:
+    """Run *cmd* in a new container of *image* on the daemon at DOCKER_HOST (``docker run --rm
+    --network host``, through envsnap's own engine); return its exit code and combined output."""
+    from envsnap.engine.docker import DockerEngine
+
+    with DockerEngine() as engine:
+        return engine.run(
+            image, cmd, mounts={str(h): c for h, c in (mounts or {}).items()}, timeout=timeout
+        )
 
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "docker"

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from envsnap import probes
+from envsnap.checks import check
 from envsnap.errors import InputError
-from envsnap.fleet.node import node_name, numerics_digest, safe_name, snapshot_report
+from envsnap.fleet.node import check_node, node_name, numerics_digest, safe_name, snapshot_report
 from envsnap.fleet.report import parse
+from envsnap.formats.capture import write
 from envsnap.model import (
     CPU,
     GPU,
@@ -119,3 +122,17 @@ def test_the_capture_numerics_join_the_capture_identity() -> None:
     two = dict(snapshot_report(snap, snap, node="a", capture_numerics="2" * 64).fingerprint)
     assert len({plain, one["capture"], two["capture"]}) == 3
     assert one["packages"] == plain  # the package set itself is the same
+
+
+def test_a_node_report_holds_the_check_of_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`check_node` runs `envsnap check`'s own check (`checks.check_snapshot`): the same report,
+    and the time this machine was read (SOURCE_DATE_EPOCH makes it reproducible)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    capture = tmp_path / "cap"
+    write(probes.capture(lock=False), capture)
+    node = check_node(capture, node="n1", environ={})
+    assert node.report == check(capture)
+    assert (node.node, node.capture, node.rank) == ("n1", str(capture), "")
+    assert node.created_at == "2023-11-14T22:13:20Z"

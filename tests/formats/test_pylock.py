@@ -16,6 +16,7 @@ from envsnap.model import (
     ArtifactFile,
     Environment,
     Package,
+    Pin,
 )
 from tests.fakes.lockenv import LINUX, H, environment
 
@@ -121,7 +122,7 @@ def test_newer_schema_and_bad_fields_are_refused(tmp_path: Path) -> None:
     valid_lock(text)
     path = tmp_path / "pylock.toml"
     path.write_text(text.replace(f"schema-version = {SCHEMA_VERSION}", "schema-version = 99"))
-    with pytest.raises(InputError, match=rf"^{path}: schema-version 99 is newer"):
+    with pytest.raises(InputError, match=rf"^{path}: tool.envsnap.schema-version 99 is newer"):
         pylock.load(path)
     path.write_text(text.replace('implementation = "cpython"', "implementation = 3"))
     with pytest.raises(InputError, match=r"tool.envsnap.python.implementation: expected str"):
@@ -130,17 +131,17 @@ def test_newer_schema_and_bad_fields_are_refused(tmp_path: Path) -> None:
         pylock.load(tmp_path / "missing" / "pylock.toml")
 
 
-def test_lockable_matches_what_pep751_can_express() -> None:
+def test_pinned_matches_what_pep751_can_express() -> None:
     env = environment()
-    assert [p.name for p in env.packages if not pylock.lockable(p)] == list(env.unhashed)
+    assert [p.name for p in env.packages if not p.pin.pinned] == list(env.unhashed)
     no_commit = Package(name="x", version="1", source="vcs", vcs="git", url="https://x/r.git")
-    assert not pylock.lockable(no_commit)
+    assert no_commit.pin == Pin(pinned=False, reason="no-commit")
 
 
 def test_a_lock_with_nothing_pinned_is_still_valid(tmp_path: Path) -> None:
     env = environment()
     env = Environment(
-        **{**env.__dict__, "packages": tuple(p for p in env.packages if not pylock.lockable(p))}
+        **{**env.__dict__, "packages": tuple(p for p in env.packages if not p.pin.pinned)}
     )
     path = pylock.write(tmp_path / "pylock.toml", env)
     assert Pylock.from_dict(valid_lock(path.read_text())).packages == []

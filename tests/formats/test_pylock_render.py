@@ -65,7 +65,7 @@ def _extra(p: Package) -> dict[str, Any]:
 def reference_render(env: Environment) -> str:
     """The generic render: packaging.pylock objects, validate(), to_dict(), tomli_w."""
     pkgs = sorted(env.packages, key=lambda p: p.name)
-    ok = [p for p in pkgs if pylock.lockable(p) and pylock._valid(env, p)]
+    ok = [p for p in pkgs if p.pin.pinned and pylock._valid(env, p)]
     objects = [dataclasses.replace(pylock._to_pylock(p), tool={"envsnap": _extra(p)}) for p in ok]
     tool = pylock._tool_table(env, [p for p in pkgs if p not in ok])
     lock = pl.Pylock(

@@ -386,23 +386,49 @@ def test_canonical_time() -> None:
 
 
 def test_pip_precedence_files_sections_and_environment() -> None:
-    global_conf = "[global]\nindex-url = https://global/simple\nfind-links = /g1 /g2\n"
-    user_conf = (
-        "[global]\nextra-index-url =\n    file:///a/simple\n    file:///b/simple\ncert = /c.pem\n"
-    )
-    venv_conf = "[install]\nindex-url = https://install/simple\n[freeze]\nindex-url = https://no\n"
-    got = pipconfig.merge([global_conf, user_conf, venv_conf], {})
+    global_conf = {"global": {"index-url": "https://global/simple", "find-links": "/g1 /g2"}}
+    user_conf = {
+        "global": {"extra-index-url": "\nfile:///a/simple\nfile:///b/simple", "cert": "/c.pem"}
+    }
+    venv_conf = {"install": {"index-url": "https://install/simple"}}
+    got = pipconfig.merge_sections([global_conf, user_conf, venv_conf], {})
     assert got.index_url == "https://install/simple"
     assert got.extra_index_urls == ("file:///a/simple", "file:///b/simple")
     assert got.find_links == ("/g1", "/g2") and got.cert == "/c.pem"
-    env = pipconfig.merge(
+    env = pipconfig.merge_sections(
         [global_conf, venv_conf],
         {"PIP_FIND_LINKS": "/e1  /e2", "PIP_INDEX_URL": "https://env/simple"},
     )
     assert env.find_links == ("/e1", "/e2") and env.index_url == "https://env/simple"
-    assert pipconfig.merge([], {"PIP_NO_INDEX": "yes"}).indexes == ()
-    assert pipconfig.merge([], {}).indexes == ("https://pypi.org/simple",)
-    assert pipconfig.merge(["[global\nbroken"], {}) == PipConfig()
+    assert pipconfig.merge_sections([], {"PIP_NO_INDEX": "yes"}).indexes == ()
+    assert pipconfig.merge_sections([], {}).indexes == ("https://pypi.org/simple",)
+
+
+def test_load_reads_pip_conf_files_and_skips_a_broken_one(tmp_path: Path) -> None:
+    """`load` on real files: the site file's [install] beats [global], $PIP_CONFIG_FILE comes
+    last, [freeze] is not pip install's, and a malformed file is skipped, not fatal."""
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / "pip.conf").write_text(
+        "[install]\nindex-url = https://install/simple\n[freeze]\nindex-url = https://no\n"
+    )
+    env_file = tmp_path / "env.conf"
+    env_file.write_text(
+        "[global]\nextra-index-url =\n    file:///a/simple\n    file:///b/simple\n"
+        "cert = /c.pem\nfind-links = /g1 /g2\n"
+    )
+    environ = {
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_DIRS": str(tmp_path / "xdg"),
+        "VIRTUAL_ENV": str(venv),
+        "PIP_CONFIG_FILE": str(env_file),
+    }
+    got = pipconfig.load(environ)
+    assert got.index_url == "https://install/simple"
+    assert got.extra_index_urls == ("file:///a/simple", "file:///b/simple")
+    assert got.find_links == ("/g1", "/g2") and got.cert == "/c.pem"
+    env_file.write_text("[global\nbroken")
+    assert pipconfig.load(environ).index_url == "https://install/simple"
 
 
 def test_config_files_follow_pip(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def test_numerics_toml_keeps_the_contract_and_round_trips() -> None:
     text = fileformat.render(one)
     assert len(text.encode()) <= fileformat.MAX_BYTES
     data = tomllib.loads(text)
-    assert data["version"] == 1 and isinstance(data["battery-version"], str)
+    assert data["schema-version"] == 1 and isinstance(data["battery-version"], str)
     assert all(isinstance(p["id"], str) and len(p["sha256"]) == 64 for p in data["probes"])
     lines = "".join(f"{i} {s}\n" for i, s in sorted((p["id"], p["sha256"]) for p in data["probes"]))
     assert fileformat.digest(one) == hashlib.sha256(lines.encode()).hexdigest()
@@ -135,12 +135,25 @@ def test_hostile_strings_from_a_capture_reach_the_terminal_escaped() -> None:
     assert "\x1b" not in text and "\n" not in text and "\\x1b[2Jgone\\nnext" in text
 
 
+def test_a_numerics_toml_that_says_version_is_still_read() -> None:
+    """Old-version fixtures are kept: numerics.toml said ``version`` (what
+    tests/data/numerics/numerics-version-key.toml holds, rendered from battery-threads1.json)
+    before every TOML file envsnap writes said ``schema-version``."""
+    old = (DATA / "numerics-version-key.toml").read_text()
+    assert old.splitlines()[2] == "version = 1"
+    back = fileformat.parse(old)
+    assert fileformat.render(back) == old.replace("\nversion = 1\n", "\nschema-version = 1\n", 1)
+    assert fileformat.digest(back) == fileformat.digest(_load(1))
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
         ("version = [", "not valid TOML"),
         ('battery-version = "1"\n', "version: missing"),
         ('version = 9\nbattery-version = "1"\n', "newer than this envsnap reads"),
+        ('schema-version = 9\nbattery-version = "1"\n', "schema-version 9 is newer"),
+        ('schema-version = 0\nbattery-version = "1"\n', "expected a positive integer"),
         ('version = 1\nbattery-version = "1"\nprobes = 3\n', "probes: expected an array"),
         ('version = 1\nbattery-version = "1"\n[[probes]]\nid = 3\nsha256 = "a"\n', "probes[0].id"),
         ('version = 1\nbattery-version = "1"\n[dispatch]\na = 1\n', "dispatch: expected a table"),

@@ -238,11 +238,17 @@ def test_plain_check_imports_nothing_numerics_and_bad_input_is_one_line(tmp_path
 
 
 @pytest.mark.slow
-def test_without_threadpoolctl_openblas_is_read_through_ctypes(torch_python: Path) -> None:
+def test_without_threadpoolctl_openblas_is_read_through_ctypes(
+    torch_python: Path, tmp_path: Path
+) -> None:
+    from envsnap.numerics.runner import script_source
+
+    shipped = tmp_path / "battery.py"  # the battery as the runner ships it, switches first
+    shipped.write_text(script_source(ROOT / "envsnap/numerics/_battery.py"), encoding="utf-8")
     code = (
         "import json, sys\n"
         "sys.modules['threadpoolctl'] = None  # as if not installed\n"
-        f"source = open({str(ROOT / 'envsnap/numerics/_battery.py')!r}).read()\n"
+        f"source = open({str(shipped)!r}).read()\n"
         "scope = {'__name__': 'battery'}\n"
         "exec(compile(source, 'battery', 'exec'), scope)\n"
         "print(json.dumps(scope['main'](['-', json.dumps({'only': ['numpy.cpu.gemm-f64']})])))\n"

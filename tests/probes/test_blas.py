@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from envsnap._cache import entry_text
 from envsnap.model import BlasInfo
 from envsnap.probes import blas
-from envsnap.probes._filecache import entry_text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 NUMPY_CONFIG = DATA / "numpy" / "__config__-2.4.6.py"

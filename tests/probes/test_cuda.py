@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from envsnap._cache import entry_text
 from envsnap.model import Component, Package
 from envsnap.probes import _cudafiles as files
 from envsnap.probes import blas, cuda
-from envsnap.probes._filecache import entry_text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ORIGINAL_PATH = os.environ.get("PATH", "")

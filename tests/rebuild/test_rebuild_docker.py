@@ -25,7 +25,7 @@ import tomllib
 from envsnap.engine.docker import DockerEngine
 from envsnap.formats import pylock
 from tests.fakes import venvs
-from tests.fakes.docker import image_ids, remove_new_dangling_images
+from tests.fakes.docker import image_ids, remove_new_dangling_images, run_container
 from tests.fakes.projects import git, make_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -113,20 +113,19 @@ def test_rebuild_records_the_image(project: Project, docker_client: Any) -> None
 def test_image_holds_the_captured_python_and_packages(project: Project, cli: CLI) -> None:
     out = project.root / "in-image"
     out.mkdir()
-    with DockerEngine() as engine:
-        code, output = engine.run(
-            project.tag,
-            [
-                "envsnap",
-                "capture",
-                "--python",
-                "/opt/venv/bin/python",
-                "-o",
-                "/out/cap",
-                "--offline",
-            ],
-            mounts={out: "/out"},
-        )
+    code, output = run_container(
+        project.tag,
+        [
+            "envsnap",
+            "capture",
+            "--python",
+            "/opt/venv/bin/python",
+            "-o",
+            "/out/cap",
+            "--offline",
+        ],
+        mounts={out: "/out"},
+    )
     assert code == 0, output
     diff = cli("diff", str(project.capture), str(out / "cap"), "--json")
     assert diff.returncode in (0, 1), diff.stderr
@@ -140,11 +139,10 @@ def test_image_holds_the_captured_python_and_packages(project: Project, cli: CLI
 def test_the_image_checks_itself_clean(project: Project) -> None:
     """The image's own check of its capture: no error and no warning (an image that rebuild
     made without a component nothing uses must not be told to install it)."""
-    with DockerEngine() as engine:
-        code, output = engine.run(
-            project.tag,
-            ["envsnap", "check", "/envsnap", "--python", "/opt/venv/bin/python", "--json"],
-        )
+    code, output = run_container(
+        project.tag,
+        ["envsnap", "check", "/envsnap", "--python", "/opt/venv/bin/python", "--json"],
+    )
     assert code in (0, 1), output
     loud = [f for f in json.loads(output)["findings"] if f["severity"] in ("error", "warning")]
     assert loud == [], output

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from envsnap.formats.image import load
-from tests.fakes.docker import image_ids, remove_new_dangling_images
+from tests.fakes.docker import image_ids, remove_new_dangling_images, run_container
 from tests.fakes.registry import serve, small_capture
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -46,8 +46,6 @@ def test_recorded_digest_pins_the_base_after_its_tag_moved(
     cli: CLI, tmp_path: Path, python_slim_image: str, docker_client: Any
 ) -> None:
     import docker
-
-    from envsnap.engine.docker import run
 
     other = "envsnap-local/debian:bookworm-minbase"  # .ci/docker-setup makes it: no Python
     try:
@@ -82,7 +80,7 @@ def test_recorded_digest_pins_the_base_after_its_tag_moved(
         assert f"base image: {pinned} (chosen with --base-image)" in second.stdout
         assert "envsnap: Pinned by digest from image.toml" in second.stderr
         script = "import demo, sdpkg; print(demo.VERSION, sdpkg.VERSION)"
-        code, out = run(tag + "b", ["python", "-c", script])
+        code, out = run_container(tag + "b", ["python", "-c", script])
         assert (code, out.strip()) == (0, "1.0 2.0")
         # --no-pin follows the moved tag (rendered only: a build on it would fail at once).
         assert docker_client.inspect_image(base)["Id"] == docker_client.inspect_image(other)["Id"]

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from envsnap.engine.docker import run
 from tests.fakes.docker import image_ids, remove_new_dangling_images
+from tests.fakes.docker import run_container as run
 from tests.fakes.projects import make_sdist, make_wheel
 from tests.fakes.sitepackages import SimpleIndex
 from tests.fakes.venvs import make_venv, pip_install

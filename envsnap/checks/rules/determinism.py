@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from envsnap import knowledge
 from envsnap.findings import Finding
-from envsnap.model import Snapshot
+from envsnap.model import Environment, Snapshot
 
 from ._common import envvars, framework_versions, gpu_devices, has_gpus, sh
 from .blas import THREAD_VARS
@@ -15,22 +15,30 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["RULES", "effective_tf32", "needed_settings", "recorded_vars", "tf32"]
+__all__ = ["RULES", "effective_tf32", "needed", "needed_settings", "recorded_vars", "tf32"]
 
 
-def _needed(recorded: Snapshot, current: Snapshot) -> dict[str, dict[str, Any]]:
-    """Variable → the setting a deterministic run of the recorded frameworks needs."""
-    frameworks = framework_versions(recorded.environment)
+def needed(env: Environment, *, gpu: bool) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Variable → (framework, setting) that a deterministic run of *env*'s frameworks needs
+    (settings for GPUs only with *gpu*); the first framework by name that asks for a variable
+    names it. Empty when *env* has no numeric framework. The check's rules and the report's
+    determinism box both ask this."""
+    frameworks = framework_versions(env)
     if not frameworks:
         return {}
-    gpu = has_gpus(recorded) or has_gpus(current)
-    needed: dict[str, dict[str, Any]] = {}
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, version in sorted({"python": "0", **frameworks}.items()):
         for setting in knowledge.determinism_settings(name, version):
             var = setting.get("var")
             if var and (gpu or not setting.get("gpu")):
-                needed.setdefault(var, setting)
-    return needed
+                out.setdefault(var, (name, setting))
+    return out
+
+
+def _needed(recorded: Snapshot, current: Snapshot) -> dict[str, dict[str, Any]]:
+    """Variable → the setting a deterministic run of the recorded frameworks needs."""
+    gpu = has_gpus(recorded) or has_gpus(current)
+    return {var: setting for var, (_, setting) in needed(recorded.environment, gpu=gpu).items()}
 
 
 def recorded_vars(recorded: Snapshot, current: Snapshot) -> list[Finding]:
