@@ -380,6 +380,10 @@ _GIT_CONFIG_VARS = (
 )
 
 
+_GIT_TRUE = ("1", "true", "yes", "on")
+_GIT_FALSE = ("", "0", "false", "no", "off")
+
+
 def git_remote_urls(folder: str) -> list[tuple[str, str]] | None:
     """``(remote, url)`` of each ``remote.<name>.url`` git would list for *folder*, in git's
     order, read from the config files in Python (no git process); None when only git can say.
@@ -419,9 +423,12 @@ def _config_files(folder: str) -> list[Path] | None:
         return None
     if dirs is None or (dirs[0] / "config.worktree").exists():
         return None
+    nosystem = os.environ.get("GIT_CONFIG_NOSYSTEM", "").strip().lower()
+    if nosystem not in _GIT_TRUE + _GIT_FALSE:
+        return None  # a value git reads its own way, or refuses
     home = Path("~").expanduser()
     xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-    system = [] if os.environ.get("GIT_CONFIG_NOSYSTEM") else [Path("/etc/gitconfig")]
+    system = [] if nosystem in _GIT_TRUE else [Path("/etc/gitconfig")]
     return [*system, xdg / "git" / "config", home / ".gitconfig", dirs[1] / "config"]
 
 

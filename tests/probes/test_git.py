@@ -293,6 +293,7 @@ def test_remotes_from_an_include_and_the_users_config_are_read_too(
         ('[includeIf "gitdir:/nowhere/"]\n\tpath = x.cfg\n', {}),
         ('[remote "o"]\n\turl = "https://e.org/a\\tb"\n', {}),
         ('[remote "o"]\n\turl = https://e.org/a\n', {"GIT_CONFIG_COUNT": "0"}),
+        ('[remote "o"]\n\turl = https://e.org/a\n', {"GIT_CONFIG_NOSYSTEM": "2"}),
     ],
 )
 def test_git_is_asked_where_the_files_alone_cannot_say(
