@@ -49,11 +49,11 @@ class Bench:
         return env
 
 
-def run_once(cmd: Cmd) -> Sample:
-    """Run *cmd* once under the measuring wrapper."""
+def run_once(cmd: Cmd, timeout: float = 900.0) -> Sample:
+    """Run *cmd* once under the measuring launcher (killed, status 124, after *timeout* s)."""
     if cmd.fresh is not None and cmd.fresh.exists():
         shutil.rmtree(cmd.fresh)
-    return measure(cmd.argv, env=cmd.env, cwd=ROOT)
+    return measure(cmd.argv, env=cmd.env, cwd=ROOT, timeout=timeout)
 
 
 def compare(bench: Bench, cmds: dict[str, Cmd]) -> dict[str, Stats] | str:

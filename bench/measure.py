@@ -10,6 +10,8 @@ left of that floor (``true`` under the launcher).
 
 from __future__ import annotations
 
+import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -63,18 +65,26 @@ def measure(
     with tempfile.TemporaryDirectory(prefix="envsnap-bench-") as tmp:
         out, err = Path(tmp, "out"), Path(tmp, "err")
         launcher = [sys.executable, "-I", "-S", str(_LAUNCHER), str(out), str(err), "--"]
-        proc = subprocess.run(
+        # A session of its own: on a time-out the launcher and whatever the command started
+        # (a test suite's workers) are killed together, none is left running.
+        with subprocess.Popen(
             [*launcher, *cmd],
             env=dict(env) if env is not None else None,
             cwd=cwd,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
-        )
-        fields = proc.stdout.split()
+            start_new_session=True,
+        ) as proc:
+            try:
+                stdout, stderr = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                return Sample(timeout, 0, 124, "", f"timed out after {timeout:g} s", 0.0)
+        fields = stdout.split()
         if proc.returncode != 0 or len(fields) != 4:
-            why = proc.stderr or f"launcher failed: {proc.returncode}"
+            why = stderr or f"launcher failed: {proc.returncode}"
             return Sample(0.0, 0, 127, "", why, 0.0)
         return Sample(
             wall_s=float(fields[0]),

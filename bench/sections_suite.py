@@ -25,6 +25,7 @@ __all__ = ["section_suite"]
 SEC = "11 test suite"
 FULL_S = 600.0
 FAST_S = 120.0
+RUN_LIMIT_S = 5400.0  # a run is stopped (and FAILs) after 90 minutes
 FAST_MARKERS = "not slow and not docker and not cluster"
 DOCKER_LOCK = Path("/tmp/envsnap-docker.lock")  # noqa: S108 (the lock every engineer shares)
 
@@ -58,7 +59,7 @@ def _timed(argv: list[str], lock: bool) -> tuple[Sample, float]:
     """One run of *argv* (under the docker lock when *lock*) and the load average before it."""
     load = os.getloadavg()[0]
     with _docker_lock() if lock else contextlib.nullcontext():
-        return run_once(Cmd(argv)), load
+        return run_once(Cmd(argv), timeout=RUN_LIMIT_S), load
 
 
 def section_suite(bench: Bench) -> None:
