@@ -31,3 +31,19 @@ def canonical_name(name: str) -> str:
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """``"1 package"``, ``"2 packages"`` (*nouns* for irregular plurals)."""
     return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def seconds(value: str | float | None, option: str) -> float | None:
+    """*value* (the text of *option*, like ``--numerics-timeout``, or a number) as positive
+    seconds, None when not given; `InputError` naming the option otherwise."""
+    if value is None:
+        return None
+    from envsnap.errors import InputError
+
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 < number < 1e6:
+        raise InputError(f"{option}: expected a positive number of seconds, got {value!r}")
+    return number

@@ -3,7 +3,7 @@
 This is the only module that decides an exit status. Command modules under `envsnap.commands`
 register their sub-parser and return an exit code; heavy imports happen inside them, lazily.
 `capture` and `check`, which start jobs, read a plain command line without argparse
-(`commands._options.fast_parse`); help, errors and every other verb go through argparse.
+(`commands.options.fast_parse`); help, errors and every other verb go through argparse.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """
     import argparse
 
-    from .commands._formatter import Formatter
+    from .commands.formatter import Formatter
 
     parser = argparse.ArgumentParser(
         prog="envsnap",
@@ -126,7 +126,7 @@ def _verbs(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser
 
 
 def _fast(verb: str | None, rest: Sequence[str]) -> SimpleNamespace | None:
-    from .commands._options import fast_parse
+    from .commands.options import fast_parse
 
     module = importlib.import_module(f"envsnap.commands.{verb}")
     args = fast_parse(rest, module.OPTIONS, module.POSITIONAL)

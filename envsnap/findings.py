@@ -9,9 +9,9 @@ TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["CATEGORIES", "SEVERITIES", "Finding", "NumericsSummary", "Report"]
+__all__ = ["CATEGORIES", "SEVERITIES", "CheckReport", "Finding", "NumericsSummary"]
 
-# Worst first: the engine sorts by this order and the exit code comes from the worst severity.
+# Worst first: the rules' runner sorts by this order; the exit code comes from the worst severity.
 SEVERITIES = ("error", "warning", "info")
 CATEGORIES = (
     "python",
@@ -126,7 +126,7 @@ class NumericsSummary(Record):
 
 
 @record
-class Report(Record):
+class CheckReport(Record):
     """All findings of one check or diff, sorted worst first."""
 
     findings: tuple[Finding, ...] = ()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import envsnap
-from envsnap.checks import Finding, Report
+from envsnap.checks import CheckReport, Finding
 from envsnap.errors import CheckFailed, InputError
 from tests.fakes.nvml import real_nvml_present
 from tests.fakes.scenario import DETERMINISM, capture, machine, make_demo_venv, make_toolkit
@@ -47,7 +47,7 @@ def same_env(setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("same_env")
 def test_check_returns_a_report(setup: dict[str, Any]) -> None:
     report = envsnap.check(setup["cpu"], python=str(setup["a"]))
-    assert isinstance(report, Report)
+    assert isinstance(report, CheckReport)
     assert report.compatible and report.findings == ()
     assert report.to_dict() == {"version": 1, "compatible": True, "findings": []}
     assert envsnap.require(setup["cpu"], strict=True, python=str(setup["a"])) == report
@@ -122,4 +122,4 @@ def test_api_functions_stay_callable_after_their_layers_are_imported(tmp_path: P
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "Snapshot"
+    assert done.stdout.strip() == "Captured"

@@ -11,7 +11,7 @@ import pytest
 
 from envsnap import cli
 from envsnap.commands import capture, check
-from envsnap.commands._options import fast_parse
+from envsnap.commands.options import fast_parse
 from tests.fakes.imports import python_without_site
 
 CASES = {

@@ -50,16 +50,19 @@ ALLOWED: dict[str, frozenset[str]] = {
     "__main__": frozenset({"cli"}),
     "__init__": frozenset({"api"}),  # the lazy facade: envsnap.capture() loads envsnap.api
     "cli": frozenset({"commands"}),
-    "commands": frozenset(
+    # the commands parse arguments, call the API and render its records (tests/test_api_front.py)
+    "commands": frozenset({"api", "checks", "fleet", "numerics", "repro"}),
+    # the one front door: every verb as a typed function returning a record
+    "api": frozenset(
         {
-            "api",
             "repro",
             "mlflow",
             "wandb",
             "aim",
+            "trackers",
             "publish",
-            "fleet",
             "rebuild",
+            "fleet",
             "checks",
             "numerics",
             "probes",
@@ -73,9 +76,6 @@ ALLOWED: dict[str, frozenset[str]] = {
     "wandb": frozenset({"trackers"}),
     "aim": frozenset({"trackers"}),
     "trackers": frozenset({"publish", "formats", "model"}),
-    "api": frozenset(
-        {"repro", "rebuild", "fleet", "checks", "probes", "formats", "findings", "model"}
-    ),
     # run the user's job, compare its outputs; explain with the numerics remedies and knowledge,
     # across environments through the engine (images) and the numerics battery's facts
     "repro": frozenset({"numerics", "engine", "probes", "knowledge", "formats"}),
@@ -290,17 +290,9 @@ def private_reaches(path: Path) -> list[str]:
     return sorted(set(found))
 
 
-# Reaches into private modules that issue 19's part B removes with the CLI's rework.
-PART_B = {
-    "envsnap.cli imports envsnap.commands._formatter",
-    "envsnap.cli imports envsnap.commands._options",
-}
-
-
 def test_no_module_reaches_into_another_packages_private_parts() -> None:
     found = {r for path in sorted(PACKAGE.rglob("*.py")) for r in private_reaches(path)}
-    assert found - PART_B == set()
-    assert found >= PART_B, "part B is done: empty PART_B"
+    assert found == set()
 
 
 def test_the_private_check_can_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,13 +16,13 @@ from envsnap._record import Record, record
 from envsnap.errors import CheckFailed
 from envsnap.model import Snapshot, replace
 
-from ..findings import Finding, NumericsSummary, Report
-from .engine import run
+from ..findings import CheckReport, Finding, NumericsSummary
+from .runner import run
 
 __all__ = [
+    "CheckReport",
     "Checked",
     "Finding",
-    "Report",
     "check",
     "check_snapshot",
     "diff",
@@ -39,7 +39,7 @@ def load(directory: str | os.PathLike[str]) -> Snapshot:
     Package file lists (index URLs and hashes of every wheel) are left out: no rule reads them,
     and the parsed lock is cached by content so that a repeated check starts fast.
     """
-    # The reader and the probes load only when a capture is read: the rules and the engine
+    # The reader and the probes load only when a capture is read: the rules and their runner
     # import alone (the Python API's diff needs no probe, the rule tests need no file format).
     from envsnap.formats.capture import load as load_capture
     from envsnap.formats.capture import read
@@ -58,7 +58,7 @@ class Checked(Record):
 
     recorded: Snapshot
     current: Snapshot
-    report: Report
+    report: CheckReport
 
 
 def check_snapshot(
@@ -73,7 +73,7 @@ def check_snapshot(
 
     With *numerics*, also re-run the recorded numerics battery in *python* and compare bits:
     its findings join the report, and its summary (with this machine's numerics digest) is
-    `Report.numerics`.
+    `CheckReport.numerics`.
     """
     from envsnap.probes import capture
 
@@ -83,7 +83,7 @@ def check_snapshot(
     if os.path.lexists(Path(directory) / "repro.toml"):  # a link is refused (a warning)
         from .repro import findings as repro_findings
 
-        report = Report(
+        report = CheckReport(
             tuple(sorted({*report.findings, *repro_findings(directory)}, key=Finding.sort_key))
         )
     if numerics:
@@ -101,17 +101,19 @@ def check(
     python: str | None = None,
     numerics: bool = False,
     numerics_timeout: float | None = None,
-) -> Report:
+) -> CheckReport:
     """The report of `check_snapshot` (never raises for findings)."""
     return check_snapshot(
         directory, python=python, numerics=numerics, numerics_timeout=numerics_timeout
     ).report
 
 
-def with_numerics(report: Report, extra: list[Finding], summary: NumericsSummary | None) -> Report:
+def with_numerics(
+    report: CheckReport, extra: list[Finding], summary: NumericsSummary | None
+) -> CheckReport:
     """*report* with the numerics findings *extra* sorted in and *summary* attached."""
     found = sorted(set(report.findings) | set(extra), key=Finding.sort_key)
-    return Report(tuple(found), numerics=summary)
+    return CheckReport(tuple(found), numerics=summary)
 
 
 def require(
@@ -119,7 +121,7 @@ def require(
     *,
     strict: bool = False,
     python: str | None = None,
-) -> Report:
+) -> CheckReport:
     """Like `check`, but raise `CheckFailed` listing the errors (and warnings when *strict*)."""
     report = check(directory, python=python)
     failing = report.errors + (report.warnings if strict else ())
@@ -136,7 +138,7 @@ def require(
     return report
 
 
-def diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Report:
+def diff(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> CheckReport:
     """Compare capture *a* (recorded) with capture *b* (current) using the same rules; their
     numerics.toml too when either has one (nothing is run)."""
     report = run(load(a), load(b))

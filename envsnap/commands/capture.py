@@ -6,13 +6,15 @@ import json
 import sys
 
 from .._defaults import DEFAULT_DIR, importable_name
-from .._text import MOST, plural, some
-from ._options import Option, add_arguments
+from .._text import MOST, plural, seconds, some
+from .options import Option, add_arguments
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
     from types import SimpleNamespace
     from typing import Any
+
+    from ..api import Captured
 
 __all__ = ["OPTIONS", "POSITIONAL", "register", "run"]
 
@@ -58,7 +60,7 @@ POSITIONAL = None
 
 def register(sub: Any) -> None:
     """Add the `capture` sub-command to *sub*."""
-    from ._formatter import Formatter
+    from .formatter import Formatter
 
     p = sub.add_parser(
         "capture",
@@ -71,17 +73,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: SimpleNamespace) -> int:
-    """Capture and write the files; return 0."""
-    from ..formats.capture import write
-    from ..probes import capture, git
-
-    if args.project is not None:
-        from pathlib import Path
-
-        if not Path(args.project).is_dir():
-            from ..errors import InputError
-
-            raise InputError(f"{args.project}: --project folder not found")
+    """Capture and write the files (`envsnap.api.capture`); print what was done; return 0."""
+    from ..api import capture
 
     def progress(msg: str) -> None:
         if not args.quiet and not args.json and sys.stderr.isatty():
@@ -89,28 +82,30 @@ def run(args: SimpleNamespace) -> int:
 
             print(f"envsnap: {text(msg)}", file=sys.stderr)
 
-    from pathlib import Path
-
-    from ..errors import InputError
-
-    if Path(args.output, "__init__.py").is_file():
-        raise InputError(
-            f"{args.output}: is a Python package (it holds __init__.py): capture into another "
-            f"folder (the default is ./{DEFAULT_DIR})"
-        )
-    snap = capture(args.python, offline=args.offline, progress=progress)
-    numerics = _numerics(args, progress) if args.numerics else None
-    files = write(
-        snap,
+    done = capture(
         args.output,
-        numerics=numerics[0] if numerics else None,
-        project=git.probe(args.project),
+        python=args.python,
+        offline=args.offline,
+        project=args.project,
+        numerics=args.numerics,
+        numerics_timeout=seconds(args.numerics_timeout, "--numerics-timeout"),
+        progress=progress,
     )
-    env = snap.environment
-    hw = snap.hardware
-    summary = {
+    summary = _summary(done)
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    elif not args.quiet:
+        _print(done, summary)
+    return 0
+
+
+def _summary(done: Captured) -> dict[str, Any]:
+    """The JSON summary of *done* (``--json``), version 1."""
+    env = done.snapshot.environment
+    hw = done.snapshot.hardware
+    summary: dict[str, Any] = {
         "version": 1,
-        "files": list(files),
+        "files": list(done.files),
         "packages": len(env.packages),  # unhashed ones are among them
         "unhashed": list(env.unhashed),
         "withheld": list(env.withheld),
@@ -118,81 +113,75 @@ def run(args: SimpleNamespace) -> int:
         "gpus": len(hw.gpus.devices) if hw else 0,
         "gpu_status": hw.gpus.status if hw else "none",
     }
-    if numerics:
-        summary["numerics"] = numerics[1]
-    if args.json:
-        print(json.dumps(summary, indent=2, sort_keys=True))
-        return 0
-    if not args.quiet:
-        from .._redact import text  # a GPU reason, package names and paths come from others
+    battery = done.numerics
+    if battery is not None:
+        summary["numerics"] = {
+            "complete": battery.complete,
+            "reason": battery.reason,
+            "probes": len(battery.probes),
+            "frameworks": [f.name for f in battery.frameworks if f.status == "ok"],
+            "seconds": battery.seconds,
+            "digest": done.numerics_digest,
+        }
+    return summary
 
-        gpu = (
-            f"{summary['gpus']} GPU(s)"
-            if hw and hw.gpus.status == "ok"
-            else f"no GPU ({hw.gpus.reason})"
-            if hw
-            else "no GPU"
+
+def _print(done: Captured, summary: dict[str, Any]) -> None:
+    """The lines a person reads: what was captured, then the warnings on stderr."""
+    from pathlib import Path
+
+    from .._redact import text  # a GPU reason, package names and paths come from others
+
+    env = done.snapshot.environment
+    hw = done.snapshot.hardware
+    gpu = (
+        f"{summary['gpus']} GPU(s)"
+        if hw and hw.gpus.status == "ok"
+        else f"no GPU ({hw.gpus.reason})"
+        if hw
+        else "no GPU"
+    )
+    print(
+        text(
+            f"captured {plural(len(env.packages), 'package')}, Python {env.python.version}, "
+            f"{gpu} -> {done.output}/"
         )
+    )
+    battery = done.numerics
+    if battery is not None and not battery.complete:
+        line = f"warning: numerics: {battery.reason}; numerics.toml records no probes"
+        print(text(line), file=sys.stderr)
+    elif battery is not None:
+        ok = summary["numerics"]["frameworks"]
         print(
             text(
-                f"captured {plural(len(env.packages), 'package')}, Python {env.python.version}, "
-                f"{gpu} -> {args.output}/"
+                f"numerics: {len(battery.probes)} probes ({', '.join(ok) or 'no framework'}) "
+                f"in {battery.seconds or 0:.1f} s -> {done.output}/numerics.toml"
             )
         )
-        if numerics:
-            print(text(numerics[2]), file=sys.stderr if not numerics[1]["complete"] else sys.stdout)
-        if env.withheld:
-            # Named once, never the value: credentials or a value of an unexpected shape.
-            print(
-                f"warning: withheld from the capture: {', '.join(env.withheld)} "
-                "(credentials, or a value of a shape envsnap does not record)",
-                file=sys.stderr,
-            )
-        if importable_name(args.output) and Path(args.output).resolve().parent == Path.cwd():
-            # From this directory, `import NAME` finds the capture folder (a namespace package)
-            # before an installed NAME, editable installs included.
-            print(
-                text(
-                    f"warning: {args.output}: a folder here named like a Python package shadows "
-                    f"an import of that name; ./{DEFAULT_DIR} (the default) cannot be imported"
-                ),
-                file=sys.stderr,
-            )
-        if env.unhashed:
-            print(
-                text(
-                    f"warning: {len(env.unhashed)} package(s) not pinned by hash "
-                    f"(offline or not on any index): {some(env.unhashed)}"
-                    + (" (--json lists them all)" if len(env.unhashed) > MOST else "")
-                ),
-                file=sys.stderr,
-            )
-    return 0
-
-
-def _numerics(args: SimpleNamespace, progress: Any) -> tuple[str, dict[str, Any], str]:
-    """Run the battery: (numerics.toml text, JSON summary, the line to print)."""
-    from ..formats.numerics import digest, render
-    from ..numerics import capture as run_battery
-    from ._options import seconds
-
-    progress("running the numerics battery")
-    timeout = seconds(args.numerics_timeout, "--numerics-timeout")
-    result = run_battery(args.python, **({"timeout": timeout} if timeout else {}))
-    ok = [f.name for f in result.frameworks if f.status == "ok"]
-    info = {
-        "complete": result.complete,
-        "reason": result.reason,
-        "probes": len(result.probes),
-        "frameworks": ok,
-        "seconds": result.seconds,
-        "digest": digest(result),
-    }
-    if not result.complete:
-        line = f"warning: numerics: {result.reason}; numerics.toml records no probes"
-    else:
-        line = (
-            f"numerics: {len(result.probes)} probes ({', '.join(ok) or 'no framework'}) "
-            f"in {result.seconds or 0:.1f} s -> {args.output}/numerics.toml"
+    if env.withheld:
+        # Named once, never the value: credentials or a value of an unexpected shape.
+        print(
+            f"warning: withheld from the capture: {', '.join(env.withheld)} "
+            "(credentials, or a value of a shape envsnap does not record)",
+            file=sys.stderr,
         )
-    return render(result), info, line
+    if importable_name(done.output) and Path(done.output).resolve().parent == Path.cwd():
+        # From this directory, `import NAME` finds the capture folder (a namespace package)
+        # before an installed NAME, editable installs included.
+        print(
+            text(
+                f"warning: {done.output}: a folder here named like a Python package shadows "
+                f"an import of that name; ./{DEFAULT_DIR} (the default) cannot be imported"
+            ),
+            file=sys.stderr,
+        )
+    if env.unhashed:
+        print(
+            text(
+                f"warning: {len(env.unhashed)} package(s) not pinned by hash "
+                f"(offline or not on any index): {some(env.unhashed)}"
+                + (" (--json lists them all)" if len(env.unhashed) > MOST else "")
+            ),
+            file=sys.stderr,
+        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from .._defaults import DEFAULT_DIR
-from ._options import Option, Positional, add_arguments, seconds
+from .._text import seconds
+from .options import Option, Positional, add_arguments
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ POSITIONAL = Positional("directory", "DIR", f"default: ./{DEFAULT_DIR}", DEFAULT
 
 def register(sub: Any) -> None:
     """Add the `check` sub-command to *sub*."""
-    from ._formatter import Formatter
+    from .formatter import Formatter
 
     p = sub.add_parser(
         "check",
@@ -72,49 +73,45 @@ def register(sub: Any) -> None:
 
 
 def run(args: SimpleNamespace) -> int:
-    """Check the machine against the capture; print the report; return the exit status."""
-    # Imported here: the CLI registers every verb at start, and only `check` needs the engine.
+    """Check the machine against the capture (`envsnap.api.check`, or `check_node` with --save);
+    print the report; return the exit status."""
+    from envsnap import api
     from envsnap.errors import EnvsnapError
 
     timeout = seconds(args.numerics_timeout, "--numerics-timeout")
     try:
         if args.save:
-            from envsnap.fleet.node import check_node, save
-
-            node = check_node(
+            saved = api.check_node(
                 args.directory,
+                args.save,
                 node=args.node,
                 python=args.python,
                 numerics=args.numerics,
                 numerics_timeout=timeout,
             )
-            saved = save(node, args.save)
-            if saved.stem != node.node:
+            if saved.clashes_with:
                 import sys
 
                 from envsnap._redact import text
-                from envsnap.fleet.node import safe_name
 
                 # Named once: the node's name and the one it would have shared a file with.
                 print(
                     text(
-                        f"envsnap: node {node.node!r} is not a file name: its report is {saved} "
-                        f"(a node named {safe_name(node.node)!r} has its own file)"
+                        f"envsnap: node {saved.report.node!r} is not a file name: its report is "
+                        f"{saved.path} (a node named {saved.clashes_with!r} has its own file)"
                     ),
                     file=sys.stderr,
                 )
-            report = node.report
+            report = saved.report.report
         else:
-            from envsnap.checks import check
-
-            report = check(
+            report = api.check(
                 args.directory, python=args.python, numerics=args.numerics, numerics_timeout=timeout
             )
     except EnvsnapError as exc:
         if args.json:  # a program reading stdout gets an answer too; the CLI still exits 2
             print(json.dumps(error_envelope(exc), indent=2))
         raise
-    from envsnap.checks.report import print_report
+    from envsnap.checks.output import print_report
 
     ok_line = f"envsnap: this machine matches the capture in {args.directory}"
     return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)

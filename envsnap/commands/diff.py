@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from envsnap.checks.report import print_report
+from envsnap.checks.output import print_report
 
-from ._formatter import Formatter
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from .formatter import Formatter
 
 __all__ = ["register", "run"]
 
@@ -50,41 +47,17 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _fetch(chosen: str, args: SimpleNamespace, ref: str, dest: str) -> Path:
-    """The capture of run *ref* of the tracker *chosen*, in *dest* or where it already is."""
-    if chosen == "mlflow":
-        from envsnap.mlflow import download_capture as from_mlflow
-
-        return from_mlflow(ref, dest)
-    if chosen == "wandb":
-        from envsnap.wandb import download_capture as from_wandb
-        from envsnap.wandb import quiet
-
-        quiet()
-        return from_wandb(ref, dest, project=args.project)
-    from envsnap.aim import download_capture as from_aim
-
-    return from_aim(ref, dest, repo=args.repo)
-
-
 def run(args: SimpleNamespace) -> int:
-    """Diff two captures; print the report; return the exit status."""
-    # Imported here: the CLI registers every verb at start, and only `diff` needs the engine.
-    from envsnap.checks import diff
+    """Diff two captures (`envsnap.api.diff`); print the report; return the exit status."""
+    from envsnap.api import diff
 
     from .log import tracker
 
+    chosen = None
     if any(getattr(args, name, False) for name in ("mlflow", "wandb", "aim")) or any(
         getattr(args, name, None) is not None for name in ("project", "repo")
     ):
-        import tempfile
-
         chosen = tracker(args)
-        with tempfile.TemporaryDirectory(prefix=f"envsnap-{chosen}-") as tmp:
-            a = _fetch(chosen, args, args.a, f"{tmp}/a")
-            b = _fetch(chosen, args, args.b, f"{tmp}/b")
-            report = diff(a, b)
-    else:
-        report = diff(args.a, args.b)
+    report = diff(args.a, args.b, tracker=chosen, project=args.project, repo=args.repo)
     ok_line = f"envsnap: {args.a} and {args.b} match"
     return print_report(report, json_output=args.json, strict=args.strict, ok_line=ok_line)

@@ -6,7 +6,7 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from ._formatter import Formatter
+from .formatter import Formatter
 
 __all__ = ["register", "run"]
 
@@ -59,27 +59,14 @@ def register(sub: Any) -> None:
 
 
 def run(args: SimpleNamespace) -> int:
-    """Aggregate the reports; print the table or JSON; return the exit status."""
-    from envsnap.errors import InputError
-    from envsnap.fleet.aggregate import aggregate
-    from envsnap.fleet.collect import collect
-    from envsnap.fleet.render import render
+    """Aggregate the reports (`envsnap.api.fleet`); print the table or JSON; return the exit
+    status."""
+    from envsnap.api import fleet
+    from envsnap.fleet.table import render
 
-    if args.expect is not None and args.expect < 1:
-        raise InputError(f"--expect {args.expect}: expected a positive number of nodes")
-    if not args.timeout > 0:
-        raise InputError(f"--timeout {args.timeout:g}: expected a positive number of seconds")
-    if args.ray is not None:
-        from envsnap.fleet.ray import check_cluster
-
-        reports, problems = check_cluster(
-            args.spec, address=args.ray, reports=args.reports, timeout=args.timeout
-        )
-    elif args.reports is None:
-        raise InputError("REPORTS: a folder of node reports is needed (or --ray)")
-    else:
-        reports, problems = collect(args.reports)
-    result = aggregate(reports, problems, expected=args.expect)
+    result = fleet(
+        args.reports, expect=args.expect, ray=args.ray, spec=args.spec, timeout=args.timeout
+    )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -6,6 +6,8 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+from ..api import TRACKERS
+
 __all__ = ["register", "run"]
 
 HELP = """\
@@ -30,7 +32,6 @@ envsnap/<file>. A new run in --repo (else the nearest .aim), or --run-hash resum
 pip install aim.
 """
 
-_TRACKERS = ("mlflow", "wandb", "aim")
 # The options each tracker takes besides DIR and --json.
 _OPTIONS = {"run_id": ("mlflow", "wandb"), "project": ("wandb",), "repo": ("aim",)}
 _OPTIONS["run_hash"] = ("aim",)
@@ -39,7 +40,7 @@ _OPTIONS["run_hash"] = ("aim",)
 def register(sub: Any) -> None:
     """Add the `log` sub-command to *sub*."""
     from ..api import DEFAULT_DIR
-    from ._formatter import Formatter
+    from .formatter import Formatter
 
     p = sub.add_parser(
         "log",
@@ -65,7 +66,7 @@ def tracker(args: SimpleNamespace) -> str:
     for an option of another tracker."""
     from ..errors import InputError
 
-    chosen = next((name for name in _TRACKERS if getattr(args, name, False)), None)
+    chosen = next((name for name in TRACKERS if getattr(args, name, False)), None)
     if chosen is None:
         raise InputError("say which tracker to use: --mlflow, --wandb or --aim")
     for option, takers in _OPTIONS.items():
@@ -76,22 +77,18 @@ def tracker(args: SimpleNamespace) -> str:
 
 
 def run(args: SimpleNamespace) -> int:
-    """Log the capture; print the run; return 0."""
+    """Log the capture (`envsnap.api.log`); print the run; return 0."""
+    from ..api import log
+
     chosen = tracker(args)
-    if chosen == "mlflow":
-        from ..mlflow import log_capture as log_mlflow
-
-        result = log_mlflow(args.directory, args.run_id)
-    elif chosen == "wandb":
-        from ..wandb import log_capture as log_wandb
-        from ..wandb import quiet
-
-        quiet()
-        result = log_wandb(args.directory, project=args.project, run_id=args.run_id)
-    else:
-        from ..aim import log_capture as log_aim
-
-        result = log_aim(args.directory, repo=args.repo, run_hash=args.run_hash)
+    result = log(
+        args.directory,
+        tracker=chosen,
+        run_id=args.run_id,
+        project=args.project,
+        repo=args.repo,
+        run_hash=args.run_hash,
+    )
     if args.json:
         data = {
             "version": 1,

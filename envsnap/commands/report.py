@@ -32,7 +32,7 @@ file:, localhost, a loopback address) is no repository others can clone.
 def register(sub: Any) -> None:
     """Add the `report` sub-command to *sub*."""
     from ..api import DEFAULT_DIR
-    from ._formatter import Formatter
+    from .formatter import Formatter
 
     p = sub.add_parser(
         "report",
@@ -52,15 +52,16 @@ def register(sub: Any) -> None:
 
 
 def run(args: SimpleNamespace) -> int:
-    """Write or print the report; return 0 (1 when --verify did not find the image)."""
+    """Write or print the report (`envsnap.api.report`); return 0 (1 when --verify did not find
+    the image)."""
     from .._redact import text
-    from ..publish import write_report
+    from ..api import report
 
     output = args.output
     if output == "-" or (args.json and output is None):
-        result = write_report(args.directory, None, verify=args.verify)
+        result = report(args.directory, None, verify=args.verify)
     else:
-        result = write_report(args.directory, output or "REPRODUCIBILITY.md", verify=args.verify)
+        result = report(args.directory, output or "REPRODUCIBILITY.md", verify=args.verify)
     if args.json:
         print(json.dumps(result.facts, indent=2, sort_keys=True))
     elif not result.path:

@@ -50,7 +50,7 @@ def register(sub: Any) -> None:
     """Add the `repro` sub-command to *sub*."""
     import argparse
 
-    from ._formatter import Formatter
+    from .formatter import Formatter
 
     p = sub.add_parser(
         "repro",
@@ -100,37 +100,31 @@ def register(sub: Any) -> None:
 
 
 def run(args: SimpleNamespace) -> int:
-    """Run the repro; print the verdict; return 0, 1 (or raise for 2)."""
-    from envsnap.errors import EnvsnapError, InputError
-    from envsnap.repro import Options, RunFailed
-    from envsnap.repro import run as run_repro
+    """Run the repro (`envsnap.api.repro`); print the verdict; return 0, 1 (or raise for 2)."""
+    from envsnap.api import repro
+    from envsnap.errors import EnvsnapError
+    from envsnap.repro import RunFailed
 
     command = list(args.command)
     if command[:1] == ["--"]:
         command = command[1:]
     try:
-        if args.runs is not None and args.runs < 1:
-            raise InputError(f"--runs: expected a positive count, got {args.runs}")
-        if args.timeout is not None and not 0 < args.timeout < 1e9:
-            raise InputError(
-                f"--timeout: expected a positive number of seconds, got {args.timeout}"
-            )
-        opts = Options(
-            command=tuple(command),
+        result = repro(
+            command,
             runs=args.runs,
-            outputs=tuple(args.output),
+            outputs=args.output,
             explain=args.explain,
-            venv=args.venv or "",
-            image=args.image or "",
-            workdir=args.workdir or "",
-            capture="" if args.no_record else args.capture,
+            venv=args.venv,
+            image=args.image,
+            workdir=args.workdir,
+            capture=args.capture,
+            record=not args.no_record,
             timeout=args.timeout,
             keep=args.keep,
-            scratch=args.scratch or "",
+            scratch=args.scratch,
             quiet=args.quiet,
             verbose=args.verbose,
         )
-        result = run_repro(opts)
     except EnvsnapError as exc:
         tail = exc.tail if isinstance(exc, RunFailed) else ()
         if args.json:

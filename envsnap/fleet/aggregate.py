@@ -12,11 +12,11 @@ import shlex
 
 from envsnap._record import Record, record
 from envsnap._text import some
-from envsnap.findings import Finding, Report
+from envsnap.findings import CheckReport, Finding
 
 from .._regex import lazy
 from .fingerprint import FIELDS, NONE, Field
-from .report import NodeReport
+from .nodereport import NodeReport
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class FleetResult(Record):
     """The nodes' verdicts, what differs between them, and the files that could not be read."""
 
     nodes: tuple[NodeRow, ...]
-    report: Report
+    report: CheckReport
     problems: tuple[Problem, ...] = ()
     expected: int | None = None
 
@@ -219,7 +219,7 @@ def aggregate(
     rows.sort(key=lambda r: natural_key(r.node))
     return FleetResult(
         nodes=tuple(rows),
-        report=Report(tuple(sorted(found, key=Finding.sort_key))),
+        report=CheckReport(tuple(sorted(found, key=Finding.sort_key))),
         problems=tuple(sorted(problems, key=lambda p: natural_key(p.file))),
         expected=expected,
     )

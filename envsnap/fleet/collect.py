@@ -15,7 +15,7 @@ from envsnap.errors import InputError
 from envsnap.formats.capture import file_bytes
 
 from .aggregate import Problem
-from .report import MAX_BYTES, NodeReport, ReportError, parse
+from .nodereport import MAX_BYTES, NodeReport, ReportError, parse
 
 __all__ = ["MAX_BYTES", "collect"]
 

@@ -30,10 +30,10 @@ import os
 import sys
 
 from envsnap.errors import CheckFailed, EnvsnapError, InputError
-from envsnap.findings import Report
+from envsnap.findings import CheckReport
 
 from .aggregate import FleetResult, Problem, aggregate
-from .report import MAX_BYTES, NodeReport, ReportError, parse
+from .nodereport import MAX_BYTES, NodeReport, ReportError, parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def _wait(store: Any, keys: list[str], timeout: float) -> bool:
 
 def _verdict(store: Any, keys: list[str], timeout: float, strict: bool) -> dict[str, Any]:
     """Rank 0: wait for every rank's report, compare them, print the table, decide."""
-    from .render import render
+    from .table import render
 
     if not _wait(store, keys, timeout):
         missing = [str(i) for i, k in enumerate(keys) if not store.check([k])]
@@ -198,7 +198,7 @@ def _read_verdict(data: bytes) -> dict[str, Any]:
     return dict(verdict)
 
 
-def _own_errors(mine: str, strict: bool) -> Report:
+def _own_errors(mine: str, strict: bool) -> CheckReport:
     """This rank's own report; `CheckFailed` when its own check failed, whatever the verdict."""
     reports, problems = _parse_all([mine.encode()])
     if problems:
@@ -230,7 +230,7 @@ def require_distributed(
     python: str | None = None,
     timeout: float = 300.0,
     environ: Mapping[str, str] | None = None,
-) -> Report:
+) -> CheckReport:
     """Check this rank, exchange reports with every rank, and raise the same `CheckFailed` on all
     of them when any rank fails (or, with *strict*, warns) or the ranks disagree."""
     env = os.environ if environ is None else environ

@@ -17,13 +17,13 @@ from envsnap.model import Snapshot
 
 from .._regex import lazy
 from .fingerprint import fingerprint, package_digest, package_versions
-from .report import KIND, NodeReport
+from .nodereport import KIND, NodeReport
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from envsnap.findings import Report
+    from envsnap.findings import CheckReport
 
 __all__ = [
     "check_node",
@@ -101,7 +101,7 @@ def snapshot_report(
     numerics: str | None = None,
     capture_numerics: str | None = None,
     created_at: str = "",
-    report: Report | None = None,
+    report: CheckReport | None = None,
 ) -> NodeReport:
     """The report of *current* checked against *recorded* (pure: the rules and the fingerprint).
 
@@ -109,7 +109,7 @@ def snapshot_report(
     the capture's identity (nodes checked against different numerics records disagree).
     *report* is the check's own when it ran already (`envsnap.checks.check_snapshot`); else
     the rules run here."""
-    from envsnap.checks.engine import run
+    from envsnap.checks.runner import run
 
     rec = package_versions(recorded.environment)
     cur = package_versions(current.environment)

@@ -13,7 +13,7 @@ from pathlib import Path
 from envsnap.errors import EnvsnapError, InputError
 
 from .aggregate import Problem
-from .report import NodeReport, ReportError, parse
+from .nodereport import NodeReport, ReportError, parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from envsnap.findings import Finding, NumericsSummary
 from envsnap.formats import numerics as numerics_toml
 
 from .compare import compare
+from .findings import findings, summarize
 from .model import Numerics
-from .report import findings, summarize
 from .runner import TIMEOUT_S, battery_version, run_battery
 
 __all__ = ["TIMEOUT_S", "Numerics", "capture", "check", "diff", "load"]

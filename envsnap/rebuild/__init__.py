@@ -32,9 +32,9 @@ __all__ = [
     "IMAGE_RECORD",
     "MISSING_LABEL",
     "RebuildResult",
-    "git_origin",
     "load_capture",
     "load_record",
+    "project_origin",
     "rebuild",
     "require_installable",
 ]
@@ -147,17 +147,22 @@ def _web_url(remote: str) -> str | None:
     return f"https://{host}{port}/{where.path.lstrip('/')}"
 
 
-def git_origin(cwd: Path) -> tuple[str | None, str | None]:
-    """Return (source URL, HEAD commit) of the git checkout at *cwd*, or Nones."""
-    from .._subprocess import git
-
-    head = git(["rev-parse", "--verify", "-q", "HEAD"], folder=str(cwd), timeout=10)
-    if not head.ok:
+def project_origin(capture_dir: Path) -> tuple[str | None, str | None]:
+    """(source URL, commit) of the code as the capture recorded it in its project.toml (read
+    through the in door), or Nones: the image's labels say what was captured, whatever folder
+    rebuild runs in."""
+    path = capture_dir / "project.toml"
+    if not os.path.lexists(path):  # a link is refused when read, not skipped
         return None, None
-    remote = git(["config", "--get", "remote.origin.url"], folder=str(cwd), timeout=10)
-    source = _web_url(remote.stdout.strip()) if remote.ok else None
-    revision = head.stdout.strip()
-    return source, revision if re.fullmatch(r"[0-9a-f]{40,64}", revision) else None
+    from ..formats.capture import read
+    from ..formats.project import ProjectState
+
+    state: ProjectState = read(path, "project.toml")
+    if state.status != "ok":
+        return None, None
+    source = _web_url(state.remote) if state.remote else None
+    revision = state.commit if re.fullmatch(r"[0-9a-f]{40,64}", state.commit) else None
+    return source, revision
 
 
 def _engine() -> Engine:
@@ -341,7 +346,7 @@ def _image(
     from .context import prepare_dir, write_context
     from .trust import trusted_folders
 
-    source, revision = git_origin(Path.cwd())
+    source, revision = project_origin(capture_dir)
     started = time.perf_counter()  # render: plan, Dockerfile and context (not the lock's parse)
     from .._io import read_bytes_bounded
 

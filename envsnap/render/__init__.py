@@ -7,7 +7,7 @@ fetching and building wheels is `envsnap.rebuild`'s job (`tests/render/test_pure
 
 from __future__ import annotations
 
-from .base import BaseChoice, choose
+from .baseimage import BaseChoice, choose
 from .dockerfile import render
 from .plan import Plan, make_plan
 

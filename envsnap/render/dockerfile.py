@@ -96,7 +96,7 @@ def _python_stages(plan: Plan) -> list[str]:
     """Stages that make the interpreter (nvidia/cuda: uv installs it; conda: micromamba)."""
     base = plan.base.ref
     if plan.base.kind == "cuda":
-        from .base import UV_IMAGE
+        from .baseimage import UV_IMAGE
 
         store = f"{BUILD_DIR}/python"
         return [

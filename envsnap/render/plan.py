@@ -19,7 +19,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from .._record import Record, record
 from ..errors import InputError
 from ..model import ArtifactFile, Environment, Package
-from .base import BaseChoice, choose, pin
+from .baseimage import BaseChoice, choose, pin
 from .validate import (
     VCS_SCHEMES,
     check_commit,

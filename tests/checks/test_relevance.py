@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from envsnap import cudause, model
-from envsnap.checks.engine import run
 from envsnap.checks.rules import cuda
+from envsnap.checks.runner import run
 from envsnap.model import Component, CudaStack, FrameworkBuild, Package
 from tests.fakes.snapshots import codes, gpus, snapshot
 
@@ -116,7 +116,7 @@ def test_less_gpu_memory_is_info_for_a_cpu_only_capture() -> None:
 
 
 def test_rebuild_picks_no_toolkit_image_for_a_toolkit_of_another_major() -> None:
-    from envsnap.render.base import choose
+    from envsnap.render.baseimage import choose
 
     torch12 = FrameworkBuild("torch", "2.2.0", cuda="12.1")
     env = snapshot(

@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from envsnap.checks.engine import ALL_RULES
+from envsnap.checks.runner import ALL_RULES
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.__name__)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envsnap.findings import Finding, Report
+from envsnap.findings import CheckReport, Finding
 from envsnap.fleet.node import save
-from envsnap.fleet.report import NodeReport
+from envsnap.fleet.nodereport import NodeReport
 
 BASE = {
     "capture": "c" * 64,
@@ -50,7 +50,7 @@ def node_report(
     fp.update({k.replace("_", "-"): v for k, v in fingerprint.items()})
     return NodeReport(
         node=node,
-        report=Report(tuple(sorted(findings, key=Finding.sort_key))),
+        report=CheckReport(tuple(sorted(findings, key=Finding.sort_key))),
         fingerprint=tuple(sorted(fp.items())),
         differ=differ,
         host=node,

@@ -149,6 +149,6 @@ def with_envvars(snap: Snapshot, **variables: str | None) -> Snapshot:
 
 
 def codes(findings: Any) -> set[tuple[str, str]]:
-    """{(severity, code)} of *findings* (a list or a Report)."""
+    """{(severity, code)} of *findings* (a list or a CheckReport)."""
     items = getattr(findings, "findings", findings)
     return {(f.severity, f.code) for f in items}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from envsnap.fleet.aggregate import Problem, aggregate, natural_key
-from envsnap.fleet.report import NodeReport, ReportError, parse
+from envsnap.fleet.nodereport import NodeReport, ReportError, parse
 from tests.fakes.fleetreports import TOO_OLD, node_report
 
 

@@ -11,7 +11,7 @@ from envsnap import probes
 from envsnap.checks import check
 from envsnap.errors import InputError
 from envsnap.fleet.node import check_node, node_name, numerics_digest, safe_name, snapshot_report
-from envsnap.fleet.report import parse
+from envsnap.fleet.nodereport import parse
 from envsnap.formats.capture import write
 from envsnap.model import (
     CPU,

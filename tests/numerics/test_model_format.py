@@ -20,9 +20,9 @@ from envsnap.errors import InputError
 from envsnap.formats import numerics as fileformat
 from envsnap.model import replace
 from envsnap.numerics.compare import compare, ulps
+from envsnap.numerics.findings import findings, summarize
 from envsnap.numerics.model import Numerics, from_battery
 from envsnap.numerics.remedies import candidates
-from envsnap.numerics.report import findings, summarize
 
 if sys.version_info >= (3, 11):
     import tomllib

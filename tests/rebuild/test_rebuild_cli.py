@@ -71,23 +71,43 @@ def test_context_dir_holds_everything_and_matches_the_dry_run(
     assert again.returncode == 0, again.stderr
 
 
-def test_git_checkout_labels_source_and_revision(cli: CLI, capture: Path, tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t"]
+def _checkout(folder: Path, remote: str) -> str:
+    """A git work tree at *folder* with *remote* as origin and one commit; its HEAD."""
+    folder.mkdir()
+    git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run(
-        [*git, "remote", "add", "origin", "https://user:secret@example.org/team/p.git"], check=True
-    )
-    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
-    head = subprocess.run(
-        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    done = cli("rebuild", str(capture), "--no-build", cwd=project)
+    subprocess.run([*git, "remote", "add", "origin", remote], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", folder.name], check=True)
+    done = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_labels_come_from_the_captures_project_toml(
+    cli: CLI, capture: Path, tmp_path: Path
+) -> None:
+    """The image's source and revision are the code the capture recorded (project.toml, written
+    by a real capture of a real checkout), not the git state of the folder rebuild runs in."""
+    head = _checkout(tmp_path / "project", "https://user:secret@example.org/team/p.git")
+    captured = cli("capture", "--offline", "-o", str(tmp_path / "full"), cwd=tmp_path / "project")
+    assert captured.returncode == 0, captured.stderr
+    (capture / "project.toml").write_bytes((tmp_path / "full" / "project.toml").read_bytes())
+    other = _checkout(tmp_path / "elsewhere", "https://example.org/other/q.git")
+    for cwd in (tmp_path / "elsewhere", tmp_path):
+        done = cli("rebuild", str(capture), "--no-build", cwd=cwd)
+        assert done.returncode == 0, done.stderr
+        assert f'"org.opencontainers.image.revision"="{head}"' in done.stdout
+        assert '"org.opencontainers.image.source"="https://example.org/team/p.git"' in done.stdout
+        assert other not in done.stdout and "other/q" not in done.stdout
+        assert "secret" not in done.stdout
+
+
+def test_no_project_toml_no_source_labels(cli: CLI, capture: Path, tmp_path: Path) -> None:
+    """Without project.toml the image says nothing of its code, even built inside a checkout."""
+    head = _checkout(tmp_path / "elsewhere", "https://example.org/other/q.git")
+    done = cli("rebuild", str(capture), "--no-build", cwd=tmp_path / "elsewhere")
     assert done.returncode == 0, done.stderr
-    assert f'"org.opencontainers.image.revision"="{head}"' in done.stdout
-    assert '"org.opencontainers.image.source"="https://example.org/team/p.git"' in done.stdout
-    assert "secret" not in done.stdout
+    assert "org.opencontainers.image.revision" not in done.stdout and head not in done.stdout
+    assert "org.opencontainers.image.source" not in done.stdout
 
 
 def test_missing_capture_is_one_line_exit_2(cli: CLI, tmp_path: Path) -> None:

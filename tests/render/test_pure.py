@@ -46,7 +46,7 @@ def _banned(level: int, name: str) -> bool:
 
 
 def test_render_has_modules() -> None:
-    assert {m.name for m in MODULES} >= {"plan.py", "base.py", "dockerfile.py", "validate.py"}
+    assert {m.name for m in MODULES} >= {"plan.py", "baseimage.py", "dockerfile.py", "validate.py"}
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)

@@ -29,7 +29,7 @@ def _forged_venv(root: Path, name: str) -> Path:
     return python
 
 
-def test_10_relative_python_is_this_folders_not_one_on_path(tmp_path: Path) -> None:
+def test_relative_python_is_this_folders_not_one_on_path(tmp_path: Path) -> None:
     python = _forged_venv(tmp_path / "venv", "only-in-this-venv")
     env = offline_env(tmp_path)
     out = tmp_path / "cap"
@@ -50,7 +50,7 @@ def test_10_relative_python_is_this_folders_not_one_on_path(tmp_path: Path) -> N
     assert "only-in-this-venv" not in checked.stdout, checked.stdout  # same env: no finding
 
 
-def test_11_a_file_of_another_kind_of_environment_is_removed(
+def test_a_file_of_another_kind_of_environment_is_removed(
     tmp_path: Path, venv: tuple[Path, Path]
 ) -> None:
     python, _ = venv
@@ -77,7 +77,7 @@ def test_11_a_file_of_another_kind_of_environment_is_removed(
     ]
 
 
-def test_12_killed_captures_leave_nothing_behind_after_the_next_run(
+def test_killed_captures_leave_nothing_behind_after_the_next_run(
     tmp_path: Path, venv: tuple[Path, Path]
 ) -> None:
     python, _ = venv
@@ -104,7 +104,7 @@ def test_12_killed_captures_leave_nothing_behind_after_the_next_run(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cap.")]
 
 
-def test_12_concurrent_captures_never_mix_their_sets(tmp_path: Path) -> None:
+def test_concurrent_captures_never_mix_their_sets(tmp_path: Path) -> None:
     pythons = {n: _forged_venv(tmp_path / f"venv-{n}", n) for n in ("alpha-pkg", "beta-pkg")}
     out = tmp_path / "cap"
     env = {**os.environ, "PYTHONPATH": str(ROOT), **offline_env(tmp_path)}

@@ -21,7 +21,9 @@ DEEP = "a = " + "[" * 5000 + "]" * 5000 + "\n"
 
 @pytest.mark.parametrize("verb", ["check", "diff", "rebuild"])
 @pytest.mark.parametrize("name", ["pylock.toml", "hardware.toml"])
-def test_08_deeply_nested_toml(capture_copy: Path, tmp_path: Path, verb: str, name: str) -> None:
+def test_deeply_nested_toml_exits_2_naming_the_file(
+    capture_copy: Path, tmp_path: Path, verb: str, name: str
+) -> None:
     (capture_copy / name).write_text(DEEP)
     args = {
         "check": ["check", str(capture_copy)],
@@ -37,7 +39,7 @@ def test_08_deeply_nested_toml(capture_copy: Path, tmp_path: Path, verb: str, na
 
 
 @pytest.mark.parametrize("tool", ["envsnap = 3", 'envsnap = "x"', "envsnap = [1]"])
-def test_08_a_package_tool_table_that_is_not_a_table(
+def test_a_package_tool_table_that_is_not_a_table_exits_2(
     capture_copy: Path, tmp_path: Path, tool: str
 ) -> None:
     from tests.fakes.sandbox import add_packages
@@ -68,7 +70,7 @@ def _corrupt(cache: Path, text: str) -> int:
 
 
 @pytest.mark.parametrize("garbage", GARBAGE, ids=range(len(GARBAGE)))
-def test_08_garbage_in_the_check_probe_and_knowledge_caches(
+def test_garbage_in_the_check_probe_and_knowledge_caches_is_ignored_and_rewritten(
     bare_capture: Path, tmp_path: Path, venv: tuple[Path, Path], garbage: str
 ) -> None:
     python, _ = venv
@@ -86,7 +88,7 @@ def test_08_garbage_in_the_check_probe_and_knowledge_caches(
 
 
 @pytest.mark.parametrize("garbage", GARBAGE, ids=range(len(GARBAGE)))
-def test_08_garbage_in_the_index_cache(
+def test_garbage_in_the_index_cache_is_ignored(
     tmp_path: Path, venv: tuple[Path, Path], garbage: str
 ) -> None:
     python, site = venv
@@ -117,7 +119,7 @@ def test_08_garbage_in_the_index_cache(
         {"site_dirs": [], "prefix": "/", "executable": "/x", "version": {"a": 1}, "mac_ver": 7},
     ],
 )
-def test_08_a_python_printing_wrong_json_types(
+def test_a_python_printing_wrong_json_types_exits_2(
     bare_capture: Path, tmp_path: Path, facts: dict[str, object]
 ) -> None:
     fake = tmp_path / "fakepy"
@@ -154,7 +156,7 @@ def _fill(folder: Path) -> None:
 
 
 @pytest.mark.parametrize("case", ["file", "parent-file", "read-only", "full"])
-def test_08_output_paths_that_cannot_be_written(
+def test_output_paths_that_cannot_be_written_exit_2_writing_nothing(
     tmp_path: Path, venv: tuple[Path, Path], case: str
 ) -> None:
     python, _ = venv
@@ -183,7 +185,9 @@ def test_08_output_paths_that_cannot_be_written(
     assert case not in ("file", "parent-file") or (tmp_path / "afile").read_text() == "mine\n"
 
 
-def test_08_rebuild_context_on_a_file(bare_capture: Path, tmp_path: Path) -> None:
+def test_a_rebuild_context_on_a_file_exits_2_keeping_the_file(
+    bare_capture: Path, tmp_path: Path
+) -> None:
     (tmp_path / "afile").write_text("mine\n")
     for ctx in ("afile", "afile/sub"):
         done = run_envsnap(

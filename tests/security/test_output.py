@@ -32,7 +32,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_07_remedies_are_quoted_for_the_shell(capture_copy: Path, tmp_path: Path) -> None:
+def test_remedies_are_quoted_for_the_shell(capture_copy: Path, tmp_path: Path) -> None:
     _hostile(capture_copy)
     done = run_envsnap("check", str(capture_copy), env=_env(tmp_path))
     assert done.returncode == 1, done.stderr
@@ -49,7 +49,7 @@ def test_07_remedies_are_quoted_for_the_shell(capture_copy: Path, tmp_path: Path
     assert not (pasted / "pwned").exists()
 
 
-def test_07_the_text_report_escapes_control_characters(capture_copy: Path, tmp_path: Path) -> None:
+def test_the_text_report_escapes_control_characters(capture_copy: Path, tmp_path: Path) -> None:
     _hostile(capture_copy)
     done = run_envsnap("check", str(capture_copy), env=_env(tmp_path))
     assert done.returncode == 1, done.stderr
@@ -65,7 +65,7 @@ def test_07_the_text_report_escapes_control_characters(capture_copy: Path, tmp_p
     assert versions and versions[0].startswith("1.0\x1b]0;owned\x07")
 
 
-def test_07_error_lines_are_escaped_too(tmp_path: Path) -> None:
+def test_error_lines_are_escaped_too(tmp_path: Path) -> None:
     bad = tmp_path / "cap\x1b[2Jx"
     done = run_envsnap("check", str(bad), env=offline_env(tmp_path))
     assert done.returncode == 2

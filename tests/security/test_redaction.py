@@ -25,7 +25,7 @@ def _capture(python: Path, out: Path, env: dict[str, str], *extra: str) -> Any:
     return run_envsnap("capture", "--python", str(python), "-o", str(out), *extra, env=env)
 
 
-def test_01_direct_url_credentials_are_never_written(tmp_path: Path, venv: Any) -> None:
+def test_direct_url_credentials_are_never_written(tmp_path: Path, venv: Any) -> None:
     python, site = venv
     archive = {"archive_info": {"hashes": {"sha256": SHA}}}
     write_dist_info(
@@ -78,7 +78,7 @@ class SignedIndex(SimpleIndex):
         return ctype, json.dumps(doc).encode()
 
 
-def test_02_signed_index_links_lose_their_query(tmp_path: Path, venv: Any) -> None:
+def test_signed_index_links_lose_their_query(tmp_path: Path, venv: Any) -> None:
     python, site = venv
     served = tmp_path / "served"
     make_wheel(served, "demo", "1.0")
@@ -107,7 +107,7 @@ def test_02_signed_index_links_lose_their_query(tmp_path: Path, venv: Any) -> No
     assert "SIGNATURE77" not in tree_text(ctx) and "LINKTOKEN88" not in tree_text(ctx)
 
 
-def test_03_pip_conf_credentials_are_not_cached_and_caches_are_private(
+def test_pip_conf_credentials_are_not_cached_and_caches_are_private(
     tmp_path: Path, venv: Any
 ) -> None:
     python, site = venv
@@ -131,7 +131,7 @@ def test_03_pip_conf_credentials_are_not_cached_and_caches_are_private(
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
 
 
-def test_04_allow_listed_variables_keep_only_their_shape(tmp_path: Path, venv: Any) -> None:
+def test_allow_listed_variables_keep_only_their_shape(tmp_path: Path, venv: Any) -> None:
     python, _ = venv
     env = offline_env(
         tmp_path,
@@ -178,9 +178,7 @@ def test_cache_files_are_created_private_even_with_a_lax_umask(tmp_path: Path, v
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
 
 
-def test_02_an_index_token_in_the_query_is_not_on_the_progress_line(
-    tmp_path: Path, venv: Any
-) -> None:
+def test_an_index_token_in_the_query_is_not_on_the_progress_line(tmp_path: Path, venv: Any) -> None:
     """The progress lines (shown on a terminal only) name the index without its query."""
     import sys
 

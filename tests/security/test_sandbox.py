@@ -33,7 +33,7 @@ def _directory_package(path: str) -> str:
 
 
 @pytest.mark.parametrize("where", ["inside", "parent", "absolute"])
-def test_05_a_folder_package_is_not_built_without_the_flag(
+def test_a_folder_package_is_not_built_without_the_flag(
     capture_copy: Path, tmp_path: Path, where: str
 ) -> None:
     marker = tmp_path / "PWNED"
@@ -56,7 +56,7 @@ def test_05_a_folder_package_is_not_built_without_the_flag(
     assert not marker.exists()
 
 
-def test_05_the_flag_does_not_allow_a_folder_inside_the_capture(
+def test_the_flag_does_not_allow_a_folder_inside_the_capture(
     capture_copy: Path, tmp_path: Path
 ) -> None:
     marker = tmp_path / "PWNED"
@@ -90,7 +90,7 @@ def _index_package(tool: str) -> str:
         'index = "https://evil.example/simple"\n',
     ],
 )
-def test_05_the_tool_table_cannot_override_pep_751(
+def test_the_tool_table_cannot_override_pep_751(
     capture_copy: Path, tmp_path: Path, tool: str
 ) -> None:
     marker = tmp_path / "PWNED"
@@ -106,7 +106,7 @@ def test_05_the_tool_table_cannot_override_pep_751(
 
 
 @pytest.mark.parametrize("name", ["hardware.toml", "requirements.txt"])
-def test_06_a_symlink_in_a_capture_is_not_followed(
+def test_a_symlink_in_a_capture_is_not_followed(
     capture_copy: Path, tmp_path: Path, name: str
 ) -> None:
     secret = tmp_path / "id_rsa"
@@ -122,7 +122,7 @@ def test_06_a_symlink_in_a_capture_is_not_followed(
     assert "OUTSIDESECRET" not in tree_text(ctx)
 
 
-def test_06_check_refuses_a_symlinked_hardware_toml(capture_copy: Path, tmp_path: Path) -> None:
+def test_check_refuses_a_symlinked_hardware_toml(capture_copy: Path, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere.toml"  # a valid file: the old reader used it silently
     (capture_copy / "hardware.toml").rename(outside)
     (capture_copy / "hardware.toml").symlink_to(outside)
@@ -134,7 +134,7 @@ def test_06_check_refuses_a_symlinked_hardware_toml(capture_copy: Path, tmp_path
 @pytest.mark.parametrize(
     ("name", "kind"), [("pylock.toml", "fifo"), ("image.toml", "zero"), ("pylock.toml", "zero")]
 )
-def test_09_a_fifo_or_dev_zero_is_refused_not_read(
+def test_a_fifo_or_dev_zero_is_refused_not_read(
     capture_copy: Path, tmp_path: Path, name: str, kind: str
 ) -> None:
     target = capture_copy / name
@@ -152,7 +152,7 @@ def test_09_a_fifo_or_dev_zero_is_refused_not_read(
     assert name in done.stderr
 
 
-def test_09_an_oversized_file_is_refused(capture_copy: Path, tmp_path: Path) -> None:
+def test_an_oversized_file_is_refused(capture_copy: Path, tmp_path: Path) -> None:
     lock = capture_copy / "pylock.toml"
     with lock.open("ab") as fh:
         fh.truncate((64 << 20) + 1)  # sparse: no disk used
@@ -162,7 +162,7 @@ def test_09_an_oversized_file_is_refused(capture_copy: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("flag", [False, True])
-def test_05_a_vcs_repository_inside_the_capture_is_never_built(
+def test_a_vcs_repository_inside_the_capture_is_never_built(
     capture_copy: Path, tmp_path: Path, flag: bool
 ) -> None:
     import subprocess

@@ -28,7 +28,7 @@ def _big_wheel(folder: Path) -> Path:
     return path
 
 
-def test_13_a_wheel_changed_in_place_with_its_mtime_restored_is_refused(
+def test_a_wheel_changed_in_place_with_its_mtime_restored_is_refused(
     tmp_path: Path, venv: tuple[Path, Path]
 ) -> None:
     python, site = venv

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from envsnap.model import Snapshot
 
-from ..findings import Finding, Report
+from ..findings import CheckReport, Finding
 from .rules import blas, cpu, cuda, determinism, gpu, hardware, memory, packages, python
 from .rules import os as os_rules
 
@@ -28,9 +28,9 @@ ALL_RULES: tuple[Rule, ...] = (
 )
 
 
-def run(recorded: Snapshot, current: Snapshot, rules: Sequence[Rule] = ALL_RULES) -> Report:
+def run(recorded: Snapshot, current: Snapshot, rules: Sequence[Rule] = ALL_RULES) -> CheckReport:
     """Apply *rules* to the pair; findings are de-duplicated and sorted worst first."""
     findings: set[Finding] = set()
     for rule in rules:
         findings.update(rule(recorded, current))
-    return Report(tuple(sorted(findings, key=Finding.sort_key)))
+    return CheckReport(tuple(sorted(findings, key=Finding.sort_key)))

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from envsnap.checks.engine import run
-from envsnap.findings import Finding, Report
+from envsnap.checks.runner import run
+from envsnap.findings import CheckReport, Finding
 from envsnap.model import GPUs, Memory
 from tests.fakes.snapshots import GIB, snapshot, with_envvars
 
@@ -25,7 +25,7 @@ def test_finding_is_frozen_and_validated() -> None:
 
 
 def test_envelope_keys_are_pinned() -> None:
-    report = Report((Finding("warning", "gpu", "gpu.count", "m", "8", "4", "r"),))
+    report = CheckReport((Finding("warning", "gpu", "gpu.count", "m", "8", "4", "r"),))
     data = report.to_dict()
     assert list(data) == ["version", "compatible", "findings"]
     assert data["version"] == 1 and data["compatible"] is True
@@ -42,12 +42,12 @@ def test_envelope_keys_are_pinned() -> None:
 
 
 def test_exit_codes_and_strict() -> None:
-    warning = Report((Finding("warning", "gpu", "gpu.count", "m"),))
-    error = Report((Finding("error", "gpu", "gpu.missing", "m"),))
-    info = Report((Finding("info", "os", "os.distro", "m"),))
+    warning = CheckReport((Finding("warning", "gpu", "gpu.count", "m"),))
+    error = CheckReport((Finding("error", "gpu", "gpu.missing", "m"),))
+    info = CheckReport((Finding("info", "os", "os.distro", "m"),))
     assert (warning.exit_code(), warning.exit_code(strict=True)) == (0, 1)
     assert (error.exit_code(), error.compatible) == (1, False)
-    assert (info.exit_code(strict=True), Report().exit_code(strict=True)) == (0, 0)
+    assert (info.exit_code(strict=True), CheckReport().exit_code(strict=True)) == (0, 0)
 
 
 def test_engine_sorts_worst_first_and_is_deterministic() -> None:

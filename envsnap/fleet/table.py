@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from envsnap import _redact
 from envsnap._record import replace
-from envsnap.findings import Report
+from envsnap.findings import CheckReport
 
 from .aggregate import FleetResult
 
@@ -58,11 +58,11 @@ def _summary(result: FleetResult) -> str:
 
 def render(result: FleetResult) -> str:
     """The whole text report (no trailing newline)."""
-    from envsnap.checks.report import render_text
+    from envsnap.checks.output import render_text
 
     lines = _table(result) if result.nodes else ["no node reports"]
     if result.report.findings:
-        safe = Report(
+        safe = CheckReport(
             tuple(
                 replace(
                     f,

@@ -11,7 +11,7 @@ TYPE_CHECKING = False  # `typing` is not loaded on the check path; mypy and ruff
 if TYPE_CHECKING:
     from typing import TextIO
 
-    from ..findings import Report
+    from ..findings import CheckReport
 
 __all__ = ["print_report", "render_text"]
 
@@ -26,15 +26,15 @@ def _paint(text: str, severity: str, colour: bool) -> str:
     return f"\033[{_COLOURS[severity]}m{text}\033[0m" if colour else text
 
 
-def render_text(report: Report, *, colour: bool = False) -> str:
+def render_text(report: CheckReport, *, colour: bool = False) -> str:
     """The findings as an aligned table: one row per finding, then its expected/actual and fix."""
     from envsnap._redact import text
-    from envsnap.findings import Finding, Report
+    from envsnap.findings import CheckReport, Finding
 
     # Every field can hold a string from a capture, which may come from a stranger: redacted and
     # escaped, so that no ESC/BEL/CR or newline in a recorded value drives the terminal or
     # forges a line, and no credential in it is shown.
-    report = Report(
+    report = CheckReport(
         findings=tuple(
             Finding(**{k: text(v) for k, v in f.to_dict().items()}) for f in report.findings
         )
@@ -63,7 +63,7 @@ def render_text(report: Report, *, colour: bool = False) -> str:
 
 
 def print_report(
-    report: Report,
+    report: CheckReport,
     *,
     json_output: bool,
     strict: bool,

@@ -12,7 +12,7 @@ import json
 
 from envsnap._record import Record, record
 from envsnap.errors import InputError
-from envsnap.findings import Finding, Report
+from envsnap.findings import CheckReport, Finding
 from envsnap.formats.capture import json_value
 
 TYPE_CHECKING = False
@@ -40,7 +40,7 @@ class NodeReport(Record):
     """
 
     node: str
-    report: Report
+    report: CheckReport
     fingerprint: tuple[tuple[str, str], ...]
     differ: tuple[tuple[str, str, str], ...] = ()
     host: str = ""
@@ -107,7 +107,7 @@ def _findings_key(check: Any) -> Any:
     return None
 
 
-def _findings(check: Any) -> Report:
+def _findings(check: Any) -> CheckReport:
     if not isinstance(check, dict) or not isinstance(check.get("findings"), list):
         raise ReportError("check.findings: expected an array")
     out = []
@@ -122,7 +122,7 @@ def _findings(check: Any) -> Report:
             out.append(Finding(*(f.get(k, "") for k in _FIELDS)))
         except ValueError as exc:  # an unknown severity or category
             raise ReportError(f"check.findings[{i}]: {exc}") from None
-    return Report(tuple(sorted(out, key=Finding.sort_key)))
+    return CheckReport(tuple(sorted(out, key=Finding.sort_key)))
 
 
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-__all__ = ["Option", "Positional", "add_arguments", "fast_parse", "seconds"]
+__all__ = ["Option", "Positional", "add_arguments", "fast_parse"]
 
 
 @record
@@ -96,19 +96,3 @@ def fast_parse(
                 values[opt.dest] = argv[i]
         i += 1
     return SimpleNamespace(**values)
-
-
-def seconds(text: str | None, option: str) -> float | None:
-    """The value *text* of *option* (``--numerics-timeout``) as positive seconds (None when not
-    given); `InputError` naming the option otherwise."""
-    if text is None:
-        return None
-    from envsnap.errors import InputError
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < 1e6:
-        raise InputError(f"{option}: expected a positive number of seconds, got {text!r}")
-    return value
