@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test test-fast lint bench clean
+.PHONY: help run test test-fast lint bench clean
 
 # The tests start envsnap hundreds of times: let Python keep its bytecode (__pycache__, ignored
 # by git) even where the shell asks it not to, or every start compiles envsnap again.
@@ -14,6 +14,10 @@ RUN_STAMP := $(VENV)/.installed-run
 # the fast tier is CPU-bound in subprocesses, the whole suite waits on Docker builds.
 PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadfile
 FAST   := -m "not slow and not docker and not cluster"
+
+## help: list the targets below
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +53,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## bench: capture / check / render timings against pip freeze and python -c pass
-##        (BENCH_ARGS="--runs 7 --json --docker" passes options to bench/run.py)
+## bench: issue 21's speed targets, each PASS or FAIL in a closing summary: capture against
+##        uv pip freeze and pip freeze (30/300/3000 dists), check against python -c pass,
+##        repro's overhead, render, fleet (a few minutes); BENCH_ARGS passes options to
+##        bench/run.py: --runs N, --json, --full (numerics battery, torchrun, 1 GiB repro
+##        compares), --docker (image builds), --suite (test suite times, 10-30 minutes)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

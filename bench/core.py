@@ -49,11 +49,11 @@ class Bench:
         return env
 
 
-def run_once(cmd: Cmd) -> Sample:
-    """Run *cmd* once under the measuring wrapper."""
+def run_once(cmd: Cmd, timeout: float = 900.0) -> Sample:
+    """Run *cmd* once under the measuring launcher (killed, status 124, after *timeout* s)."""
     if cmd.fresh is not None and cmd.fresh.exists():
         shutil.rmtree(cmd.fresh)
-    return measure(cmd.argv, env=cmd.env, cwd=ROOT)
+    return measure(cmd.argv, env=cmd.env, cwd=ROOT, timeout=timeout)
 
 
 def compare(bench: Bench, cmds: dict[str, Cmd]) -> dict[str, Stats] | str:
@@ -75,8 +75,13 @@ def verdict(ok: bool) -> str:
 
 
 def capture_cmd(bench: Bench, python: Path, out: Path, *, offline: bool, cache: str) -> Cmd:
-    """`envsnap capture --python PY -o OUT [--offline]` with its hash cache in the bench home."""
+    """`envsnap capture --python PY -o OUT --project P [--offline]` with its hash cache in the
+    bench home; P is the bench's clean project checkout (`refenv.ensure_project`)."""
+    from refenv import ensure_project
+
+    project = ensure_project(bench.home)
     argv = [*bench.envsnap, "capture", "--python", str(python), "-o", str(out)]
+    argv += ["--project", str(project)]
     if offline:
         argv.append("--offline")
     return Cmd(argv, env=bench.cache_env(cache))

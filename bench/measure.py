@@ -1,28 +1,28 @@
-"""Time one command and read its peak memory, from a wrapper process of its own.
+"""Time one command and read its peak memory, from a launcher process of its own.
 
-`getrusage(RUSAGE_CHILDREN).ru_maxrss` is the largest RSS of any waited-for descendant, so it can
-only be read per command from a process whose sole child is that command: `measure()` starts
-this module as that wrapper (``python measure.py --out F --err F -- CMD...``), which runs CMD,
-times it with `perf_counter` (the wrapper's own start-up is outside the timing) and prints one
-JSON line: wall seconds, peak RSS in KiB and the exit status.
+`measure()` starts `launch.py` (``python -I -S launch.py OUT ERR -- CMD...``), which forks and
+execs CMD, times it with `perf_counter` (the launcher's own start-up is outside the timing) and
+reads its CPU time and peak RSS from ``wait4``. The launcher imports nothing: Linux carries a
+parent's peak RSS into its child's ``ru_maxrss`` across fork and exec, so a launcher with json
+and subprocess loaded (15 MiB) hid every figure below its own. `launcher_floor` measures what is
+left of that floor (``true`` under the launcher).
 """
 
 from __future__ import annotations
 
-import json
-import resource
+import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Sample", "Stats", "failure_line", "measure", "summarize"]
+__all__ = ["Sample", "Stats", "failure_line", "launcher_floor", "measure", "summarize"]
 
-_WRAPPER = Path(__file__).resolve()
+_LAUNCHER = Path(__file__).resolve().with_name("launch.py")
 
 
 @dataclass(frozen=True)
@@ -61,31 +61,44 @@ def measure(
     cwd: str | Path | None = None,
     timeout: float = 900.0,
 ) -> Sample:
-    """Run *cmd* under the wrapper and return its wall time, peak RSS, status and output."""
+    """Run *cmd* under the launcher and return its wall time, peak RSS, status and output."""
     with tempfile.TemporaryDirectory(prefix="envsnap-bench-") as tmp:
         out, err = Path(tmp, "out"), Path(tmp, "err")
-        wrapper = [sys.executable, str(_WRAPPER), "--out", str(out), "--err", str(err), "--"]
-        proc = subprocess.run(
-            [*wrapper, *cmd],
+        launcher = [sys.executable, "-I", "-S", str(_LAUNCHER), str(out), str(err), "--"]
+        # A session of its own: on a time-out the launcher and whatever the command started
+        # (a test suite's workers) are killed together, none is left running.
+        with subprocess.Popen(
+            [*launcher, *cmd],
             env=dict(env) if env is not None else None,
             cwd=cwd,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if proc.returncode != 0 or not proc.stdout.strip():
-            why = proc.stderr or f"wrapper failed: {proc.returncode}"
+            start_new_session=True,
+        ) as proc:
+            try:
+                stdout, stderr = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                return Sample(timeout, 0, 124, "", f"timed out after {timeout:g} s", 0.0)
+        fields = stdout.split()
+        if proc.returncode != 0 or len(fields) != 4:
+            why = stderr or f"launcher failed: {proc.returncode}"
             return Sample(0.0, 0, 127, "", why, 0.0)
-        data = json.loads(proc.stdout.strip().splitlines()[-1])
         return Sample(
-            wall_s=float(data["wall_s"]),
-            maxrss_kib=int(data["maxrss_kib"]),
-            returncode=int(data["returncode"]),
+            wall_s=float(fields[0]),
+            maxrss_kib=int(fields[1]),
+            returncode=int(fields[3]),
             stdout=out.read_text(errors="replace"),
             stderr=err.read_text(errors="replace"),
-            cpu_s=float(data["cpu_s"]),
+            cpu_s=float(fields[2]),
         )
+
+
+def launcher_floor() -> int:
+    """The peak RSS (KiB) the launcher reports for ``true``: no figure can read below it."""
+    return min(measure(["true"]).maxrss_kib for _ in range(3))
 
 
 def summarize(samples: Sequence[Sample]) -> Stats:
@@ -114,33 +127,3 @@ def failure_line(sample: Sample) -> str:
     if errors:
         return errors[-1]
     return lines[-1] if lines[0].startswith(("Traceback", "usage:")) else lines[0]
-
-
-def _wrap(argv: list[str]) -> int:
-    # argv: --out FILE --err FILE -- CMD...
-    sep = argv.index("--")
-    opts = dict(zip(argv[0:sep:2], argv[1:sep:2]))
-    cmd = argv[sep + 1 :]
-    with open(opts["--out"], "wb") as out, open(opts["--err"], "wb") as err:
-        start = time.perf_counter()
-        try:
-            code = subprocess.run(
-                cmd, check=False, stdout=out, stderr=err, stdin=subprocess.DEVNULL
-            ).returncode
-        except OSError as exc:
-            err.write(f"{cmd[0]}: {exc}\n".encode())
-            code = 127
-        wall = time.perf_counter() - start
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = {
-        "wall_s": wall,
-        "maxrss_kib": usage.ru_maxrss,  # KiB on Linux
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "returncode": code,
-    }
-    print(json.dumps(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_wrap(sys.argv[1:]))

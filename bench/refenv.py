@@ -24,6 +24,7 @@ __all__ = [
     "SMALL_PACKAGE",
     "bin_python",
     "ensure_generated_env",
+    "ensure_project",
     "ensure_reference_env",
     "pip_index_unreachable",
     "site_packages",
@@ -162,6 +163,34 @@ def pip_index_unreachable(timeout: float = 5.0) -> str | None:
             return None
     except (OSError, ValueError) as exc:
         return f"index {index} not reachable ({exc})"
+
+
+PROJECT_FILES = 200  # the size of a small ML project: what `git status` walks
+PROJECT_REMOTE = "https://bench:TOKEN@example.invalid/team/project.git"
+
+
+def ensure_project(root: Path) -> Path:
+    """A clean git checkout of a small project with an ``origin`` remote, the folder the bench
+    captures from (``--project``): the capture's git probe sees the same tree on every run,
+    whatever state the envsnap checkout is in."""
+    project, done = root / "project", root / "project.done"
+    digest = _spec_digest(str(PROJECT_FILES), PROJECT_REMOTE, "project-v1")
+    if done.is_file() and done.read_text().strip() == digest and (project / ".git").is_dir():
+        return project
+    if project.exists():
+        _run(["rm", "-rf", str(project)])
+    for i in range(PROJECT_FILES):
+        folder = project / "src" / f"pkg{i % 10}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"mod{i}.py").write_text(f"# module {i}\nVALUE = {i}\n" * 20)
+    (project / "train.py").write_text("import src\n")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    _run([*git, "init", "-q", str(project)])
+    _run([*git, "remote", "add", "origin", PROJECT_REMOTE], cwd=project)
+    _run([*git, "add", "-A"], cwd=project)
+    _run([*git, "commit", "-q", "-m", "project"], cwd=project)
+    done.write_text(digest + "\n")
+    return project
 
 
 def ensure_generated_env(root: Path, count: int) -> Path:

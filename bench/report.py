@@ -7,7 +7,7 @@ from typing import Any
 
 from measure import Stats
 
-__all__ = ["Report", "Row", "fmt_ms", "fmt_rss", "fmt_stats"]
+__all__ = ["Report", "Row", "Target", "fmt_ms", "fmt_rss", "fmt_stats"]
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,54 @@ class Row:
     result: str = ""
 
 
+@dataclass(frozen=True)
+class Target:
+    """One speed target of the issue that set it (issue 21: "1" capture ... "5" the suite):
+    what was measured against its limit; `ok` None when this run did not measure it."""
+
+    number: str
+    what: str
+    measured: str
+    limit: str
+    ok: bool | None
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """PASS, FAIL or "not run"."""
+        return "not run" if self.ok is None else "PASS" if self.ok else "FAIL"
+
+
 @dataclass
 class Report:
-    """The rows for the table and the numbers for `--json`."""
+    """The rows for the table, the targets for the summary and the numbers for `--json`."""
 
     rows: list[Row] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+
+    def target(  # noqa: PLR0917 (reads as the summary's columns)
+        self, number: str, what: str, measured: str, limit: str, ok: bool | None, note: str = ""
+    ) -> None:
+        """Record a target's figure and verdict for the summary (and --json)."""
+        self.targets.append(Target(number, what, measured, limit, ok, note))
+
+    def summary(self) -> str:
+        """The targets, one line each, in the issue's order: PASS, FAIL or not run (why)."""
+        rows = [("#", "target", "measured", "limit", "result")]
+        for t in sorted(self.targets, key=lambda t: t.number):
+            result = t.verdict + (f" ({t.note})" if t.note else "")
+            rows.append((t.number, t.what, t.measured, t.limit, result))
+        widths = [min(max(len(r[i]) for r in rows), 60) for i in range(4)]
+        lines = []
+        for row in rows:
+            cells = [c.ljust(w) for c, w in zip(row, widths)]
+            lines.append("  ".join([*cells, row[4]]).rstrip())
+        lines.insert(1, "-" * min(sum(widths) + 8 + max(len(r[4]) for r in rows), 160))
+        passed = sum(t.ok is True for t in self.targets)
+        failed = sum(t.ok is False for t in self.targets)
+        lines.append(f"{passed} PASS, {failed} FAIL, {len(self.targets) - passed - failed} not run")
+        return "\n".join(lines)
 
     def add(
         self,
@@ -100,7 +142,12 @@ class Report:
 
     def as_json(self) -> dict[str, Any]:
         """Return the numbers and the table rows as one JSON-ready object."""
-        return {"version": 1, **_rounded(self.data), "rows": [asdict(r) for r in self.rows]}
+        return {
+            "version": 1,
+            **_rounded(self.data),
+            "rows": [asdict(r) for r in self.rows],
+            "targets": [{**asdict(t), "result": t.verdict} for t in self.targets],
+        }
 
 
 def _json_key(section: str) -> str:

@@ -1,11 +1,16 @@
 """`make bench`: envsnap's speed targets measured side by side, medians of several runs.
 
 Sections: the reference environment (~40 distributions, built once under .bench/), capture
-against `pip freeze` (time and peak memory), growth from 40 to 500 installed distributions,
-`envsnap check` against `python -c pass`, the rebuild render time, and (with --docker) image
-build times and size. A verb that does not work yet shows as "unavailable: <why>".
+against `uv pip freeze` and `pip freeze` (time and peak memory), the git processes and patterns
+a capture's start costs, growth over 30, 300 and 3,000 generated distributions, `envsnap check`
+against `python -c pass`, the rebuild render time, the fleet, and what `envsnap repro` adds.
+Heavier sections run only when asked: --full (the numerics battery, require() under torchrun,
+1 GiB repro comparisons), --docker (image builds), --suite (the test suite's times). Each
+target of issue 21 ends in the summary with PASS, FAIL or "not run"; a verb that does not work
+shows as "unavailable: <why>".
 
-Usage: python bench/run.py [--runs N] [--json] [--docker] [--numerics-only] [--only fleet|repro]
+Usage: python bench/run.py [--runs N] [--json] [--full] [--docker] [--suite]
+                           [--numerics-only] [--only fleet|repro|suite]
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from sections_check import section_check, section_render
 from sections_fleet import section_distributed, section_fleet
 from sections_numerics import section_numerics
 from sections_repro import section_repro
+from sections_startup import section_startup
+from sections_suite import section_suite
 
 __all__ = ["main"]
 
@@ -84,9 +91,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, default=7, help="measured runs per command (default 7)")
     p.add_argument("--warmup", type=int, default=1, help="unmeasured runs first (default 1)")
-    p.add_argument("--sizes", default="40,250,500", help="generated env sizes (default 40,250,500)")
+    p.add_argument(
+        "--sizes", default="30,300,3000", help="generated env sizes (default 30,300,3000)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON on stdout (table on stderr)")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="also the numerics battery, require() under torchrun and the 1 GiB repro "
+        "comparisons (several minutes; builds .bench/numerics-venv and fleet-venv once)",
+    )
     p.add_argument("--docker", action="store_true", help="also build images (several minutes)")
+    p.add_argument(
+        "--suite",
+        action="store_true",
+        help="also time the test suite, whole and fast tier (10-30 minutes)",
+    )
     p.add_argument(
         "--numerics-only",
         action="store_true",
@@ -97,9 +117,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        choices=("fleet", "repro"),
+        choices=("fleet", "repro", "suite"),
         help="run one group of sections only (fleet: envsnap fleet and require(distributed=True);"
-        " repro: its overhead and a 1 GiB comparison)",
+        " repro: its overhead and a 1 GiB comparison; suite: the test suite's times)",
     )
     p.add_argument(
         "--home",
@@ -117,11 +137,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _fleet_sections(bench: Bench) -> None:
-    print("bench: envsnap fleet over generated reports ...", file=sys.stderr)
+def _fleet_sections(bench: Bench, *, distributed: bool = True) -> None:
     section_fleet(bench)
-    print("bench: require(distributed=True) under torchrun ...", file=sys.stderr)
-    section_distributed(bench)
+    if distributed:
+        print("bench: require(distributed=True) under torchrun ...", file=sys.stderr)
+        section_distributed(bench)
+    else:
+        bench.report.skipped("9 require(distributed=True)", "under torchrun", "pass --full")
+
+
+# Targets measured only by a section that runs on request: "not run" in the summary otherwise.
+ON_REQUEST = {"3": ("rebuild: cold and warm image builds", "pass --docker"),
+              "5": ("test suite, whole and fast tier", "pass --suite")}  # fmt: skip
+
+
+class _Timer:
+    """Say what runs, and keep how long each section took (the summary lists them)."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.bench, self.last, self.name = bench, time.perf_counter(), ""
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.name:
+            self.bench.report.put("sections_s", self.name, round(now - self.last, 1))
+        self.last, self.name = now, name
+        if name:
+            print(f"bench: {name} ...", file=sys.stderr)
 
 
 def _only(args: argparse.Namespace, bench: Bench) -> None:
@@ -134,6 +176,50 @@ def _only(args: argparse.Namespace, bench: Bench) -> None:
     if args.only == "repro":
         print("bench: repro overhead and a 1 GiB comparison ...", file=sys.stderr)
         section_repro(bench)
+    if args.only == "suite":
+        print("bench: the test suite, fast tier and whole (many minutes) ...", file=sys.stderr)
+        section_suite(bench)
+
+
+def _sections(args: argparse.Namespace, bench: Bench) -> Path:
+    """Every section before Docker's, in order; return the reference environment."""
+    step = _Timer(bench)
+    step("reference environment")
+    ref = section_reference(bench)
+    step("capture vs uv pip freeze and pip freeze")
+    section_capture(bench, ref)
+    step("git processes and patterns compiled in one capture")
+    section_startup(bench, ref)
+    step(f"growth over {args.sizes} generated dists")
+    section_growth(bench, args.sizes)
+    step("check overhead")
+    section_check(bench)
+    step("rebuild render")
+    section_render(bench)
+    if args.full:
+        step("numerics battery")
+        section_numerics(bench, args.numerics_python)
+    else:
+        bench.report.skipped("7 numerics battery", "numerics", "pass --full")
+    step("fleet")
+    _fleet_sections(bench, distributed=args.full)
+    step("repro overhead" + (" and a 1 GiB comparison" if args.full else ""))
+    section_repro(bench, compare_1gib=args.full)
+    if args.suite:
+        step("the test suite, fast tier and whole (many minutes)")
+        section_suite(bench)
+    step("")
+    return ref
+
+
+def _summary(bench: Bench, runs: int, info: dict[str, Any], out: Any) -> None:
+    """The targets of issue 21, each PASS, FAIL or not run (and why)."""
+    recorded = {t.number for t in bench.report.targets}
+    for number, (what, why) in ON_REQUEST.items():
+        if number not in recorded:
+            bench.report.target(number, what, "-", "", None, why)
+    print(f"\nissue 21 targets (medians of {runs} runs, load {info['load1']} at start):", file=out)
+    print(bench.report.summary(), file=out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,24 +243,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.numerics_only or args.only:
             _only(args, bench)
             print(bench.report.table(), file=out)
+            if bench.report.targets:
+                print(bench.report.summary(), file=out)
             if args.json:
                 print(json.dumps(bench.report.as_json(), indent=2, sort_keys=True))
             return 0
-        print("bench: reference environment ...", file=sys.stderr)
-        ref = section_reference(bench)
-        print("bench: capture vs pip freeze ...", file=sys.stderr)
-        section_capture(bench, ref)
-        print(f"bench: growth over {args.sizes} generated dists ...", file=sys.stderr)
-        section_growth(bench, args.sizes)
-        print("bench: check overhead ...", file=sys.stderr)
-        section_check(bench)
-        print("bench: rebuild render ...", file=sys.stderr)
-        section_render(bench)
-        print("bench: numerics battery ...", file=sys.stderr)
-        section_numerics(bench, args.numerics_python)
-        _fleet_sections(bench)
-        print("bench: repro overhead and a 1 GiB comparison ...", file=sys.stderr)
-        section_repro(bench)
+        ref = _sections(args, bench)
         before_docker = time.perf_counter() - started
         bench.report.put("bench", "sections_before_docker_s", round(before_docker, 1))
         if args.docker:
@@ -207,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(bench.report.table(), file=out)
         print(_noise_note(info, total, before_docker), file=out)
+        _summary(bench, args.runs, info, out)
         if args.json:
             print(json.dumps(bench.report.as_json(), indent=2, sort_keys=True))
     return 0

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import shutil
 import stat
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
 from ._io import generated, open_folder, read_at, refuse_link
+from ._regex import lazy
 from .errors import InputError
 
 __all__ = ["MARKER", "MARKER_TEXT", "write_set"]
@@ -40,8 +39,8 @@ MARKER_TEXT = (
     "# its header, and refuses any other.\n"
 )
 _MAX_OLD = 64 << 20  # an old capture file larger than this is never "unchanged"
-_TEMP_DIR = re.compile(r"\.(?P<name>.+)\.envsnap-(?P<pid>[0-9]+)-[0-9a-f]{16}\.tmp")
-_TEMP_FILE = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{16}\.tmp")
+_TEMP_DIR = lazy(r"\.(?P<name>.+)\.envsnap-(?P<pid>[0-9]+)-[0-9a-f]{16}\.tmp")
+_TEMP_FILE = lazy(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{16}\.tmp")
 
 
 def write_set(
@@ -87,7 +86,7 @@ def write_set(
                 os.fsync(folder)
             finally:
                 os.close(tmp_fd)
-                shutil.rmtree(tmp, ignore_errors=True)
+                _remove(tmp)
     finally:
         os.close(folder)
 
@@ -168,6 +167,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _remove(folder: str | Path) -> None:
+    """Remove a temporary folder of ours: empty once its files are moved in, so one rmdir;
+    shutil (which imports bz2, lzma and zlib) only for one a failure or a killed run left
+    full. Never follows a link (rmtree refuses one itself)."""
+    try:
+        Path(folder).rmdir()
+    except OSError:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _clean_leftovers(out: Path, folder: int, members: Collection[str]) -> None:
     """Remove what killed captures left: temp folders beside *out*, temp files in it."""
     for parent in (out.parent, out):
@@ -175,7 +186,7 @@ def _clean_leftovers(out: Path, folder: int, members: Collection[str]) -> None:
             for entry in os.scandir(parent):
                 found = _TEMP_DIR.fullmatch(entry.name)
                 if found and found["name"] == out.name and not _alive(int(found["pid"])):
-                    shutil.rmtree(entry.path, ignore_errors=True)  # refuses a link itself
+                    _remove(entry.path)
     with contextlib.suppress(OSError):
         for name in os.listdir(folder):
             found = _TEMP_FILE.fullmatch(name)

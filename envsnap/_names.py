@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from ._regex import lazy
 from ._text import canonical_name
 
 __all__ = [
@@ -22,25 +23,25 @@ __all__ = [
     "wheel_name_version",
 ]
 
-NORMALIZED_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
+NORMALIZED_NAME = lazy(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
 # A version string packaging.version surely accepts and writes back unchanged (PEP 440 normal
 # form: no epoch, no leading zeros, a/b/rc, .postN, .devN, lower-case local segments).
 _N = r"(?:0|[1-9][0-9]*)"
 _LOCAL = rf"(?:[a-z0-9]*[a-z][a-z0-9]*|{_N})"
-NORMAL_VERSION = re.compile(
+NORMAL_VERSION = lazy(
     rf"{_N}(?:\.{_N})*(?:(?:a|b|rc){_N})?(?:\.post{_N})?(?:\.dev{_N})?(?:\+{_LOCAL}(?:\.{_LOCAL})*)?",
     re.ASCII,
 )
 # A wheel file name `packaging.utils.parse_wheel_filename` surely accepts; the name and version
 # parts are compared with the package's by `accepted`.
-_WHEEL = re.compile(
+_WHEEL = lazy(
     r"(?P<name>[A-Za-z0-9](?:[A-Za-z0-9.]|_(?!_))*)-(?P<version>[^-]+)(?:-[0-9][A-Za-z0-9_.]*)?"
     r"-[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
     r"-[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*-[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*\.whl",
     re.ASCII,
 )
 # A conda platform subdir (`linux-64`, `noarch`...), the last path segment of a channel URL.
-CONDA_SUBDIR = re.compile(
+CONDA_SUBDIR = lazy(
     r"^(noarch|(linux|osx|win|emscripten|wasi|zos|freebsd)-"
     r"(32|64|aarch64|arm64|armv6l|armv7l|ppc64le|ppc64|s390x|riscv64|wasm32))$"
 )

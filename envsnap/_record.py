@@ -142,6 +142,27 @@ def _init_source(cls: type, found: list[Field]) -> tuple[str, dict[str, Any]]:
     return source, names
 
 
+def _first_init(cls: type) -> Callable[..., None]:
+    """An ``__init__`` that compiles *cls*'s own on its first call and puts it in its place.
+
+    Compiling every record's ``__init__`` when its module is imported cost each start of
+    `capture` and `check` a few milliseconds, mostly for records the run never makes.
+    """
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        source, names = _init_source(cls, list(cls.__record_fields__))  # type: ignore[attr-defined]
+        exec(source, names)  # noqa: S102 - our own generated source, as dataclasses does
+        init = names["__init__"]
+        init.__qualname__ = f"{cls.__qualname__}.__init__"
+        init.__module__ = cls.__module__
+        cls.__init__ = init  # type: ignore[misc]
+        init(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__module__ = cls.__module__
+    return __init__
+
+
 @dataclass_transform(frozen_default=True, field_specifiers=(field, Field))
 def record(cls: C) -> C:
     """Make *cls* (a `Record` subclass with annotated fields) a frozen record."""
@@ -168,12 +189,8 @@ def record(cls: C) -> C:
         found.pop(name, None)
         found[name] = spec
     ordered = list(found.values())
-    source, names = _init_source(cls, ordered)
-    exec(source, names)  # noqa: S102 - our own generated source, as dataclasses does
-    init = names["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__module__ = cls.__module__
-    cls.__init__ = init  # type: ignore[misc]
+    _init_source(cls, ordered)  # a field order `__init__` cannot take fails here, not later
+    cls.__init__ = _first_init(cls)  # type: ignore[misc]
     cls.__record_fields__ = tuple(ordered)  # type: ignore[attr-defined]
     cls.__record_compared__ = tuple(f.name for f in ordered if f.compare)  # type: ignore[attr-defined]
     cls.__record_shown__ = tuple(f.name for f in ordered if f.repr)  # type: ignore[attr-defined]

@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 
 from ._record import Record, record
+from ._regex import lazy
 
 __all__ = [
     "SAFE_FRAGMENT",
@@ -59,16 +60,16 @@ _SSH_USER = "git"
 # one that URLs of envsnap's world use (then `https:/user:TOKEN@host` is a URL too, as curl
 # reads it); otherwise, as git reads it, `oauth2:TOKEN@host:org/repo` and `localhost:/srv/r`
 # are scp-style addresses whose first colon ends the host.
-_URL = re.compile(r"(?s)([A-Za-z][A-Za-z0-9+.-]+):([/\\]*)(.*)")
+_URL = lazy(r"(?s)([A-Za-z][A-Za-z0-9+.-]+):([/\\]*)(.*)")
 _KNOWN = frozenset(
     {
         "http", "https", "ssh", "git", "ftp", "ftps", "sftp", "file", "tcp", "unix", "ws",
         "wss", "s3", "gs", "hdfs", "redis", "mysql", "postgres", "postgresql", "mongodb",
     }
 )  # fmt: skip
-_SPLIT = re.compile(r"[&;]")
-_PARAMS = re.compile(r";[^/\\]*")
-_CONDA_TOKEN = re.compile(r"/t/(?!<TOKEN>)[A-Za-z0-9-]+(?=/|$)")
+_SPLIT = lazy(r"[&;]")
+_PARAMS = lazy(r";[^/\\]*")
+_CONDA_TOKEN = lazy(r"/t/(?!<TOKEN>)[A-Za-z0-9-]+(?=/|$)")
 
 
 @record
@@ -229,14 +230,14 @@ def locate(address: str) -> Location | None:
 # that end sentences or enclose URLs are not part of it.
 # A secret shorter than this is too likely to be an ordinary word of the message.
 _MIN_SECRET = 4
-_IN_TEXT_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]+:[/\\]+[^\s'"<>`]+""")
+_IN_TEXT_URL = lazy(r"""[A-Za-z][A-Za-z0-9+.-]+:[/\\]+[^\s'"<>`]+""")
 _TRAILING = ".,;:!?)]}"
 # `user:secret@host` without a scheme (scp-style git remotes, DOCKER_HOST without tcp://...);
 # not an image reference's `name:tag@sha256:…`.
-_IN_TEXT_USERINFO = re.compile(
+_IN_TEXT_USERINFO = lazy(
     r"""(?<![\w.+%/:@-])[\w.+%-]+:[^\s@/'"`<>]+@(?=[\w\[])(?!sha(?:224|256|384|512):)"""
 )
-_IN_TEXT_SECRET = re.compile(
+_IN_TEXT_SECRET = lazy(
     r"""(?i)(\b(?:proxy-)?authorization\s*[:=]\s*(?:(?:basic|bearer|token)\s+)?"""
     r"""|\b(?:bearer|basic)\s+(?=[A-Za-z0-9._~+/-]{8,}=*)"""
     r"""|\b[\w.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key)\s*=\s*)"""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from ._record import Record, record
@@ -44,6 +44,7 @@ __all__ = [
     "changed_env",
     "git",
     "git_bytes",
+    "git_remote_urls",
     "interpreter",
     "pip",
     "run",
@@ -339,8 +340,9 @@ def _filter_drivers(folder: str) -> set[str]:
     names: set[str] = set()
     files = [common / "config", git_dir / "config.worktree", *_submodule_configs(common)]
     for path in files:
-        if path.exists():
-            _scan_config(path, names, 0)
+        for entry in _config_entries(path):
+            if entry.section == "filter" and entry.sub is not None:
+                names.add(entry.sub)
     return names
 
 
@@ -364,12 +366,91 @@ def _submodule_configs(git_dir: Path, depth: int = 0) -> list[Path]:
     return out
 
 
-def _scan_config(path: Path, names: set[str], depth: int) -> None:
+# What makes git's answer to `git config --get-regexp` more than its config files say: config
+# from the environment or the command line, another repository or another discovery.
+_GIT_CONFIG_VARS = (
+    "GIT_CONFIG",
+    "GIT_CONFIG_COUNT",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_DIR",
+    "GIT_COMMON_DIR",
+    "GIT_CEILING_DIRECTORIES",
+)
+
+
+_GIT_TRUE = ("1", "true", "yes", "on")
+_GIT_FALSE = ("", "0", "false", "no", "off")
+
+
+def git_remote_urls(folder: str) -> list[tuple[str, str]] | None:
+    """``(remote, url)`` of each ``remote.<name>.url`` git would list for *folder*, in git's
+    order, read from the config files in Python (no git process); None when only git can say.
+
+    The files are those git reads: the system's (``/etc/gitconfig``), the user's
+    (``$XDG_CONFIG_HOME/git/config``, ``~/.gitconfig``) and the repository's, with their
+    ``include.path`` files. git is left to answer (None) when an ``includeIf`` condition, a
+    ``config.worktree``, an escape sequence in a URL, config from the environment
+    (`_GIT_CONFIG_VARS`) or a file that cannot be read safely is involved.
+    """
+    files = _config_files(folder)
+    if files is None:
+        return None
+    urls: list[tuple[str, str]] = []
+    try:
+        for path in files:
+            for entry in _config_entries(path):
+                if entry.conditional or entry.section == "includeif":
+                    return None
+                if entry.section == "remote" and entry.sub is not None and entry.key == "url":
+                    url = _config_value(entry.value)
+                    if url is None:
+                        return None
+                    urls.append((entry.sub, url))
+    except _Unsafe:
+        return None
+    return urls
+
+
+def _config_files(folder: str) -> list[Path] | None:
+    """The config files git reads in *folder*, in its order; None when it reads more."""
+    if any(os.environ.get(name) for name in _GIT_CONFIG_VARS):
+        return None
+    try:
+        dirs = _git_dirs(folder)
+    except _Unsafe:
+        return None
+    if dirs is None or (dirs[0] / "config.worktree").exists():
+        return None
+    nosystem = os.environ.get("GIT_CONFIG_NOSYSTEM", "").strip().lower()
+    if nosystem not in _GIT_TRUE + _GIT_FALSE:
+        return None  # a value git reads its own way, or refuses
+    home = Path("~").expanduser()
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    system = [] if nosystem in _GIT_TRUE else [Path("/etc/gitconfig")]
+    return [*system, xdg / "git" / "config", home / ".gitconfig", dirs[1] / "config"]
+
+
+@record
+class _Entry(Record):
+    """One line of a git config file: a key (``""`` for a section header) and its raw value."""
+
+    section: str
+    sub: str | None
+    key: str
+    value: str
+    conditional: bool  # read through an ``includeIf``
+
+
+def _config_entries(path: Path, depth: int = 0, conditional: bool = False) -> Iterator[_Entry]:
+    """The headers and keys of the config file *path*, its includes read where they stand (every
+    ``includeIf`` taken, its entries marked `conditional`). Nothing for a missing file."""
     import re
 
     if depth > _INCLUDE_DEPTH or not path.exists():
         return
-    section = ""
+    section, sub = "", None
     text = _read_config(path).decode("utf-8", "replace")
     text = re.sub(r"\\\r?\n", "", text)  # a value continued on the next line
     for raw in text.splitlines():
@@ -377,15 +458,42 @@ def _scan_config(path: Path, names: set[str], depth: int) -> None:
         header = re.match(r"\[\s*([A-Za-z0-9.-]+)(?:\s+\"((?:[^\"\\]|\\.)*)\")?\s*\]", line)
         if header:
             section = header[1].lower()
-            sub = header[2]
+            sub = re.sub(r"\\(.)", r"\1", header[2]) if header[2] is not None else None
             if sub is None and "." in section:  # the old [section.subsection] syntax
                 section, _, sub = section.partition(".")
-            if section == "filter" and sub is not None:
-                names.add(re.sub(r"\\(.)", r"\1", sub))
+            yield _Entry(section, sub, "", "", conditional)
             line = line[header.end() :].strip()
         key, eq, value = line.partition("=")
-        if eq and section in ("include", "includeif") and key.strip().lower() == "path":
-            _scan_config(_include_path(value, path), names, depth + 1)
+        key = key.strip().lower()
+        if not key or key.startswith(("#", ";")):
+            continue
+        yield _Entry(section, sub, key, value if eq else "", conditional)
+        if eq and section in ("include", "includeif") and key == "path":
+            nested = _include_path(value, path)
+            yield from _config_entries(nested, depth + 1, conditional or section == "includeif")
+
+
+def _config_value(raw: str) -> str | None:
+    """A config value as git reads it: quotes removed, each blank outside quotes and between
+    words one space, a ``#``/``;`` comment cut; None for a backslash, which git may read
+    otherwise (escapes) or refuse."""
+    if "\\" in raw:
+        return None
+    chars: list[str] = []
+    quoted, spaces = False, 0
+    for char in raw:
+        if char.isspace() and not quoted:
+            spaces += 1 if chars else 0
+            continue
+        if char in "#;" and not quoted:
+            break
+        chars += " " * spaces
+        spaces = 0
+        if char == '"':
+            quoted = not quoted
+        else:
+            chars.append(char)
+    return "".join(chars)
 
 
 def _include_path(raw: str, config: Path) -> Path:

@@ -13,11 +13,11 @@ it at once. aim is an optional dependency, imported only here and only when call
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from ._defaults import DEFAULT_DIR
+from ._regex import lazy
 from .errors import EnvsnapError, InputError
 from .trackers.common import LogResult, failure, need, restore
 from .trackers.view import CAPTURE_FILES, View, view
@@ -26,7 +26,7 @@ __all__ = ["PARAM", "TEXT_PREFIX", "download_capture", "log_capture", "params"]
 
 PARAM = "envsnap"
 TEXT_PREFIX = "envsnap/"
-_HASH = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_HASH = lazy(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _import_aim() -> Any:

@@ -3,9 +3,11 @@ holds them."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from envsnap._record import Record, record
+
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["CATEGORIES", "SEVERITIES", "CheckReport", "Finding", "NumericsSummary"]
 

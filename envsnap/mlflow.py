@@ -13,11 +13,11 @@ comes from MLflow's own settings (``MLFLOW_TRACKING_URI``, ...).
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from ._defaults import DEFAULT_DIR
+from ._regex import lazy
 from .errors import EnvsnapError, InputError
 from .trackers.common import LogResult, failure, need
 from .trackers.view import CAPTURE_FILES, View, as_text, view
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 ARTIFACT_DIR = "envsnap"
-_RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_RUN_ID = lazy(r"^[A-Za-z0-9_-]{1,64}$")
 _BATCH = 100  # MLflow takes at most 100 tags in one log_batch
 
 

@@ -19,11 +19,11 @@ here and only when called; the server and key are wandb's own settings (``WANDB_
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from ._defaults import DEFAULT_DIR
+from ._regex import lazy
 from .errors import EnvsnapError, InputError
 from .trackers.common import LogResult, failure, need
 from .trackers.view import View, view
@@ -41,8 +41,8 @@ __all__ = [
 ARTIFACT_NAME = "envsnap-capture"
 ARTIFACT_TYPE = "environment"
 FILES_DIR = "envsnap"  # the capture's files in the run's folder (files/envsnap/...)
-_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-_FOLDER = re.compile(r"^(?:offline-)?run-[0-9]{8}_[0-9]{6}-(?P<id>[A-Za-z0-9_.-]{1,128})$")
+_ID = lazy(r"^[A-Za-z0-9_.-]{1,128}$")
+_FOLDER = lazy(r"^(?:offline-)?run-[0-9]{8}_[0-9]{6}-(?P<id>[A-Za-z0-9_.-]{1,128})$")
 _HINT = "set WANDB_API_KEY (or run `wandb login`), or WANDB_MODE=offline to keep runs here"
 
 

@@ -52,6 +52,7 @@ WARM_CHECK_SKIPS = (
     "envsnap.commands.diff",
     "envsnap.commands.rebuild",
     "subprocess",  # the processes door is imported (it finds nvcc on PATH) but starts nothing
+    "typing",  # annotations only: under TYPE_CHECKING
 )
 
 

@@ -38,6 +38,7 @@ LEAVES = frozenset(
         "_names",
         "_record",
         "_redact",
+        "_regex",
         "_subprocess",
         "_text",
         "errors",

@@ -109,3 +109,31 @@ def test_importing_the_models_imports_no_dataclasses() -> None:
     from tests.fakes.imports import loaded
 
     assert loaded("import envsnap.model", ("dataclasses", "typing")) == []
+
+
+def test_a_records_init_is_compiled_by_its_first_instance_and_keeps_its_errors() -> None:
+    import envsnap._record as rec
+
+    compiled: list[str] = []
+    real = exec
+
+    def noting(source: str, names: dict[str, object]) -> None:
+        compiled.append(source.split("\n", maxsplit=1)[0])
+        real(source, names)
+
+    rec.exec = noting  # type: ignore[attr-defined]  # a module global comes before the builtin
+    try:
+
+        @record
+        class Lazy(Record):
+            a: int
+            b: str = "x"
+
+        assert compiled == []  # defining the class compiles nothing
+        with pytest.raises(TypeError, match="missing 1 required positional argument: 'a'"):
+            Lazy()  # type: ignore[call-arg]
+        assert Lazy(1) == Lazy(a=1, b="x") and Lazy(2, "y").b == "y"
+        assert compiled == ["def __init__(self, a, b=_d_b):"]  # once, on first use
+        assert Lazy.__init__.__qualname__.endswith(".<locals>.Lazy.__init__")
+    finally:
+        del rec.exec  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ from typing import Any, Union
 from envsnap.errors import BuildError
 
 from .._record import Record, record
+from .._regex import lazy
 
 __all__ = [
     "TAIL_LINES",
@@ -29,14 +30,14 @@ __all__ = [
 
 TAIL_LINES = 20
 
-_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
-_LAYER = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
-_BUILT = re.compile(r"^Successfully built ([0-9a-f]{12,64})$")
-_TAGGED = re.compile(r"^Successfully tagged (\S+)$")
+_STEP = lazy(r"^Step (\d+)/(\d+) : (.*)$")
+_LAYER = lazy(r"^ ---> ([0-9a-f]{12,64})$")
+_BUILT = lazy(r"^Successfully built ([0-9a-f]{12,64})$")
+_TAGGED = lazy(r"^Successfully tagged (\S+)$")
 # The builder colours a step's stderr red; the terminal codes are not part of the output.
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ANSI = lazy(r"\x1b\[[0-9;]*m")
 # Builder chatter between steps: not the output of a command.
-_NOISE = re.compile(r"^( ---> Running in [0-9a-f]+|Removing intermediate container [0-9a-f]+)$")
+_NOISE = lazy(r"^( ---> Running in [0-9a-f]+|Removing intermediate container [0-9a-f]+)$")
 
 
 @record
@@ -117,8 +118,8 @@ STEP_CHARS = 100
 LINE_CHARS = 300
 SHOWN_LINES = 10
 # pip's retry warnings say the same thing up to five times before the real error.
-_RETRY = re.compile(r"^WARNING: Retrying \(Retry\(")
-_NONZERO = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re.DOTALL)
+_RETRY = lazy(r"^WARNING: Retrying \(Retry\(")
+_NONZERO = lazy(r"^The command .* returned a non-zero code: (\d+)$", re.DOTALL)
 
 
 def _short(text: str, limit: int) -> str:

@@ -11,7 +11,6 @@ Docker SDK sends them in a request header, and what the daemon says passes throu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Union
 
@@ -19,6 +18,7 @@ from envsnap.errors import BuildError
 
 from .._record import Record, record
 from .._redact import text
+from .._regex import lazy
 
 __all__ = [
     "LayerStatus",
@@ -29,8 +29,8 @@ __all__ = [
     "parse_push_stream",
 ]
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_STATUS_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64}) size: (\d+)")
+_DIGEST = lazy(r"^sha256:[0-9a-f]{64}$")
+_STATUS_DIGEST = lazy(r"digest: (sha256:[0-9a-f]{64}) size: (\d+)")
 _MOST = 500  # characters of a daemon's message shown
 
 

@@ -8,13 +8,13 @@ named against the majority: "3 nodes have driver 535.104.05, node-7 has 550.54.1
 
 from __future__ import annotations
 
-import re
 import shlex
 
 from envsnap._record import Record, record
 from envsnap._text import some
 from envsnap.findings import CheckReport, Finding
 
+from .._regex import lazy
 from .fingerprint import FIELDS, NONE, Field
 from .nodereport import NodeReport
 
@@ -100,7 +100,7 @@ class FleetResult(Record):
         }
 
 
-_DIGITS = re.compile(r"(\d+)")
+_DIGITS = lazy(r"(\d+)")
 _DIGESTS = ("capture", "packages", "numerics")
 _MOST = 5  # values named in one finding; a fleet where every node differs gets "and N more"
 

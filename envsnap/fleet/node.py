@@ -9,13 +9,13 @@ through a temp file and a rename, so `envsnap fleet` never reads half a report.
 from __future__ import annotations
 
 import os
-import re
 import socket
 from pathlib import Path
 
 from envsnap import __version__
 from envsnap.model import Snapshot
 
+from .._regex import lazy
 from .fingerprint import fingerprint, package_digest, package_versions
 from .nodereport import KIND, NodeReport
 
@@ -35,7 +35,7 @@ __all__ = [
     "snapshot_report",
 ]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = lazy(r"[^A-Za-z0-9._-]+")
 _MAX_NAME = 120
 
 

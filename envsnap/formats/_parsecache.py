@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import TypeVar
 
 from envsnap import __version__, _cache
 from envsnap._io import cache_home, cache_key
 from envsnap.model import SCHEMA_VERSION, Environment, Hardware, ModelError, replace
 
-__all__ = ["load_environment", "load_hardware", "slim"]
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
+if TYPE_CHECKING:
+    from typing import TypeVar
 
-M = TypeVar("M", Environment, Hardware)
+    M = TypeVar("M", Environment, Hardware)
+
+__all__ = ["load_environment", "load_hardware", "slim"]
 
 
 def slim(env: Environment) -> Environment:

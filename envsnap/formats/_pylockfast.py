@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from .._names import NORMALIZED_NAME, sdist_matches, wheel_matches
+from .._regex import lazy
 from ..model import ArtifactFile, Package
 from . import pep751
 from .tomlwrite import NEEDS_ESCAPE, toml_string
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["accepted", "package_table"]
 
 # An upload time as the index look-ups store it (UTC, "Z"): written to the lock unchanged.
-_UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z", re.ASCII)
+_UTC_TIME = lazy(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z", re.ASCII)
 
 
 def accepted(p: Package, version: str | None) -> bool:

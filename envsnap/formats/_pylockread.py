@@ -21,30 +21,31 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .._names import NORMAL_VERSION, NORMALIZED_NAME, sdist_matches, wheel_matches
+from .._regex import lazy
 from . import pep751
 
 __all__ = ["Unsure", "loads", "surely_valid"]
 
-_KEY = re.compile(r"([A-Za-z0-9_-]+) = ")
+_KEY = lazy(r"([A-Za-z0-9_-]+) = ")
 # [0-9], not \d: that also matches other scripts' digits, which TOML does not take.
-_DATETIME = re.compile(
+_DATETIME = lazy(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?Z"
 )
 # Strings: TOML basic strings with nothing to unescape (no quote, backslash or control).
-_SCALAR = re.compile(
+_SCALAR = lazy(
     rf'"(?P<s>[^"\\\x00-\x1f\x7f]*)"|(?P<dt>{_DATETIME.pattern})|(?P<int>0|[1-9][0-9]*)'
     r"|(?P<bool>true|false)"
 )
 # The one line in a thousand: a file of an index package, nothing to escape.
-_ARTIFACT = re.compile(
+_ARTIFACT = lazy(
     r'    \{ name = "([^"\\\x00-\x1f\x7f]*)"'
     rf"(?:, upload-time = ({_DATETIME.pattern}))?"
     r', url = "([^"\\\x00-\x1f\x7f]*)"'
     r"(?:, size = (0|[1-9][0-9]*))?"
     r', hashes = \{ sha256 = "([^"\\\x00-\x1f\x7f]*)" \} \},'
 )
-_COMMENT = re.compile(r"#[^\x00-\x08\x0a-\x1f\x7f]*")
-_HEADER = re.compile(r"(\[\[?)([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)(\]\]?)")
+_COMMENT = lazy(r"#[^\x00-\x08\x0a-\x1f\x7f]*")
+_HEADER = lazy(r"(\[\[?)([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)(\]\]?)")
 
 
 class Unsure(Exception):

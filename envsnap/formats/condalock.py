@@ -21,13 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from envsnap._io import generated, write_atomic
 from envsnap._names import normalize_channel
+from envsnap._regex import lazy
 from envsnap.errors import InputError
 from envsnap.model import CondaEnv, CondaPackage, Environment
 
@@ -147,9 +147,7 @@ class _Unsupported(ValueError):
 
 # What the subset leaves to PyYAML wherever it is: what PyYAML's reader refuses (outside its
 # printable set), and the line breaks other than LF (CR, NEL, LS, PS: a comment would end there).
-_OTHER = re.compile(
-    "[^\x09\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-)
+_OTHER = lazy("[^\x09\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _lines(text: str) -> list[tuple[int, str]]:

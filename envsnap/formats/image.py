@@ -13,12 +13,12 @@ that daemon only (a base built or imported locally has no registry digest). File
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from .._io import generated, write_atomic
 from .._record import Record, record
+from .._regex import lazy
 from ..errors import InputError
 
 __all__ = [
@@ -47,12 +47,12 @@ _FIELDS = (
     "pushed-digest",
 )
 # What `render` writes: comments, blank lines, bare keys with a plain string or integer.
-_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+_ID = lazy(r"^sha256:[0-9a-f]{64}$")
 # A registry digest as the daemon reports it (RepoDigests): repository@sha256:<hex>.
-_REPO_DIGEST = re.compile(r"^([a-z0-9][a-z0-9._/:-]*)@(sha256:[0-9a-f]{64})$")
+_REPO_DIGEST = lazy(r"^([a-z0-9][a-z0-9._/:-]*)@(sha256:[0-9a-f]{64})$")
 # An image reference to push to: [host[:port]/]path[:tag], lower-case path components; the
 # first component is a host only with a dot or a port, or as localhost (as docker reads it).
-_REFERENCE = re.compile(
+_REFERENCE = lazy(
     r"^(?:(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::[0-9]{1,5})?/|[A-Za-z0-9-]+:[0-9]{1,5}/)?"
     r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
     r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from envsnap._record import record
 from envsnap.errors import InputError
 from envsnap.model import Model, ModelError, replace
+
+from .._regex import lazy
 
 __all__ = [
     "FILENAME",
@@ -111,7 +112,7 @@ class Numerics(Model):
 
 FILENAME = "numerics.toml"
 MAX_BYTES = 256 * 1024  # small enough to commit; the in door refuses anything four times larger
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,99}")  # ids are printed: nothing else
+_ID = lazy(r"[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,99}")  # ids are printed: nothing else
 
 HEADER = (
     "# Numerics fingerprint of this machine, written by `envsnap capture --numerics`.\n"

@@ -16,11 +16,11 @@ of the capture set's files: `envsnap capture` never replaces or removes it.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from .._record import Record, record
+from .._regex import Pattern, lazy
 from ..errors import InputError
 
 __all__ = [
@@ -41,8 +41,8 @@ HEADER = (  # the first line is what the out door recognises as envsnap's (`_io.
     "`envsnap repro --capture DIR -- COMMAND`\n"
     "# The verdict of `envsnap repro`: do the job's runs give the same outputs?\n"
 )
-_DIGEST = re.compile(r"^(sha256:[0-9a-f]{64})?$")
-_HEX = re.compile(r"^([0-9a-f]{64})?$")
+_DIGEST = lazy(r"^(sha256:[0-9a-f]{64})?$")
+_HEX = lazy(r"^([0-9a-f]{64})?$")
 
 
 @record
@@ -130,7 +130,7 @@ class _Fields:
             raise InputError(f"{self.where}.{key}: expected {kind.__name__}")
         return value
 
-    def strings(self, key: str, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
+    def strings(self, key: str, pattern: Pattern | None = None) -> tuple[str, ...]:
         value = self.get(key, list, [])
         if not all(isinstance(v, str) and (pattern is None or pattern.match(v)) for v in value):
             raise InputError(f"{self.where}.{key}: expected a list of strings")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
+from .._regex import lazy
+
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
     from typing import Any
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["NEEDS_ESCAPE", "toml_document", "toml_string"]
 
 # tomli_w's rule: escape quote, backslash and the ASCII controls but tab.
-NEEDS_ESCAPE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f"\\]')
+NEEDS_ESCAPE = lazy(r'[\x00-\x08\x0a-\x1f\x7f"\\]')
 _COMPACT = {"\b": "\\b", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 _BARE_KEY = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from _thread import LockType, allocate_lock  # threading itself: only for look-ups
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from .._io import cache_home, file_sha256, index_cache_key
 from .._record import Record, record
 from .._redact import request
 from .._redact import url as redact_url
+from .._regex import lazy
 from .._text import some
 from ..model import ArtifactFile, ModelError, Package, replace
 from . import simpleapi
@@ -38,7 +38,7 @@ ACCEPT = (
     "text/html;q=0.01"
 )
 WORKERS = 12
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SHA256 = lazy(r"[0-9a-f]{64}")
 
 
 @record

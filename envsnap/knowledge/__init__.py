@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
 
 from envsnap._record import Record, record
+
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "FILES",

@@ -1,6 +1,8 @@
-"""A cache of ``--python`` probe answers: a repeated capture does not start the target again.
+"""A cache of the interpreter probe's answers: a repeated capture does not start the target
+again, and a repeated check does not collect its own interpreter's facts again.
 
-Starting a second interpreter is a large share of a whole capture. The facts a
+Starting a second interpreter is a large share of a whole capture; collecting the running one's
+facts imports `platform` and `sysconfig`, a large share of a whole check. The facts a
 probe prints depend on the interpreter binary, its venv, a few environment variables and the
 site folders (``.pth`` files add folders), so an answer is kept in
 ``$ENVSNAP_CACHE_DIR/targets`` (else ``$XDG_CACHE_HOME/envsnap/targets``, ~/.cache) under a key
@@ -10,13 +12,16 @@ script itself; it is used only while every site folder, ``.pth`` file, prefix an
 folder still has the stamp it had. Only native executables are cached: a shell wrapper (a
 pyenv shim) may pick another Python by the current folder. Any cache trouble means a fresh probe.
 The entries follow `envsnap._cache`'s rules (the key's text is not in them: it holds PYTHON*
-variables and HOME, and a cache holds nothing a capture may not).
+variables and HOME, and a cache holds nothing a capture may not). The running interpreter's key
+adds what its own start decided (`_running`): ``sys.path``, its prefixes and whether the user
+site is on.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -41,9 +46,15 @@ def cache_dir() -> Path:
     return cache_home() / "targets"
 
 
-def cached(python: str, probe: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The facts of the interpreter at path *python*: from the cache, else ``probe()`` (stored)."""
-    key = _key(python)
+def cached(
+    python: str, probe: Callable[[], dict[str, Any]], *, running: bool = False
+) -> dict[str, Any]:
+    """The facts of the interpreter at path *python*: from the cache, else ``probe()`` (stored).
+
+    With *running*, *python* is this process's interpreter (``sys.executable``) and ``probe()``
+    collects its facts in-process.
+    """
+    key = _key(python, running=running)
     if key is None:
         return probe()
     path = _cache.entry(cache_dir(), cache_key(key.encode()))
@@ -70,7 +81,16 @@ def _native(path: str) -> bool:
         return False
 
 
-def _key(python: str) -> str | None:
+def _running() -> list[Any]:
+    """What the running interpreter's facts depend on beyond its binary and the environment:
+    its search path as it started (``-I``, ``-s``, ``PYTHONPATH``, a program's own changes),
+    its prefixes and whether `site` turned the user site on."""
+    site = sys.modules.get("site")
+    user_site = getattr(site, "ENABLE_USER_SITE", None)
+    return ["running", list(sys.path), sys.prefix, sys.base_prefix, repr(user_site)]
+
+
+def _key(python: str, *, running: bool = False) -> str | None:
     given = os.path.abspath(python)  # noqa: PTH100 (a venv's bin/python: keep the symlink)
     real = os.path.realpath(given)
     if not _native(real):
@@ -97,6 +117,8 @@ def _key(python: str) -> str | None:
         libc,
         list(uname),
     ]
+    if running:
+        material.append(_running())
     return json.dumps(material, sort_keys=True)
 
 

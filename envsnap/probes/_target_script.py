@@ -14,7 +14,10 @@ import site
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["collect", "site_dirs"]
 

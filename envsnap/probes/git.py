@@ -1,8 +1,9 @@
 """The code's state: the git repository of a project folder (remote, commit, branch, dirty tree).
 
-Two git commands for a clean tree, only from `capture` (never on the `check` path): ``git
+One git command for a clean tree, only from `capture` (never on the `check` path): ``git
 status --porcelain=v2 --branch`` gives the commit, the branch and the changed files in one call;
-``git config --get-regexp`` the remotes. For a dirty tree, ``git diff HEAD --binary`` gives the
+the remotes are read from the config files (``git config --get-regexp`` only where they cannot
+say it all). For a dirty tree, ``git diff HEAD --binary`` gives the
 bytes whose sha256, with the untracked files' names and contents, is the diff digest. The diff
 itself is never kept. A folder that is no git repository, or a machine without git, is a result
 with a reason, never an exception. Remote URLs lose their credentials here, where they enter.
@@ -15,17 +16,17 @@ fsmonitor or diff drivers, and the remote passes through the words door (`envsna
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from .._redact import text, url
-from .._subprocess import git, git_bytes
+from .._regex import lazy
+from .._subprocess import git, git_bytes, git_remote_urls
 from ..formats.project import ProjectState
 
 __all__ = ["parse_status", "probe"]
 
 _TIMEOUT = 20
-_COMMIT = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+_COMMIT = lazy(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 # An untracked file larger than this is digested by name and size only (a stray dataset).
 _MAX_UNTRACKED = 64 * 1024 * 1024
 
@@ -61,12 +62,19 @@ def parse_status(text: str) -> tuple[str, str, list[str], list[str]]:
 
 
 def _remote(root: str) -> str:
-    """The URL of ``origin``, else of the first remote by name; empty when there is none."""
-    out = git(["config", "--get-regexp", r"^remote\..*\.url$"], folder=root, timeout=_TIMEOUT)
-    remotes: dict[str, str] = {}
-    for line in out.stdout.splitlines() if out.ok else ():
-        key, _, value = line.partition(" ")
-        remotes[key.removeprefix("remote.").removesuffix(".url")] = value
+    """The URL of ``origin``, else of the first remote by name; empty when there is none.
+
+    Read from the config files (`git_remote_urls`) without a git process where they say it
+    all, else asked of ``git config``: a clean tree costs one git process, `status`.
+    """
+    urls = git_remote_urls(root)
+    if urls is None:
+        out = git(["config", "--get-regexp", r"^remote\..*\.url$"], folder=root, timeout=_TIMEOUT)
+        urls = []
+        for line in out.stdout.splitlines() if out.ok else ():
+            key, _, value = line.partition(" ")
+            urls.append((key.removeprefix("remote.").removesuffix(".url"), value))
+    remotes = dict(urls)
     if not remotes:
         return ""
     return url((remotes.get("origin") or remotes[sorted(remotes)[0]]).strip())[0]

@@ -2,7 +2,8 @@
 
 ``probe(None)`` describes the running interpreter in-process; ``probe(PATH)`` runs PATH with the
 stdlib-only script in `_target_script` (pipx style: the target may lack `packaging`) and turns
-the JSON it prints into a `Target` with the pure `from_facts`.
+the JSON it prints into a `Target` with the pure `from_facts`. Both answers are cached
+(`_probecache`): a repeated check or capture neither collects nor starts anything.
 """
 
 from __future__ import annotations
@@ -45,18 +46,29 @@ def probe(python: str | None = None, *, timeout: float = TIMEOUT_S) -> Target:
     Raises `InputError` naming *python* when it is missing, not executable, not a Python, or
     does not answer within *timeout* seconds.
     """
-    if python is None:
-        from . import _target_script
-
-        return from_facts(_target_script.collect())
-    from .._subprocess import interpreter
     from ._probecache import cached
+
+    if python is None:
+        import sys
+
+        facts = cached(sys.executable, _collect, running=True)
+        if not valid_facts(facts):  # a damaged cache entry: collect again
+            facts = _collect()
+        return from_facts(facts)
+    from .._subprocess import interpreter
 
     path = interpreter(python)
     facts = cached(path, lambda: _run_script(path, timeout))
     if not valid_facts(facts):  # a damaged cache entry: ask the interpreter again
         facts = _run_script(path, timeout)
     return from_facts(facts)
+
+
+def _collect() -> dict[str, Any]:
+    """The running interpreter's facts, collected in-process."""
+    from . import _target_script
+
+    return _target_script.collect()
 
 
 def _run_script(python: str, timeout: float) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from envsnap._redact import locate
 from envsnap._redact import text as shown
 from envsnap.errors import InputError
 
+from .._regex import lazy
+
 __all__ = [
     "SECTIONS",
     "begin_marker",
@@ -41,13 +43,13 @@ SECTIONS = ("code", "environment")
 _MOST = 8  # unpinned packages named in the report (--json lists them all)
 # The characters that can start Markdown or HTML syntax in the middle of a line (GitHub's `$`
 # math and `~` strikethrough included); a capture's string never starts a line here.
-_PUNCT = re.compile(r"([\\`*_\[\]<>&|~$])")
+_PUNCT = lazy(r"([\\`*_\[\]<>&|~$])")
 # What GitHub turns into a link by itself (extended autolinks): a backslash before the ``:`` of
 # ``http://``, the ``.`` of ``www.`` and every ``@`` leaves the text as it reads, unlinked.
-_AUTOLINK = re.compile(r"(?i)(:)(?=//)|(?<![A-Za-z0-9])(www)(\.)|(@)")
+_AUTOLINK = lazy(r"(?i)(:)(?=//)|(?<![A-Za-z0-9])(www)(\.)|(@)")
 # What a code span may show as it is: names, versions, digests, VAR=value (nothing a Markdown
 # or HTML reader could take for syntax if the span were lost).
-_SAFE_CODE = re.compile(r"^[A-Za-z0-9._/:@+=,~%^ -]+$")
+_SAFE_CODE = lazy(r"^[A-Za-z0-9._/:@+=,~%^ -]+$")
 
 
 def begin_marker(name: str) -> str:

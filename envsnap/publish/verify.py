@@ -12,10 +12,10 @@ registry on this machine (as Docker treats 127.0.0.0/8 as an insecure registry b
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 from .._record import Record, record
+from .._regex import lazy
 
 __all__ = ["Verified", "manifest", "registry_url"]
 
@@ -30,7 +30,7 @@ ACCEPT = ", ".join(
     )
 )
 _DOCKER_HUB = "registry-1.docker.io"
-_CHALLENGE = re.compile(r'([A-Za-z]+)="([^"]*)"')
+_CHALLENGE = lazy(r'([A-Za-z]+)="([^"]*)"')
 
 
 @record

@@ -11,14 +11,16 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from .._regex import lazy
+
 if TYPE_CHECKING:
     from ..render.plan import Plan
 
 __all__ = ["failure_hint"]
 
 # What a failed step's output says when the build cannot reach an index, or does not trust it.
-_CERT = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError", re.I)
-_NETWORK = re.compile(
+_CERT = lazy(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError", re.I)
+_NETWORK = lazy(
     r"Temporary failure in name resolution|Network is unreachable|Failed to establish a new "
     r"connection|Could not resolve host|Connection refused",
     re.I,

@@ -20,12 +20,12 @@ Each folder used is said once, with its resolved path.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .._io import read_bytes_bounded
+from .._regex import lazy
 from .._text import canonical_name
 from ..errors import InputError
 from ..model import Environment
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["git_head", "local_source", "outside_capture", "recorded_commit", "trusted_folders"]
 
-_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_COMMIT = lazy(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _FLAG = "--build-on-host"
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 from .. import _subprocess
 from .._io import refuse_link
 from .._record import replace
+from .._regex import lazy
 from .._subprocess import run, which
 from .._text import plural
 from ..errors import BuildError, InputError
@@ -153,7 +153,7 @@ def _install(args: list[str], what: str, venv: Path, ca_cert: Path | None) -> No
         )
 
 
-_TEMP = re.compile(r"\.(?P<name>.+)\.envsnap-[0-9a-f]{16}")
+_TEMP = lazy(r"\.(?P<name>.+)\.envsnap-[0-9a-f]{16}")
 _MARKER = ".envsnap-building"
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import stat
 import tempfile
@@ -31,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
 
 from .._io import cache_home, file_sha256, link_or_copy, private_dir, untrusted_folder
+from .._regex import lazy
 from .._subprocess import pip, run
 from ..errors import InputError
 from ..model import Environment
@@ -51,7 +51,7 @@ __all__ = [
     "stored",
 ]
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SHA256 = lazy(r"[0-9a-f]{64}")
 
 TIMEOUT_S = 120.0
 _CHUNK = 1 << 20

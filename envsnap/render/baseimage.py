@@ -14,10 +14,10 @@ only on the daemon that holds that image, and only with the classic builder.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from .._record import Record, record, replace
+from .._regex import lazy
 from ..cudause import cuda_users
 from ..cudause import is_system as _system
 from ..cudause import is_wheel as _wheel
@@ -40,7 +40,7 @@ __all__ = [
     "repository",
 ]
 
-_PY_VERSION = re.compile(r"^\d+\.\d+\.\d+((a|b|rc)\d+)?$")
+_PY_VERSION = lazy(r"^\d+\.\d+\.\d+((a|b|rc)\d+)?$")
 DEBIAN_CODENAMES = ("bullseye", "bookworm", "trixie")
 DEFAULT_DEBIAN = "bookworm"
 UBUNTU_VERSIONS = ("20.04", "22.04", "24.04")

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .._regex import lazy
 from ..errors import InputError
 
 __all__ = [
@@ -39,23 +40,21 @@ HTTP_SCHEMES = frozenset({"https", "http"})
 VCS_SCHEMES = frozenset({"https", "http", "ssh", "git", "file", "git+https", "git+ssh", "git+file"})
 
 # PEP 508 names: letters/digits at both ends, ., _ and - inside.
-_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
+_NAME = lazy(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+_SHA256 = lazy(r"^[0-9a-f]{64}$")
+_COMMIT = lazy(r"^[0-9a-f]{7,64}$")
+_ENV_NAME = lazy(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_FILENAME = lazy(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
 # Docker image references: [registry[:port]/]path[:tag][@sha256:digest]; no spaces or quotes.
-_IMAGE = re.compile(
+_IMAGE = lazy(
     r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
 )
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TIMESTAMP = lazy(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+_CONTROL = lazy(r"[\x00-\x1f\x7f]")
 # An https URL of plain characters, which `check_url` surely accepts: a render checks a thousand
 # file URLs of a big lock, and urlsplit was most of its cost.
-_PLAIN_HTTPS = re.compile(
-    r"https://[A-Za-z0-9.-]+(?::[0-9]+)?/[A-Za-z0-9._~%/+=,@:;!$&()*-]*", re.ASCII
-)
+_PLAIN_HTTPS = lazy(r"https://[A-Za-z0-9.-]+(?::[0-9]+)?/[A-Za-z0-9._~%/+=,@:;!$&()*-]*", re.ASCII)
 
 
 def _fail(where: str, problem: str) -> InputError:

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 from envsnap._record import Record, record
 from envsnap.errors import InputError
 
+from .._regex import lazy
+
 __all__ = ["Job", "parse"]
 
-_PYTHON = re.compile(r"python(?:[23](?:\.[0-9]+)?)?")
+_PYTHON = lazy(r"python(?:[23](?:\.[0-9]+)?)?")
 # Interpreter options that take a value (python -W error script.py); the rest are flags.
 _WITH_VALUE = frozenset({"-W", "-X", "--check-hash-based-pycs"})
-_FLAGS = re.compile(r"-[bBdEhiIOqsSuvVx]+")
+_FLAGS = lazy(r"-[bBdEhiIOqsSuvVx]+")
 
 
 @record

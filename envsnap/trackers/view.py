@@ -14,7 +14,6 @@ string form (MLflow tags are strings).
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, Protocol, Union
 
@@ -22,6 +21,8 @@ from envsnap._record import Record, record
 from envsnap._redact import text as _shown
 from envsnap._text import canonical_name
 from envsnap.formats.capture import KINDS
+
+from .._regex import lazy
 
 __all__ = [
     "CAPTURE_FILES",
@@ -64,7 +65,7 @@ FACTS = (
 # reads, so that a kind added there (repro.toml) is attached too.
 CAPTURE_FILES = tuple(kind.name for kind in KINDS)
 MAX_VALUE = 250  # a value is cut here: MLflow's UI and W&B's tables show no more anyway
-_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")  # a PEP 503 name: a key in every tracker
+_PACKAGE = lazy(r"^[a-z0-9][a-z0-9-]{0,99}$")  # a PEP 503 name: a key in every tracker
 
 
 class Verdict(Protocol):

@@ -171,3 +171,143 @@ def test_a_missing_project_folder_is_bad_input(cli, tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr == f"envsnap: error: {tmp_path / 'no'}: --project folder not found\n"
     assert not (tmp_path / "c").exists()
+
+
+# --- one git process on a clean tree -------------------------------------------------------------
+
+
+def _logging_git(tmp_path: Path) -> tuple[str, Path]:
+    """A PATH whose first folder holds a `git` that logs its arguments, then runs the real one."""
+    real = shutil.which("git")
+    assert real is not None
+    folder, log = tmp_path / "bin", tmp_path / "git-calls.log"
+    folder.mkdir()
+    wrapper = folder / "git"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    import os
+
+    return f"{folder}{os.pathsep}{os.environ.get('PATH', '')}", log
+
+
+def _calls(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def _verb(call: str) -> str:
+    """The git command of a logged call (after the hardening ``-c`` options)."""
+    words = call.split(" ")
+    return next(w for w in words if w in ("status", "rev-parse", "diff", "config"))
+
+
+def test_a_clean_tree_costs_one_git_process(cli, repo: Path, tmp_path: Path) -> None:
+    sh(repo, "remote", "add", "origin", "https://u:tok@example.org/org/proj.git")
+    path, log = _logging_git(tmp_path)
+    out = tmp_path / "cap"
+    env = {**ENV, "PATH": path}
+    done = cli("capture", "-o", str(out), "--offline", "-q", "--project", str(repo), env=env)
+    assert done.returncode == 0, done.stderr
+    calls = _calls(log)
+    assert [_verb(c) for c in calls] == ["status"]
+    state = project.load(out / "project.toml")
+    assert (state.remote, state.dirty) == ("https://example.org/org/proj.git", False)
+    # A dirty tree adds what its digest needs, and still no `git config`.
+    (repo / "train.py").write_text("changed\n")
+    log.unlink()
+    done = cli("capture", "-o", str(out), "--offline", "-q", "--project", str(repo), env=env)
+    assert done.returncode == 0, done.stderr
+    verbs = [_verb(c) for c in _calls(log)]
+    assert sorted(verbs) == ["diff", "rev-parse", "status"]
+
+
+def _git_says(repo: Path) -> list[tuple[str, str]]:
+    """What ``git config --get-regexp`` lists, as (remote, url)."""
+    import os
+
+    done = subprocess.run(
+        ["git", "-C", str(repo), "config", "--get-regexp", r"^remote\..*\.url$"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ),
+    )
+    pairs = [line.partition(" ") for line in done.stdout.splitlines()]
+    return [(k.removeprefix("remote.").removesuffix(".url"), v) for k, _, v in pairs]
+
+
+CONFIGS = {
+    "plain": '[remote "origin"]\n\turl = https://example.org/a.git\n',
+    "spaces and comments": '[remote "origin"]\n  url   =  https://e.org/a b.git  # x\n',
+    "quoted": '[remote "o"]\n\turl = "https://e.org/a;b#c.git" ; comment\n',
+    "half quoted": '[remote "o"]\n\turl = ht"tps://e.org/  "x\n',
+    "tab inside": '[remote "o"]\n\turl = a\t\tb\n',
+    "key case": '[Remote "Origin"]\n\tURL = https://e.org/x.git\n',
+    "old syntax": "[remote.Fork]\n\turl = https://e.org/f.git\n",
+    "header and key on one line": '[remote "o"] url = https://e.org/1.git\n',
+    "several": '[remote "b"]\n\turl = https://e.org/b1\n\turl = https://e.org/b2\n'
+    '[remote "a"]\n\turl = https://e.org/a\n',
+    "escaped subsection": '[remote "we\\"ird"]\n\turl = https://e.org/w\n',
+    "continued": '[remote "o"]\n\turl = https://e.org/\\\n  more.git\n',
+    "no value": '[remote "o"]\n\turl\n',
+    "empty": '[remote "o"]\n\turl =\n',
+    "other keys": '[remote "o"]\n\tfetch = +refs/heads/*:refs/remotes/o/*\n\tpushurl = x\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_remotes_read_without_git_are_what_git_lists(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    from envsnap._subprocess import git_remote_urls
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    config = repo / ".git" / "config"
+    config.write_text(config.read_text() + CONFIGS[name])
+    assert git_remote_urls(str(repo)) == _git_says(repo)
+
+
+def test_remotes_from_an_include_and_the_users_config_are_read_too(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envsnap._subprocess import git_remote_urls
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    (home / ".gitconfig").write_text('[remote "origin"]\n\turl = https://e.org/global\n')
+    (tmp_path / "extra.cfg").write_text('[remote "extra"]\n\turl = https://e.org/extra\n')
+    config = repo / ".git" / "config"
+    config.write_text(config.read_text() + f'[include]\n\tpath = "{tmp_path / "extra.cfg"}"\n')
+    urls = git_remote_urls(str(repo))
+    assert urls == _git_says(repo) and len(urls or []) == 2
+    assert git.probe(repo).remote == "https://e.org/global"
+
+
+@pytest.mark.parametrize(
+    ("config", "env"),
+    [
+        ('[includeIf "gitdir:/nowhere/"]\n\tpath = x.cfg\n', {}),
+        ('[remote "o"]\n\turl = "https://e.org/a\\tb"\n', {}),
+        ('[remote "o"]\n\turl = https://e.org/a\n', {"GIT_CONFIG_COUNT": "0"}),
+        ('[remote "o"]\n\turl = https://e.org/a\n', {"GIT_CONFIG_NOSYSTEM": "2"}),
+    ],
+)
+def test_git_is_asked_where_the_files_alone_cannot_say(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str, env: dict[str, str]
+) -> None:
+    from envsnap._subprocess import git_remote_urls
+
+    for key, value in {**ENV, **env}.items():
+        monkeypatch.setenv(key, value)
+    path = repo / ".git" / "config"
+    path.write_text(path.read_text() + config)
+    assert git_remote_urls(str(repo)) is None
+    # ... and the probe still records what git says (through the words door).
+    from envsnap._redact import url
+
+    said = dict(_git_says(repo)).get("o")
+    assert git.probe(repo).remote == (url(said)[0] if said else "")

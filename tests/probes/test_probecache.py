@@ -121,3 +121,59 @@ def test_cache_keys_hash_as_hashlib_does(text: str) -> None:
     from envsnap._io import cache_key
 
     assert cache_key(text.encode()) == hashlib.blake2b(text.encode(), digest_size=32).hexdigest()
+
+
+# The running interpreter: its facts are cached too, keyed also by how it started.
+_RUNNING = """
+import json, sys
+sys.path[1:1] = sys.argv[1:]  # a program's own additions, after its folder
+from envsnap.probes import target
+tgt = target.probe(None)
+print(json.dumps(["platform" in sys.modules, list(tgt.site_dirs), tgt.python.version]))
+"""
+
+
+def _run_here(env: dict[str, str], *path: str) -> tuple[bool, list[str], str]:
+    import subprocess
+    import sys
+
+    from tests.fakes.imports import python_without_site
+
+    argv, environ = python_without_site({**os.environ, **env})
+    done = subprocess.run(
+        [*argv, "-c", _RUNNING, *path], capture_output=True, text=True, env=environ, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded, sites, version = json.loads(done.stdout)
+    assert version.startswith(f"{sys.version_info[0]}.{sys.version_info[1]}.")
+    return loaded, sites, version
+
+
+def test_the_running_interpreters_facts_are_collected_once(tmp_path: Path) -> None:
+    env = {"ENVSNAP_CACHE_DIR": str(tmp_path / "cache")}
+    first = _run_here(env)
+    second = _run_here(env)
+    assert first[0] is True  # collected: platform and sysconfig loaded
+    assert second[0] is False  # from the cache: neither
+    assert second[1:] == first[1:]
+    # Another search path is another start: collected again, and its own answer.
+    extra = tmp_path / "extra-site"
+    extra.mkdir()
+    third = _run_here(env, str(extra))
+    assert third[0] is True
+
+
+def test_a_cached_running_answer_equals_a_fresh_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from envsnap.probes import _target_script
+
+    monkeypatch.setenv("ENVSNAP_CACHE_DIR", str(tmp_path / "cache"))
+    fresh = target.from_facts(_target_script.collect())
+    assert target.probe(None) == fresh == target.probe(None)
+    assert len(list(_probecache.cache_dir().glob("*.json"))) == 1
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])  # a program's own change
+    assert target.probe(None) == fresh
+    assert len(list(_probecache.cache_dir().glob("*.json"))) == 2
