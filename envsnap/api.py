@@ -116,15 +116,14 @@ def capture(
     if output is None:
         return Captured(snapshot=snap, numerics=battery, numerics_digest=_digest(battery))
     from .formats.capture import write
-    from .formats.numerics import render
     from .probes import git
 
-    files = write(
-        snap,
-        output,
-        numerics=render(battery) if battery is not None else None,
-        project=git.probe(project),
-    )
+    rendered = None
+    if battery is not None:  # the numerics writer is imported only when there is a battery
+        from .formats.numerics import render
+
+        rendered = render(battery)
+    files = write(snap, output, numerics=rendered, project=git.probe(project))
     return Captured(
         snapshot=snap,
         output=os.fspath(output),

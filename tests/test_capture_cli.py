@@ -56,3 +56,22 @@ def test_recapture_of_an_unchanged_environment_writes_nothing(cli, tmp_path: Pat
     assert (out / "pylock.toml").read_bytes() == before["pylock.toml"][1]
     assert _stat(out / "pylock.toml") == before["pylock.toml"][0]
     assert sorted(p.name for p in out.iterdir()) == [p.name for p in files]  # no temp file left
+
+
+def test_capture_without_numerics_loads_no_numerics_module(tmp_path: Path) -> None:
+    """The numerics battery, its reader and writer are imported only with --numerics: a plain
+    capture (the path run before every job) pays for none of them."""
+    import os
+
+    from tests.fakes.imports import loaded
+
+    out = tmp_path / "cap"
+    run = (
+        "import contextlib, io, envsnap.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    envsnap.cli.main(['capture', '--offline', '-q', '-o', {str(out)!r}])\n"
+    )
+    env = {**os.environ, "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")}
+    names = ("envsnap.numerics", "envsnap.formats.numerics")
+    assert loaded(run, names, env=env) == []
+    assert (out / "pylock.toml").is_file()
