@@ -99,6 +99,14 @@ def test_drift_is_caught_and_what_varies_is_not() -> None:
     assert readme.normalise("commit a3fe9ed, run ee1ce062f39e, branch feed") == [
         "commit #, run #, branch feed"
     ]
+    haswell = (
+        "gemm: bits differ (outside the 32 sampled values); kernel (OpenBLAS core type) Haswell"
+    )
+    skylake = (
+        "gemm: bits differ (25 of 32 sampled values differ); kernel (OpenBLAS core type) SkylakeX"
+    )
+    assert readme.normalise(haswell) == readme.normalise(skylake)
+    assert readme.normalise("gemm: bits differ") != readme.normalise("gemm: bits match")
 
 
 def test_an_unmarked_block_is_refused() -> None:

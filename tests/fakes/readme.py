@@ -168,14 +168,23 @@ def steps(text: str) -> list[Step]:
 # duration (3.11.7, 5.2e-05, 24, 0.1.0): each becomes "#".
 _HEX = re.compile(r"(?<![0-9A-Za-z])(?=[0-9a-f]*[0-9])[0-9a-f]{7,}(?![0-9A-Za-z])")
 _NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*(?:e[+-]?[0-9]+)?")
+# What the CPU decides: which sampled values of a probe differ, and OpenBLAS's kernel name
+# (Haswell, SkylakeX...). The README shows one machine's; another CPU prints its own.
+_CPU_BOUND = (
+    (re.compile(r"bits differ \([^)]*\)"), "bits differ (...)"),
+    (re.compile(r"\(OpenBLAS core type\) \w+"), "(OpenBLAS core type) #"),
+)
 
 
 def normalise(text: str, replace: Sequence[tuple[str, str]] = ()) -> list[str]:
     """*text* as lines to compare: *replace* pairs applied first (this clone's folder reads as
-    the README's), hashes and numbers as ``#``, runs of spaces as one, no trailing blank line."""
+    the README's), what the CPU decides as one text, hashes and numbers as ``#``, runs of spaces
+    as one, no trailing blank line."""
     for old, new in replace:
         if old:
             text = text.replace(old, new)
+    for pattern, same in _CPU_BOUND:
+        text = pattern.sub(same, text)
     out = [" ".join(_NUMBER.sub("#", _HEX.sub("#", line)).split()) for line in text.splitlines()]
     while out and not out[-1]:
         out.pop()
