@@ -49,7 +49,7 @@ WRITES_ALLOWED = {
     "rebuild/sources.py": "source trees inside a build context it writes (a trusted folder's)",
     "rebuild/venv.py": "the venv it builds in its own temporary folder, then renames into place",
     "rebuild/toolwheels.py": "envsnap's tool-wheel cache and the context's tool/ folder",
-    "rebuild/__init__.py": "removes the temporary build context it made",
+    "rebuild/image.py": "removes the temporary build context it made",
     "_subprocess.py": "the log of a job that `stream` runs, at a path in its caller's scratch",
     "repro/flow.py": "removes the scratch folder it made (tempfile.mkdtemp)",
     "repro/runs.py": "removes a run's scratch copy once its outputs are compared",

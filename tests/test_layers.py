@@ -51,7 +51,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "__init__": frozenset({"api"}),  # the lazy facade: envsnap.capture() loads envsnap.api
     "cli": frozenset({"commands"}),
     # the commands parse arguments, call the API and render its records (tests/test_api_front.py)
-    "commands": frozenset({"api", "checks", "fleet", "numerics", "repro"}),
+    "commands": frozenset({"api", "checks", "fleet", "numerics", "rebuild", "repro"}),
     # the one front door: every verb as a typed function returning a record
     "api": frozenset(
         {

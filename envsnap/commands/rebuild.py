@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..rebuild.result import RebuildResult
 
 __all__ = ["register", "run"]
 
@@ -148,32 +151,39 @@ def run(args: SimpleNamespace) -> int:
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
-        return 0
-    if result.skipped:
-        from .._text import some
+    else:
+        _show(result)
+    return 0
 
-        where = "" if result.kind == "venv" else " (image label io.envsnap.missing)"
+
+def _show(result: RebuildResult) -> None:
+    """Print *result* as text: the Dockerfile alone, or a line or two saying what was made."""
+    from .._redact import text  # names, reasons and paths come from others
+    from .._text import plural, some
+    from ..rebuild.result import ImageBuilt, VenvBuilt
+
+    skipped = result.rendered.skipped if isinstance(result, ImageBuilt) else result.skipped
+    if skipped:
+        where = "" if isinstance(result, VenvBuilt) else " (image label io.envsnap.missing)"
         print(
             text(
-                f"warning: --allow-missing: left out {len(result.skipped)} package(s) the lock "
-                f"cannot install{where}: {some(list(result.skipped))}"
+                f"warning: --allow-missing: left out {len(skipped)} package(s) the lock "
+                f"cannot install{where}: {some(list(skipped))}"
             ),
             file=sys.stderr,
         )
-    from .._text import plural
-
-    if result.kind == "venv":
+    if isinstance(result, VenvBuilt):
         print(text(f"rebuilt {plural(len(result.installed), 'package')} into {result.venv}"))
-    elif result.kind == "context" and result.context is None:
-        sys.stdout.write(result.dockerfile)
-    elif result.kind == "context":
-        print(text(f"base image: {result.base_ref} ({result.base_reason})"))
-        files = plural(len(result.files), "file")
-        print(text(f"wrote the build context to {result.context} ({files})"))
-    else:
-        print(text(f"base image: {result.base_ref} ({result.base_reason})"))
+    elif isinstance(result, ImageBuilt):
+        base = result.rendered
+        print(text(f"base image: {base.base_ref} ({base.base_reason})"))
         tag = f", tagged {result.tag}" if result.tag else ""
         print(text(f"built image {result.image_id}{tag}; recorded in {result.image_record}"))
         if result.pushed_digest:
             print(text(f"pushed to {result.pushed}; pull it as {result.pushed_digest}"))
-    return 0
+    elif result.context is None:  # only the Dockerfile was asked for
+        sys.stdout.write(result.dockerfile)
+    else:
+        print(text(f"base image: {result.base_ref} ({result.base_reason})"))
+        files = plural(len(result.files), "file")
+        print(text(f"wrote the build context to {result.context} ({files})"))

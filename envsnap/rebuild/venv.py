@@ -19,7 +19,7 @@ import shlex
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from .. import _subprocess
@@ -32,8 +32,10 @@ from ..errors import BuildError, InputError
 from ..model import Environment
 from ..render.plan import Install, layers_for, plan_layers
 from .context import write_packages
+from .inputs import require_installable
+from .result import VenvBuilt
 
-__all__ = ["find_python", "python_version", "rebuild_venv"]
+__all__ = ["build_venv", "find_python", "python_version", "rebuild_venv"]
 
 TIMEOUT_S = 1800.0
 _VERSION = "import platform; print(platform.python_version())"
@@ -216,6 +218,34 @@ def relocate(tmp: Path, final: Path) -> None:
 
 
 def rebuild_venv(
+    env: Environment,
+    capture_dir: Path,
+    venv: str | Path,
+    *,
+    python: str | None,
+    ca_cert: Path | None,
+    say: Callable[[str], None],
+    build_on_host: Iterable[str],
+    allow_missing: bool,
+) -> VenvBuilt:
+    """Rebuild *env* into the virtualenv *venv*; see `envsnap.rebuild.rebuild`.
+
+    A lock with packages no install can reproduce is refused unless *allow_missing*; a local
+    folder, VCS commit or sdist is built here only when it is trusted (`trusted_folders`).
+    """
+    from .trust import trusted_folders
+
+    layout = plan_layers(env)
+    lock = capture_dir / "pylock.toml"
+    require_installable(layout.skipped, len(env.packages), lock, allow_missing=allow_missing)
+    folders = trusted_folders(layout.installs, env, capture_dir, build_on_host, venv=True, say=say)
+    names = build_venv(
+        env, capture_dir, Path(venv), python=python, ca_cert=ca_cert, progress=say, folders=folders
+    )
+    return VenvBuilt(venv=str(venv), installed=names, skipped=layout.skipped)
+
+
+def build_venv(
     env: Environment,
     capture_dir: Path,
     venv: Path,

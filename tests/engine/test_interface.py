@@ -10,7 +10,7 @@ import pytest
 from envsnap import engine
 from envsnap.formats import image, pylock
 from envsnap.model import replace
-from envsnap.rebuild import rebuild
+from envsnap.rebuild import ImageBuilt, rebuild
 from tests.fakes import samples
 from tests.fakes.engine import IMAGE_ID, FakeEngine
 
@@ -41,7 +41,8 @@ def test_rebuild_builds_and_pushes_through_the_interface(
     built = fake_engine.calls[0][1]
     assert built["tag"] == "demo:1" and built["no_cache"] is True
     assert built["network"] is True  # pip downloads in the build
-    assert built["dockerfile"] == result.dockerfile
+    assert isinstance(result, ImageBuilt)
+    assert built["dockerfile"] == result.rendered.dockerfile
     assert fake_engine.calls[1][1] == {
         "image": IMAGE_ID,
         "repository": "registry.test/demo",
