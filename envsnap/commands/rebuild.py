@@ -11,7 +11,7 @@ __all__ = ["register", "run"]
 
 HELP = """\
 Turn the capture in DIR (default ./envsnap-capture) into a Docker image, or with --venv into a
-virtualenv.
+virtualenv, or (a conda capture) with --prefix into a conda prefix.
 
 The build is hermetic: every locked file is fetched here (where pip already reaches its index),
 checked against the lock's sha256 and put into the build context, and the build runs with no
@@ -44,6 +44,9 @@ locally has no registry digest and is not pinned (the Dockerfile's header says s
                           is copied into the context (with --venv: built here, which runs its
                           code here; also needed there for VCS commits and sdists on this
                           machine); the folder must be outside DIR; repeatable
+  --prefix PATH           a conda capture: link exactly the locked conda files (fetched here,
+                          sha256-checked) into the conda prefix PATH with py-rattler (no
+                          solver, no link scripts), then install the pip packages on top
   --allow-missing         build without the packages the lock cannot install (an offline
                           capture's unhashed ones): listed in the image's io.envsnap.missing
                           label; without it rebuild refuses such a lock
@@ -97,6 +100,9 @@ def register(sub: Any) -> None:
         "io.envsnap.missing label) instead of refusing",
     )
     p.add_argument("--venv", metavar="PATH", help="rebuild into a virtualenv at PATH instead")
+    p.add_argument(
+        "--prefix", metavar="PATH", help="a conda capture: rebuild into a conda prefix at PATH"
+    )
     p.add_argument("--python", metavar="PYTHON", help="with --venv: the interpreter to use")
     p.add_argument(
         "--build-on-host",
@@ -137,6 +143,7 @@ def run(args: SimpleNamespace) -> int:
         base_image=args.base_image,
         ca_cert=args.ca_cert,
         venv=args.venv,
+        prefix=args.prefix,
         python=args.python,
         pin=not args.no_pin,
         no_cache=args.no_cache,
@@ -164,6 +171,8 @@ def run(args: SimpleNamespace) -> int:
 
     if result.kind == "venv":
         print(text(f"rebuilt {plural(len(result.installed), 'package')} into {result.venv}"))
+    elif result.kind == "prefix":
+        print(text(f"rebuilt {plural(len(result.installed), 'package')} into {result.prefix}"))
     elif result.kind == "context" and result.context is None:
         sys.stdout.write(result.dockerfile)
     elif result.kind == "context":

@@ -64,7 +64,7 @@ def require_installable(
 
 @record
 class RebuildResult(Record):
-    """What rebuild did. `kind` is ``image``, ``context`` (``--no-build``) or ``venv``.
+    """What rebuild did. `kind` is ``image``, ``context`` (``--no-build``), ``venv`` or ``prefix``.
 
     `load_ms` is the time to read the capture, `render_ms` the time to plan and write the
     build context (Dockerfile, requirements, fetched or built files, the tool wheels).
@@ -87,6 +87,7 @@ class RebuildResult(Record):
     base_digest: str = ""
     tag: str = ""
     venv: str = ""
+    prefix: str = ""  # rebuild --prefix: the conda prefix made
     installed: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
     image_record: str = ""
@@ -234,6 +235,7 @@ def rebuild(
     base_image: str | None = None,
     ca_cert: str | Path | None = None,
     venv: str | Path | None = None,
+    prefix: str | Path | None = None,
     python: str | None = None,
     pin: bool = True,
     no_cache: bool = False,
@@ -267,6 +269,12 @@ def rebuild(
     cert = Path(ca_cert) if ca_cert else None
     if cert is not None:
         _check_cert(cert)
+    if prefix is not None:
+        from .prefix import rebuild_host_prefix
+
+        return rebuild_host_prefix(
+            env, capture_dir, Path(prefix), ca_cert=cert, build_on_host=build_on_host, say=say
+        )
     if venv is not None:
         from ..render.plan import plan_layers
         from .trust import trusted_folders
