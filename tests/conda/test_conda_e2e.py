@@ -284,3 +284,69 @@ def test_prefix_refuses_a_pip_capture(cli: CLI, tmp_path: Path) -> None:
         "pip environment",
         "  hint: rebuild it with --venv PATH",
     ]
+
+
+# --- check, diff, report, fleet -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def other(setup: Setup) -> Path:
+    """A second prefix from the same channel without tinydata (nor libtiny), pip on top."""
+    from urllib.parse import urlsplit
+
+    # the server of `setup` is still up: the URLs in the lock must be the same channel's
+    assert urlsplit(setup.url).hostname == "127.0.0.1"
+    return make_env(setup.root, setup.url, "other", ["python", "tinyconf"])
+
+
+def test_check_names_the_missing_conda_packages_and_their_channel(
+    setup: Setup, other: Path, cli: CLI
+) -> None:
+    done = cli("check", str(setup.capture), "--python", str(other / "bin" / "python"), "--json")
+    assert done.returncode == 1, done.stderr
+    found = {f["code"] + " " + f["message"]: f for f in json.loads(done.stdout)["findings"]}
+    channel = condalock.load(setup.capture / "conda-lock.yml").channels[0]
+    for name in ("libtiny", "tinydata"):
+        finding = found[f"conda.missing conda package {name} is not installed"]
+        version, build = PACKAGES[name]
+        assert finding["severity"] == "error"
+        spec = f"{name}={version}={build}"
+        assert finding["remedy"] == (
+            f"conda install -c {channel} {spec} (or envsnap rebuild --prefix PATH)"
+        )
+    assert not [f for f in found.values() if f["code"].startswith("package.")]  # pip: toppkg
+
+
+def test_diff_of_two_conda_captures(setup: Setup, other: Path, cli: CLI, tmp_path: Path) -> None:
+    cap = tmp_path / "other-cap"
+    capture(cli, other, cap, env={"ENVSNAP_CACHE_DIR": str(setup.root / "cache")})
+    done = cli("diff", str(setup.capture), str(cap), "--json")
+    assert done.returncode == 1, done.stderr
+    codes = {(f["code"], f["message"]) for f in json.loads(done.stdout)["findings"]}
+    assert ("conda.missing", "conda package tinydata is not installed") in codes
+    same = cli("diff", str(setup.capture), str(setup.capture))
+    assert same.returncode == 0, same.stdout
+
+
+def test_report_lists_the_conda_lock(setup: Setup, cli: CLI, tmp_path: Path) -> None:
+    out = tmp_path / "REPRODUCIBILITY.md"
+    done = cli("report", str(setup.capture), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    line = next(ln for ln in out.read_text().splitlines() if "conda-lock.yml" in ln)
+    assert "conda packages in [conda-lock.yml](" in line
+    assert "4 of 4 with a checksum" in line
+
+
+def test_fleet_digest_covers_conda_packages(
+    setup: Setup, other: Path, cli: CLI, tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    for node, prefix in (("node-a", setup.prefix), ("node-b", setup.prefix), ("node-c", other)):
+        python = str(prefix / "bin" / "python")
+        cli("check", str(setup.capture), "--python", python, "--save", str(reports), "--node", node)
+    done = cli("fleet", str(reports), "--json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    data = json.loads(done.stdout)
+    text = json.dumps(data)
+    assert "conda:tinydata" in text
+    assert "node-c" in text
