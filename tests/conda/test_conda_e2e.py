@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from envsnap.formats import condalock, pylock
-from tests.fakes.condachannel import PACKAGES, Channel, create_prefix
+from tests.fakes.condachannel import PACKAGES, Channel, create_prefix, pip_on_top
 from tests.fakes.projects import make_wheel, serve
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
@@ -36,25 +35,11 @@ class Setup:
     capture: Path
 
 
-def _pip_on_top(prefix: Path, wheel: Path) -> None:
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "pip", "--python", str(prefix / "bin" / "python"), "install"),
-            *("-q", "--no-deps", "--no-index", "--no-cache-dir", "--root-user-action=ignore"),
-            str(wheel),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-
-
 def make_env(setup_root: Path, url: str, name: str, specs: list[str]) -> Path:
     """A conda prefix from the channel at *url*, with the pip package toppkg on top."""
     prefix = setup_root / name
     create_prefix(url, prefix, specs, setup_root / "rattler-cache")
-    _pip_on_top(prefix, make_wheel(setup_root / "wheels", "toppkg", "0.5"))
+    pip_on_top(prefix, make_wheel(setup_root / "wheels", "toppkg", "0.5"))
     return prefix
 
 

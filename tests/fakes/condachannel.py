@@ -29,9 +29,12 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+try:  # `python -m tests.fakes.condachannel` (the README) runs without pytest
+    import pytest
+except ImportError:  # pragma: no cover
+    pytest = None  # type: ignore[assignment]
 
-__all__ = ["PACKAGES", "Channel", "build", "conda_channel", "create_prefix"]
+__all__ = ["PACKAGES", "Channel", "build", "conda_channel", "create_prefix", "pip_on_top"]
 
 SUBDIR = "linux-64"
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -56,7 +59,7 @@ class Channel:
 
     @property
     def file_url(self) -> str:
-        return self.root.as_uri()
+        return self.root.absolute().as_uri()
 
     def package_file(self, name: str) -> Path:
         version, build_string = PACKAGES[name]
@@ -190,11 +193,48 @@ def create_prefix(channel_url: str, prefix: Path, specs: list[str], cache: Path)
     asyncio.run(main())
 
 
-@pytest.fixture(scope="session")
-def conda_channel(tmp_path_factory: pytest.TempPathFactory) -> Channel:
-    """The channel, built once per session; a skip with the reason without rattler."""
-    for module in ("rattler", "rattler_build"):
-        pytest.importorskip(module, reason=f"{module} is not installed (the dev extras have it)")
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed: libtiny cannot be compiled")
-    return build(tmp_path_factory.mktemp("conda") / "channel")
+def pip_on_top(prefix: Path, wheel: Path) -> None:
+    """Install *wheel* into the prefix with pip, as a user adds a PyPI package to conda."""
+    python = str(prefix / "bin" / "python")
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps"),
+            *("--no-index", "--no-cache-dir", "--root-user-action=ignore", str(wheel)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"pip install {wheel.name} failed: {done.stderr}")
+
+
+if pytest is not None:
+
+    @pytest.fixture(scope="session")
+    def conda_channel(tmp_path_factory: pytest.TempPathFactory) -> Channel:
+        """The channel, built once per session; a skip with the reason without rattler."""
+        for module in ("rattler", "rattler_build"):
+            pytest.importorskip(
+                module, reason=f"{module} is not installed (the dev extras have it)"
+            )
+        if shutil.which("gcc") is None:
+            pytest.skip("gcc is not installed: libtiny cannot be compiled")
+        return build(tmp_path_factory.mktemp("conda") / "channel")
+
+
+def main(folder: Path) -> None:
+    """``python -m tests.fakes.condachannel FOLDER`` (the README's conda section): the channel in
+    FOLDER/channel, and FOLDER/env, a conda prefix made from it with toppkg from pip on top."""
+    from tests.fakes.projects import make_wheel
+
+    channel = build(folder / "channel")
+    prefix = folder / "env"
+    create_prefix(channel.file_url, prefix, ["python", "tinyconf", "tinydata"], folder / "cache")
+    shutil.rmtree(folder / "cache")
+    pip_on_top(prefix, make_wheel(folder / "wheels", "toppkg", "0.5"))
+    print(f"channel {channel.file_url} ({len(PACKAGES)} packages); conda prefix {prefix}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
