@@ -73,7 +73,7 @@ def test_a_pip_capture_of_this_machine_answers_from_its_c_library_and_driver() -
     plain = replace(
         plain,
         environment=replace(
-            plain.environment, os=replace(plain.environment.os, libc_version="glibc 2.28")
+            plain.environment, os=replace(plain.environment.os, libc="glibc", libc_version="2.28")
         ),
     )
     assert rules.machine_virtual(plain) == {"__cuda": "12.0", "__glibc": "2.28"}

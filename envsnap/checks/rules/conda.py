@@ -107,9 +107,8 @@ def machine_virtual(snapshot: Snapshot) -> dict[str, str]:
     if env.conda is not None and env.conda.virtual:
         return dict(env.conda.virtual)
     found = {}
-    libc, _, version = env.os.libc_version.partition(" ")
-    if libc.lower() == "glibc" and version:
-        found["__glibc"] = version
+    if env.os.libc.lower() == "glibc" and env.os.libc_version:
+        found["__glibc"] = env.os.libc_version
     hw = snapshot.hardware
     if hw is not None and hw.gpus.cuda_driver_version:
         found["__cuda"] = hw.gpus.cuda_driver_version
