@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from envsnap.formats import condalock, pylock
+from envsnap.rebuild import condalink
 from tests.fakes.condachannel import PACKAGES, Channel, create_prefix, pip_on_top
 from tests.fakes.projects import make_wheel, serve
 
@@ -39,7 +40,10 @@ def make_env(setup_root: Path, url: str, name: str, specs: list[str]) -> Path:
     """A conda prefix from the channel at *url*, with the pip package toppkg on top."""
     prefix = setup_root / name
     create_prefix(url, prefix, specs, setup_root / "rattler-cache")
-    pip_on_top(prefix, make_wheel(setup_root / "wheels", "toppkg", "0.5"))
+    wheel = setup_root / "wheels" / "toppkg-0.5-py3-none-any.whl"
+    if not wheel.exists():  # one wheel for every prefix: a capture locks its sha256
+        make_wheel(wheel.parent, "toppkg", "0.5")
+    pip_on_top(prefix, wheel)
     return prefix
 
 
@@ -335,3 +339,27 @@ def test_fleet_digest_covers_conda_packages(
     text = json.dumps(data)
     assert "conda:tinydata" in text
     assert "node-c" in text
+
+
+@pytest.mark.network
+def test_the_image_context_holds_the_locked_conda_files_and_the_link_stage(
+    setup: Setup, cli: CLI, tmp_path: Path
+) -> None:
+    """What the image's conda stage gets, without a daemon: the locked files (by sha256), the
+    link script, the pinned py-rattler wheel (downloaded here from the index) and no micromamba."""
+    ctx = tmp_path / "ctx"
+    done = cli("rebuild", str(setup.capture), "--no-build", "--context", str(ctx), timeout=600)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((ctx / "conda" / "conda-files.json").read_text())
+    files = {e["name"]: hashlib.sha256((ctx / "conda" / e["file"]).read_bytes()).hexdigest()
+             for e in manifest["packages"]}  # fmt: skip
+    assert files == {name: v[3] for name, v in locked(setup.capture).items()}
+    assert (ctx / "conda" / "condalink.py").read_text() == Path(condalink.__file__).read_text()
+    [wheel] = (ctx / "conda" / "tool").glob("py_rattler-*.whl")
+    assert (
+        hashlib.sha256(wheel.read_bytes()).hexdigest()
+        in (ctx / "conda" / "tool" / "requirements.txt").read_text()
+    )
+    dockerfile = (ctx / "Dockerfile").read_text()
+    assert "condalink.py /tmp/envsnap-build/conda /opt/conda" in dockerfile
+    assert "micromamba" not in dockerfile
