@@ -53,6 +53,7 @@ WRITES_ALLOWED = {
     "rebuild/prefix.py": "the conda prefix it builds at PATH (a link refused first), or removes",
     "rebuild/condafiles.py": "verified conda files and their manifest, in a folder it was given",
     "rebuild/condalink.py": "the conda-meta records of the prefix it has just linked",
+    "rebuild/condacontext.py": "envsnap's py-rattler wheel cache and the context's conda/ folder",
     "rebuild/toolwheels.py": "envsnap's tool-wheel cache and the context's tool/ folder",
     "rebuild/__init__.py": "removes the temporary build context it made",
     "_subprocess.py": "the log of a job that `stream` runs, at a path in its caller's scratch",

@@ -18,7 +18,7 @@ import pytest
 
 from envsnap.formats import condalock, pylock
 from envsnap.rebuild import condalink
-from tests.fakes.condachannel import PACKAGES, Channel, create_prefix, pip_on_top
+from tests.fakes.condachannel import PACKAGES, Channel, make_env
 from tests.fakes.projects import make_wheel, serve
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
@@ -34,17 +34,6 @@ class Setup:
     root: Path
     prefix: Path
     capture: Path
-
-
-def make_env(setup_root: Path, url: str, name: str, specs: list[str]) -> Path:
-    """A conda prefix from the channel at *url*, with the pip package toppkg on top."""
-    prefix = setup_root / name
-    create_prefix(url, prefix, specs, setup_root / "rattler-cache")
-    wheel = setup_root / "wheels" / "toppkg-0.5-py3-none-any.whl"
-    if not wheel.exists():  # one wheel for every prefix: a capture locks its sha256
-        make_wheel(wheel.parent, "toppkg", "0.5")
-    pip_on_top(prefix, wheel)
-    return prefix
 
 
 def capture(cli: CLI, prefix: Path, out: Path, **kw: object) -> subprocess.CompletedProcess[str]:

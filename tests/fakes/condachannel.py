@@ -34,7 +34,15 @@ try:  # `python -m tests.fakes.condachannel` (the README) runs without pytest
 except ImportError:  # pragma: no cover
     pytest = None  # type: ignore[assignment]
 
-__all__ = ["PACKAGES", "Channel", "build", "conda_channel", "create_prefix", "pip_on_top"]
+__all__ = [
+    "PACKAGES",
+    "Channel",
+    "build",
+    "conda_channel",
+    "create_prefix",
+    "make_env",
+    "pip_on_top",
+]
 
 SUBDIR = "linux-64"
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -209,6 +217,20 @@ def pip_on_top(prefix: Path, wheel: Path) -> None:
         raise RuntimeError(f"pip install {wheel.name} failed: {done.stderr}")
 
 
+def make_env(root: Path, url: str, name: str, specs: list[str]) -> Path:
+    """The conda prefix *root*/*name* of *specs* from the channel at *url*, with the pip package
+    toppkg on top (one wheel under *root* for every prefix: a capture locks its sha256)."""
+    from tests.fakes.projects import make_wheel
+
+    prefix = root / name
+    create_prefix(url, prefix, specs, root / "rattler-cache")
+    wheel = root / "wheels" / "toppkg-0.5-py3-none-any.whl"
+    if not wheel.exists():
+        make_wheel(wheel.parent, "toppkg", "0.5")
+    pip_on_top(prefix, wheel)
+    return prefix
+
+
 if pytest is not None:
 
     @pytest.fixture(scope="session")
@@ -226,13 +248,9 @@ if pytest is not None:
 def main(folder: Path) -> None:
     """``python -m tests.fakes.condachannel FOLDER`` (the README's conda section): the channel in
     FOLDER/channel, and FOLDER/env, a conda prefix made from it with toppkg from pip on top."""
-    from tests.fakes.projects import make_wheel
-
     channel = build(folder / "channel")
-    prefix = folder / "env"
-    create_prefix(channel.file_url, prefix, ["python", "tinyconf", "tinydata"], folder / "cache")
-    shutil.rmtree(folder / "cache")
-    pip_on_top(prefix, make_wheel(folder / "wheels", "toppkg", "0.5"))
+    prefix = make_env(folder, channel.file_url, "env", ["python", "tinyconf", "tinydata"])
+    shutil.rmtree(folder / "rattler-cache")
     print(f"channel {channel.file_url} ({len(PACKAGES)} packages); conda prefix {prefix}")
 
 

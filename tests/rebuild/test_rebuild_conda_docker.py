@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 
 from envsnap.formats import condalock, pylock
-from tests.conda.test_conda_e2e import capture, make_env
-from tests.fakes.condachannel import Channel
+from tests.fakes.condachannel import Channel, make_env
 from tests.fakes.docker import image_ids, remove_new_dangling_images, run_container
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -49,7 +48,8 @@ def built(
     root = tmp_path_factory.mktemp("conda-docker")
     prefix = make_env(root, conda_channel.file_url, "env", ["python", "tinyconf", "tinydata"])
     cap = root / "cap"
-    capture(run_envsnap, prefix, cap)
+    done = run_envsnap("capture", "--python", str(prefix / "bin" / "python"), "-o", str(cap))
+    assert done.returncode == 0, done.stderr
     tag = f"envsnap-test/conda:{root.name.lower()}"
     done = run_envsnap("rebuild", str(cap), "-t", tag, cwd=root, timeout=1500)
     assert done.returncode == 0, done.stdout + done.stderr
