@@ -274,6 +274,7 @@ def rebuild(
     base_image: str | None = None,
     ca_cert: str | os.PathLike[str] | None = None,
     venv: str | os.PathLike[str] | None = None,
+    prefix: str | os.PathLike[str] | None = None,
     python: str | None = None,
     pin: bool = True,
     no_cache: bool = False,
@@ -283,14 +284,16 @@ def rebuild(
     build_on_host: Iterable[str] = (),
     allow_missing: bool = False,
 ) -> RebuildResult:
-    """Render (and build) a Docker image, or with *venv* a virtualenv, from the capture in
-    *directory*; see `envsnap rebuild -h` and `envsnap.rebuild.rebuild`. `InputError` for
-    options that do not go together (an image's options with *venv*, *no_cache* without
-    *build*)."""
+    """Render (and build) a Docker image, or with *venv* a virtualenv, or with *prefix* a conda
+    prefix (a conda capture), from the capture in *directory*; see `envsnap rebuild -h` and
+    `envsnap.rebuild.rebuild`. `InputError` for options that do not go together (an image's
+    options with *venv* or *prefix*, *no_cache* without *build*)."""
     from .errors import InputError
 
     if python and not venv:
         raise InputError("--python: only meaningful with --venv PATH")
+    if prefix is not None:
+        _prefix_alone(venv=venv, pin=pin, no_cache=no_cache, build=build, wheelhouse=wheelhouse)
     for flag, given in (("--no-pin", not pin), ("--no-cache", no_cache)):
         if given and venv:
             raise InputError(f"{flag}: only meaningful for an image (not with --venv)")
@@ -309,6 +312,7 @@ def rebuild(
         base_image=base_image,
         ca_cert=None if ca_cert is None else os.fspath(ca_cert),
         venv=None if venv is None else os.fspath(venv),
+        prefix=None if prefix is None else os.fspath(prefix),
         python=python,
         pin=pin,
         no_cache=no_cache,
@@ -318,6 +322,23 @@ def rebuild(
         build_on_host=tuple(build_on_host),
         allow_missing=allow_missing,
     )
+
+
+def _prefix_alone(
+    *, venv: object, pin: bool, no_cache: bool, build: bool, wheelhouse: bool
+) -> None:
+    """Refuse the options that do not go with ``--prefix`` (a host rebuild, like --venv)."""
+    from .errors import InputError
+
+    for flag, given in (
+        ("--venv", venv is not None),
+        ("--no-pin", not pin),
+        ("--no-cache", no_cache),
+        ("--no-build", not build),
+        ("--fetch-in-build", not wheelhouse),
+    ):
+        if given:
+            raise InputError(f"{flag}: not with --prefix (a conda prefix on this machine)")
 
 
 def report(

@@ -392,11 +392,17 @@ class CondaPackage(Model):
 
 @record
 class CondaEnv(Model):
-    """A conda environment: its platform, channels and packages."""
+    """A conda environment: its platform, channels and packages.
+
+    `virtual` holds the virtual packages of the machine that captured it, as (name, version):
+    ``__glibc``, ``__linux`` and, with an NVIDIA driver, ``__cuda`` (the CUDA version the driver
+    supports), which is what a conda solver would have seen there.
+    """
 
     platform: str
     channels: tuple[str, ...] = ()
     packages: tuple[CondaPackage, ...] = ()
+    virtual: tuple[tuple[str, str], ...] = ()
     _nested: ClassVar[Mapping[str, Any]] = {"packages": (CondaPackage,)}
 
 

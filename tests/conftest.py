@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fakes.docker",
     "tests.fakes.cachedvenvs",
     "tests.fakes.trackers",
+    "tests.fakes.condachannel",
 ]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from envsnap.model import Snapshot
 
 from ..findings import CheckReport, Finding
-from .rules import blas, cpu, cuda, determinism, gpu, hardware, memory, packages, python
+from .rules import blas, conda, cpu, cuda, determinism, gpu, hardware, memory, packages, python
 from .rules import os as os_rules
 
 __all__ = ["ALL_RULES", "Rule", "run"]
@@ -18,6 +18,7 @@ ALL_RULES: tuple[Rule, ...] = (
     *python.RULES,
     *os_rules.RULES,
     *packages.RULES,
+    *conda.RULES,
     *cuda.RULES,
     *gpu.RULES,
     *cpu.RULES,

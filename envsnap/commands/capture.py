@@ -141,12 +141,10 @@ def _print(done: Captured, summary: dict[str, Any]) -> None:
         if hw
         else "no GPU"
     )
-    print(
-        text(
-            f"captured {plural(len(env.packages), 'package')}, Python {env.python.version}, "
-            f"{gpu} -> {done.output}/"
-        )
-    )
+    what = plural(len(env.packages), "package")
+    if env.conda is not None:
+        what = f"{plural(len(env.conda.packages), 'conda package')} and {what} from pip"
+    print(text(f"captured {what}, Python {env.python.version}, {gpu} -> {done.output}/"))
     battery = done.numerics
     if battery is not None and not battery.complete:
         line = f"warning: numerics: {battery.reason}; numerics.toml records no probes"

@@ -14,7 +14,7 @@ __all__ = ["register", "run"]
 
 HELP = """\
 Turn the capture in DIR (default ./envsnap-capture) into a Docker image, or with --venv into a
-virtualenv.
+virtualenv, or (a conda capture) with --prefix into a conda prefix.
 
 The build is hermetic: every locked file is fetched here (where pip already reaches its index),
 checked against the lock's sha256 and put into the build context, and the build runs with no
@@ -47,6 +47,9 @@ locally has no registry digest and is not pinned (the Dockerfile's header says s
                           is copied into the context (with --venv: built here, which runs its
                           code here; also needed there for VCS commits and sdists on this
                           machine); the folder must be outside DIR; repeatable
+  --prefix PATH           a conda capture: link exactly the locked conda files (fetched here,
+                          sha256-checked) into the conda prefix PATH with py-rattler (no
+                          solver, no link scripts), then install the pip packages on top
   --allow-missing         build without the packages the lock cannot install (an offline
                           capture's unhashed ones): listed in the image's io.envsnap.missing
                           label; without it rebuild refuses such a lock
@@ -100,6 +103,9 @@ def register(sub: Any) -> None:
         "io.envsnap.missing label) instead of refusing",
     )
     p.add_argument("--venv", metavar="PATH", help="rebuild into a virtualenv at PATH instead")
+    p.add_argument(
+        "--prefix", metavar="PATH", help="a conda capture: rebuild into a conda prefix at PATH"
+    )
     p.add_argument("--python", metavar="PYTHON", help="with --venv: the interpreter to use")
     p.add_argument(
         "--build-on-host",
@@ -140,6 +146,7 @@ def run(args: SimpleNamespace) -> int:
         base_image=args.base_image,
         ca_cert=args.ca_cert,
         venv=args.venv,
+        prefix=args.prefix,
         python=args.python,
         pin=not args.no_pin,
         no_cache=args.no_cache,
@@ -160,11 +167,12 @@ def _show(result: RebuildResult) -> None:
     """Print *result* as text: the Dockerfile alone, or a line or two saying what was made."""
     from .._redact import text  # names, reasons and paths come from others
     from .._text import plural, some
-    from ..rebuild.result import ImageBuilt, VenvBuilt
+    from ..rebuild.result import ImageBuilt, PrefixBuilt, VenvBuilt
 
     skipped = result.rendered.skipped if isinstance(result, ImageBuilt) else result.skipped
     if skipped:
-        where = "" if isinstance(result, VenvBuilt) else " (image label io.envsnap.missing)"
+        on_host = isinstance(result, (VenvBuilt, PrefixBuilt))
+        where = "" if on_host else " (image label io.envsnap.missing)"
         print(
             text(
                 f"warning: --allow-missing: left out {len(skipped)} package(s) the lock "
@@ -174,6 +182,8 @@ def _show(result: RebuildResult) -> None:
         )
     if isinstance(result, VenvBuilt):
         print(text(f"rebuilt {plural(len(result.installed), 'package')} into {result.venv}"))
+    elif isinstance(result, PrefixBuilt):
+        print(text(f"rebuilt {plural(len(result.installed), 'package')} into {result.prefix}"))
     elif isinstance(result, ImageBuilt):
         base = result.rendered
         print(text(f"base image: {base.base_ref} ({base.base_reason})"))

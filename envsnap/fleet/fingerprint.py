@@ -53,10 +53,15 @@ FIELDS: tuple[Field, ...] = (
 
 
 def package_versions(env: Environment) -> dict[str, str]:
-    """Installed distributions as {normalized name: version}."""
+    """Installed distributions as {normalized name: version}, and a conda environment's
+    packages as {``conda:name``: ``version=build``} (no pip name has a colon; a pip capture's
+    digest is what it was before conda joined it)."""
     from envsnap._text import canonical_name
 
-    return {canonical_name(p.name): p.version for p in env.packages}
+    found = {canonical_name(p.name): p.version for p in env.packages}
+    if env.conda is not None:
+        found.update({f"conda:{p.name}": f"{p.version}={p.build}" for p in env.conda.packages})
+    return found
 
 
 def package_digest(versions: Mapping[str, str]) -> str:

@@ -83,6 +83,12 @@ def capture(
         created_at=stamp,
         created_by=f"envsnap {__version__}",
     )
+    if conda_env is not None:
+        from ..model import replace
+        from . import conda
+
+        virtual = conda.virtual_packages(hardware.gpus.cuda_driver_version)
+        environment = replace(environment, conda=replace(conda_env, virtual=virtual))
     return Snapshot(environment=environment, hardware=hardware)
 
 

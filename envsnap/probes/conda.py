@@ -9,6 +9,7 @@ channels (``https://conda.anaconda.org/conda-forge/linux-64`` → ``conda-forge`
 from __future__ import annotations
 
 import json
+import os
 import platform as _platform
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +32,7 @@ __all__ = [
     "normalize_channel",
     "parse_record",
     "probe",
+    "virtual_packages",
 ]
 
 
@@ -47,6 +49,37 @@ def machine_platform() -> str:
         "s390x": "s390x",
     }.get(machine, "64")
     return f"{system}-{arch}"
+
+
+def _release(text: str) -> str:
+    """The leading dotted number of a kernel release (``6.1.0-18-amd64`` → ``6.1.0``)."""
+    parts = []
+    for part in text.split("-", 1)[0].split("."):
+        if not part.isdigit():
+            break
+        parts.append(part)
+    return ".".join(parts)
+
+
+def virtual_packages(cuda_driver_version: str | None) -> tuple[tuple[str, str], ...]:
+    """This machine's conda virtual packages that a lock depends on, as conda names them:
+    ``__glibc`` (the C library's version), ``__linux`` (the kernel's) and ``__cuda`` (the CUDA
+    version the NVIDIA driver supports, from NVML; absent without a driver)."""
+    found: list[tuple[str, str]] = []
+    if cuda_driver_version:
+        found.append(("__cuda", cuda_driver_version))
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError):  # not glibc (musl, macOS): no __glibc
+        libc = ""
+    name, _, version = libc.partition(" ")
+    if name == "glibc" and version:
+        found.append(("__glibc", version))
+    if _platform.system() == "Linux":
+        release = _release(_platform.release())
+        if release:
+            found.append(("__linux", release))
+    return tuple(found)
 
 
 def _text(data: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str:

@@ -1,8 +1,9 @@
-"""`rebuild`: turn a capture into a Docker build context and image, or into a virtualenv.
+"""`rebuild`: turn a capture into a Docker build context and image, a virtualenv or a conda prefix.
 
-`rebuild` reads DIR (pylock.toml, conda-lock.yml), checks what both flows need, and hands the
-capture to the image flow (`envsnap.rebuild.image`) or the venv flow (`envsnap.rebuild.venv`),
-each imported when used. What they return is a record of its own kind (`envsnap.rebuild.result`).
+`rebuild` reads DIR (pylock.toml, conda-lock.yml), checks what every flow needs, and hands the
+capture to the image flow (`envsnap.rebuild.image`), the venv flow (`envsnap.rebuild.venv`) or
+the conda prefix flow (`envsnap.rebuild.prefix`), each imported when used. What they return is a
+record of its own kind (`envsnap.rebuild.result`).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from .inputs import (
     project_origin,
     require_installable,
 )
-from .result import ContextRendered, ImageBuilt, RebuildResult, VenvBuilt
+from .result import ContextRendered, ImageBuilt, PrefixBuilt, RebuildResult, VenvBuilt
 
 __all__ = [
     "IMAGE_RECORD",
     "MISSING_LABEL",
     "ContextRendered",
     "ImageBuilt",
+    "PrefixBuilt",
     "RebuildResult",
     "VenvBuilt",
     "load_capture",
@@ -48,6 +50,7 @@ def rebuild(
     base_image: str | None = None,
     ca_cert: str | Path | None = None,
     venv: str | Path | None = None,
+    prefix: str | Path | None = None,
     python: str | None = None,
     pin: bool = True,
     no_cache: bool = False,
@@ -70,13 +73,14 @@ def rebuild(
 
     A lock with packages that cannot be installed (the result's `skipped`) is refused unless
     *allow_missing*; an image built without them lists them in its ``io.envsnap.missing`` label.
-    Returns `ContextRendered` (not *build*), `ImageBuilt` or `VenvBuilt` (*venv*).
+    Returns `ContextRendered` (not *build*), `ImageBuilt`, `VenvBuilt` (*venv*) or `PrefixBuilt`
+    (*prefix*, a conda prefix).
     """
     from .image import check_push, rebuild_image
 
     say = progress or (lambda _m: None)
     if push is not None:
-        check_push(push, build=build, venv=venv)
+        check_push(push, build=build, venv=venv if prefix is None else prefix)
     capture_dir = Path(directory)
     started = time.perf_counter()
     env = load_capture(capture_dir)
@@ -84,6 +88,12 @@ def rebuild(
     cert = Path(ca_cert) if ca_cert else None
     if cert is not None:
         check_cert(cert)
+    if prefix is not None:
+        from .prefix import rebuild_host_prefix
+
+        return rebuild_host_prefix(
+            env, capture_dir, Path(prefix), ca_cert=cert, build_on_host=build_on_host, say=say
+        )
     if venv is not None:
         from .venv import rebuild_venv
 

@@ -312,6 +312,17 @@ def write_context(
         folders=folders or {},
         python_version=plan.python_version,
     )
+    if env.conda is not None and plan.conda:
+        from .condacontext import write_conda
+
+        files += write_conda(
+            env.conda,
+            out,
+            capture_dir,
+            python_version=plan.python_version,
+            ca_cert=ca_cert,
+            progress=progress,
+        )
     write_tool(out / "tool", plan.python_version, progress=progress)
     files += sorted(f"tool/{p.name}" for p in (out / "tool").iterdir())
     if ca_cert is not None:

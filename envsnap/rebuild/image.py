@@ -45,7 +45,8 @@ def check_push(ref: str, *, build: bool, venv: str | Path | None) -> None:
 
     if venv is not None or not build:
         raise InputError(
-            "--push: only meaningful when building an image (not with --venv or --no-build)"
+            "--push: only meaningful when building an image "
+            "(not with --venv, --prefix or --no-build)"
         )
     if split_reference(ref) is None:
         raise InputError(

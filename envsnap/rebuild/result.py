@@ -1,17 +1,17 @@
 """What `rebuild` returns: one record per kind of result, and their shared JSON envelope.
 
 `ContextRendered` is a rendered build context (``--no-build``), `ImageBuilt` an image built from
-one (and maybe pushed), `VenvBuilt` a virtualenv. `RebuildResult` is any of them; callers tell
-them apart by type. ``envsnap rebuild --json`` prints version 1 of the envelope: every key of
-every kind, with ``kind`` naming which one and the others empty, so that scripts written against
-one result record keep reading the same keys.
+one (and maybe pushed), `VenvBuilt` a virtualenv, `PrefixBuilt` a conda prefix. `RebuildResult`
+is any of them; callers tell them apart by type. ``envsnap rebuild --json`` prints version 1 of
+the envelope: every key of every kind, with ``kind`` naming which one and the others empty, so
+that scripts written against one result record keep reading the same keys.
 """
 
 from __future__ import annotations
 
 from .._record import Record, fields, record
 
-__all__ = ["ContextRendered", "ImageBuilt", "RebuildResult", "VenvBuilt"]
+__all__ = ["ContextRendered", "ImageBuilt", "PrefixBuilt", "RebuildResult", "VenvBuilt"]
 
 # Every key of the version 1 envelope, with the value a kind that lacks it shows.
 _EMPTY: dict[str, object] = {
@@ -28,6 +28,7 @@ _EMPTY: dict[str, object] = {
     "installed": (),
     "load_ms": 0.0,
     "pushed": "",
+    "prefix": "",
     "pushed_digest": "",
     "render_ms": 0.0,
     "skipped": (),
@@ -111,4 +112,18 @@ class VenvBuilt(Record):
         return _envelope("venv", self)
 
 
-RebuildResult = ContextRendered | ImageBuilt | VenvBuilt
+@record
+class PrefixBuilt(Record):
+    """A conda prefix at `prefix` holding the locked conda packages and the `installed` pip
+    packages on top (``rebuild --prefix``)."""
+
+    prefix: str
+    installed: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the versioned JSON-ready envelope of this result (kind ``prefix``)."""
+        return _envelope("prefix", self)
+
+
+RebuildResult = ContextRendered | ImageBuilt | VenvBuilt | PrefixBuilt

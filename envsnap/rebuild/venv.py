@@ -35,7 +35,15 @@ from .context import write_packages
 from .inputs import require_installable
 from .result import VenvBuilt
 
-__all__ = ["build_venv", "find_python", "python_version", "rebuild_venv"]
+__all__ = [
+    "BUILDING",
+    "alive",
+    "build_venv",
+    "find_python",
+    "install_packages",
+    "python_version",
+    "rebuild_venv",
+]
 
 TIMEOUT_S = 1800.0
 _VERSION = "import platform; print(platform.python_version())"
@@ -156,7 +164,7 @@ def _install(args: list[str], what: str, venv: Path, ca_cert: Path | None) -> No
 
 
 _TEMP = lazy(r"\.(?P<name>.+)\.envsnap-[0-9a-f]{16}")
-_MARKER = ".envsnap-building"
+BUILDING = ".envsnap-building"
 
 
 def _check_target(venv: Path) -> None:
@@ -177,14 +185,14 @@ def _clear_leftovers(venv: Path) -> None:
             if not m or m["name"] != venv.name or not entry.is_dir(follow_symlinks=False):
                 continue
             try:
-                pid = int((Path(entry.path) / _MARKER).read_text().strip())
+                pid = int((Path(entry.path) / BUILDING).read_text().strip())
             except (OSError, ValueError):
                 continue  # not ours
-            if not _alive(pid):
+            if not alive(pid):
                 shutil.rmtree(entry.path, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -268,47 +276,73 @@ def build_venv(
     _check_python(interpreter, env.python.version)
     venv = venv.absolute()
     _check_target(venv)
-    full = plan_layers(env)
-    locked = [i for i in full.installs if i.how != "source"]
-    direct = [i for i in full.installs if i.how == "source"]
-    plan = replace(full, installs=tuple(locked), layers=layers_for(locked, False))
     venv.parent.mkdir(parents=True, exist_ok=True)
     _clear_leftovers(venv)
     build = venv.parent / f".{venv.name}.envsnap-{os.urandom(8).hex()}"
-    create, install = _installer(build)
+    create, _ = _installer(build)
+
+    def make() -> None:
+        say(f"creating {venv} with {interpreter}")
+        _create(create, interpreter, build)
+        (build / BUILDING).write_text(f"{os.getpid()}\n")
+
     try:
-        with tempfile.TemporaryDirectory(prefix="envsnap-venv-") as tmp:
-            work = Path(tmp)
-            write_packages(
-                env,
-                plan,
-                capture_dir,
-                work,
-                ca_cert=ca_cert,
-                progress=say,
-                python_version=env.python.version,
-            )
-            say(f"creating {venv} with {interpreter}")
-            _create(create, interpreter, build)
-            (build / _MARKER).write_text(f"{os.getpid()}\n")
-            for layer in plan.layers:
-                args = [*install, "--require-hashes", "--no-deps"]
-                if layer.no_index:
-                    args.append("--no-index")
-                if layer.local:
-                    args += ["--find-links", str(work / layer.wheels)]
-                args += ["-r", str(work / layer.requirements)]
-                say(f"installing layer {layer.name} ({plural(len(layer.packages), 'package')})")
-                _install(args, f"layer {layer.name}", venv, ca_cert)
-            for item in direct:
-                say(f"installing {item.name} {item.version} ({item.package.source})")
-                args = [*install, "--no-deps", *_direct(item, folders or {})]
-                _install(args, item.name, venv, ca_cert)
+        names = install_packages(
+            env, capture_dir, build, venv, make, ca_cert=ca_cert, say=say, folders=folders
+        )
         relocate(build, venv)
-        (build / _MARKER).unlink()
+        (build / BUILDING).unlink()
         _check_target(venv)  # made meanwhile by someone else: keep theirs
         build.rename(venv)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
+    return names
+
+
+def install_packages(
+    env: Environment,
+    capture_dir: Path,
+    where: Path,
+    shown: Path,
+    make: Callable[[], None],
+    *,
+    ca_cert: Path | None,
+    say: Callable[[str], None],
+    folders: Mapping[str, Path] | None,
+) -> tuple[str, ...]:
+    """Fetch the locked PyPI packages of *env* (hash-checked), call *make* to create the
+    environment at *where* (a venv, or a conda prefix with its conda packages linked), then
+    install them into its ``bin/python`` layer by layer; *shown* names it in messages. Returns
+    the installed names. Shared by ``rebuild --venv`` and ``rebuild --prefix``."""
+    full = plan_layers(env)
+    locked = [i for i in full.installs if i.how != "source"]
+    direct = [i for i in full.installs if i.how == "source"]
+    plan = replace(full, installs=tuple(locked), layers=layers_for(locked, False))
+    _, install = _installer(where)
+    with tempfile.TemporaryDirectory(prefix="envsnap-venv-") as tmp:
+        work = Path(tmp)
+        write_packages(
+            env,
+            plan,
+            capture_dir,
+            work,
+            ca_cert=ca_cert,
+            progress=say,
+            python_version=env.python.version,
+        )
+        make()
+        for layer in plan.layers:
+            args = [*install, "--require-hashes", "--no-deps"]
+            if layer.no_index:
+                args.append("--no-index")
+            if layer.local:
+                args += ["--find-links", str(work / layer.wheels)]
+            args += ["-r", str(work / layer.requirements)]
+            say(f"installing layer {layer.name} ({plural(len(layer.packages), 'package')})")
+            _install(args, f"layer {layer.name}", shown, ca_cert)
+        for item in direct:
+            say(f"installing {item.name} {item.version} ({item.package.source})")
+            args = [*install, "--no-deps", *_direct(item, folders or {})]
+            _install(args, item.name, shown, ca_cert)
     return tuple(i.name for i in full.installs)

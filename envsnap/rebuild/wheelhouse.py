@@ -42,11 +42,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "context_name",
+    "download",
     "fetch_all",
+    "host_path",
     "keep",
     "locked_name",
     "pick_file",
     "say_once",
+    "ssl_context",
     "store_root",
     "stored",
 ]
@@ -60,7 +63,7 @@ _WARNED: set[str] = set()
 _WARN_LOCK = threading.Lock()
 
 
-def _host_path(ref: str, capture_dir: Path) -> Path | None:
+def host_path(ref: str, capture_dir: Path) -> Path | None:
     parts = urlsplit(ref)
     if parts.scheme == "file":
         return Path(unquote(parts.path))
@@ -82,7 +85,7 @@ def _verify(path: Path, sha256: str, what: str) -> None:
         raise _mismatch(what, sha256, got)
 
 
-def _download(url: str, dest: Path, context: ssl.SSLContext) -> None:
+def download(url: str, dest: Path, context: ssl.SSLContext) -> None:
     import urllib.request
 
     tmp = dest.with_name(f".{dest.name}.part")
@@ -217,7 +220,7 @@ def _fetch_one(
     if hit is not None:
         link_or_copy(hit, target)
         return name
-    local = _host_path(ref, capture_dir) if ref else None
+    local = host_path(ref, capture_dir) if ref else None
     if local is not None:
         if not local.is_file():
             raise InputError(f"{local}: locked file of {pkg.name} is gone")
@@ -225,7 +228,7 @@ def _fetch_one(
             target.unlink()
         shutil.copyfile(local, target)
     elif ref:
-        _download(ref, target, context())
+        download(ref, target, context())
     else:
         fetched = _pip_download(item.name, item.version, dest)
         if fetched.name != name:
@@ -235,7 +238,7 @@ def _fetch_one(
     return name
 
 
-def _ssl_context(ca_cert: Path | None) -> Callable[[], ssl.SSLContext]:
+def ssl_context(ca_cert: Path | None) -> Callable[[], ssl.SSLContext]:
     """The TLS context for downloads, made on first use: pip's (its ``cert`` setting, else the
     system's certificates), plus *ca_cert*. Loading a CA store is slow, and a render whose files
     are all on this machine downloads nothing."""
@@ -315,7 +318,7 @@ def fetch_all(
     """Fetch every item's file into *dest* (4 at a time); return the sorted file names."""
     say = progress or (lambda _m: None)
     dest.mkdir(parents=True, exist_ok=True)
-    context = _ssl_context(ca_cert)
+    context = ssl_context(ca_cert)
     names = _each(
         lambda i: _fetch_one(i, env, dest, capture_dir, context=context, say=say), items, 4
     )

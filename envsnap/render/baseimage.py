@@ -4,7 +4,10 @@ CPU-only captures, and CUDA that comes entirely from ``nvidia-*`` wheels, get th
 ``python:<X.Y.Z>-slim-<codename>`` image: the wheels carry the CUDA libraries and the host brings
 only the driver. A system CUDA toolkit gets ``nvidia/cuda:<version>-cudnn-(runtime|devel)-ubuntu…``
 with the exact Python put in (a python-build-standalone interpreter installed by a pinned uv). A
-conda environment gets a pinned micromamba image. ``--base-image`` overrides the choice.
+conda environment gets the same official Python image: its Python only runs py-rattler in the
+conda stage (`envsnap.render.condastage`) and envsnap's own venv; the captured environment,
+its own Python included, comes from the locked conda files. ``--base-image`` overrides the
+choice (the conda stage stays).
 
 `pin` then pins the chosen base by the registry digest that the last build recorded in
 ``image.toml`` (tags move and vanish): ``FROM python:3.11.7-slim-bookworm@sha256:…``. A base with
@@ -32,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_DEBIAN",
     "DEFAULT_UBUNTU",
-    "MICROMAMBA_IMAGE",
     "UV_IMAGE",
     "BaseChoice",
     "choose",
@@ -45,7 +47,6 @@ DEBIAN_CODENAMES = ("bullseye", "bookworm", "trixie")
 DEFAULT_DEBIAN = "bookworm"
 UBUNTU_VERSIONS = ("20.04", "22.04", "24.04")
 DEFAULT_UBUNTU = "22.04"
-MICROMAMBA_IMAGE = "mambaorg/micromamba:2.0.5-bookworm-slim"
 # uv pins the python-build-standalone release (and its sha256) for every Python it installs.
 UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
 
@@ -55,7 +56,8 @@ class BaseChoice(Record):
     """The base image, why it was chosen, and how Python is found in it.
 
     `kind` is ``python`` (official Python image), ``cuda`` (nvidia/cuda plus a uv-installed
-    Python in /opt/python), ``conda`` (micromamba, the environment in /opt/conda) or
+    Python in /opt/python), ``conda`` (the official Python image; the environment, linked by
+    py-rattler from the locked files, in /opt/conda) or
     ``override`` (``--base-image``: its ``python3`` is used as is). `digest` (``sha256:…``) pins
     the image when set; `pin_note` says why it is pinned or why not (empty: nothing recorded).
     """
@@ -118,17 +120,18 @@ def choose(env: Environment, override: str | None = None) -> BaseChoice:
     if override:
         image = check_image(override, "--base-image")
         return BaseChoice(image, "override", "chosen with --base-image", "python3")
+    codename, where = _debian(env)
     if env.conda is not None:
         why = (
-            "the capture is a conda environment: micromamba installs conda-lock.yml into "
-            "/opt/conda, then pip adds the PyPI packages"
+            "the capture is a conda environment: py-rattler links the locked conda files into "
+            f"/opt/conda (no solver, no download), then pip adds the PyPI packages; {where}"
         )
-        return BaseChoice(MICROMAMBA_IMAGE, "conda", why, "/opt/conda/bin/python")
+        image = check_image(f"python:{version}-slim-{codename}", "python base image")
+        return BaseChoice(image, "conda", check_text(why, "reason"), "python")
     cuda = _cuda_tag(env)
     if cuda is not None:
         image = check_image(cuda[0], "CUDA base image")
         return BaseChoice(image, "cuda", check_text(cuda[1], "reason"), "/opt/python/bin/python3")
-    codename, where = _debian(env)
     if any(_wheel(c.source) for c in env.cuda.components):
         what = "CUDA comes only from nvidia-* wheels (the host brings the driver)"
     elif any(_system(c.source) for c in env.cuda.components) and cuda_users(env):

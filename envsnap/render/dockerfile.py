@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .._text import canonical_name
 from ..model import Environment
+from . import condastage
 from .plan import Layer, Plan
 from .validate import check_text, docker_quote
 
@@ -49,7 +50,7 @@ LAYER_WHY = {
 
 def target_dir(plan: Plan) -> str:
     """The prefix that holds the captured packages in the image."""
-    return "/opt/conda" if plan.base.kind == "conda" else "/opt/venv"
+    return condastage.PREFIX if plan.conda else "/opt/venv"
 
 
 def _continued(parts: list[str], indent: str = "    ") -> str:
@@ -93,7 +94,7 @@ def _ca_lines(plan: Plan) -> list[str]:
 
 
 def _python_stages(plan: Plan) -> list[str]:
-    """Stages that make the interpreter (nvidia/cuda: uv installs it; conda: micromamba)."""
+    """Stages that make the interpreter (nvidia/cuda: uv installs it; conda: py-rattler)."""
     base = plan.base.ref
     if plan.base.kind == "cuda":
         from .baseimage import UV_IMAGE
@@ -110,17 +111,7 @@ def _python_stages(plan: Plan) -> list[str]:
             f" && mv {store}/cpython-{plan.python_version}-* /opt/python",
             "",
         ]
-    if plan.base.kind == "conda":
-        lock = f"{BUILD_DIR}/conda-lock.yml"
-        return [
-            f"FROM {base} AS envsnap-conda",
-            *_ca_lines(plan),
-            f"COPY capture/conda-lock.yml {lock}",
-            f"RUN micromamba install --yes --name base --file {lock} \\\n"
-            " && micromamba clean --all --yes",
-            "",
-        ]
-    return []
+    return condastage.stage(plan, BUILD_DIR)
 
 
 def _runtime_from(plan: Plan) -> list[str]:
@@ -130,25 +121,13 @@ def _runtime_from(plan: Plan) -> list[str]:
             f"FROM {plan.base.ref}",
             "COPY --from=envsnap-python /opt/python /opt/python",
         ]
-    if plan.base.kind == "conda":
-        return [
-            f"FROM {plan.base.ref}",
-            "COPY --from=envsnap-conda /opt/conda /opt/conda",
-        ]
-    return [f"FROM {plan.base.ref}"]
+    return [f"FROM {plan.base.ref}", *condastage.copy_lines(plan)]
 
 
 def _builder(plan: Plan) -> list[str]:
     first, *rest = _runtime_from(plan)
-    if plan.base.kind == "conda":
-        # The micromamba image runs as mambauser, who cannot create /opt/envsnap.
-        rest += ["# hadolint ignore=DL3002", "USER 0"]
     python = plan.base.python
-    venv = (
-        ""
-        if plan.base.kind == "conda"
-        else f" \\\n && {python} -m venv --without-pip {target_dir(plan)}"
-    )
+    venv = "" if plan.conda else f" \\\n && {python} -m venv --without-pip {target_dir(plan)}"
     return [
         f"{first} AS envsnap-builder",
         *rest,
@@ -257,7 +236,7 @@ def _final(plan: Plan) -> list[str]:
     lines += _runtime_from(plan)
     # What changes with envsnap or the capture's settings only comes before the package layers:
     # a step after the changed one is redone, and on some storage drivers each costs a full copy.
-    if plan.base.kind != "conda":
+    if not plan.conda:
         lines.append(f"COPY --from=envsnap-builder {target} {target}")
     lines += [
         f"COPY --from=envsnap-tool {TOOL_DIR} {TOOL_DIR}",

@@ -261,8 +261,8 @@ def layers_for(installs: list[Install], wheelhouse: bool) -> tuple[Layer, ...]:
 
 def needs_network(plan: Plan) -> bool:
     """Whether the build needs the network: pip downloads from an index (``--fetch-in-build``),
-    or the base needs an interpreter (uv, for nvidia/cuda) or conda packages fetched."""
-    return plan.base.kind in ("cuda", "conda") or not all(ly.no_index for ly in plan.layers)
+    or the base needs an interpreter (uv, for nvidia/cuda). Conda files travel in the context."""
+    return plan.base.kind == "cuda" or not all(ly.no_index for ly in plan.layers)
 
 
 def _indexes(installs: list[Install]) -> tuple[str, ...]:

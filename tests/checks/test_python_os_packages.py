@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from envsnap import model
+from envsnap.checks.rules import conda as conda_rules
 from envsnap.checks.rules import os as os_rules
 from envsnap.checks.rules import packages, python
 from envsnap.model import CondaEnv, CondaPackage, Package, PythonInfo
@@ -72,7 +73,7 @@ def test_conda_packages() -> None:
         CondaPackage("mkl", "2024.0.0", "h06a4308_49"),
         CondaPackage("python", "3.11.7", "h955ad1f_1"),
     )
-    assert codes(packages.conda_packages(rec, cur)) == {  # type: ignore[arg-type]
+    assert codes(conda_rules.conda_packages(rec, cur)) == {  # type: ignore[arg-type]
         ("error", "conda.version"),
         ("warning", "conda.build"),
         ("error", "conda.missing"),

@@ -211,6 +211,7 @@ def test_json_result(cli: CLI, capture: Path, tmp_path: Path) -> None:
             "installed",
             "kind",
             "load_ms",
+            "prefix",
             "pushed",
             "pushed_digest",
             "render_ms",

@@ -12,16 +12,16 @@ import pytest
 
 import envsnap.rebuild
 from envsnap._record import fields
-from envsnap.rebuild import ContextRendered, ImageBuilt, RebuildResult, VenvBuilt
+from envsnap.rebuild import ContextRendered, ImageBuilt, PrefixBuilt, RebuildResult, VenvBuilt
 
 PACKAGE = Path(envsnap.rebuild.__file__).parent
-FLOW = ("__init__.py", "inputs.py", "image.py", "result.py", "venv.py")
+FLOW = ("__init__.py", "inputs.py", "image.py", "prefix.py", "result.py", "venv.py")
 
 V1_KEYS = sorted(
     [
         *("base_digest", "base_image", "base_pin", "base_reason", "base_ref", "context"),
         *("dockerfile", "files", "image_id", "image_record", "installed", "kind", "load_ms"),
-        *("pushed", "pushed_digest", "render_ms", "skipped", "tag", "venv", "version"),
+        *("prefix", "pushed", "pushed_digest", "render_ms", "skipped", "tag", "venv", "version"),
     ]
 )
 
@@ -48,10 +48,12 @@ BUILT = ImageBuilt(
     pushed_digest="registry.test/demo@sha256:" + "c" * 64,
 )
 VENV = VenvBuilt(venv="/work/venv", installed=("six",), skipped=("left-out",))
+PREFIX = PrefixBuilt(prefix="/work/prefix", installed=("python", "tinyconf", "six"))
 
 
 @pytest.mark.parametrize(
-    ("result", "kind"), [(RENDERED, "context"), (BUILT, "image"), (VENV, "venv")]
+    ("result", "kind"),
+    [(RENDERED, "context"), (BUILT, "image"), (VENV, "venv"), (PREFIX, "prefix")],
 )
 def test_every_kind_prints_every_key_of_the_envelope(result: RebuildResult, kind: str) -> None:
     data = json.loads(json.dumps(result.to_dict()))
@@ -67,6 +69,9 @@ def test_each_kind_fills_only_its_own_keys() -> None:
         ["left-out"],
     )
     assert venv["context"] is None and venv["dockerfile"] == venv["image_id"] == ""
+    assert venv["prefix"] == ""
+    prefix = PREFIX.to_dict()
+    assert prefix["prefix"] == "/work/prefix" and prefix["venv"] == prefix["image_id"] == ""
     rendered = RENDERED.to_dict()
     assert rendered["files"] == ["Dockerfile", "requirements.txt"] and rendered["load_ms"] == 1.5
     assert rendered["image_id"] == rendered["venv"] == rendered["pushed"] == ""
@@ -80,6 +85,7 @@ def test_an_image_carries_the_context_it_was_built_from() -> None:
     assert fields(ImageBuilt)[0].name == "rendered" and BUILT.rendered is RENDERED
     assert not {f.name for f in fields(VenvBuilt)} & {"dockerfile", "image_id", "base_ref"}
     assert not {f.name for f in fields(ContextRendered)} & {"image_id", "venv", "pushed"}
+    assert not {f.name for f in fields(PrefixBuilt)} & {"venv", "dockerfile", "image_id"}
 
 
 def _any_in_signatures(source: str) -> list[str]:

@@ -111,7 +111,9 @@ def test_base_images_and_reasons() -> None:
     system = plan_of(samples.system_cuda_env()).base
     assert system.image == "nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04"
     assert "uv" in system.reason
-    assert plan_of(samples.conda_env()).base.image.startswith("mambaorg/micromamba:")
+    conda = plan_of(samples.conda_env()).base
+    assert (conda.image, conda.kind) == ("python:3.11.7-slim-bookworm", "conda")
+    assert "py-rattler links the locked conda files" in conda.reason
     override = plan_of(samples.cpu_env(), base_image="registry.local:5000/base/py:3.11")
     assert override.base.image == "registry.local:5000/base/py:3.11"
     text = render(samples.cpu_env(), override)
@@ -349,3 +351,13 @@ def test_large_wheels_get_their_own_layer_before_the_small_ones(tmp_path: Path) 
         [_hadolint(), "--no-color", str(path)], capture_output=True, text=True, check=False
     )
     assert (done.returncode, done.stdout) == (0, "")
+
+
+def test_base_image_keeps_the_conda_stage() -> None:
+    plan = plan_of(samples.conda_env(), base_image="registry.local:5000/base/py:3.11")
+    text = render(samples.conda_env(), plan)
+    assert "FROM registry.local:5000/base/py:3.11 AS envsnap-conda" in text
+    assert "python3 /tmp/envsnap-build/conda/condalink.py" in text
+    assert text.count("COPY --from=envsnap-conda /opt/conda /opt/conda") == 2  # builder, final
+    assert "micromamba" not in text
+    assert "/opt/venv" not in text

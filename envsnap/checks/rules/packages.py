@@ -1,4 +1,5 @@
-"""Rules on installed distributions: missing, another version, another build, extra."""
+"""Rules on installed distributions: missing, another version, another build, extra (conda's
+packages: `envsnap.checks.rules.conda`)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from envsnap._text import some
 from envsnap.findings import Finding
 from envsnap.model import Environment, Package, Snapshot
 
-from ._common import norm, sh
+from ._common import norm
 from ._remedy import install
 from .os import wheel_platforms
 
-__all__ = ["RULES", "conda_packages", "pip_packages"]
+__all__ = ["RULES", "pip_packages"]
 
 _INSTALL = "pip install -r {lock} (or envsnap rebuild --venv PATH)"
 
@@ -83,55 +84,4 @@ def pip_packages(recorded: Snapshot, current: Snapshot) -> list[Finding]:
     return found
 
 
-def conda_packages(recorded: Snapshot, current: Snapshot) -> list[Finding]:
-    """Conda packages: name and version must match (error), the build should (warning)."""
-    rec_env = recorded.environment.conda
-    if rec_env is None:
-        return []
-    cur_env = current.environment.conda
-    cur = {p.name: p for p in cur_env.packages} if cur_env else {}
-    found: list[Finding] = []
-    for pkg in sorted(rec_env.packages, key=lambda p: p.name):
-        spec = f"{pkg.name}={pkg.version}={pkg.build}"
-        remedy = f"conda install {sh(spec)} (or conda-lock install conda-lock.yml)"
-        have = cur.get(pkg.name)
-        if have is None:
-            found.append(
-                Finding(
-                    "error",
-                    "packages",
-                    "conda.missing",
-                    f"conda package {pkg.name} is not installed",
-                    spec,
-                    "missing",
-                    remedy,
-                )
-            )
-        elif have.version != pkg.version:
-            found.append(
-                Finding(
-                    "error",
-                    "packages",
-                    "conda.version",
-                    f"conda package {pkg.name} is at another version",
-                    pkg.version,
-                    have.version,
-                    remedy,
-                )
-            )
-        elif have.build != pkg.build:
-            found.append(
-                Finding(
-                    "warning",
-                    "packages",
-                    "conda.build",
-                    f"conda package {pkg.name} {pkg.version} is another build",
-                    pkg.build,
-                    have.build,
-                    remedy,
-                )
-            )
-    return found
-
-
-RULES = (pip_packages, conda_packages)
+RULES = (pip_packages,)
