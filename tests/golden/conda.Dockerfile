@@ -19,10 +19,6 @@ FROM mambaorg/micromamba:2.0.5-bookworm-slim AS envsnap-builder
 COPY --from=envsnap-conda /opt/conda /opt/conda
 # hadolint ignore=DL3002
 USER 0
-ENV PIP_DISABLE_PIP_VERSION_CHECK="1" \
-    PIP_NO_CACHE_DIR="1" \
-    PIP_NO_INPUT="1" \
-    PIP_ROOT_USER_ACTION="ignore"
 RUN /opt/conda/bin/python -m venv /opt/envsnap
 
 # Layer 1 of 1: the locked packages from indexes and archives
@@ -30,7 +26,8 @@ RUN /opt/conda/bin/python -m venv /opt/envsnap
 FROM envsnap-builder AS envsnap-packages
 COPY layers/packages/ /tmp/envsnap-build/layers/packages/
 RUN /opt/envsnap/bin/python -m pip --python /opt/conda/bin/python install \
-    --no-cache-dir --require-hashes --no-deps \
+    --disable-pip-version-check --no-input --no-cache-dir --root-user-action=ignore \
+    --require-hashes --no-deps \
     --prefix /opt/envsnap-layer \
     -r /tmp/envsnap-build/layers/packages/requirements.txt
 
@@ -38,21 +35,28 @@ RUN /opt/envsnap/bin/python -m pip --python /opt/conda/bin/python install \
 FROM envsnap-builder AS envsnap-tool
 COPY tool/ /tmp/envsnap-build/tool/
 RUN /opt/envsnap/bin/python -m pip install \
-    --no-cache-dir --require-hashes --no-deps --no-index \
+    --disable-pip-version-check --no-input --no-cache-dir --root-user-action=ignore \
+    --require-hashes --no-deps --no-index \
     --find-links /tmp/envsnap-build/tool \
     -r /tmp/envsnap-build/tool/requirements.txt
 
-# The image: interpreter, envsnap, captured packages layer by layer, the capture
+# The small parts of the image, gathered in an empty stage and copied in one step:
+# envsnap, the small packages and the capture
+FROM scratch AS envsnap-tail
+COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
+COPY --from=envsnap-packages /opt/envsnap-layer /opt/conda
+COPY capture/ /envsnap/
+
+# The image: interpreter, the big package layers one by one, then the tail
 FROM mambaorg/micromamba:2.0.5-bookworm-slim
 COPY --from=envsnap-conda /opt/conda /opt/conda
-COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
 # envsnap's own commands come last on PATH: the captured environment wins every name
 ENV PATH=/opt/conda/bin:$PATH:/opt/envsnap/bin \
     ENVSNAP_CACHE_DIR=/envsnap/.cache
-COPY --from=envsnap-packages /opt/envsnap-layer /opt/conda
+# hadolint ignore=DL3067
+COPY --from=envsnap-tail / /
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \
     "io.envsnap.python"="3.11.7" \
     "org.opencontainers.image.created"="2026-11-20T10:00:00Z" \
     "org.opencontainers.image.revision"="0123456789abcdef0123456789abcdef01234567" \
     "org.opencontainers.image.source"="https://github.com/example/project"
-COPY capture/ /envsnap/
