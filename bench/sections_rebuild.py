@@ -185,10 +185,10 @@ def section_rebuild(report: Report, inputs: dk.DockerInputs) -> None:
 def _measure(report: Report, inputs: dk.DockerInputs, capture: Path) -> None:
     driver = dk.storage_driver()
     report.put("rebuild", "storage_driver", driver)
-    for tag in (COLD_TAG, WARM_TAG, FLOOR_TAG):
-        dk.remove(tag)
     print("bench: the floor (COPY site-packages into the base) ...", flush=True)
     with dk.lock():
+        for tag in (COLD_TAG, WARM_TAG, FLOOR_TAG):
+            dk.remove(tag)
         floor = build_floor(inputs.ref, inputs.work, dk.BASE_IMAGE, FLOOR_TAG)
     if floor.error:
         report.unavailable(SEC, "floor build", floor.error)
