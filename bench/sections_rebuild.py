@@ -14,6 +14,7 @@ or more of what the build adds to the base). Every image made is removed at the 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,7 @@ def _profile(report: Report, name: str, wall_s: float, steps: Sequence[StepTime]
         f"  {name}: where the time goes",
         ", ".join(f"{k} {v:.0f} s" for v, k in top),
     )
-    print(f"bench: {name} build, step by step:\n{table(steps)}", flush=True)
+    print(f"bench: {name} build, step by step:\n{table(steps)}", file=sys.stderr, flush=True)
 
 
 def _final_layers(dockerfile: str, tag: str) -> list[tuple[str, dict[str, Any]]]:
@@ -127,7 +128,7 @@ def _installers(report: Report, context: Path, work: Path) -> None:
     if uv is None:
         report.skipped(SEC, "pip vs uv in the image", "no uv binary beside the bench's python")
         return
-    print("bench: pip vs uv installing the locked wheels in the base ...", flush=True)
+    print("bench: pip vs uv installing the locked wheels ...", file=sys.stderr, flush=True)
     with dk.lock():
         cmp = pip_vs_uv(context, work / "installers", dk.BASE_IMAGE, uv)
     if cmp.error:
@@ -185,7 +186,7 @@ def section_rebuild(report: Report, inputs: dk.DockerInputs) -> None:
 def _measure(report: Report, inputs: dk.DockerInputs, capture: Path) -> None:
     driver = dk.storage_driver()
     report.put("rebuild", "storage_driver", driver)
-    print("bench: the floor (COPY site-packages into the base) ...", flush=True)
+    print("bench: the floor (COPY site-packages into the base) ...", file=sys.stderr, flush=True)
     with dk.lock():
         for tag in (COLD_TAG, WARM_TAG, FLOOR_TAG):
             dk.remove(tag)
@@ -195,7 +196,7 @@ def _measure(report: Report, inputs: dk.DockerInputs, capture: Path) -> None:
         return
     report.add(SEC, f"floor: COPY site-packages ({driver}, no cache, 1 run)", fmt_ms(floor.wall_s))
     report.put("rebuild", "floor_s", floor.wall_s)
-    print("bench: cold rebuild (--no-cache) ...", flush=True)
+    print("bench: cold rebuild (--no-cache) ...", file=sys.stderr, flush=True)
     cold_s, cold_steps, cold_df, err = _rebuild(
         inputs, capture, COLD_TAG, inputs.work / "ctx-cold", ["--no-cache"]
     )
@@ -214,7 +215,7 @@ def _measure(report: Report, inputs: dk.DockerInputs, capture: Path) -> None:
     _profile(report, "cold", cold_s, cold_steps)
     name, version, other = refenv.SMALL_PACKAGE
     changed = inputs.work / "cap-changed"
-    print(f"bench: warm rebuild ({name} {version} -> {other}) ...", flush=True)
+    print(f"bench: warm rebuild ({name} {version} -> {other}) ...", file=sys.stderr, flush=True)
     err = dk.swap_small_package(inputs, changed) or ""
     if not err:
         warm_s, warm_steps, warm_df, err = _rebuild(
