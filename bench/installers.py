@@ -1,8 +1,9 @@
 """pip against uv installing the same locked wheels inside the image's base, compared.
 
 One container of the base image, no network, the rebuild's context mounted read-only: pip
-installs every hashed layer's requirements (the Dockerfile's options: hashes required, no
-dependencies, no index, bytecode compiled) into one prefix, then uv (``uv pip install``, the
+(from a venv of its own, as in the image's build stages) installs every hashed layer's
+requirements (the Dockerfile's options: hashes required, no dependencies, no index, bytecode
+compiled) into one prefix, then uv (``uv pip install``, the
 same files and hashes, ``--compile-bytecode`` to match pip) into another. Each is timed inside
 the container; the file lists and the dist-info folders come out and `records.differences`
 says whether they installed the same files. pip runs first (the wheels' pages are cold for it,
@@ -23,12 +24,14 @@ from records import differences, read_prefix
 __all__ = ["Comparison", "find_uv", "pip_vs_uv"]
 
 _LAYERS = ("heavy", "large", "packages")
+# As the Dockerfile runs it: pip from a venv of its own, installing for the base's python.
 _PIP = (
-    "python -m pip install -q --disable-pip-version-check --no-input --no-cache-dir "
-    "--root-user-action=ignore --require-hashes --no-deps --no-index --prefix /tmp/pip"
+    "/tmp/tool/bin/python -m pip --python /usr/local/bin/python3 install -q "  # noqa: S108 (in the container)
+    "--disable-pip-version-check --no-input --no-cache-dir --root-user-action=ignore "
+    "--require-hashes --no-deps --no-index --prefix /tmp/pip"
 )
 _UV = (
-    "uv pip install -q --python python --no-cache --offline --compile-bytecode "
+    "uv pip install -q --python /usr/local/bin/python3 --no-cache --offline --compile-bytecode "
     "--require-hashes --no-deps --no-index --prefix /tmp/uv"
 )
 
@@ -58,14 +61,15 @@ def _script(layers: list[str]) -> str:
             for n in layers
         )
 
-    now = "python -c 'import time; print(time.time())'"
+    now = "python3 -c 'import time; print(time.time())'"
     dump = (
         "for n in pip uv; do (cd /tmp/$n && find . ! -type d | sort > /out/$n.files"
         " && cp -r --parents lib/python3*/site-packages/*.dist-info /out/$n/); done"
     )
     return (
-        f"set -e; t0=$({now}); {each(_PIP)}; t1=$({now}); {each(_UV)}; t2=$({now}); "
-        'echo "times $t0 $t1 $t2"; python -m pip --version; uv --version; '
+        "set -e; python3 -m venv /tmp/tool; "
+        f"t0=$({now}); {each(_PIP)}; t1=$({now}); {each(_UV)}; t2=$({now}); "
+        'echo "times $t0 $t1 $t2"; /tmp/tool/bin/python -m pip --version; uv --version; '
         f"mkdir -p /out/pip /out/uv; {dump}"
     )
 
