@@ -7,12 +7,15 @@ its requirements file, its wheels and the ``--ca-cert`` certificate; the final s
 the installed trees, so none of those stays in the image, and without BuildKit-only syntax.
 Each install layer goes to its own prefix. The big layers (heavy, large) are copied over
 /opt/venv one by one, so a changed small package leaves their stages and their copies cached;
-everything small (the venv's skeleton, envsnap, the small packages, the capture) is gathered in
-an empty stage, ``envsnap-tail``, and copied in one step after them.
+everything small under /opt (the venv's skeleton, envsnap, the small packages) is gathered in
+an empty stage, ``envsnap-tail``, and copied in one step after them, then the capture. (Nothing
+is copied onto ``/`` itself: a COPY may give its destination the source folder's mode, and an
+image whose ``/`` is 0700 runs nothing as another user.)
 
 Every step of the final stage after the first big layer costs a copy of the whole file system
 on storage drivers without copy-on-write (vfs), metadata steps included: the final stage has as
-few steps as the layering needs (FROM, ENV, one per big layer, the tail, the labels). pip's
+few steps as the layering needs (FROM, ENV, one per big layer, the tail, the capture, the
+labels). pip's
 settings are options on its command lines, not ENV steps.
 """
 
@@ -266,8 +269,8 @@ def _tail(plan: Plan) -> list[str]:
     """An empty stage gathering everything small: one COPY brings it into the image."""
     target = target_dir(plan)
     lines = [
-        "# The small parts of the image, gathered in an empty stage and copied in one step:",
-        "# envsnap, the small packages and the capture",
+        "# The small parts of the image under /opt, gathered in an empty stage and copied in one",
+        "# step: the venv's skeleton, envsnap and the small packages",
         f"FROM scratch AS {TAIL}",
     ]
     if plan.base.kind != "conda":
@@ -275,13 +278,13 @@ def _tail(plan: Plan) -> list[str]:
     lines.append(f"COPY --from=envsnap-tool {TOOL_DIR} {TOOL_DIR}")
     small = [ly for ly in plan.layers if ly.name not in BIG_LAYERS]
     lines += [f"COPY --from=envsnap-{ly.name} {LAYER_DIR} {target}" for ly in small]
-    lines += ["COPY capture/ /envsnap/", ""]
+    lines.append("")
     return lines
 
 
 def _final(plan: Plan) -> list[str]:
     target = target_dir(plan)
-    lines = ["# The image: interpreter, the big package layers one by one, then the tail"]
+    lines = ["# The image: interpreter, the big package layers one by one, the tail, the capture"]
     lines += _runtime_from(plan)
     # What changes only with the capture's settings comes before the package layers: a step
     # after the changed one is redone, and on some storage drivers each costs a full copy.
@@ -294,8 +297,8 @@ def _final(plan: Plan) -> list[str]:
     lines.append("ENV " + _continued(paths + [f"{k}={docker_quote(v)}" for k, v in plan.envvars]))
     big = [ly for ly in plan.layers if ly.name in BIG_LAYERS]
     lines += [f"COPY --from=envsnap-{ly.name} {LAYER_DIR} {target}" for ly in big]
-    # The tail is an empty stage holding only what it was given: its whole tree, in one step.
-    lines += ["# hadolint ignore=DL3067", f"COPY --from={TAIL} / /"]
+    # Every path of the tail is under /opt (the prefixes and envsnap's venv): one step for all.
+    lines += [f"COPY --from={TAIL} /opt /opt", "COPY capture/ /envsnap/"]
     # Labels change with every capture: last. (The build API's labels parameter is no cheaper:
     # the classic builder appends one LABEL step per label to the last stage.)
     labels = [f"{docker_quote(k)}={docker_quote(v)}" for k, v in plan.labels]

@@ -40,21 +40,20 @@ RUN /opt/envsnap/bin/python -m pip install \
     --find-links /tmp/envsnap-build/tool \
     -r /tmp/envsnap-build/tool/requirements.txt
 
-# The small parts of the image, gathered in an empty stage and copied in one step:
-# envsnap, the small packages and the capture
+# The small parts of the image under /opt, gathered in an empty stage and copied in one
+# step: the venv's skeleton, envsnap and the small packages
 FROM scratch AS envsnap-tail
 COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
 COPY --from=envsnap-packages /opt/envsnap-layer /opt/conda
-COPY capture/ /envsnap/
 
-# The image: interpreter, the big package layers one by one, then the tail
+# The image: interpreter, the big package layers one by one, the tail, the capture
 FROM mambaorg/micromamba:2.0.5-bookworm-slim
 COPY --from=envsnap-conda /opt/conda /opt/conda
 # envsnap's own commands come last on PATH: the captured environment wins every name
 ENV PATH=/opt/conda/bin:$PATH:/opt/envsnap/bin \
     ENVSNAP_CACHE_DIR=/envsnap/.cache
-# hadolint ignore=DL3067
-COPY --from=envsnap-tail / /
+COPY --from=envsnap-tail /opt /opt
+COPY capture/ /envsnap/
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \
     "io.envsnap.python"="3.11.7" \
     "org.opencontainers.image.created"="2026-11-20T10:00:00Z" \

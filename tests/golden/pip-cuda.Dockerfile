@@ -43,15 +43,14 @@ RUN /opt/envsnap/bin/python -m pip install \
     --find-links /tmp/envsnap-build/tool \
     -r /tmp/envsnap-build/tool/requirements.txt
 
-# The small parts of the image, gathered in an empty stage and copied in one step:
-# envsnap, the small packages and the capture
+# The small parts of the image under /opt, gathered in an empty stage and copied in one
+# step: the venv's skeleton, envsnap and the small packages
 FROM scratch AS envsnap-tail
 COPY --from=envsnap-builder /opt/venv /opt/venv
 COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
 COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv
-COPY capture/ /envsnap/
 
-# The image: interpreter, the big package layers one by one, then the tail
+# The image: interpreter, the big package layers one by one, the tail, the capture
 FROM python:3.11.7-slim-bookworm
 # envsnap's own commands come last on PATH: the captured environment wins every name
 # ... and the determinism variables recorded by the capture
@@ -60,8 +59,8 @@ ENV PATH=/opt/venv/bin:$PATH:/opt/envsnap/bin \
     CUBLAS_WORKSPACE_CONFIG=":4096:8" \
     PYTHONHASHSEED="0"
 COPY --from=envsnap-heavy /opt/envsnap-layer /opt/venv
-# hadolint ignore=DL3067
-COPY --from=envsnap-tail / /
+COPY --from=envsnap-tail /opt /opt
+COPY capture/ /envsnap/
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \
     "io.envsnap.python"="3.11.7" \
     "org.opencontainers.image.created"="2026-11-20T10:00:00Z" \

@@ -42,15 +42,14 @@ RUN /opt/envsnap/bin/python -m pip install \
     --find-links /tmp/envsnap-build/tool \
     -r /tmp/envsnap-build/tool/requirements.txt
 
-# The small parts of the image, gathered in an empty stage and copied in one step:
-# envsnap, the small packages and the capture
+# The small parts of the image under /opt, gathered in an empty stage and copied in one
+# step: the venv's skeleton, envsnap and the small packages
 FROM scratch AS envsnap-tail
 COPY --from=envsnap-builder /opt/venv /opt/venv
 COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
 COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv
-COPY capture/ /envsnap/
 
-# The image: interpreter, the big package layers one by one, then the tail
+# The image: interpreter, the big package layers one by one, the tail, the capture
 FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04
 COPY --from=envsnap-python /opt/python /opt/python
 # envsnap's own commands come last on PATH: the captured environment wins every name
@@ -59,8 +58,8 @@ ENV PATH=/opt/venv/bin:$PATH:/opt/envsnap/bin \
     ENVSNAP_CACHE_DIR=/envsnap/.cache \
     CUBLAS_WORKSPACE_CONFIG=":4096:8" \
     PYTHONHASHSEED="0"
-# hadolint ignore=DL3067
-COPY --from=envsnap-tail / /
+COPY --from=envsnap-tail /opt /opt
+COPY capture/ /envsnap/
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \
     "io.envsnap.python"="3.11.7" \
     "org.opencontainers.image.created"="2026-11-20T10:00:00Z" \

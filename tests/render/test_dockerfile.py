@@ -138,7 +138,7 @@ def test_heavy_layer_is_built_and_copied_before_the_rest() -> None:
     copies = [ln for ln in final if ln.startswith("COPY --from=envsnap-")]
     assert copies == [
         "COPY --from=envsnap-heavy /opt/envsnap-layer /opt/venv",
-        "COPY --from=envsnap-tail / /",
+        "COPY --from=envsnap-tail /opt /opt",
     ]
     assert tail[0] == "FROM scratch AS envsnap-tail"
     assert "COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv" in tail
@@ -167,7 +167,7 @@ def test_ca_cert_lives_only_in_build_stages() -> None:
     sources = [ln.split()[1:3] for ln in final if ln.startswith("COPY --from=")]
     assert sources == [
         ["--from=envsnap-python", "/opt/python"],
-        ["--from=envsnap-tail", "/"],
+        ["--from=envsnap-tail", "/opt"],
     ]
     tail = all_stages[-2]
     assert tail[0] == "FROM scratch AS envsnap-tail"
@@ -176,17 +176,18 @@ def test_ca_cert_lives_only_in_build_stages() -> None:
         ["--from=envsnap-builder", "/opt/venv"],
         ["--from=envsnap-tool", "/opt/envsnap"],
         ["--from=envsnap-packages", "/opt/envsnap-layer"],
-        ["capture/", "/envsnap/"],
     ]
+    assert "COPY capture/ /envsnap/" in final
 
 
 def test_final_stage_puts_what_changes_with_the_lock_last() -> None:
-    """The final stage: the ENV line, the big layers one by one, the tail, the labels.
+    """The final stage: the ENV line, the big layers one by one, the tail, the capture, the labels.
 
     Every step after the one that changed is redone, and on vfs each copies the whole file
     system, metadata steps included: the ENV line, which does not change with a package version,
-    comes first; everything small (envsnap's venv, the small packages, the capture) comes in
-    one step, the tail, after the big layers; the labels, which change with every capture, last.
+    comes first; everything small under /opt (envsnap's venv, the small packages) comes in one
+    step, the tail, after the big layers; the capture and the labels, which change with every
+    capture, last. Nothing is copied onto / (a COPY may give it the source folder's mode).
     """
     env = samples.pip_cuda_env()
     big = _sized("scipy", "1.14.1", 37 << 20)
@@ -200,8 +201,10 @@ def test_final_stage_puts_what_changes_with_the_lock_last() -> None:
         "COPY --from=envsnap-heavy",
         "COPY --from=envsnap-large",
         "COPY --from=envsnap-tail",
+        "COPY capture/",
     ]
     assert final[-1].startswith('LABEL "io.envsnap.lock.digest"=')
+    assert not [ln for ln in final if ln.startswith("COPY") and ln.split()[-1] == "/"]
 
 
 def test_labels_env_and_capture_in_the_image() -> None:
