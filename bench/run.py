@@ -10,7 +10,7 @@ target of issue 21 ends in the summary with PASS, FAIL or "not run"; a verb that
 shows as "unavailable: <why>".
 
 Usage: python bench/run.py [--runs N] [--json] [--full] [--docker] [--suite]
-                           [--numerics-only] [--only fleet|repro|suite]
+                           [--numerics-only] [--only fleet|repro|suite|rebuild]
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import docker_bench
+import refenv
 import toolenv
 from core import ROOT, Bench
-from sections_capture import section_capture, section_growth, section_reference
+from sections_capture import fill_cache, section_capture, section_growth, section_reference
 from sections_check import section_check, section_render
 from sections_fleet import section_distributed, section_fleet
 from sections_numerics import section_numerics
+from sections_rebuild import section_rebuild
 from sections_repro import section_repro
 from sections_startup import section_startup
 from sections_suite import section_suite
@@ -117,9 +119,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        choices=("fleet", "repro", "suite"),
+        choices=("fleet", "repro", "suite", "rebuild"),
         help="run one group of sections only (fleet: envsnap fleet and require(distributed=True);"
-        " repro: its overhead and a 1 GiB comparison; suite: the test suite's times)",
+        " repro: its overhead and a 1 GiB comparison; suite: the test suite's times; rebuild:"
+        " the floor, a cold and a warm image build, pip vs uv: implies --docker)",
     )
     p.add_argument(
         "--home",
@@ -179,6 +182,27 @@ def _only(args: argparse.Namespace, bench: Bench) -> None:
     if args.only == "suite":
         print("bench: the test suite, fast tier and whole (many minutes) ...", file=sys.stderr)
         section_suite(bench)
+    if args.only == "rebuild":
+        ref = section_reference(bench)
+        filled = fill_cache(bench, refenv.bin_python(ref))
+        if isinstance(filled, str):
+            bench.report.unavailable("6 rebuild", "a capture with hashes", filled)
+        _docker_section(bench, ref, enabled=True)
+
+
+def _docker_section(bench: Bench, ref: Path, *, enabled: bool) -> None:
+    print("bench: rebuild: floor, cold, warm, pip vs uv ...", file=sys.stderr)
+    section_rebuild(
+        bench.report,
+        docker_bench.DockerInputs(
+            envsnap=bench.envsnap,
+            capture_env=bench.cache_env("warm"),
+            hashed_capture=bench.captures.get("ref-hashed"),
+            ref=ref,
+            work=bench.work,
+            enabled=enabled,
+        ),
+    )
 
 
 def _sections(args: argparse.Namespace, bench: Bench) -> Path:
@@ -258,18 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"(the sections before Docker took {before_docker:.0f} s; building images ...)",
                 file=sys.stderr,
             )
-        print("bench: docker ...", file=sys.stderr)
-        docker_bench.section_docker(
-            bench.report,
-            docker_bench.DockerInputs(
-                envsnap=bench.envsnap,
-                capture_env=bench.cache_env("warm"),
-                hashed_capture=bench.captures.get("ref-hashed"),
-                ref=ref,
-                work=bench.work,
-                enabled=args.docker,
-            ),
-        )
+        _docker_section(bench, ref, enabled=args.docker)
         total = time.perf_counter() - started
         bench.report.put("bench", "total_s", round(total, 1))
         bench.report.put("bench", "runs", args.runs)

@@ -14,7 +14,7 @@ from core import Bench, Cmd, capture_cmd, compare, run_once, verdict
 from measure import Sample, Stats, failure_line
 from report import fmt_ms, fmt_rss
 
-__all__ = ["section_capture", "section_growth", "section_reference"]
+__all__ = ["fill_cache", "section_capture", "section_growth", "section_reference"]
 
 
 def section_reference(bench: Bench) -> Path:
@@ -28,8 +28,9 @@ def section_reference(bench: Bench) -> Path:
     return venv
 
 
-def _fill_cache(bench: Bench, ref_py: Path) -> Sample | str:
-    """Run one non-offline capture to fill the hash cache; return it, or why it could not."""
+def fill_cache(bench: Bench, ref_py: Path) -> Sample | str:
+    """Run one non-offline capture to fill the hash cache (the capture with hashes that the
+    rebuild section builds, in ``bench.captures["ref-hashed"]``); return it, or why not."""
     shutil.rmtree(bench.home / "cache-warm", ignore_errors=True)
     reason = refenv.pip_index_unreachable()
     if reason:
@@ -83,7 +84,7 @@ def _commands(bench: Bench, ref_py: Path) -> tuple[dict[str, Cmd], Sample, Sampl
     if probe.returncode == 0:
         cmds["capture --offline"] = offline
         bench.captures["ref-offline"] = bench.work / "cap-offline"
-    filled = _fill_cache(bench, ref_py)
+    filled = fill_cache(bench, ref_py)
     if isinstance(filled, Sample):
         cmds["capture, warm hash cache"] = capture_cmd(
             bench, ref_py, bench.work / "cap-warm", offline=False, cache="warm"

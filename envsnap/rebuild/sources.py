@@ -6,7 +6,8 @@ the container build, which is isolated. What this module runs is git, through th
 is fetched into a new bare repository of envsnap's own (no work tree, no checkout; the ``file``
 transport only for a repository the user named), listed, and exported with ``git archive``. A
 local folder in a git work tree is copied as git lists it (tracked files and untracked ones that
-are not ignored); other folders are walked, skipping caches, virtualenvs and build outputs.
+are not ignored); other folders, and folders that their enclosing work tree ignores, are walked,
+skipping caches, virtualenvs and build outputs.
 """
 
 from __future__ import annotations
@@ -85,9 +86,13 @@ def _walk(src: Path) -> list[Path]:
 
 def _listed(src: Path) -> list[Path] | None:
     """The files git lists in the work tree at *src* (tracked, and untracked ones that are
-    not ignored, less build outputs and virtualenvs); None when *src* is in no work tree."""
+    not ignored, less build outputs and virtualenvs); None when *src* is in no work tree, or
+    when the work tree that encloses it ignores it (a project kept beside a repository's own
+    files, under a ``.gitignore`` entry): git lists nothing there, so it is walked instead."""
     done = git(["rev-parse", "--is-inside-work-tree"], folder=str(src))
     if not done.ok or done.stdout.strip() != "true":
+        return None
+    if git(["check-ignore", "--quiet", "."], folder=str(src)).ok:
         return None
     tracked = git(["ls-files", "-z", "--cached"], folder=str(src))
     others = git(["ls-files", "-z", "--others", "--exclude-standard"], folder=str(src))

@@ -5,8 +5,18 @@ environment /opt/conda) and nothing else does; envsnap lives apart in /opt/envsn
 would install it; the capture is at /envsnap/. Every install runs in a build stage that holds
 its requirements file, its wheels and the ``--ca-cert`` certificate; the final stage copies only
 the installed trees, so none of those stays in the image, and without BuildKit-only syntax.
-Each install layer goes to its own prefix and is copied over /opt/venv in order, so a changed
-small package leaves the heavy layer's stage and its copy cached.
+Each install layer goes to its own prefix. The big layers (heavy, large) are copied over
+/opt/venv one by one, so a changed small package leaves their stages and their copies cached;
+everything small under /opt (the venv's skeleton, envsnap, the small packages) is gathered in
+an empty stage, ``envsnap-tail``, and copied in one step after them, then the capture. (Nothing
+is copied onto ``/`` itself: a COPY may give its destination the source folder's mode, and an
+image whose ``/`` is 0700 runs nothing as another user.)
+
+Every step of the final stage after the first big layer costs a copy of the whole file system
+on storage drivers without copy-on-write (vfs), metadata steps included: the final stage has as
+few steps as the layering needs (FROM, ENV, one per big layer, the tail, the capture, the
+labels). pip's
+settings are options on its command lines, not ENV steps.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ __all__ = [
     "CACHE_DIR",
     "LAYER_DIR",
     "MARKER",
+    "TAIL",
     "TOOL_DIR",
     "render",
     "source_dir",
@@ -34,12 +45,12 @@ BUILD_DIR = "/tmp/envsnap-build"  # noqa: S108 - a path inside the image's build
 LAYER_DIR = "/opt/envsnap-layer"
 TOOL_DIR = "/opt/envsnap"
 CACHE_DIR = ".cache"  # under /envsnap/: envsnap's hash cache, seeded from the lock
-PIP_ENV = (
-    ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
-    ("PIP_NO_CACHE_DIR", "1"),
-    ("PIP_NO_INPUT", "1"),
-    ("PIP_ROOT_USER_ACTION", "ignore"),
-)
+# pip's settings for every command in the build: no cache, no prompt, no version check.
+PIP_OPTIONS = "--disable-pip-version-check --no-input --no-cache-dir"
+# Layers copied into the image one by one (each an image layer of its own, reused when a small
+# package changes); the others go through the tail stage.
+BIG_LAYERS = frozenset({"heavy", "large"})
+TAIL = "envsnap-tail"
 LAYER_WHY = {
     "heavy": "heavy, stable packages first: this layer stays cached when a small package changes",
     "large": "large packages (wheels of 4 MiB or more): cached when a small package changes",
@@ -131,7 +142,6 @@ def _builder(plan: Plan) -> list[str]:
     return [
         f"{first} AS envsnap-builder",
         *rest,
-        _env(list(PIP_ENV)),
         *_ca_lines(plan),
         f"RUN {python} -m venv {TOOL_DIR}{venv}",
         "",
@@ -150,7 +160,8 @@ def _pip_prefix(plan: Plan) -> str:
 def _pip(plan: Plan, layer: Layer) -> str:
     args = [
         f"{_pip_prefix(plan)} install",
-        "--no-cache-dir --require-hashes --no-deps",
+        f"{PIP_OPTIONS} --root-user-action=ignore",
+        "--require-hashes --no-deps",
         f"--prefix {LAYER_DIR}",
     ]
     if layer.no_index:
@@ -182,14 +193,16 @@ def _build_sources(plan: Plan, layer: Layer) -> str:
     wheel = [
         *[_scm_version(plan, name) for name in layer.sources],
         f"{_pip_prefix(plan)} wheel",
-        "--no-cache-dir --no-deps --no-index",
+        PIP_OPTIONS,
+        "--no-deps --no-index",
         f"--find-links {BUILD_DIR}/{layer.wheels}",
         f"--wheel-dir {built}",
         *trees,
     ]
     install = [
         f"&& {_pip_prefix(plan)} install",
-        "--no-cache-dir --no-deps --no-index",
+        f"{PIP_OPTIONS} --root-user-action=ignore",
+        "--no-deps --no-index",
         f"--prefix {LAYER_DIR}",
         f"--find-links {built}",
         f"-r {BUILD_DIR}/{layer.source_list}",
@@ -221,7 +234,8 @@ def _tool_stage() -> list[str]:
         + _continued(
             [
                 f"{TOOL_DIR}/bin/python -m pip install",
-                "--no-cache-dir --require-hashes --no-deps --no-index",
+                f"{PIP_OPTIONS} --root-user-action=ignore",
+                "--require-hashes --no-deps --no-index",
                 f"--find-links {BUILD_DIR}/tool",
                 f"-r {BUILD_DIR}/tool/requirements.txt",
             ]
@@ -230,26 +244,44 @@ def _tool_stage() -> list[str]:
     ]
 
 
-def _final(plan: Plan) -> list[str]:
+def _tail(plan: Plan) -> list[str]:
+    """An empty stage gathering everything small: one COPY brings it into the image."""
     target = target_dir(plan)
-    lines = ["# The image: interpreter, envsnap, captured packages layer by layer, the capture"]
-    lines += _runtime_from(plan)
-    # What changes with envsnap or the capture's settings only comes before the package layers:
-    # a step after the changed one is redone, and on some storage drivers each costs a full copy.
+    lines = [
+        "# The small parts of the image under /opt, gathered in an empty stage and copied in one",
+        "# step: the venv's skeleton, envsnap and the small packages",
+        f"FROM scratch AS {TAIL}",
+    ]
     if not plan.conda:
         lines.append(f"COPY --from=envsnap-builder {target} {target}")
-    lines += [
-        f"COPY --from=envsnap-tool {TOOL_DIR} {TOOL_DIR}",
-        "# envsnap's own commands come last on PATH: the captured environment wins every name",
-    ]
+    lines.append(f"COPY --from=envsnap-tool {TOOL_DIR} {TOOL_DIR}")
+    small = [ly for ly in plan.layers if ly.name not in BIG_LAYERS]
+    lines += [f"COPY --from=envsnap-{ly.name} {LAYER_DIR} {target}" for ly in small]
+    lines.append("")
+    return lines
+
+
+def _final(plan: Plan) -> list[str]:
+    target = target_dir(plan)
+    lines = ["# The image: interpreter, the big package layers one by one, the tail, the capture"]
+    lines += _runtime_from(plan)
+    # What changes only with the capture's settings comes before the package layers: a step
+    # after the changed one is redone, and on some storage drivers each costs a full copy.
+    lines.append(
+        "# envsnap's own commands come last on PATH: the captured environment wins every name"
+    )
     if plan.envvars:
         lines.append("# ... and the determinism variables recorded by the capture")
     paths = [f"PATH={target}/bin:$PATH:{TOOL_DIR}/bin", f"ENVSNAP_CACHE_DIR=/envsnap/{CACHE_DIR}"]
     lines.append("ENV " + _continued(paths + [f"{k}={docker_quote(v)}" for k, v in plan.envvars]))
-    lines += [f"COPY --from=envsnap-{ly.name} {LAYER_DIR} {target}" for ly in plan.layers]
+    big = [ly for ly in plan.layers if ly.name in BIG_LAYERS]
+    lines += [f"COPY --from=envsnap-{ly.name} {LAYER_DIR} {target}" for ly in big]
+    # Every path of the tail is under /opt (the prefixes and envsnap's venv): one step for all.
+    lines += [f"COPY --from={TAIL} /opt /opt", "COPY capture/ /envsnap/"]
+    # Labels change with every capture: last. (The build API's labels parameter is no cheaper:
+    # the classic builder appends one LABEL step per label to the last stage.)
     labels = [f"{docker_quote(k)}={docker_quote(v)}" for k, v in plan.labels]
     lines.append("LABEL " + _continued(labels))
-    lines.append("COPY capture/ /envsnap/")
     return lines
 
 
@@ -262,5 +294,6 @@ def render(env: Environment, plan: Plan) -> str:
     for n, layer in enumerate(plan.layers, start=1):
         lines += _layer_stage(plan, n, layer)
     lines += _tool_stage()
+    lines += _tail(plan)
     lines += _final(plan)
     return "\n".join(lines) + "\n"

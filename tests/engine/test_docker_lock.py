@@ -1,5 +1,6 @@
 """The docker lock every docker-marked test takes (tests/fakes/docker.py): a run started under
-`flock LOCK ...` reuses its parent's lock instead of waiting for itself forever."""
+`flock LOCK ...` reuses its parent's lock instead of waiting for itself forever, and its workers
+still take turns."""
 
 from __future__ import annotations
 
@@ -49,3 +50,24 @@ def test_a_worker_started_without_the_descriptor_uses_its_parents_lock(tmp_path:
     )
     done = _child(lock, "flock", str(lock), code=spawn)
     assert (done.returncode, done.stdout) == (0, "inside\n"), done.stderr
+
+
+def test_workers_under_one_parents_lock_take_turns(tmp_path: Path) -> None:
+    """Two workers of one `flock LOCK make test`: each holds the lock beside LOCK while inside,
+    so one enters only after the other left (they built at once and deleted each other's
+    intermediate images)."""
+    lock = tmp_path / "docker.lock"
+    inside = (
+        "import sys, time\nfrom tests.fakes.docker import docker_lock\nwith docker_lock():\n"
+        "    print(sys.argv[1], 'in', flush=True); time.sleep(1); print(sys.argv[1], 'out')\n"
+    )
+    spawn = (
+        "import subprocess, sys\n"
+        f"workers = [subprocess.Popen([sys.executable, '-c', {inside!r}, n]) for n in 'ab']\n"
+        "sys.exit(max(w.wait(timeout=30) for w in workers))\n"
+    )
+    done = _child(lock, "flock", str(lock), code=spawn)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split("\n")[:4]
+    assert [ln.split()[1] for ln in lines] == ["in", "out", "in", "out"], done.stdout
+    assert lines[0].split()[0] == lines[1].split()[0], done.stdout

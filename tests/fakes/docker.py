@@ -8,7 +8,7 @@ ENVSNAP_REQUIRE_DOCKER=1 to make that a failure instead (CI, after .ci/docker-se
 Test runs that share one daemon delete each other's intermediate images, so each docker-marked
 test (its setup, call and teardown) runs holding `LOCK` (``flock /tmp/envsnap-docker.lock``),
 which every engineer's docker work takes; `docker_lock` sees when a parent (``flock LOCK make
-test``) already holds it.
+test``) already holds it, and then serialises that run's workers with a lock of their own.
 """
 
 from __future__ import annotations
@@ -94,11 +94,12 @@ def _parent(pid: int) -> int:
 
 @contextlib.contextmanager
 def docker_lock() -> Iterator[None]:
-    """Hold the machine's docker lock (waiting for other runs) unless a parent holds it."""
-    if _inherited_lock():
-        yield
-        return
-    fd = os.open(LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    """Hold the machine's docker lock (waiting for other runs); when a parent holds it, hold
+    the lock beside it (``LOCK.workers``) instead: the run's xdist workers all inherit the
+    parent's lock, and without one of their own they build at once, each deleting the other's
+    intermediate images (`remove_new_dangling_images`) under a build still using them."""
+    path = LOCK.with_name(LOCK.name + ".workers") if _inherited_lock() else LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -67,16 +67,19 @@ def make_project(root: Path, name: str, version: str) -> Path:
     return root
 
 
-def make_wheel(folder: Path, name: str, version: str) -> Path:
-    """A real, installable pure-Python wheel; returns its path."""
+def make_wheel(folder: Path, name: str, version: str, *, script: str | None = None) -> Path:
+    """A real, installable pure-Python wheel; returns its path. *script* names a console
+    script (``NAME = MODULE:FUNCTION``) that installers write a launcher for."""
     folder.mkdir(parents=True, exist_ok=True)
     info = f"{name}-{version}.dist-info"
     files = {
-        f"{name}.py": f"VERSION = {version!r}\n".encode(),
+        f"{name}.py": f"VERSION = {version!r}\n\ndef main():\n    print(VERSION)\n".encode(),
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
         b"Tag: py3-none-any\n",
     }
+    if script:
+        files[f"{info}/entry_points.txt"] = f"[console_scripts]\n{script}\n".encode()
     rec = [
         f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},"
         f"{len(d)}"

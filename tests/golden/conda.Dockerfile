@@ -21,10 +21,6 @@ RUN python -m pip install --no-cache-dir --disable-pip-version-check \
 
 FROM python:3.11.7-slim-bookworm AS envsnap-builder
 COPY --from=envsnap-conda /opt/conda /opt/conda
-ENV PIP_DISABLE_PIP_VERSION_CHECK="1" \
-    PIP_NO_CACHE_DIR="1" \
-    PIP_NO_INPUT="1" \
-    PIP_ROOT_USER_ACTION="ignore"
 RUN python -m venv /opt/envsnap
 
 # Layer 1 of 1: the locked packages from indexes and archives
@@ -32,7 +28,8 @@ RUN python -m venv /opt/envsnap
 FROM envsnap-builder AS envsnap-packages
 COPY layers/packages/ /tmp/envsnap-build/layers/packages/
 RUN /opt/envsnap/bin/python -m pip --python /opt/conda/bin/python install \
-    --no-cache-dir --require-hashes --no-deps \
+    --disable-pip-version-check --no-input --no-cache-dir --root-user-action=ignore \
+    --require-hashes --no-deps \
     --prefix /opt/envsnap-layer \
     -r /tmp/envsnap-build/layers/packages/requirements.txt
 
@@ -40,21 +37,27 @@ RUN /opt/envsnap/bin/python -m pip --python /opt/conda/bin/python install \
 FROM envsnap-builder AS envsnap-tool
 COPY tool/ /tmp/envsnap-build/tool/
 RUN /opt/envsnap/bin/python -m pip install \
-    --no-cache-dir --require-hashes --no-deps --no-index \
+    --disable-pip-version-check --no-input --no-cache-dir --root-user-action=ignore \
+    --require-hashes --no-deps --no-index \
     --find-links /tmp/envsnap-build/tool \
     -r /tmp/envsnap-build/tool/requirements.txt
 
-# The image: interpreter, envsnap, captured packages layer by layer, the capture
+# The small parts of the image under /opt, gathered in an empty stage and copied in one
+# step: the venv's skeleton, envsnap and the small packages
+FROM scratch AS envsnap-tail
+COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
+COPY --from=envsnap-packages /opt/envsnap-layer /opt/conda
+
+# The image: interpreter, the big package layers one by one, the tail, the capture
 FROM python:3.11.7-slim-bookworm
 COPY --from=envsnap-conda /opt/conda /opt/conda
-COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
 # envsnap's own commands come last on PATH: the captured environment wins every name
 ENV PATH=/opt/conda/bin:$PATH:/opt/envsnap/bin \
     ENVSNAP_CACHE_DIR=/envsnap/.cache
-COPY --from=envsnap-packages /opt/envsnap-layer /opt/conda
+COPY --from=envsnap-tail /opt /opt
+COPY capture/ /envsnap/
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \
     "io.envsnap.python"="3.11.7" \
     "org.opencontainers.image.created"="2026-11-20T10:00:00Z" \
     "org.opencontainers.image.revision"="0123456789abcdef0123456789abcdef01234567" \
     "org.opencontainers.image.source"="https://github.com/example/project"
-COPY capture/ /envsnap/

@@ -20,10 +20,6 @@ RUN uv python install 3.11.7 \
 
 FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04 AS envsnap-builder
 COPY --from=envsnap-python /opt/python /opt/python
-ENV PIP_DISABLE_PIP_VERSION_CHECK="1" \
-    PIP_NO_CACHE_DIR="1" \
-    PIP_NO_INPUT="1" \
-    PIP_ROOT_USER_ACTION="ignore"
 RUN /opt/python/bin/python3 -m venv /opt/envsnap \
  && /opt/python/bin/python3 -m venv --without-pip /opt/venv
 
@@ -32,7 +28,8 @@ RUN /opt/python/bin/python3 -m venv /opt/envsnap \
 FROM envsnap-builder AS envsnap-packages
 COPY layers/packages/ /tmp/envsnap-build/layers/packages/
 RUN /opt/envsnap/bin/python -m pip --python /opt/venv/bin/python install \
-    --no-cache-dir --require-hashes --no-deps \
+    --disable-pip-version-check --no-input --no-cache-dir --root-user-action=ignore \
+    --require-hashes --no-deps \
     --prefix /opt/envsnap-layer \
     -r /tmp/envsnap-build/layers/packages/requirements.txt
 
@@ -40,25 +37,31 @@ RUN /opt/envsnap/bin/python -m pip --python /opt/venv/bin/python install \
 FROM envsnap-builder AS envsnap-tool
 COPY tool/ /tmp/envsnap-build/tool/
 RUN /opt/envsnap/bin/python -m pip install \
-    --no-cache-dir --require-hashes --no-deps --no-index \
+    --disable-pip-version-check --no-input --no-cache-dir --root-user-action=ignore \
+    --require-hashes --no-deps --no-index \
     --find-links /tmp/envsnap-build/tool \
     -r /tmp/envsnap-build/tool/requirements.txt
 
-# The image: interpreter, envsnap, captured packages layer by layer, the capture
-FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04
-COPY --from=envsnap-python /opt/python /opt/python
+# The small parts of the image under /opt, gathered in an empty stage and copied in one
+# step: the venv's skeleton, envsnap and the small packages
+FROM scratch AS envsnap-tail
 COPY --from=envsnap-builder /opt/venv /opt/venv
 COPY --from=envsnap-tool /opt/envsnap /opt/envsnap
+COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv
+
+# The image: interpreter, the big package layers one by one, the tail, the capture
+FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04
+COPY --from=envsnap-python /opt/python /opt/python
 # envsnap's own commands come last on PATH: the captured environment wins every name
 # ... and the determinism variables recorded by the capture
 ENV PATH=/opt/venv/bin:$PATH:/opt/envsnap/bin \
     ENVSNAP_CACHE_DIR=/envsnap/.cache \
     CUBLAS_WORKSPACE_CONFIG=":4096:8" \
     PYTHONHASHSEED="0"
-COPY --from=envsnap-packages /opt/envsnap-layer /opt/venv
+COPY --from=envsnap-tail /opt /opt
+COPY capture/ /envsnap/
 LABEL "io.envsnap.lock.digest"="sha256:5555555555555555555555555555555555555555555555555555555555555555" \
     "io.envsnap.python"="3.11.7" \
     "org.opencontainers.image.created"="2026-11-20T10:00:00Z" \
     "org.opencontainers.image.revision"="0123456789abcdef0123456789abcdef01234567" \
     "org.opencontainers.image.source"="https://github.com/example/project"
-COPY capture/ /envsnap/

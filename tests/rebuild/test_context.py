@@ -18,43 +18,16 @@ import pytest
 from envsnap import _cache, model
 from envsnap.errors import InputError
 from envsnap.formats import pylock
-from envsnap.model import ArtifactFile, Environment, Package
+from envsnap.model import ArtifactFile, Package
 from envsnap.rebuild import rebuild
 from envsnap.rebuild.context import prepare_dir, write_context
-from envsnap.rebuild.trust import trusted_folders
 from envsnap.render import make_plan
 from tests.fakes import samples
+from tests.fakes.contexts import env_with, local_index_pkg, write
 from tests.fakes.projects import git, make_project, make_sdist, make_wheel, serve, sha256
 from tests.fakes.sitepackages import SimpleIndex
 from tests.fakes.stages import run_stage
 from tests.fakes.venvs import make_venv, pip_install
-
-
-def env_with(*pkgs: Package) -> Environment:
-    return model.replace(samples.cpu_env(), packages=pkgs, envvars=())
-
-
-def local_index_pkg(wheel: Path, digest: str | None = None) -> Package:
-    name, version = wheel.name.split("-")[:2]
-    return Package(
-        name=name,
-        version=version,
-        source="index",
-        index="file:///opt/pypi/simple",
-        files=(ArtifactFile(name=wheel.name, path=str(wheel), sha256=digest or sha256(wheel)),),
-    )
-
-
-def write(env: Environment, out: Path, said: list[str] | None = None, **options: object) -> str:
-    """Render *env* into *out* (the capture folder too), every local folder named."""
-    plan = make_plan(env, lock_digest=samples.LOCK_DIGEST, **options)  # type: ignore[arg-type]
-    prepare_dir(out)
-    say = said.append if said is not None else (lambda _m: None)
-    named = [i.name for i in plan.installs if i.how == "source"]
-    folders = trusted_folders(plan.installs, env, out, named, venv=False, say=say)
-    return write_context(
-        env, plan, out, out, ca_cert=None, progress=say, folders=folders
-    ).dockerfile
 
 
 def test_local_find_links_file_is_copied_and_pinned(tmp_path: Path) -> None:
