@@ -75,3 +75,31 @@ def test_capture_without_numerics_loads_no_numerics_module(tmp_path: Path) -> No
     names = ("envsnap.numerics", "envsnap.formats.numerics")
     assert loaded(run, names, env=env) == []
     assert (out / "pylock.toml").is_file()
+
+
+def test_capture_runs_git_status_without_the_subprocess_module(tmp_path: Path) -> None:
+    """The one `git status` of a capture starts through posix_spawn: `subprocess` (with
+    threading, selectors, signal and locale) is not imported on the path run before every job."""
+    import os
+
+    from tests.fakes.imports import loaded
+    from tests.fakes.projects import git
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text("print('hi')\n")
+    git(project, "init", "-q")
+    git(project, "add", "train.py")
+    git(project, "commit", "-q", "-m", "one")
+    out = tmp_path / "cap"
+    run = (
+        "import contextlib, io, envsnap.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    envsnap.cli.main(['capture', '--offline', '-q', '-o', {str(out)!r},"
+        f" '--project', {str(project)!r}])\n"
+    )
+    env = {**os.environ, "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")}
+    names = ("subprocess", "threading", "selectors", "signal", "locale", "importlib")
+    assert loaded(run, names, env=env) == []
+    recorded = tomllib.loads((out / "project.toml").read_text())
+    assert git(project, "rev-parse", "HEAD") in json.dumps(recorded)  # git did run

@@ -53,6 +53,7 @@ WARM_CHECK_SKIPS = (
     "envsnap.commands.rebuild",
     "subprocess",  # the processes door is imported (it finds nvcc on PATH) but starts nothing
     "typing",  # annotations only: under TYPE_CHECKING
+    "importlib",  # the CLI imports its verb's module with __import__
 )
 
 
