@@ -93,13 +93,17 @@ def test_capture_runs_git_status_without_the_subprocess_module(tmp_path: Path) -
     git(project, "commit", "-q", "-m", "one")
     out = tmp_path / "cap"
     run = (
-        "import contextlib, io, envsnap.cli\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    envsnap.cli.main(['capture', '--offline', '-q', '-o', {str(out)!r},"
+        "import io, sys, envsnap.cli\n"
+        "sys.stdout = io.StringIO()\n"
+        f"envsnap.cli.main(['capture', '--offline', '-q', '-o', {str(out)!r},"
         f" '--project', {str(project)!r}])\n"
+        "sys.stdout = sys.__stdout__\n"
     )
     env = {**os.environ, "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")}
     names = ("subprocess", "threading", "selectors", "signal", "locale", "importlib")
     assert loaded(run, names, env=env) == []
+    # a repeat reads its caches with envsnap._jsonfast: no json module (asserted in the run,
+    # before the harness imports json to answer)
+    assert loaded(run + "assert 'json' not in sys.modules\n", names, env=env) == []
     recorded = tomllib.loads((out / "project.toml").read_text())
     assert git(project, "rev-parse", "HEAD") in json.dumps(recorded)  # git did run

@@ -396,8 +396,11 @@ def test_a_repeated_check_loads_no_parser_nor_write_path(
         "sys.stdout = io.StringIO()\n"
         f"envsnap.cli.main(['check', {str(world['recorded'])!r}])\n"
         "sys.stdout = sys.__stdout__\n"
+        "warm_json = 'json' in sys.modules  # before the harness imports it to answer\n"
     )
     env = {**world["a100"], "LD_LIBRARY_PATH": "", "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")}
     cold = _loaded(run, env, WARM_CHECK_SKIPS)
     assert {"tomllib", "envsnap.formats.pylock", "envsnap.formats.hardware"} <= set(cold)
     assert _loaded(run, env, WARM_CHECK_SKIPS) == []
+    # cache entries are read with envsnap._jsonfast: a repeated check loads no json either
+    assert _loaded(run + "assert not warm_json\n", env, WARM_CHECK_SKIPS) == []

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from envsnap._jsonfast import loads
 from envsnap.model import Component
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
@@ -71,9 +71,11 @@ def parse_cuda_h(text: str) -> str | None:
 
 def parse_version_json(text: str) -> dict[str, str]:
     """The toolkit's `version.json`: component key (``cuda``, ``cuda_cudart``...) → version."""
+    if not text.strip():
+        return {}  # no version.json (older toolkits): nothing to parse
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = loads(text)
+    except ValueError:  # json.JSONDecodeError
         return {}
     if not isinstance(data, dict):
         return {}
