@@ -9,7 +9,6 @@ Reads the same files and ``PIP_*`` variables as pip, with pip's precedence: glob
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -83,8 +82,10 @@ def load(environ: Mapping[str, str] | None = None) -> PipConfig:
     for path in config_files(env):
         # Not cached, although configparser is slow to import: a pip.conf holds index credentials,
         # and a cache must hold nothing that the outputs may not.
-        with contextlib.suppress(OSError):
+        try:
             found.append(_parse_file(Path(path)))
+        except OSError:
+            continue
     return merge_sections(found, env)
 
 
