@@ -226,18 +226,48 @@ def _collect(
             else:
                 poller.unregister(fd)
                 open_fds -= 1
-    delay = 0.0005
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return _timed_out(pid, argv, timeout)
-        time.sleep(min(delay, left))
-        delay = min(delay * 2, 0.05)
+    status = _reap(pid, deadline)
+    if status is None:
+        return _timed_out(pid, argv, timeout)
     code = os.waitstatus_to_exitcode(status)
     return code, b"".join(chunks[out_r]), b"".join(chunks[err_r])
+
+
+def _reap(pid: int, deadline: float) -> int | None:
+    """The wait status of *pid*, whose pipes both closed (it is exiting), or None when it still
+    runs at *deadline*. Waits on a pidfd (Linux), which wakes the moment the child is gone,
+    else in growing naps."""
+    import select
+    import time
+
+    pidfd = _pidfd(pid)
+    delay = 0.0002
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if pidfd is not None:
+                exited = select.poll()
+                exited.register(pidfd, select.POLLIN)
+                exited.poll(left * 1000)
+            else:
+                time.sleep(min(delay, left))
+                delay = min(delay * 2, 0.05)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when *pid* exits (Linux 5.3), else None."""
+    try:
+        return os.pidfd_open(pid)  # type: ignore[attr-defined,unused-ignore]
+    except (AttributeError, OSError):
+        return None
 
 
 def _timed_out(pid: int, argv: list[str], timeout: float) -> tuple[None, bytes, bytes]:

@@ -99,3 +99,12 @@ def test_a_python_ignored_sigpipe_is_the_default_again_in_the_child() -> None:
     # with subprocess's restore_signals, not get EPIPE and complain ("Broken pipe").
     done = run([SH, "-c", "yes | head -c 1 >/dev/null"])
     assert done.ok and done.stderr == ""
+
+
+def test_a_child_that_closes_its_pipes_is_still_waited_for_and_timed(tmp_path: Path) -> None:
+    late = run([SH, "-c", "exec >&- 2>&-; sleep 0.3; exit 4"], timeout=10)
+    assert late.returncode == 4  # reaped when it exits, not when its pipes close
+    marker = tmp_path / "late"
+    lives_on = run([SH, "-c", f"exec >&- 2>&-; sleep 5; touch {marker}"], timeout=0.3)
+    assert lives_on.returncode is None and "timed out" in lives_on.stderr
+    assert not marker.exists()
