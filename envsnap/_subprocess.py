@@ -244,7 +244,10 @@ def _reap(pid: int, deadline: float) -> int | None:
     delay = 0.0002
     try:
         while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # SIGCHLD ignored: reaped already; 0, as subprocess says
+                return 0
             if done:
                 return status
             left = deadline - time.monotonic()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,19 @@ def test_a_child_that_closes_its_pipes_is_still_waited_for_and_timed(tmp_path: P
     lives_on = run([SH, "-c", f"exec >&- 2>&-; sleep 5; touch {marker}"], timeout=0.3)
     assert lives_on.returncode is None and "timed out" in lives_on.stderr
     assert not marker.exists()
+
+
+def test_with_sigchld_ignored_the_answer_is_subprocesss() -> None:
+    # children are reaped by the kernel: no status to read, and subprocess says 0; so do we
+    code = (
+        "import signal, subprocess\n"
+        "signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
+        "from envsnap._subprocess import run\n"
+        "ours = run(['sh', '-c', 'echo hi; exit 3'])\n"
+        "theirs = subprocess.run(['sh', '-c', 'echo hi; exit 3'], capture_output=True, text=True)\n"
+        "assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout), ours\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
