@@ -17,10 +17,10 @@ which `rebuild` also seeds into images). The rules:
 
 from __future__ import annotations
 
-import json
 import os
 
 from ._io import cache_key, write_atomic
+from ._jsonfast import loads
 from .errors import InputError
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
@@ -44,6 +44,8 @@ def entry(folder: Path, key: str, *, fan_out: bool = False) -> Path:
 
 def entry_text(value: Any) -> str:
     """The text of an entry holding *value* (JSON, key order kept as given)."""
+    import json  # only to write an entry: a warm run reads them all with _jsonfast
+
     text = json.dumps(value)
     return f"{_HEAD.decode()}{cache_key(text.encode())}{_MID.decode()}{text}{_TAIL.decode()}"
 
@@ -59,7 +61,7 @@ def load(path: Path) -> Any:
     if cache_key(body).encode() != data[len(_HEAD) : _BODY - len(_MID)]:
         return None
     try:
-        return json.loads(body)
+        return loads(body)
     except (ValueError, RecursionError):
         return None
 

@@ -3,7 +3,6 @@ write), the bounded read of one regular file that the in door builds on, and cac
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from pathlib import Path
@@ -47,15 +46,19 @@ def private_dir(folder: Path) -> None:
             break
         node = node.parent
     for each in reversed(missing):
-        with contextlib.suppress(FileExistsError):
+        try:
             each.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
     home = cache_home()
     node = folder
     while home in node.parents:
-        with contextlib.suppress(OSError):
+        try:
             st = node.stat()
             if st.st_uid == os.getuid() and st.st_mode & 0o077:
                 node.chmod(0o700)
+        except OSError:
+            pass
         node = node.parent
 
 
@@ -95,8 +98,10 @@ def write_atomic(
                 os.fsync(fh.fileno())
             os.replace(tmp, target.name, src_dir_fd=folder, dst_dir_fd=folder)
         except BaseException as exc:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 (contextlib is not loaded on the check path)
                 os.unlink(tmp, dir_fd=folder)
+            except OSError:
+                pass
             if isinstance(exc, OSError):
                 raise OSError(exc.errno, exc.strerror, str(target)) from None
             raise
@@ -282,8 +287,7 @@ def link_or_copy(src: Path, dest: Path) -> None:
     """Put *src* at *dest* as a hard link (free for a multi-GB wheel), else as a copy."""
     import shutil
 
-    with contextlib.suppress(FileNotFoundError):
-        dest.unlink()
+    dest.unlink(missing_ok=True)
     try:
         os.link(src, dest)
     except OSError:

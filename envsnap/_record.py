@@ -142,14 +142,58 @@ def _init_source(cls: type, found: list[Field]) -> tuple[str, dict[str, Any]]:
     return source, names
 
 
+# A record class made fewer times than this is made by `_bind`, without compiling anything: an
+# ``__init__`` costs about 60 us to compile, as much as a few dozen bindings, and most classes of a
+# `capture` or `check` are made once or twice. One made more often gets its compiled ``__init__``.
+COMPILE_AFTER = 16
+
+
+def _bind(cls: type, self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Set *self*'s fields from *args* and *kwargs* as the compiled ``__init__`` would; False
+    (nothing set) for any call that ``__init__`` would refuse, left to it to raise its error."""
+    found: tuple[Field, ...] = cls.__record_fields__  # type: ignore[attr-defined]
+    if len(args) > len(found):
+        return False
+    values = {f.name: value for f, value in zip(found, args)}
+    for name, value in kwargs.items():
+        if name in values:
+            return False
+        values[name] = value
+    ordered: list[tuple[Field, Any]] = []
+    for f in found:
+        if f.name in values:
+            ordered.append((f, values.pop(f.name)))
+        elif f.default is not MISSING:
+            ordered.append((f, f.default))
+        elif f.default_factory is not MISSING:
+            ordered.append((f, MISSING))  # made below, once every check passed
+        else:
+            return False
+    if values:  # an unknown keyword
+        return False
+    for f, given in ordered:
+        object.__setattr__(self, f.name, f.default_factory() if given is MISSING else given)
+    if hasattr(cls, "__post_init__"):
+        self.__post_init__()
+    return True
+
+
 def _first_init(cls: type) -> Callable[..., None]:
-    """An ``__init__`` that compiles *cls*'s own on its first call and puts it in its place.
+    """An ``__init__`` that binds the first few instances of *cls* without compiling anything
+    (`_bind`), then compiles *cls*'s own and puts it in its place. A call `_bind` leaves (a
+    missing or unknown argument) compiles it at once, so that the error is Python's own.
 
     Compiling every record's ``__init__`` when its module is imported cost each start of
-    `capture` and `check` a few milliseconds, mostly for records the run never makes.
+    `capture` and `check` a few milliseconds, mostly for records the run never makes; compiling
+    it on first use still cost them one or two, for records made once.
     """
+    made = 0
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal made
+        made += 1
+        if made < COMPILE_AFTER and _bind(cls, self, args, kwargs):
+            return
         source, names = _init_source(cls, list(cls.__record_fields__))  # type: ignore[attr-defined]
         exec(source, names)  # noqa: S102 - our own generated source, as dataclasses does
         init = names["__init__"]

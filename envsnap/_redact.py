@@ -260,7 +260,7 @@ def text(line: str, most: int | None = None, *, secrets: tuple[str, ...] = ()) -
 
     Idempotent, so a line may pass through it twice.
     """
-    if any(c in line for c in ":@="):
+    if _may_hold_credentials(line):
         line = _IN_TEXT_URL.sub(_in_text_url, line)
         line = _IN_TEXT_USERINFO.sub("", line)
         line = _IN_TEXT_SECRET.sub(lambda m: m[1] + WITHHELD, line)
@@ -271,6 +271,20 @@ def text(line: str, most: int | None = None, *, secrets: tuple[str, ...] = ()) -
     if line.isprintable():
         return line  # the common case, checked in C
     return "".join(c if _printable(c) else _escape(c) for c in line)
+
+
+def _may_hold_credentials(line: str) -> bool:
+    """False only when none of the three patterns of `text` can match *line*: then they are not
+    compiled (about a millisecond, the largest part of printing `check`'s one line).
+
+    Each pattern needs one of these: a URL ``:/`` or ``:\\``; a userinfo ``@``; a secret ``=``,
+    an ``Authorization:`` header or a ``Bearer``/``Basic`` word. The patterns ignore case the
+    Unicode way (a dotless i is an ``i`` to them), so a line that is not ASCII always goes through.
+    """
+    if not line.isascii() or any(c in line for c in "@=") or ":/" in line or ":\\" in line:
+        return True
+    low = line.lower()
+    return "bearer" in low or "basic" in low or (":" in line and "authorization" in low)
 
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -38,12 +38,15 @@ def test_recapture_of_an_unchanged_environment_writes_nothing(cli, tmp_path: Pat
     files = sorted(out.iterdir())
     before = {p.name: (_stat(p), p.read_bytes()) for p in files}
     assert b"1970-01-01T00:00:01Z" in before["pylock.toml"][1]
+    folders = (_stat(out), _stat(tmp_path))
     again = cli(
         "capture", "--offline", "-q", "-o", str(out), env={**base, "SOURCE_DATE_EPOCH": "9"}
     )
     assert again.returncode == 0, again.stderr
     # same capture, another time: the files (and their one time field) are left as they were
     assert {p.name: (_stat(p), p.read_bytes()) for p in sorted(out.iterdir())} == before
+    # ... and no temporary folder came and went beside the capture or in it
+    assert (_stat(out), _stat(tmp_path)) == folders
     # the machine changes (another CPU): hardware.toml is rewritten with the new time, only it
     proc = tmp_path / "proc"
     proc.mkdir()
@@ -75,3 +78,35 @@ def test_capture_without_numerics_loads_no_numerics_module(tmp_path: Path) -> No
     names = ("envsnap.numerics", "envsnap.formats.numerics")
     assert loaded(run, names, env=env) == []
     assert (out / "pylock.toml").is_file()
+
+
+def test_capture_runs_git_status_without_the_subprocess_module(tmp_path: Path) -> None:
+    """The one `git status` of a capture starts through posix_spawn: `subprocess` (with
+    threading, selectors, signal and locale) is not imported on the path run before every job."""
+    import os
+
+    from tests.fakes.imports import loaded
+    from tests.fakes.projects import git
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text("print('hi')\n")
+    git(project, "init", "-q")
+    git(project, "add", "train.py")
+    git(project, "commit", "-q", "-m", "one")
+    out = tmp_path / "cap"
+    run = (
+        "import io, sys, envsnap.cli\n"
+        "sys.stdout = io.StringIO()\n"
+        f"envsnap.cli.main(['capture', '--offline', '-q', '-o', {str(out)!r},"
+        f" '--project', {str(project)!r}])\n"
+        "sys.stdout = sys.__stdout__\n"
+    )
+    env = {**os.environ, "ENVSNAP_CACHE_DIR": str(tmp_path / "cache")}
+    names = ("subprocess", "threading", "selectors", "signal", "locale", "importlib", "contextlib")
+    assert loaded(run, names, env=env) == []
+    # a repeat reads its caches with envsnap._jsonfast: no json module (asserted in the run,
+    # before the harness imports json to answer)
+    assert loaded(run + "assert 'json' not in sys.modules\n", names, env=env) == []
+    recorded = tomllib.loads((out / "project.toml").read_text())
+    assert git(project, "rev-parse", "HEAD") in json.dumps(recorded)  # git did run

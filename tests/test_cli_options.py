@@ -127,3 +127,28 @@ def test_a_mistyped_strict_is_refused_by_the_cli(cli, tmp_path: Path) -> None:
     done = cli("check", str(tmp_path), "--stric")
     assert done.returncode == 2
     assert "unrecognized arguments: --stric" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("verb", "collector"), [("check", False), ("capture", False), ("diff", True)]
+)
+def test_the_short_verbs_started_as_commands_run_without_the_cyclic_collector(
+    verb: str, collector: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import sys
+
+    seen: list[bool] = []
+
+    def main() -> int:
+        seen.append(gc.isenabled())
+        return 0
+
+    monkeypatch.setattr(cli, "main", main)
+    monkeypatch.setattr(sys, "argv", ["envsnap", verb, "x"])
+    try:
+        with pytest.raises(SystemExit):
+            cli.entry()
+    finally:
+        gc.enable()
+    assert seen == [collector]

@@ -32,6 +32,7 @@ READS_ALLOWED = {
     "numerics/_battery.py": "runs inside the target interpreter: /proc/self/maps, /proc/cpuinfo",
     "numerics/runner.py": "envsnap's own battery script and the JSON it prints",
     "_cache.py": "entries of envsnap's own JSON caches, each a miss unless its digest matches",
+    "_jsonfast.py": "parses JSON text its callers read (json.loads only for json's own error)",
     "formats/condalock.py": "JSON scalars of the YAML subset, in text the in door read",
     "rebuild/toolwheels.py": "envsnap's own installed files, packed into the tool wheels",
     "rebuild/builddeps.py": "a project's pyproject.toml, as text the in door read (bounded)",

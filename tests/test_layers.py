@@ -35,6 +35,7 @@ LEAVES = frozenset(
         "_defaults",
         "_envvars",
         "_io",
+        "_jsonfast",
         "_names",
         "_record",
         "_redact",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 from typing import ClassVar
 
@@ -111,29 +112,85 @@ def test_importing_the_models_imports_no_dataclasses() -> None:
     assert loaded("import envsnap.model", ("dataclasses", "typing")) == []
 
 
-def test_a_records_init_is_compiled_by_its_first_instance_and_keeps_its_errors() -> None:
+@pytest.fixture
+def compiled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The first line of each ``__init__`` that envsnap._record compiles from now on."""
     import envsnap._record as rec
 
-    compiled: list[str] = []
-    real = exec
+    seen: list[str] = []
 
     def noting(source: str, names: dict[str, object]) -> None:
-        compiled.append(source.split("\n", maxsplit=1)[0])
-        real(source, names)
+        seen.append(source.split("\n", maxsplit=1)[0])
+        exec(source, names)  # the source _record generated
 
-    rec.exec = noting  # type: ignore[attr-defined]  # a module global comes before the builtin
-    try:
+    # a module global comes before the builtin
+    monkeypatch.setattr(rec, "exec", noting, raising=False)
+    return seen
 
-        @record
-        class Lazy(Record):
-            a: int
-            b: str = "x"
 
-        assert compiled == []  # defining the class compiles nothing
-        with pytest.raises(TypeError, match="missing 1 required positional argument: 'a'"):
-            Lazy()  # type: ignore[call-arg]
-        assert Lazy(1) == Lazy(a=1, b="x") and Lazy(2, "y").b == "y"
-        assert compiled == ["def __init__(self, a, b=_d_b):"]  # once, on first use
-        assert Lazy.__init__.__qualname__.endswith(".<locals>.Lazy.__init__")
-    finally:
-        del rec.exec  # type: ignore[attr-defined]
+def test_a_records_init_is_compiled_by_a_call_it_refuses_and_keeps_its_errors(
+    compiled: list[str],
+) -> None:
+    @record
+    class Lazy(Record):
+        a: int
+        b: str = "x"
+
+    assert compiled == []  # defining the class compiles nothing
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'a'"):
+        Lazy()  # type: ignore[call-arg]
+    assert Lazy(1) == Lazy(a=1, b="x") and Lazy(2, "y").b == "y"
+    assert compiled == ["def __init__(self, a, b=_d_b):"]  # once, on first use
+    assert Lazy.__init__.__qualname__.endswith(".<locals>.Lazy.__init__")
+
+
+def test_a_record_made_a_few_times_compiles_nothing_and_one_made_often_compiles_once(
+    compiled: list[str],
+) -> None:
+    from envsnap._record import COMPILE_AFTER
+
+    @record
+    class Often(Record):
+        a: int
+        b: str = "x"
+        seen: list[int] = field(default_factory=list)
+
+        def __post_init__(self) -> None:
+            self.seen.append(self.a)
+
+    made = [Often(i) if i % 2 else Often(a=i, b="y") for i in range(COMPILE_AFTER - 1)]
+    assert compiled == []  # bound, not compiled
+    assert [(o.a, o.b, o.seen) for o in made[:3]] == [(0, "y", [0]), (1, "x", [1]), (2, "y", [2])]
+    assert made[0].seen is not made[2].seen  # a new default each time
+    with pytest.raises(FrozenError):
+        made[0].a = 5  # type: ignore[misc]
+    Often(99)
+    assert compiled == ["def __init__(self, a, b=_d_b, seen=_M):"]
+    assert Often(1) == made[1] and Often(1, "x", [7]).seen == [7, 1]
+    assert compiled == ["def __init__(self, a, b=_d_b, seen=_M):"]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((), {}), ((1, 2, 3, 4), {}), ((1,), {"a": 2}), ((1,), {"zz": 2}), ((), {"self": 1})],
+)
+def test_a_call_binding_refuses_gets_pythons_own_error(
+    args: tuple[object, ...], kwargs: dict[str, object]
+) -> None:
+    @record
+    class Fresh(Record):
+        a: int
+        b: int = 0
+        c: tuple[int, ...] = ()
+
+    @dataclasses.dataclass(frozen=True)
+    class Same:
+        a: int
+        b: int = 0
+        c: tuple[int, ...] = ()
+
+    with pytest.raises(TypeError) as ours:
+        Fresh(*args, **kwargs)
+    with pytest.raises(TypeError) as theirs:
+        Same(*args, **kwargs)
+    assert str(ours.value).split("()", 1)[1] == str(theirs.value).split("()", 1)[1]

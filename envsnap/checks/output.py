@@ -3,7 +3,6 @@ and the fleet report: an aligned table of findings, escaped for the terminal."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -73,6 +72,8 @@ def print_report(
     """Print *report* as JSON or as text (one *ok_line* when empty); return 0 or 1."""
     out = stream or sys.stdout
     if json_output:
+        import json
+
         # Insertion order is the documented order (version, compatible, findings), and fixed.
         print(json.dumps(report.to_dict(), indent=2), file=out)
     elif not report.findings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from .._defaults import DEFAULT_DIR, importable_name
@@ -93,6 +92,8 @@ def run(args: SimpleNamespace) -> int:
     )
     summary = _summary(done)
     if args.json:
+        import json
+
         print(json.dumps(summary, indent=2, sort_keys=True))
     elif not args.quiet:
         _print(done, summary)

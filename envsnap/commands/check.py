@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from .._defaults import DEFAULT_DIR
 from .._text import seconds
 from .options import DIR_HELP, Option, Positional, add_arguments
@@ -109,6 +107,8 @@ def run(args: SimpleNamespace) -> int:
             )
     except EnvsnapError as exc:
         if args.json:  # a program reading stdout gets an answer too; the CLI still exits 2
+            import json
+
             print(json.dumps(error_envelope(exc), indent=2))
         raise
     from envsnap.checks.output import print_report

@@ -14,7 +14,6 @@ read there, bounded and from a regular file; this module never opens a capture f
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 
 from envsnap import __version__, _cache
@@ -42,8 +41,10 @@ def _cached(data: bytes, folder: str, model: type[M], parse: Callable[[], M]) ->
     stored = _cache.load(entry)
     if stored is not None:
         # an entry of the wrong types (another envsnap's, or hand-made) means parsing again
-        with contextlib.suppress(ValueError, TypeError, KeyError, RecursionError, ModelError):
+        try:
             return model.from_dict(stored)
+        except (ValueError, TypeError, KeyError, RecursionError, ModelError):
+            pass
     value = parse()
     _cache.store(entry, value.to_dict())
     return value

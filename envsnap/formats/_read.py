@@ -15,11 +15,11 @@ its `Capture`, and the property test in tests/security attacks it with every ver
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 
 from envsnap._io import read_bytes_bounded
+from envsnap._jsonfast import loads
 from envsnap._record import Record, record
 from envsnap.errors import InputError
 
@@ -189,7 +189,7 @@ def json_value(text: str | bytes, source: str) -> Any:
     """The JSON value *text*; one `InputError` naming *source* when it is not valid JSON or is
     nested deeper than the decoder goes."""
     try:
-        return json.loads(text)
+        return loads(text)
     except RecursionError:
         raise InputError(f"{source}: not valid JSON (nested too deeply)") from None
     except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8

@@ -9,7 +9,6 @@ environment re-captures with no network; ``offline`` uses only the cache and loc
 
 from __future__ import annotations
 
-import contextlib
 import os
 from _thread import LockType, allocate_lock  # threading itself: only for look-ups
 from collections.abc import Callable, Iterable, Sequence
@@ -205,8 +204,10 @@ class _Context:
         key = index_cache_key(f"{src.url}#{page}", name, version)
         old = self._cache_get(key)
         if old is not None and old.get("stamp") == stamp:
-            with contextlib.suppress(ModelError, TypeError):
+            try:
                 return _cached_files(old.get("files", []))
+            except (ModelError, TypeError):
+                pass  # a damaged entry: read the page again
         text = page.read_text(encoding="utf-8", errors="replace")
         files = simpleapi.select_version(simpleapi.parse_html_page(text, base), name, version)
         if sizes:
@@ -220,8 +221,10 @@ class _Context:
         key = index_cache_key(src.url, name, version)
         cached = self._cache_get(key)
         if cached is not None:
-            with contextlib.suppress(ModelError, TypeError):
+            try:
                 return _cached_files(cached.get("files", []))
+            except (ModelError, TypeError):
+                pass  # a damaged entry: ask the source again
         if not network:
             raise _NeedsNetwork
         if src.url in self._dead:
@@ -358,8 +361,10 @@ def _with_local_sizes(files: Iterable[ArtifactFile]) -> tuple[ArtifactFile, ...]
     for f in files:
         size = f.size
         if size is None and f.url and f.url.startswith("file:"):
-            with contextlib.suppress(OSError):
+            try:
                 size = Path(unquote(urlsplit(f.url).path)).stat().st_size
+            except OSError:
+                size = None
         out.append(replace(f, size=size))
     return tuple(out)
 

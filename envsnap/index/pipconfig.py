@@ -9,7 +9,6 @@ Reads the same files and ``PIP_*`` variables as pip, with pip's precedence: glob
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -83,8 +82,10 @@ def load(environ: Mapping[str, str] | None = None) -> PipConfig:
     for path in config_files(env):
         # Not cached, although configparser is slow to import: a pip.conf holds index credentials,
         # and a cache must hold nothing that the outputs may not.
-        with contextlib.suppress(OSError):
+        try:
             found.append(_parse_file(Path(path)))
+        except OSError:
+            continue
     return merge_sections(found, env)
 
 
@@ -110,7 +111,10 @@ def _parse_file(path: Path) -> dict[str, dict[str, str]]:
 
 
 def _read_sections(text: str) -> dict[str, dict[str, str]]:
-    import configparser  # only when a pip.conf exists
+    plain = _plain_sections(text)
+    if plain is not None:
+        return plain
+    import configparser  # only for a pip.conf `_plain_sections` leaves to it
 
     parser = configparser.RawConfigParser()
     try:
@@ -122,6 +126,43 @@ def _read_sections(text: str) -> dict[str, dict[str, str]]:
         if parser.has_section(section):
             out[section] = {k.replace("_", "-").lstrip("-"): v for k, v in parser.items(section)}
     return out
+
+
+def _plain_sections(text: str) -> dict[str, dict[str, str]] | None:
+    """The [global] and [install] values of a plain pip.conf, read as `configparser`'s
+    RawConfigParser reads it, without importing it (with its eight patterns, a large share of a
+    capture's start): ASCII lines that are blank, comments, ``[name]`` headers (each once,
+    no DEFAULT) or unindented ``key = value`` / ``key: value`` options (each once per section).
+    None for anything else: an indented line (a continuation), a line of no such form, a
+    duplicate; `configparser` then reads it, errors and all."""
+    if not text.isascii():
+        return None
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if raw[0].isspace():
+            return None
+        if line[0] == "[":
+            name = line[1:-1]
+            if line[-1] != "]" or not name or name != name.strip() or "[" in name or "]" in name:
+                return None
+            if name in sections or name == "DEFAULT":
+                return None
+            current = sections[name] = {}
+            continue
+        cut = min((at for at in (line.find("="), line.find(":")) if at != -1), default=-1)
+        key = line[:cut].rstrip().lower()
+        if cut <= 0 or current is None or not key or key in current:
+            return None
+        current[key] = line[cut + 1 :].strip()
+    return {
+        name: {k.replace("_", "-").lstrip("-"): v for k, v in sections[name].items()}
+        for name in ("global", "install")
+        if name in sections
+    }
 
 
 def merge_sections(

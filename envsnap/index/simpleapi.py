@@ -7,10 +7,10 @@ here can leak a token into a lockfile.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from urllib.parse import unquote, urljoin, urlsplit
 
+from .._jsonfast import loads
 from .._names import normalized_version, wheel_name_version
 from .._redact import url as redact_url
 from .._text import canonical_name
@@ -48,7 +48,7 @@ def canonical_time(text: str) -> str | None:
 def parse_json_page(text: str, base_url: str) -> list[ArtifactFile]:
     """Parse a PEP 691 JSON project page into files (URLs made absolute, no credentials)."""
     try:
-        data = json.loads(text)
+        data = loads(text)
     except (ValueError, RecursionError):
         return []
     out = []

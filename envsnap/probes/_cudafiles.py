@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from envsnap._jsonfast import loads
 from envsnap.model import Component
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
@@ -71,9 +71,11 @@ def parse_cuda_h(text: str) -> str | None:
 
 def parse_version_json(text: str) -> dict[str, str]:
     """The toolkit's `version.json`: component key (``cuda``, ``cuda_cudart``...) → version."""
+    if not text.strip():
+        return {}  # no version.json (older toolkits): nothing to parse
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = loads(text)
+    except ValueError:  # json.JSONDecodeError
         return {}
     if not isinstance(data, dict):
         return {}
@@ -180,6 +182,23 @@ def _toolkit_root(environ: Mapping[str, str]) -> Path | None:
 SYSTEM_INCLUDE = Path("/usr/include")
 
 
+def _cuda_h_version(path: Path) -> str | None:
+    """`parse_cuda_h` of *path*, kept by `_filecache` until the file changes: scanning its head
+    (64 KiB of a 1 MB header) for defines was a tenth of each check on a machine with a
+    toolkit."""
+    from ._filecache import cached
+
+    try:
+        found = cached("cuda-h", path, lambda p: parse_cuda_h(read(p)) or "", _is_str)
+    except OSError:  # no cuda.h
+        return None
+    return str(found) or None
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
 def from_system_toolkit(environ: Mapping[str, str]) -> Iterator[Component]:
     """The system CUDA toolkit: version.json, else version.txt, else `cuda.h`; plus headers."""
     root = _toolkit_root(environ)
@@ -194,7 +213,7 @@ def from_system_toolkit(environ: Mapping[str, str]) -> Iterator[Component]:
                 yield Component(name, versions[key], f"{where}/version.json")
     else:
         txt = parse_version_txt(read(root / "version.txt"))
-        header = parse_cuda_h(read(root / "include" / "cuda.h"))
+        header = _cuda_h_version(root / "include" / "cuda.h")
         if txt:
             yield Component("cuda-toolkit", txt, f"{where}/version.txt")
         elif header:

@@ -19,7 +19,6 @@ site is on.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["cache_dir", "cached"]
 
-VERSION = 3  # 3: entries follow envsnap._cache (the file name is the key's digest)
+VERSION = 4  # 3: entries follow envsnap._cache (the file name is the key's digest); 4: repr key
 _NATIVE = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"MZ")
 _ENV = ("HOME", "USERPROFILE", "APPDATA", "VIRTUAL_ENV", "CONDA_PREFIX")
 
@@ -119,7 +118,9 @@ def _key(python: str, *, running: bool = False) -> str | None:
     ]
     if running:
         material.append(_running())
-    return json.dumps(material, sort_keys=True)
+    # repr, not json.dumps: lists, tuples, strings, numbers and None, each written one way; json
+    # is not imported on the paths that read this cache
+    return repr(material)
 
 
 def _watched(facts: dict[str, Any]) -> list[str]:

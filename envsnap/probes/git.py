@@ -19,14 +19,20 @@ import os
 from pathlib import Path
 
 from .._redact import text, url
-from .._regex import lazy
 from .._subprocess import git, git_bytes, git_remote_urls
 from ..formats.project import ProjectState
 
 __all__ = ["parse_status", "probe"]
 
 _TIMEOUT = 20
-_COMMIT = lazy(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_commit(oid: str) -> bool:
+    """A full SHA-1 or SHA-256 object name (a string test: no pattern on capture's path)."""
+    return len(oid) in (40, 64) and _HEX.issuperset(oid)
+
+
 # An untracked file larger than this is digested by name and size only (a stray dataset).
 _MAX_UNTRACKED = 64 * 1024 * 1024
 
@@ -45,7 +51,7 @@ def parse_status(text: str) -> tuple[str, str, list[str], list[str]]:
         i += 1
         if entry.startswith("# branch.oid "):
             oid = entry.removeprefix("# branch.oid ")
-            commit = oid if _COMMIT.match(oid) else ""
+            commit = oid if _is_commit(oid) else ""
         elif entry.startswith("# branch.head "):
             head = entry.removeprefix("# branch.head ")
             branch = "" if head == "(detached)" else head

@@ -8,7 +8,6 @@ a per-device query that the GPU or driver does not support leaves that field Non
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -94,8 +93,10 @@ def probe(environ: Mapping[str, str] | None = None) -> GPUs:
     except NVMLError as exc:
         return GPUs(status="unavailable", reason=_reason(exc))
     finally:
-        with contextlib.suppress(NVMLError):
+        try:  # noqa: SIM105 (contextlib is not loaded on the check path)
             nvml.shutdown()
+        except NVMLError:
+            pass
 
 
 def loadable(ld_cache: str = "/etc/ld.so.cache", search: Sequence[str] | None = None) -> bool:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -77,12 +76,28 @@ def parse_os_release(text: str) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, raw = line.partition("=")
-        try:
-            words = shlex.split(raw)
-        except ValueError:  # unbalanced quotes in a hand-edited file
-            words = [raw.strip("\"'")]
-        out[key.strip()] = " ".join(words)
+        out[key.strip()] = _unquote(raw)
     return out
+
+
+def _unquote(raw: str) -> str:
+    """*raw* as `shlex.split` reads it, its words joined by one space. A plain word or one quoted
+    string without escapes (every os-release seen) is read here: `shlex` is imported, and reads
+    character by character, only for anything else."""
+    inner = raw[1:-1]
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"' and not any(c in inner for c in '"\\'):
+        return inner
+    if len(raw) >= 2 and raw[0] == raw[-1] == "'" and "'" not in inner:
+        return inner
+    if not any(c in raw for c in "\"'\\") and not any(c.isspace() for c in raw):
+        return raw
+    import shlex
+
+    try:
+        words = shlex.split(raw)
+    except ValueError:  # unbalanced quotes in a hand-edited file
+        words = [raw.strip("\"'")]
+    return " ".join(words)
 
 
 def _libc(root: Path) -> tuple[str, str]:

@@ -7,11 +7,11 @@ system calls per distribution and grows linearly with their number.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from .._jsonfast import loads
 from .._text import canonical_name as canonicalize_name
 from ..errors import InputError
 from ..model import Package
@@ -70,7 +70,7 @@ def read_distribution(path: str, withheld: list[str] | None = None) -> Package |
     direct_text = _read(direct, optional=True)
     if direct_text is not None:
         try:
-            data = json.loads(direct_text)
+            data = loads(direct_text)
         except RecursionError:
             raise InputError(f"{direct}: not valid JSON (nested too deeply)", hint=_HINT) from None
         except ValueError as exc:

@@ -8,7 +8,6 @@ the JSON it prints into a `Target` with the pure `from_facts`. Both answers are 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -89,6 +88,8 @@ def _run_script(python: str, timeout: float) -> dict[str, Any]:
                 f"{python}: --python is older than Python 3.7, which envsnap cannot read"
             )
         raise InputError(f"{python}: --python is not a working Python ({last})")
+    import json  # only when the interpreter was asked: a cached answer needs none
+
     try:
         facts = json.loads(done.stdout)
     except ValueError:

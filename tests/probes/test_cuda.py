@@ -277,6 +277,16 @@ def test_system_toolkit_from_cuda_h(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     toolkit = cuda.probe([], [str(_site(tmp_path))]).component("cuda-toolkit")
     assert toolkit is not None
     assert toolkit.version == "13.0"
+    # the header's version is kept until the header changes: prove it by planting another
+    [entry] = (tmp_path / "cache" / "cuda-h").glob("*.json")
+    entry.write_text(entry_text("12.9"))
+    again = cuda.probe([], [str(_site(tmp_path))]).component("cuda-toolkit")
+    assert again is not None and again.version == "12.9"
+    header = root / "include" / "cuda.h"
+    st = header.stat()
+    os.utime(header, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    fresh = cuda.probe([], [str(_site(tmp_path))]).component("cuda-toolkit")
+    assert fresh is not None and fresh.version == "13.0"
 
 
 def test_nvcc_on_path(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import shutil
@@ -26,6 +27,30 @@ def test_recorded_os_release(name: str, expected: tuple[str, str, str, str]) -> 
     fields = osinfo.parse_os_release((DATA / name).read_text(encoding="utf-8"))
     got = tuple(fields.get(k, "") for k in ("ID", "VERSION_ID", "VERSION_CODENAME", "PRETTY_NAME"))
     assert got == expected
+
+
+def _shell_words(raw: str) -> str:
+    import shlex
+
+    try:
+        return " ".join(shlex.split(raw))
+    except ValueError:
+        return raw.strip("\"'")
+
+
+def test_values_read_as_shlex_reads_them_and_shlex_loads_only_for_odd_ones() -> None:
+    alphabet = ["a", "b", " ", '"', "'", "\\", "\t", "#", "$", "é", "\u00a0"]
+    values = ["".join(p) for n in range(5) for p in itertools.product(alphabet, repeat=n)]
+    text = "".join(f"K{i}={v}\n" for i, v in enumerate(values))
+    fields = osinfo.parse_os_release(text)
+    expected = [_shell_words(f"K={v}".strip().partition("=")[2]) for v in values]  # lines strip
+    assert [fields[f"K{i}"] for i in range(len(values))] == expected
+
+    from tests.fakes.imports import loaded
+
+    plain = (DATA / "debian-12").read_text(encoding="utf-8")
+    code = f"from envsnap.probes import osinfo\nosinfo.parse_os_release({plain!r})"
+    assert loaded(code, ("shlex",)) == []
 
 
 def test_hand_edited_os_release_does_not_break() -> None:

@@ -63,6 +63,10 @@ def test_every_url_form_loses_its_credentials(given: str, recorded: str) -> None
         "proxy-authorization=Basic SECRET9abcdefgh0123",
         "pip: GITHUB_TOKEN=SECRET9, password=SECRET9 rejected",
         "see (https://u:SECRET9@host.example/x).",
+        "curl sent Bearer SECRET9abcdefgh0123 and was refused",  # no ':', '@' nor '='
+        "sent basic SECRET9abcdefgh0123",
+        "AUTHORIZATION : bearer SECRET9abcdefgh0123",
+        "Author\u0131zation: SECRET9abcdefgh0123",  # dotless i: an i to re's IGNORECASE
     ],
 )
 def test_text_redacts_credentials_in_free_text(line: str) -> None:
@@ -168,3 +172,18 @@ def test_mlflow_tracking_uri_credentials_never_reach_an_error_line(
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("envsnap: error: MLflow: ")
     assert not any(s in done.stdout + done.stderr for s in SECRETS), done.stderr
+
+
+def test_a_line_that_cannot_hold_a_credential_compiles_no_pattern() -> None:
+    """`check`'s one line ("envsnap: this machine matches ...") is printed without compiling
+    the three patterns of `text` (a millisecond of every check)."""
+    from tests.fakes.imports import loaded
+
+    code = (
+        "from envsnap import _redact\n"
+        "assert _redact.text('envsnap: this machine matches the capture in ./cap-1') "
+        "== 'envsnap: this machine matches the capture in ./cap-1'\n"
+        "pats = (_redact._IN_TEXT_URL, _redact._IN_TEXT_USERINFO, _redact._IN_TEXT_SECRET)\n"
+        "assert not any('match' in vars(p) for p in pats), 'compiled'\n"
+    )
+    assert loaded(code, ("envsnap.nothing",)) == []
