@@ -28,7 +28,9 @@ How to keep README.md runnable (the convention this test reads, tests/fakes/read
   ``<!-- readme-test: xfail REASON -->``: known to differ today, strictly: when it starts to
   pass the test fails until the mark goes; ``<!-- readme-test: provide venv REASON -->``: the
   block makes ``venv``, which the test links to the shared cached venv with the same packages
-  (numpy, threadpoolctl, torch 2.13.0 CPU) instead of installing torch again.
+  (numpy, threadpoolctl, torch 2.13.0 CPU) instead of installing torch again;
+  ``<!-- readme-test: again REASON -->``: a step of the block whose output is not the one shown
+  runs once more (for output that depends on what a loaded machine does, with the reason).
 - Files the README's commands write into the clone must be gitignored: the last test checks
   that the clone's tree is still clean, since later captures of it would record it "dirty".
 
@@ -304,6 +306,8 @@ def _run_all(session: Session, request: pytest.FixtureRequest) -> list[Outcome]:
                 command = f"python {shlex.quote(str(script))}"
             start = time.monotonic()
             outcome = session.run(command)
+            if block.marker("again") is not None and not _agrees(step, outcome, session.clone):
+                outcome = session.run(command)  # once more: see the block's reason
             outcome.seconds = time.monotonic() - start  # without the wait for the docker lock
             outcomes.append(outcome)
             following = STEPS[number + 1] if number + 1 < len(STEPS) else None
@@ -329,6 +333,13 @@ def readme_run(
     return clone, _run_all(session, request)
 
 
+def _agrees(step: readme.Step, outcome: Outcome, clone: Path) -> bool:
+    """Whether what *step* printed is what the README shows, once normalised."""
+    swap = [(str(clone), CLONE_AS), (str(Path.home()), "~")]
+    expected = readme.normalise("\n".join(step.expected))
+    return readme.matches(expected, readme.normalise(outcome.output, swap))
+
+
 def _params() -> list[Any]:
     out = []
     for number, step in enumerate(STEPS):
@@ -352,11 +363,11 @@ def test_readme_step(number: int, readme_run: tuple[Path, list[Outcome]]) -> Non
             outcome.output
         )
         return
+    if _agrees(step, outcome, clone):
+        return
     swap = [(str(clone), CLONE_AS), (str(Path.home()), "~")]
     expected = readme.normalise("\n".join(step.expected))
     actual = readme.normalise(outcome.output, swap)
-    if readme.matches(expected, actual):
-        return
     diff = "\n".join(
         difflib.unified_diff(expected, actual, "README.md (normalised)", "printed", lineterm="")
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 __all__ = ["KINDS", "Block", "ReadmeError", "Step", "blocks", "matches", "normalise", "steps"]
 
 # What a marker may say; each takes a reason but `docker` and `python`.
-KINDS = ("skip", "xfail", "docker", "python", "provide")
+KINDS = ("skip", "xfail", "docker", "python", "provide", "again")
 _MARKER = re.compile(r"^\s*<!--\s*readme-test:\s*(\w+)\s*(.*?)\s*-->\s*$")
 _FENCE = re.compile(r"^(```+|~~~+)\s*(\w*)")
 _SHELL_FENCES = ("", "sh", "bash", "console", "shell", "shell-session")
@@ -65,7 +65,7 @@ def _markers(pending: list[tuple[int, str, str]]) -> tuple[tuple[str, str], ...]
     for line, kind, text in pending:
         if kind not in KINDS:
             raise ReadmeError(f"README.md:{line}: unknown readme-test marker {kind!r}")
-        if kind in ("skip", "xfail", "provide") and not text:
+        if kind in ("skip", "xfail", "provide", "again") and not text:
             raise ReadmeError(f"README.md:{line}: `readme-test: {kind}` needs a reason")
         out.append((kind, text))
     return tuple(out)
