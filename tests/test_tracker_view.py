@@ -237,3 +237,15 @@ def test_tracker_libraries_are_imported_only_when_used() -> None:
         "envsnap.cli.build_parser()"
     )
     assert loaded(code, ("mlflow", "wandb", "aim", "numpy")) == []
+
+
+def test_a_conda_capture_shows_its_conda_packages_beside_pips(tmp_path: Path) -> None:
+    """A tracker compares runs by package name: a conda environment's packages (python, numpy)
+    are there with pip's (tqdm), and conda-lock.yml is attached."""
+    cap = tmp_path / "conda"
+    write(Snapshot(environment=samples.conda_env()), cap)
+    seen = view(cap)
+    assert seen.packages == {"numpy": "1.26.4", "python": "3.11.7", "tqdm": "4.67.1"}
+    assert "conda-lock.yml" in seen.files
+    assert mlflow_integration._tags(seen)["envsnap.package.numpy"] == "1.26.4"
+    assert aim_integration.params(seen)["package"]["python"] == "3.11.7"

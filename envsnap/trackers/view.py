@@ -2,9 +2,9 @@
 
 `view` reads a capture once, through the in door (`envsnap.formats.capture.load`), and returns
 flat facts under stable names (`FACTS`, from `publish.facts.gather`), the version of every
-package (so that a tracker's own "compare runs" shows which packages differ) and the capture's
-files to attach, as the door read them (a tracker never opens a capture's path itself). Each
-tracker only spells the names its own way: MLflow tags ``envsnap.gpu`` and
+package, conda's included (so that a tracker's own "compare runs" shows which packages differ),
+and the capture's files to attach, as the door read them (a tracker never opens a capture's
+path itself). Each tracker only spells the names its own way: MLflow tags ``envsnap.gpu`` and
 ``envsnap.package.torch``, W&B config keys ``envsnap/gpu`` and ``envsnap/package``, Aim params
 ``run["envsnap"]["gpu"]``.
 Values are ``str``, ``int`` (counts) or ``bool`` (``dirty``, ``repro``); `as_text` gives the one
@@ -123,7 +123,11 @@ def view(directory: str | os.PathLike[str], *, repro: Verdict | None = None) -> 
         out["repro"] = bool(repro.reproducible)
         out["repro_summary"] = repro.summary
     cleaned = {k: _clean(v) if isinstance(v, str) else v for k, v in out.items()}
-    named = {canonical_name(p.name): p.version or p.source for p in found.lock.packages}
+    # A conda environment's packages first, then pip's: a name is installed once (pip's copy
+    # would have replaced conda's), and a tracker compares runs by these names.
+    env = found.environment
+    named = {canonical_name(p.name): p.version for p in (env.conda.packages if env.conda else ())}
+    named |= {canonical_name(p.name): p.version or p.source for p in env.packages}
     packages = {name: _clean(named[name]) for name in sorted(named) if _PACKAGE.match(name)}
     return View(
         facts={name: cleaned[name] for name in FACTS if name in cleaned},
