@@ -24,7 +24,8 @@ How to keep README.md runnable (the convention this test reads, tests/fakes/read
   snippet, run with the session's ``python``, which must exit 0; ``<!-- readme-test: docker
   -->``: needs a Docker daemon, skipped without one and run under ``flock
   /tmp/envsnap-docker.lock`` with one (held once across consecutive Docker steps, and the
-  images they tag with ``-t`` are removed before it is let go);
+  images they tag with ``-t``, and the stages their builds leave untagged, are removed before it
+  is let go);
   ``<!-- readme-test: xfail REASON -->``: known to differ today, strictly: when it starts to
   pass the test fails until the mark goes; ``<!-- readme-test: provide venv REASON -->``: the
   block makes ``venv``, which the test links to the shared cached venv with the same packages
@@ -57,7 +58,12 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.fakes import readme
-from tests.fakes.docker import daemon_unavailable, docker_lock
+from tests.fakes.docker import (
+    daemon_unavailable,
+    docker_lock,
+    image_ids,
+    remove_new_dangling_images,
+)
 
 README = ROOT / "README.md"
 ORIGIN = "https://example.org/envsnap.git"
@@ -246,7 +252,20 @@ def _provide(what: str, session: Session, request: pytest.FixtureRequest) -> Out
     return Outcome(skipped=f"provided: venv -> {Path(python).parent.parent} ({what})")
 
 
-def _remove_tagged(tags: set[str]) -> None:
+def _images() -> set[str]:
+    """Every image on the daemon now, intermediate ones included."""
+    from envsnap.engine.docker import DockerEngine
+
+    engine = DockerEngine()
+    try:
+        return image_ids(engine.api())
+    finally:
+        engine.close()
+
+
+def _remove_made(tags: set[str], before: set[str]) -> None:
+    """Remove the images the steps tagged, then the stages their builds left untagged (the
+    classic builder keeps each stage's image; not removed, they fill the disk run after run)."""
     import docker
 
     from envsnap.engine.docker import DockerEngine
@@ -257,6 +276,7 @@ def _remove_tagged(tags: set[str]) -> None:
         for tag in tags:
             with contextlib.suppress(docker.errors.APIError):
                 client.remove_image(tag, force=True)
+        remove_new_dangling_images(client, before)
     finally:
         engine.close()
 
@@ -267,10 +287,12 @@ def _docker(step: readme.Step | None) -> bool:
 
 def _run_all(session: Session, request: pytest.FixtureRequest) -> list[Outcome]:
     """Run every step in order. Consecutive Docker steps (a build, then a run of its image) run
-    holding the docker lock once, and the images they tagged are removed before it goes."""
+    holding the docker lock once, and the images they made (tagged, and the stages their builds
+    left untagged) are removed before it goes."""
     outcomes: list[Outcome] = []
     no_docker: str | None = None
     tags: set[str] = set()
+    before: set[str] = set()
     checked_docker = False
     locked = False
     with contextlib.ExitStack() as held:
@@ -299,6 +321,7 @@ def _run_all(session: Session, request: pytest.FixtureRequest) -> list[Outcome]:
                 if not locked:
                     held.enter_context(docker_lock())
                     locked = True
+                    before = _images()
             command = step.command
             if step.python:
                 script = session.scratch / f"step-{number}.py"
@@ -312,8 +335,7 @@ def _run_all(session: Session, request: pytest.FixtureRequest) -> list[Outcome]:
             outcomes.append(outcome)
             following = STEPS[number + 1] if number + 1 < len(STEPS) else None
             if locked and not _docker(following):
-                if tags:
-                    _remove_tagged(tags)
+                _remove_made(tags, before)
                 tags.clear()
                 held.close()
                 locked = False
