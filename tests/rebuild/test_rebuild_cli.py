@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import subprocess
@@ -229,8 +230,11 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
 ) -> None:
     """A real classic-builder build: image.toml, /opt/venv holds exactly the lock, no CA left."""
 
+    import docker
+
     from envsnap.formats.image import load
     from envsnap.model import ArtifactFile, Package
+    from tests.fakes.docker import image_ids, remove_new_dangling_images
     from tests.fakes.docker import run_container as run
     from tests.fakes.projects import make_project, make_wheel, sha256
 
@@ -256,53 +260,58 @@ def test_build_records_the_image_and_holds_only_the_captured_packages(
     cert = tmp_path / "ca.pem"
     cert.write_bytes(Path("/etc/ssl/certs/ca-certificates.crt").read_bytes())
     tag = "envsnap-test/rebuild-cli:1"
-    own = ("--build-on-host", "mypkg")  # the test's own project: allowed to build here
-    # --wheelhouse is the default now; scripts that pass it keep working.
-    done = cli(
-        "rebuild", str(cap), "-t", tag, "--wheelhouse", "--ca-cert", str(cert), *own,
-        cwd=tmp_path, timeout=900,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    record = load(cap / "image.toml")
-    assert record.base_image == python_slim_image
-    assert record.tag == tag
-    # The local base has no registry digest: its ID is recorded, and the next render says
-    # why it does not pin it (FROM by image ID would work on this daemon only).
-    base_id = str(docker_client.inspect_image(python_slim_image)["Id"])
-    assert (record.base_digest, record.base_image_id) == ("", base_id)
-    again = cli("rebuild", str(cap), "--no-build", *own, cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert f"FROM {python_slim_image} AS envsnap-builder\n" in again.stdout
-    assert (
-        "# Not pinned by digest: image.toml records no registry digest for this base (a local "
-        f"image, ID {base_id[:19]}\u2026)"
-    ) in again.stdout
-    assert done.stdout.splitlines()[-1] == (
-        f"built image {record.image_id}, tagged {tag}; recorded in {cap / 'image.toml'}"
-    )
-    code, out = run(
-        tag,
-        [
-            "python",
-            "-c",
-            "import importlib.metadata as m, sys; print(sys.prefix,"
-            " sorted(d.metadata['Name'] for d in m.distributions()))",
-        ],
-    )
-    assert (code, out.strip()) == (0, "/opt/venv ['demo', 'mypkg']")
-    code, out = run(tag, ["sh", "-c", "envsnap --version && ls /envsnap && ls /tmp"])
-    assert code == 0, out
-    assert out.split() == ["envsnap", "0.1.0", "pylock.toml"]
-    history = " ".join(str(h.get("CreatedBy", "")) for h in docker_client.history(tag))
-    assert "ca.pem" not in history and "PIP_CERT" not in history
-    # The same context again with --no-cache: every step runs, though the cache holds them all.
-    again = cli(
-        "rebuild", str(cap), "-t", tag, "--ca-cert", str(cert), "--no-cache", *own, timeout=900
-    )
-    assert again.returncode == 0, again.stderr
-    steps = [ln for ln in again.stderr.splitlines() if ln.startswith("[")]
-    assert len(steps) > 10 and "(cached)" not in again.stderr, again.stderr
-    docker_client.remove_image(tag, force=True)
+    before = image_ids(docker_client)
+    try:
+        own = ("--build-on-host", "mypkg")  # the test's own project: allowed to build here
+        # --wheelhouse is the default now; scripts that pass it keep working.
+        done = cli(
+            "rebuild", str(cap), "-t", tag, "--wheelhouse", "--ca-cert", str(cert), *own,
+            cwd=tmp_path, timeout=900,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        record = load(cap / "image.toml")
+        assert record.base_image == python_slim_image
+        assert record.tag == tag
+        # The local base has no registry digest: its ID is recorded, and the next render says
+        # why it does not pin it (FROM by image ID would work on this daemon only).
+        base_id = str(docker_client.inspect_image(python_slim_image)["Id"])
+        assert (record.base_digest, record.base_image_id) == ("", base_id)
+        again = cli("rebuild", str(cap), "--no-build", *own, cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert f"FROM {python_slim_image} AS envsnap-builder\n" in again.stdout
+        assert (
+            "# Not pinned by digest: image.toml records no registry digest for this base (a local "
+            f"image, ID {base_id[:19]}\u2026)"
+        ) in again.stdout
+        assert done.stdout.splitlines()[-1] == (
+            f"built image {record.image_id}, tagged {tag}; recorded in {cap / 'image.toml'}"
+        )
+        code, out = run(
+            tag,
+            [
+                "python",
+                "-c",
+                "import importlib.metadata as m, sys; print(sys.prefix,"
+                " sorted(d.metadata['Name'] for d in m.distributions()))",
+            ],
+        )
+        assert (code, out.strip()) == (0, "/opt/venv ['demo', 'mypkg']")
+        code, out = run(tag, ["sh", "-c", "envsnap --version && ls /envsnap && ls /tmp"])
+        assert code == 0, out
+        assert out.split() == ["envsnap", "0.1.0", "pylock.toml"]
+        history = " ".join(str(h.get("CreatedBy", "")) for h in docker_client.history(tag))
+        assert "ca.pem" not in history and "PIP_CERT" not in history
+        # The same context again with --no-cache: every step runs, though the cache holds them all.
+        again = cli(
+            "rebuild", str(cap), "-t", tag, "--ca-cert", str(cert), "--no-cache", *own, timeout=900
+        )
+        assert again.returncode == 0, again.stderr
+        steps = [ln for ln in again.stderr.splitlines() if ln.startswith("[")]
+        assert len(steps) > 10 and "(cached)" not in again.stderr, again.stderr
+    finally:  # the tag, the first build's image (untagged by the second) and both builds' stages
+        with contextlib.suppress(docker.errors.APIError):
+            docker_client.remove_image(tag, force=True)
+        remove_new_dangling_images(docker_client, before)
 
 
 DIGEST = "sha256:" + "e" * 64
