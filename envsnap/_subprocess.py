@@ -85,6 +85,9 @@ def run(
     given, never the current folder). The output is decoded as `subprocess` decodes text (the
     locale's encoding, undecodable bytes replaced, universal newlines).
     """
+    program = _program(args, env)
+    if program is None:
+        return Completed(tuple(args), None, "", _missing(args))
     if cwd is None and input_text is None:
         spawned = _spawn(args, timeout, env)
         if spawned is not None:
@@ -97,6 +100,7 @@ def run(
     try:
         proc = subprocess.run(
             list(args),
+            executable=program,  # found as above: subprocess's own search tries the current folder
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -116,6 +120,9 @@ def run_bytes(
 ) -> bytes | None:
     """Run *args* and return its standard output as bytes, undecoded and untranslated (for a
     digest of it); None when it could not start, timed out or exited non-zero."""
+    program = _program(args, env)
+    if program is None:
+        return None
     spawned = _spawn(args, timeout, env)
     if spawned is not None:
         code, out, _ = spawned
@@ -125,6 +132,7 @@ def run_bytes(
     try:
         proc = subprocess.run(
             list(args),
+            executable=program,
             capture_output=True,
             timeout=timeout,
             check=False,
@@ -147,6 +155,7 @@ def run_bytes(
 _SIGKILL = getattr(_signal, "SIGKILL", 9)
 # What Python ignores and subprocess's restore_signals puts back to default in the child.
 _DEFAULT_SIGNALS = tuple(
+    # SIGXFZ as CPython's _Py_RestoreSignals lists it (absent on Linux: hasattr drops it)
     getattr(_signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(_signal, name)
 )
 
@@ -160,12 +169,9 @@ def _spawn(
     if not hasattr(os, "posix_spawn") or not args:
         return None
     argv = [os.fspath(a) for a in args]
-    program = argv[0]
-    if os.sep not in program:
-        found = which(program, path=(os.environ if env is None else env).get("PATH", os.defpath))
-        if found is None:
-            return None, b"", f"[Errno 2] No such file or directory: {program!r}".encode()
-        program = found
+    program = _program(argv, env)
+    if program is None:
+        return None, b"", _missing(argv).encode()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     mine = (out_r, out_w, err_r, err_w)
@@ -326,6 +332,23 @@ def _locale_encoding() -> str:
 
 
 # --- programs found by name -------------------------------------------------------------------
+
+
+def _program(args: Sequence[str], env: Mapping[str, str] | None) -> str | None:
+    """What *args* runs: a path as given, a bare name as `which` finds it on the ``PATH`` of
+    *env* (never in the current folder, whichever way the process is started); None when it
+    is not there."""
+    if not args:
+        return None
+    first = os.fspath(args[0])
+    if os.sep in first:
+        return first
+    return which(first, path=(os.environ if env is None else env).get("PATH", os.defpath))
+
+
+def _missing(args: Sequence[str]) -> str:
+    first = os.fspath(args[0]) if args else ""
+    return f"[Errno 2] No such file or directory: {first!r}"
 
 
 def which(name: str, *, path: str | None = None) -> str | None:

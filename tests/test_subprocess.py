@@ -69,19 +69,32 @@ def test_a_bare_name_is_never_found_in_the_current_folder(
     fake.write_text(f"#!/bin/sh\ntouch {marker}\n")
     fake.chmod(0o755)
     monkeypatch.chdir(tmp_path)
-    done = run(["envsnap-shadow"], env={**os.environ, "PATH": f".:{os.environ['PATH']}"})
+    shadowed = {**os.environ, "PATH": f".:{os.environ['PATH']}"}
+    done = run(["envsnap-shadow"], env=shadowed)
     assert done.returncode is None and not marker.exists()
+    # nor where `subprocess` starts it (a cwd, an input): its own search would try "."
+    assert run(["envsnap-shadow"], env=shadowed, cwd=str(tmp_path)).returncode is None
+    assert run(["envsnap-shadow"], env=shadowed, input_text="").returncode is None
+    assert run_bytes(["envsnap-shadow"], env=shadowed) is None
+    assert not marker.exists()
     assert run([str(fake)]).ok and marker.exists()  # a path is used as given
 
 
 def test_no_inheritable_descriptor_reaches_the_child() -> None:
     read_end, write_end = os.pipe()
     os.set_inheritable(write_end, True)
+    # A Python child: dash refuses a descriptor above 9 itself ("Bad fd number"), which would
+    # pass this test whatever was inherited.
+    probe = [sys.executable, "-c", f"import os; os.write({write_end}, b'x'); print('leaked')"]
     try:
-        done = run([SH, "-c", f"printf x >&{write_end} && echo leaked"])
+        control = subprocess.run(
+            probe, capture_output=True, text=True, close_fds=False, check=False
+        )
+        done = run(probe)
     finally:
         os.close(read_end)
         os.close(write_end)
+    assert control.stdout.strip() == "leaked"  # the probe does see an inherited descriptor
     assert "leaked" not in done.stdout and done.returncode != 0
 
 
