@@ -21,7 +21,7 @@ from .._regex import lazy
 from ..errors import InputError
 from ..model import CondaEnv, CondaPackage
 from ..render.validate import check_filename
-from .condalink import MANIFEST
+from .condalink import MANIFEST, bad_label
 from .wheelhouse import download, host_path, keep, ssl_context, stored
 
 __all__ = ["fetch_conda"]
@@ -47,6 +47,9 @@ def _fetch(
     context: Callable[[], object],
     say: Callable[[str], None],
 ) -> str:
+    field = bad_label(pkg.name, pkg.version, pkg.build)
+    if field is not None:  # they name a file in the prefix's conda-meta
+        raise InputError(f"conda-lock.yml: conda package {pkg.name!r}: not a conda package {field}")
     if not _SHA256.fullmatch(pkg.sha256):
         raise InputError(
             f"{_what(pkg)}: no sha256 in the lock; a conda file is installed only by its hash",

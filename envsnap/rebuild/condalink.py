@@ -16,19 +16,34 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MANIFEST", "Mismatch", "link", "main", "verify"]
+__all__ = ["MANIFEST", "Mismatch", "bad_label", "link", "main", "verify"]
 
 MANIFEST = "conda-files.json"
 _CHUNK = 1 << 20
 
 
 class Mismatch(Exception):
-    """A conda file whose sha256 is not the locked one."""
+    """A conda file whose sha256 is not the locked one, or a lock entry no conda package has."""
+
+
+# What a conda package's name, version and build string are made of (conda's MatchSpec
+# grammar): no separator, no leading dot. They name the conda-meta record written below.
+_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+!-]*")
+
+
+def bad_label(name: str, version: str, build: str) -> str | None:
+    """Which of *name*, *version*, *build* (as a lock gives them) no conda package could have,
+    or None when all three could be."""
+    for field, value in (("name", name), ("version", version), ("build", build)):
+        if not _LABEL.fullmatch(value):
+            return field
+    return None
 
 
 def _digests(path: Path) -> tuple[str, str]:
@@ -52,6 +67,9 @@ def verify(folder: Path) -> list[dict[str, str]]:
     package whose file differs. Returns the manifest's entries, each with its file's md5."""
     entries = _manifest(folder)
     for entry in entries:
+        field = bad_label(entry["name"], entry["version"], entry["build"])
+        if field is not None:
+            raise Mismatch(f"conda package {entry['name']!r}: not a conda package {field}")
         got, entry["md5"] = _digests(folder / entry["file"])
         if got != entry["sha256"]:
             raise Mismatch(
