@@ -156,7 +156,9 @@ _SIGKILL = getattr(_signal, "SIGKILL", 9)
 # What Python ignores and subprocess's restore_signals puts back to default in the child.
 _DEFAULT_SIGNALS = tuple(
     # SIGXFZ as CPython's _Py_RestoreSignals lists it (absent on Linux: hasattr drops it)
-    getattr(_signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(_signal, name)
+    getattr(_signal, name)
+    for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ")
+    if hasattr(_signal, name)
 )
 
 
@@ -673,6 +675,38 @@ class _Entry(Record):
     conditional: bool  # read through an ``includeIf``
 
 
+def _logical_lines(text: str) -> list[str]:
+    """The lines of a git config file, a value continued with a final backslash joined to the
+    next line, as git reads them; a comment is never continued."""
+    out: list[str] = []
+    pending = ""
+    for physical in text.splitlines():
+        line = pending + physical
+        if line.endswith("\\") and not _in_comment(line[:-1]):
+            pending = line[:-1]
+            continue
+        out.append(line)
+        pending = ""
+    if pending:
+        out.append(pending)
+    return out
+
+
+def _in_comment(line: str) -> bool:
+    """Whether *line* ends inside a comment (``#`` or ``;`` outside double quotes)."""
+    quoted = escaped = False
+    for char in line:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char in "#;" and not quoted:
+            return True
+    return False
+
+
 def _config_entries(path: Path, depth: int = 0, conditional: bool = False) -> Iterator[_Entry]:
     """The headers and keys of the config file *path*, its includes read where they stand (every
     ``includeIf`` taken, its entries marked `conditional`). Nothing for a missing file."""
@@ -682,8 +716,7 @@ def _config_entries(path: Path, depth: int = 0, conditional: bool = False) -> It
         return
     section, sub = "", None
     text = _read_config(path).decode("utf-8", "replace")
-    text = re.sub(r"\\\r?\n", "", text)  # a value continued on the next line
-    for raw in text.splitlines():
+    for raw in _logical_lines(text):
         line = raw.strip()
         header = re.match(r"\[\s*([A-Za-z0-9.-]+)(?:\s+\"((?:[^\"\\]|\\.)*)\")?\s*\]", line)
         if header:

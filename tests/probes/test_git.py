@@ -248,6 +248,8 @@ CONFIGS = {
     '[remote "a"]\n\turl = https://e.org/a\n',
     "escaped subsection": '[remote "we\\"ird"]\n\turl = https://e.org/w\n',
     "continued": '[remote "o"]\n\turl = https://e.org/\\\n  more.git\n',
+    # git does not continue a comment: the next line is a header, not part of the comment
+    "comment ending in a backslash": '# note \\\n[remote "o"]\n\turl = https://e.org/o\n',
     "no value": '[remote "o"]\n\turl\n',
     "empty": '[remote "o"]\n\turl =\n',
     "other keys": '[remote "o"]\n\tfetch = +refs/heads/*:refs/remotes/o/*\n\tpushurl = x\n',
