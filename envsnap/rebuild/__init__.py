@@ -92,7 +92,13 @@ def rebuild(
         from .prefix import rebuild_host_prefix
 
         return rebuild_host_prefix(
-            env, capture_dir, Path(prefix), ca_cert=cert, build_on_host=build_on_host, say=say
+            env,
+            capture_dir,
+            Path(prefix),
+            ca_cert=cert,
+            build_on_host=build_on_host,
+            allow_missing=allow_missing,
+            say=say,
         )
     if venv is not None:
         from .venv import rebuild_venv

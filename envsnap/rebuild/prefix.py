@@ -146,6 +146,7 @@ def rebuild_host_prefix(
     *,
     ca_cert: Path | None,
     build_on_host: Iterable[str],
+    allow_missing: bool = False,
     say: Callable[[str], None],
 ) -> PrefixBuilt:
     """`envsnap.rebuild.rebuild` with *prefix*: the checks of ``--venv``, then the prefix."""
@@ -156,7 +157,7 @@ def rebuild_host_prefix(
 
     layout = plan_layers(env)
     lock = capture_dir / "pylock.toml"
-    require_installable(layout.skipped, len(env.packages), lock, allow_missing=False)
+    require_installable(layout.skipped, len(env.packages), lock, allow_missing=allow_missing)
     folders = trusted_folders(layout.installs, env, capture_dir, build_on_host, venv=True, say=say)
     names = rebuild_prefix(env, capture_dir, prefix, ca_cert=ca_cert, progress=say, folders=folders)
-    return PrefixBuilt(prefix=str(prefix), installed=names)
+    return PrefixBuilt(prefix=str(prefix), installed=names, skipped=layout.skipped)

@@ -352,3 +352,21 @@ def test_the_image_context_holds_the_locked_conda_files_and_the_link_stage(
     dockerfile = (ctx / "Dockerfile").read_text()
     assert "condalink.py /tmp/envsnap-build/conda /opt/conda" in dockerfile
     assert "micromamba" not in dockerfile
+
+
+def test_allow_missing_leaves_out_what_the_lock_cannot_install(
+    setup: Setup, cli: CLI, tmp_path: Path
+) -> None:
+    """As with --venv: refused naming --allow-missing, then built without the package."""
+    cap = tmp_path / "cap"
+    shutil.copytree(setup.capture, cap)
+    lock = cap / "pylock.toml"
+    ghost = '[[tool.envsnap.unhashed]]\nname = "ghost"\nversion = "1.0"\nsource = "index"\n'
+    lock.write_text(lock.read_text() + ghost)  # an offline capture's unhashed index package
+    refused = cli("rebuild", str(cap), "--prefix", str(tmp_path / "p1"))
+    assert refused.returncode == 2 and "--allow-missing" in refused.stderr
+    assert not (tmp_path / "p1").exists()
+    done = cli("rebuild", str(cap), "--prefix", str(tmp_path / "p2"), "--allow-missing", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["kind"] == "prefix" and result["skipped"] == ["ghost==1.0 (index)"]
