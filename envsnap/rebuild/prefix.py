@@ -114,6 +114,7 @@ def rebuild_prefix(
         _empty(prefix)
     from .condafiles import fetch_conda
 
+    made = False  # only what this run made is removed or emptied on failure
     try:
         with tempfile.TemporaryDirectory(prefix="envsnap-conda-") as tmp:
             files = Path(tmp)
@@ -121,8 +122,14 @@ def rebuild_prefix(
             fetch_conda(conda, files, capture_dir, ca_cert=ca_cert, progress=say)
 
             def make() -> None:
-                prefix.mkdir(parents=True, exist_ok=True)
-                (prefix / BUILDING).write_text(f"{os.getpid()}\n")
+                nonlocal made
+                # exist_ok only for the empty folder checked above; another run's prefix, made
+                # meanwhile, is an error here, and its marker is never written over.
+                prefix.mkdir(parents=True, exist_ok=existed)
+                fd = os.open(prefix / BUILDING, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                made = True
+                with os.fdopen(fd, "w") as marker:
+                    marker.write(f"{os.getpid()}\n")
                 _link(files, prefix, say)
 
             names = install_packages(
@@ -130,7 +137,7 @@ def rebuild_prefix(
             )
         (prefix / BUILDING).unlink()
     except BaseException:
-        if prefix.is_dir() and not prefix.is_symlink():
+        if made and prefix.is_dir() and not prefix.is_symlink():
             if existed:
                 _empty(prefix)
             else:
