@@ -19,6 +19,7 @@ import pytest
 from envsnap.formats import condalock, pylock
 from envsnap.rebuild import condalink
 from tests.fakes.condachannel import PACKAGES, Channel, make_env
+from tests.fakes.nvml import real_nvml_present
 from tests.fakes.projects import make_wheel, serve
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
@@ -91,7 +92,8 @@ def test_capture_records_the_machines_virtual_packages(setup: Setup) -> None:
     virtual = dict(condalock.load(setup.capture / "conda-lock.yml").virtual)
     assert virtual["__glibc"] == os.confstr("CS_GNU_LIBC_VERSION").split()[1]  # type: ignore[union-attr]
     assert os.uname().release.startswith(virtual["__linux"])
-    assert "__cuda" not in virtual  # no NVIDIA driver here
+    if not real_nvml_present():  # with a real driver, __cuda is its CUDA version
+        assert "__cuda" not in virtual
 
 
 def test_capture_records_cuda_from_the_driver(
