@@ -168,11 +168,13 @@ def steps(text: str) -> list[Step]:
 # duration (3.11.7, 5.2e-05, 24, 0.1.0): each becomes "#".
 _HEX = re.compile(r"(?<![0-9A-Za-z])(?=[0-9a-f]*[0-9])[0-9a-f]{7,}(?![0-9A-Za-z])")
 _NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*(?:e[+-]?[0-9]+)?")
-# What the CPU decides: which sampled values of a probe differ, and OpenBLAS's kernel name
-# (Haswell, SkylakeX...). The README shows one machine's; another CPU prints its own.
-_CPU_BOUND = (
-    (re.compile(r"bits differ \([^)]*\)"), "bits differ (...)"),
-    (re.compile(r"\(OpenBLAS core type\) \w+"), "(OpenBLAS core type) #"),
+# What the CPU decides: which sampled values of a probe differ (the two forms the battery
+# prints, once numbers are #), and OpenBLAS's kernel name (Haswell, SkylakeX...). The README
+# shows one machine's; another CPU prints its own. Any other text stays as it is.
+_CORE_TYPE = re.compile(r"\(OpenBLAS core type\) \w+")
+_SAMPLED = re.compile(
+    r"bits differ \((?:# of # sampled values differ, max # ulps?, rel #"
+    r"|outside the # sampled values, which all match)\)"
 )
 
 
@@ -183,9 +185,9 @@ def normalise(text: str, replace: Sequence[tuple[str, str]] = ()) -> list[str]:
     for old, new in replace:
         if old:
             text = text.replace(old, new)
-    for pattern, same in _CPU_BOUND:
-        text = pattern.sub(same, text)
+    text = _CORE_TYPE.sub("(OpenBLAS core type) #", text)
     out = [" ".join(_NUMBER.sub("#", _HEX.sub("#", line)).split()) for line in text.splitlines()]
+    out = [_SAMPLED.sub("bits differ (...)", line) for line in out]
     while out and not out[-1]:
         out.pop()
     return out
