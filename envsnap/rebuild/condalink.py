@@ -34,14 +34,14 @@ class Mismatch(Exception):
 
 # What a conda package's name, version and build string are made of (conda's MatchSpec
 # grammar): no separator, no leading dot. They name the conda-meta record written below.
-_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+!-]*")
+_LABEL = r"[A-Za-z0-9_][A-Za-z0-9_.+!-]*"  # compiled on first use (re's cache)
 
 
 def bad_label(name: str, version: str, build: str) -> str | None:
     """Which of *name*, *version*, *build* (as a lock gives them) no conda package could have,
     or None when all three could be."""
     for field, value in (("name", name), ("version", version), ("build", build)):
-        if not _LABEL.fullmatch(value):
+        if not re.fullmatch(_LABEL, value):
             return field
     return None
 
