@@ -11,6 +11,7 @@ later calls go straight to them.
 from __future__ import annotations
 
 import re
+import sys
 
 TYPE_CHECKING = False  # keeps `typing` off every start; mypy and ruff read this name
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Pattern", "lazy"]
 
-_MAX = 2**63 - 1  # re's own default endpos (sys.maxsize on 64-bit builds)
+_MAX = sys.maxsize  # re's own default endpos
 
 
 class Pattern:

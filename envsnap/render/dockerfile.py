@@ -100,7 +100,7 @@ def _ca_lines(plan: Plan) -> list[str]:
     cert = f"{BUILD_DIR}/ca.pem"
     return [
         f"COPY ca.pem {cert}",
-        _env([("MAMBA_SSL_VERIFY", cert), ("PIP_CERT", cert), ("SSL_CERT_FILE", cert)]),
+        _env([("PIP_CERT", cert), ("SSL_CERT_FILE", cert)]),
     ]
 
 
