@@ -40,36 +40,54 @@ def rattler_version() -> str:
         return RATTLER_VERSION
 
 
-def _wheel(platform: str, python_version: str, say: Callable[[str], None]) -> Path:
-    """The py-rattler wheel for *platform* (a conda subdir), from the cache or downloaded."""
+def _wheel(platform: str, python_version: str, dest: Path, say: Callable[[str], None]) -> Path:
+    """Put the py-rattler wheel for *platform* (a conda subdir) into *dest*: from the cache
+    when only this user could have put it there (`untrusted_folder`, as for envsnap's own
+    wheels), else downloaded; a download is kept in the cache when it can be written."""
+    import contextlib
+    import tempfile
+
+    from .._io import private_dir, untrusted_folder
+    from .wheelhouse import say_once
+
     tag = _PLATFORMS.get(platform)
     if tag is None:
         raise InputError(f"conda-lock.yml: no py-rattler wheel for platform {platform!r} here")
     wanted = rattler_version()
     store = cache_home() / "rattler-wheels" / f"{wanted}-{tag}"
-    found = sorted(store.glob("py_rattler-*.whl")) if store.is_dir() else []
+    why = untrusted_folder(store)
+    if why is not None:
+        say_once(str(store.parent), f"ignoring the cache {store.parent}: {why}", say)
+    found = sorted(store.glob("py_rattler-*.whl")) if why is None and store.is_dir() else []
     if found:
-        return found[0]
+        shutil.copyfile(found[0], dest / found[0].name)
+        return dest / found[0].name
     say(f"downloading py-rattler {wanted} for {platform} (the image's conda stage links with it)")
     short = "".join(python_version.split(".")[:2])
-    part = store.with_name(store.name + ".part")
-    shutil.rmtree(part, ignore_errors=True)
-    done = run(
-        pip(
-            "download", "-q", "--no-deps", "--only-binary=:all:", "--platform", tag,
-            "--python-version", short, "--implementation", "cp", "-d", str(part),
-            f"py-rattler=={wanted}",
-        ),
-        timeout=600,
-    )  # fmt: skip
-    wheels = sorted(part.glob("py_rattler-*.whl"))
-    if not done.ok or len(wheels) != 1:
-        last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
-        shutil.rmtree(part, ignore_errors=True)
-        raise InputError(f"py-rattler=={wanted}: pip download failed ({last})")
-    shutil.rmtree(store, ignore_errors=True)
-    part.rename(store)
-    return store / wheels[0].name
+    with tempfile.TemporaryDirectory(prefix="envsnap-rattler-") as part:
+        done = run(
+            pip(
+                "download", "-q", "--no-deps", "--only-binary=:all:", "--platform", tag,
+                "--python-version", short, "--implementation", "cp", "-d", part,
+                f"py-rattler=={wanted}",
+            ),
+            timeout=600,
+        )  # fmt: skip
+        wheels = sorted(Path(part).glob("py_rattler-*.whl"))
+        if not done.ok or len(wheels) != 1:
+            last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
+            raise InputError(f"py-rattler=={wanted}: pip download failed ({last})")
+        shutil.copyfile(wheels[0], dest / wheels[0].name)
+        if why is None:
+            with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+                private_dir(store.parent)
+                tmp = Path(tempfile.mkdtemp(prefix=".rattler-", dir=store.parent))
+                shutil.copyfile(wheels[0], tmp / wheels[0].name)
+                try:
+                    tmp.rename(store)  # another run's complete store stays
+                except OSError:
+                    shutil.rmtree(tmp, ignore_errors=True)
+    return dest / wheels[0].name
 
 
 def write_conda(
@@ -89,8 +107,7 @@ def write_conda(
     shutil.copyfile(condalink.__file__, dest / "condalink.py")
     tool = dest / "tool"
     tool.mkdir()
-    wheel = _wheel(conda.platform, python_version, say)
-    shutil.copyfile(wheel, tool / wheel.name)
+    wheel = _wheel(conda.platform, python_version, tool, say)
     requirement = f"py-rattler=={rattler_version()} --hash=sha256:{file_sha256(tool / wheel.name)}"
     (tool / "requirements.txt").write_text(requirement + "\n", encoding="utf-8")
     names += ["condalink.py", f"tool/{wheel.name}", "tool/requirements.txt"]
