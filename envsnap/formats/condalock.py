@@ -241,6 +241,8 @@ def _sequence(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[list[A
             continue
         except _Unsupported:
             pass  # a mapping item: its first key sits on the dash line
+        if lines[i][1][2:3] == " ":  # its block starts further right: PyYAML reads that
+            raise _Unsupported(lines[i][1])
         lines[i] = (indent + 2, rest)
         item, i = _block(lines, i, indent + 2)
         out.append(item)

@@ -133,6 +133,7 @@ def test_damaged_text_reads_as_pyyaml_reads_it_or_not_at_all(text: str) -> None:
         "a: 1\n\tb: 2\n",  # a tab in the indentation
         "a: 1\r\nb: 2\r\n",
         "a: [1.5]\n",
+        '- - {}\n  -  - null\n    - ""\n',  # a block item further right (found by hypothesis)
     ],
 )
 def test_texts_where_json_and_yaml_disagree_go_to_pyyaml(text: str) -> None:
