@@ -20,7 +20,7 @@ from .._io import file_sha256
 from .._regex import lazy
 from ..errors import InputError
 from ..model import CondaEnv, CondaPackage
-from ..render.validate import check_filename
+from ..render.validate import check_filename, check_url
 from .condalink import MANIFEST, bad_label
 from .wheelhouse import download, host_path, keep, ssl_context, stored
 
@@ -67,7 +67,8 @@ def _fetch(
             raise InputError(f"{_what(pkg)}: its file {local} is gone")
         shutil.copyfile(local, target)
     elif pkg.url.startswith(("https://", "http://")):
-        download(pkg.url, target, context())  # type: ignore[arg-type]
+        url = check_url(pkg.url, f"{_what(pkg)}: URL")  # what `download` expects of a URL
+        download(url, target, context())  # type: ignore[arg-type]
     else:
         raise InputError(f"{_what(pkg)}: its URL {pkg.url!r} is not http(s) or file")
     got = file_sha256(target)
