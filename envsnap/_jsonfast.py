@@ -49,7 +49,7 @@ _SCAN = _scanner()
 def loads(data: str | bytes) -> Any:
     """The value of the JSON document *data*, as `json.loads` returns it, and json's own error
     (a `ValueError`) for a document it refuses."""
-    if _SCAN is None or _unusual(data):
+    if _SCAN is None or not isinstance(data, (str, bytes)) or _unusual(data):
         import json
 
         return json.loads(data)
