@@ -45,10 +45,15 @@ OWN = frozenset(
 )
 # Where the CUDA probe looks for a system toolkit before /usr/local/cuda.
 TOOLKIT = frozenset({"CUDA_HOME", "CUDA_PATH"})
-SCRUBBED: frozenset[str] = ALLOWLIST | frozenset(THREAD_VARS) | LAUNCHER | OWN | TOOLKIT
+# Where git finds its user config (the git probe reads the same files).
+GIT_CONFIG_HOME = frozenset({"XDG_CONFIG_HOME"})
+SCRUBBED: frozenset[str] = (
+    ALLOWLIST | frozenset(THREAD_VARS) | LAUNCHER | OWN | TOOLKIT | GIT_CONFIG_HOME
+)
 # Whole families: torchrun's agent, Slurm's job, the trackers' servers, runs and modes (MLflow,
-# W&B, Aim's remote repository), the NVML stand-in's switches.
-PREFIXES = ("TORCHELASTIC_", "SLURM_", "MLFLOW_", "WANDB_", "AIM_", "FAKE_NVML_")
+# W&B, Aim's remote repository), the NVML stand-in's switches, git's own (GIT_CONFIG_GLOBAL,
+# GIT_DIR... point git and the git probe at other files).
+PREFIXES = ("TORCHELASTIC_", "SLURM_", "MLFLOW_", "WANDB_", "AIM_", "FAKE_NVML_", "GIT_")
 
 
 def scrub(environ: MutableMapping[str, str]) -> list[str]:
