@@ -12,6 +12,7 @@ script launchers, a uv_cache.json and a .lock of its own), so the image keeps pi
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,9 @@ def _records() -> ModuleType:
 records = _records()
 
 
+SITE = "lib/python{}.{}/site-packages".format(*sys.version_info[:2])  # the test venv's
+
+
 @pytest.fixture(scope="module")
 def installs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The same wheel installed three ways: the image's pip command line, plain pip, uv."""
@@ -63,7 +67,8 @@ def installs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         argv += ["--compile-bytecode", "--require-hashes", "--no-deps", "--no-index"]
         argv += ["--prefix", str(prefixes["uv"]), "--find-links", str(layer)]
         argv += ["-r", str(layer / "requirements.txt")]
-        subprocess.run(argv, check=True, capture_output=True)
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}  # uv's settings
+        subprocess.run(argv, check=True, capture_output=True, env=clean)
     return prefixes
 
 
@@ -71,7 +76,9 @@ def test_the_images_pip_installs_what_pip_installs(installs: dict[str, Path]) ->
     image = records.read_prefix(installs["image"])
     plain = records.read_prefix(installs["pip"])
     assert records.differences(image, plain, ("image", "pip")) == []
-    assert "lib/python3.11/site-packages/__pycache__/demo.cpython-311.pyc" in image.files
+    assert f"{SITE}/__pycache__/demo.cpython-{sys.version_info[0]}{sys.version_info[1]}.pyc" in (
+        image.files
+    )
     assert image.installers == {"demo-1.0.dist-info": "pip"}
     rows = image.records["demo-1.0.dist-info"]
     assert tuple(r[0] for r in rows if "bin/" in r[0]) == ("../../../bin/demo-cli",)
@@ -85,8 +92,7 @@ def test_uv_installs_other_files_so_the_image_keeps_pip(installs: dict[str, Path
     uv = records.read_prefix(installs["uv"])
     found = records.differences(image, uv, ("pip", "uv"))
     assert found == [
-        "2 files only from uv: .lock, "
-        "lib/python3.11/site-packages/demo-1.0.dist-info/uv_cache.json",
+        f"2 files only from uv: .lock, {SITE}/demo-1.0.dist-info/uv_cache.json",
         "RECORD differs in 1 of 1 dists (demo-1.0.dist-info): rows only from pip: 1 .pyc, "
         "1 scripts, 1 other; only from uv: 0 .pyc, 1 scripts, 2 other",
         "INSTALLER (pip vs uv): 'pip' vs 'uv'",
